@@ -1,0 +1,199 @@
+"""The corpus config (``corpus.yaml``): typed, validated, with errors that say where.
+
+Every model is frozen and forbids unknown keys. ``load_corpus_config`` turns any problem
+into a one-line :class:`~synthaudio.errors.ConfigError` naming the file, line and key path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+
+from synthaudio.augment.config import AugmentConfig
+from synthaudio.errors import ConfigError
+
+Range = tuple[float, float]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def check_range(value: Range, name: str, low: float, high: float) -> None:
+    """Raise ValueError unless ``low <= value[0] <= value[1] <= high``."""
+    lo, hi = value
+    if lo > hi:
+        raise ValueError(f"{name}: inverted range [{lo}, {hi}] (min must be <= max)")
+    if lo < low or hi > high:
+        raise ValueError(f"{name}: range [{lo}, {hi}] is outside the allowed [{low}, {high}]")
+
+
+class TextSource(_Model):
+    """One source of prompts: a prompt file (relative to the config) or a template grammar."""
+
+    file: str | None = None  # path to a prompt file, relative to the config file
+    template: str | None = None  # e.g. "turn {on|off} the {light|fan}"
+    count: StrictInt | None = Field(default=None, ge=1)  # template draws; None: all expansions
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TextSource:
+        if (self.file is None) == (self.template is None):
+            raise ValueError("each text source needs exactly one of 'file' or 'template'")
+        if self.file is not None and self.count is not None:
+            raise ValueError("'count' applies to templates only")
+        return self
+
+
+class TextConfig(_Model):
+    sources: list[TextSource] = Field(min_length=1)
+
+
+class JitterConfig(_Model):
+    """Per-utterance prosody jitter: uniform in +/- these half-widths around the speaker's value."""
+
+    rate_wpm: float = Field(default=8.0, ge=0, le=60)
+    pitch: float = Field(default=3.0, ge=0, le=20)
+
+
+class SpeakersConfig(_Model):
+    """Ranges each synthetic speaker is drawn from once; the speaker then keeps its voice."""
+
+    count: StrictInt = Field(ge=1, le=100_000)
+    engine: Literal["espeak-ng"] = "espeak-ng"
+    voices: list[str] = Field(default_factory=lambda: ["en-us"], min_length=1)
+    # shipped variants (voices/!v); "none" is the plain voice
+    variants: list[str] = Field(
+        default_factory=lambda: ["m1", "m2", "m3", "m4", "m5", "m6", "m7",
+                                 "f1", "f2", "f3", "f4", "f5"],
+        min_length=1,
+    )
+    rate_wpm: Range = (140.0, 190.0)
+    pitch: Range = (35.0, 65.0)
+    pitch_range: Range = (30.0, 70.0)
+    volume: Range = (90.0, 110.0)
+    word_gap_ms: Range = (0.0, 20.0)
+    jitter: JitterConfig = JitterConfig()
+
+    @model_validator(mode="after")
+    def _ranges(self) -> SpeakersConfig:
+        check_range(self.rate_wpm, "rate_wpm", 80, 450)
+        check_range(self.pitch, "pitch", 0, 99)
+        check_range(self.pitch_range, "pitch_range", 0, 99)
+        check_range(self.volume, "volume", 0, 200)
+        check_range(self.word_gap_ms, "word_gap_ms", 0, 500)
+        return self
+
+
+class UtterancesConfig(_Model):
+    per_speaker: StrictInt = Field(ge=1, le=1_000_000)
+
+
+class SplitsConfig(_Model):
+    """Fractions of speakers per split; no speaker is in two splits."""
+
+    train: float = Field(default=0.8, ge=0, le=1)
+    dev: float = Field(default=0.1, ge=0, le=1)
+    test: float = Field(default=0.1, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum(self) -> SplitsConfig:
+        total = self.train + self.dev + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must sum to 1, got {total:g}")
+        return self
+
+
+class AudioConfig(_Model):
+    sample_rate: StrictInt = Field(default=16000, ge=8000, le=48000)
+    format: Literal["wav", "flac"] = "wav"
+    stems: bool = False  # write OUT/stems/<id>/{speech,noise}.wav as mixed
+
+
+class CorpusConfig(_Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: StrictInt = 0
+    language: str = "en-us"  # text normalization language
+    text: TextConfig
+    speakers: SpeakersConfig
+    utterances: UtterancesConfig
+    splits: SplitsConfig = SplitsConfig()
+    disjoint_text: bool = False  # keep each prompt in one split only
+    audio: AudioConfig = AudioConfig()
+    augment: AugmentConfig | None = None
+    exports: list[str] = Field(default_factory=lambda: ["kaldi", "nemo", "lhotse", "hf", "ctm"])
+
+    def fingerprint(self) -> str:
+        """A hash of the resolved config: equal configs make equal corpora."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _yaml_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node along ``loc`` in the YAML text, if it can be found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == key:
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _format_error(source: str, text: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    path = ".".join(str(p) for p in loc) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown key {str(loc[-1])!r}"
+    line = _yaml_line(text, loc)
+    where = f"{source}:{line}" if line else source
+    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
+    return f"{where}: {path}: {msg}{more}"
+
+
+def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
+    """Parse and validate YAML text; raise ConfigError naming where the problem is."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the config must be a YAML mapping, got {type(data).__name__}")
+    try:
+        return CorpusConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(source, text, exc)) from None
+
+
+def load_corpus_config(path: Path) -> CorpusConfig:
+    """Read ``corpus.yaml``; raise ConfigError on a missing, unreadable or invalid file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    return parse_corpus_config(text, str(path))

@@ -1,0 +1,103 @@
+"""The environment resources a corpus shares across utterances: its RIR bank, its babble
+pool and its noise folders, prepared once per corpus and loaded once per worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthaudio.augment.augmenter import Augmenter
+from synthaudio.augment.config import AugmentConfig
+from synthaudio.augment.noise import NoiseFolder
+from synthaudio.augment.rirbank import RirBank, build_rir_bank
+from synthaudio.corpus.plan import CorpusPlan
+from synthaudio.errors import ConfigError
+
+STREAM_RIRS = 6
+STREAM_BABBLE = 7
+BABBLE_POOL_SIZE = 24  # clips of corpus speakers that babble noise is mixed from
+
+
+@dataclass(frozen=True)
+class EnvironmentResources:
+    """What a worker needs to build its Augmenter (picklable; files are read in the worker)."""
+
+    config: AugmentConfig
+    rir_dir: str | None
+    measured_rirs: bool
+    sample_rate: int
+    noise_dirs: tuple[str, ...]
+    babble_pool: tuple[np.ndarray, ...] | None
+
+    def augmenter(self) -> Augmenter:
+        bank = None
+        if self.rir_dir is not None:
+            bank = (RirBank.from_measured_folder(self.rir_dir, self.sample_rate)
+                    if self.measured_rirs else RirBank.load(self.rir_dir))
+        return Augmenter(self.config, rir_bank=bank,
+                         noise_folders=[NoiseFolder(d) for d in self.noise_dirs],
+                         babble_pool=self.babble_pool)
+
+
+def _resolve(path: str, base: Path, key: str) -> str:
+    p = Path(path)
+    p = p if p.is_absolute() else base / p
+    if not p.is_dir():
+        raise ConfigError(f"{key}: folder {p} not found")
+    return str(p)
+
+
+def check_environment_paths(config: AugmentConfig, base: Path) -> None:
+    """Fail early (before OUT is touched) on folders that do not exist."""
+    if config.room is not None and config.room.measured_rirs:
+        _resolve(config.room.measured_rirs, base, "augment.room.measured_rirs")
+    if config.noise is not None:
+        for i, d in enumerate(config.noise.noise_dirs):
+            _resolve(d, base, f"augment.noise.noise_dirs.{i}")
+
+
+def prepare_environment(
+    config: AugmentConfig, sample_rate: int, seed: int, out_dir: Path, config_dir: Path,
+    plan: CorpusPlan | None, jobs: int, synthesize_babble: object = None,
+) -> EnvironmentResources:
+    """Build (or reuse) the RIR bank under ``OUT/rirs`` and render the babble pool."""
+    rir_dir: str | None = None
+    measured = False
+    room = config.room
+    if room is not None and room.probability > 0:
+        if room.measured_rirs:
+            rir_dir, measured = _resolve(room.measured_rirs, config_dir,
+                                         "augment.room.measured_rirs"), True
+            RirBank.from_measured_folder(rir_dir, sample_rate)  # fail early, in the parent
+        else:
+            rir_dir = str(out_dir / "rirs")
+            build_rir_bank(Path(rir_dir), room.simulation, room.bank_size, sample_rate,
+                           seed=int(np.random.default_rng([seed, STREAM_RIRS]).integers(2**31)),
+                           jobs=jobs)
+    noise_dirs: tuple[str, ...] = ()
+    babble_pool = None
+    noise = config.noise
+    if noise is not None and noise.probability > 0:
+        noise_dirs = tuple(_resolve(d, config_dir, f"augment.noise.noise_dirs.{i}")
+                           for i, d in enumerate(noise.noise_dirs))
+        if noise.kinds.get("babble", 0) > 0:
+            if plan is None or not callable(synthesize_babble):
+                raise ConfigError("augment.noise.kinds: babble needs synthetic speakers; "
+                                  "use it in generate, or give it weight 0")
+            babble_pool = _babble_pool(plan, seed, synthesize_babble)
+    return EnvironmentResources(config, rir_dir, measured, sample_rate, noise_dirs, babble_pool)
+
+
+def _babble_pool(plan: CorpusPlan, seed: int, synthesize: object) -> tuple[np.ndarray, ...]:
+    """Clean clips of the corpus's own speakers saying its prompts, drawn from the seed."""
+    assert callable(synthesize)
+    rng = np.random.default_rng([seed, STREAM_BABBLE])
+    clips = []
+    for _ in range(BABBLE_POOL_SIZE):
+        speaker = plan.speakers[int(rng.integers(len(plan.speakers)))]
+        prompt = plan.prompts[int(rng.integers(len(plan.prompts)))]
+        clips.append(np.asarray(synthesize(prompt.text, speaker.voice), dtype=np.float32))
+    return tuple(clips)

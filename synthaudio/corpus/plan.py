@@ -1,0 +1,138 @@
+"""The corpus plan: which speaker says which prompt, in which split, under which id.
+
+Everything here is decided from the config and its seed alone, before any audio is made,
+so that each utterance can later be rendered on its own, in any process, in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthaudio.config import CorpusConfig
+from synthaudio.errors import InputError
+from synthaudio.speakers import SpeakerParams, sample_speaker, speaker_ids
+from synthaudio.splits import SPLITS, assign_splits
+from synthaudio.text.normalize import TextNormalizer
+from synthaudio.text.prompts import Prompt, expand_template, normalize_prompts, read_prompt_file
+
+# Stream tags: every random draw comes from default_rng([seed, tag, ...]).
+STREAM_TEXT = 1
+STREAM_SPEAKER = 2
+STREAM_SPLIT = 3
+STREAM_ASSIGN = 4
+STREAM_UTTERANCE = 5
+
+
+@dataclass(frozen=True)
+class PlannedPrompt:
+    prompt: Prompt
+    text: str  # normalized spoken form
+
+
+@dataclass(frozen=True)
+class UtteranceSpec:
+    index: int  # global utterance index: seeds this utterance's random stream
+    utt_id: str  # "<speaker>-<index:06d>"
+    speaker: SpeakerParams
+    split: str
+    prompt_id: str
+    raw_text: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CorpusPlan:
+    speakers: tuple[SpeakerParams, ...]
+    splits: dict[str, str]  # speaker id -> split
+    utterances: tuple[UtteranceSpec, ...]
+    prompts: tuple[PlannedPrompt, ...]
+    skipped: tuple[tuple[Prompt, str], ...]  # prompts dropped, with the reason
+
+
+def load_prompts(cfg: CorpusConfig, config_dir: Path) -> list[Prompt]:
+    """Read every text source of the config, in order."""
+    prompts: list[Prompt] = []
+    for i, source in enumerate(cfg.text.sources):
+        if source.file is not None:
+            path = Path(source.file)
+            prompts.extend(read_prompt_file(path if path.is_absolute() else config_dir / path))
+        else:
+            assert source.template is not None
+            rng = np.random.default_rng([cfg.seed, STREAM_TEXT, i])
+            for j, line in enumerate(expand_template(source.template, source.count, rng)):
+                prompts.append(Prompt(f"template{i + 1}-{j + 1:05d}", line, f"template:{i + 1}"))
+    seen: set[str] = set()
+    for p in prompts:
+        if p.id in seen:
+            raise InputError(f"{p.source}: prompt id {p.id!r} appears in two text sources")
+        seen.add(p.id)
+    return prompts
+
+
+def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -> CorpusPlan:
+    """Draw the speakers, split them, and assign prompts to utterances."""
+    normalizer = TextNormalizer(cfg.language)
+    kept, skipped = normalize_prompts(load_prompts(cfg, config_dir), normalizer)
+    if not kept:
+        raise InputError("no speakable prompt in the config's text sources "
+                         f"({len(skipped)} skipped as empty or unspeakable)")
+    prompts = [PlannedPrompt(p, text) for p, text in kept]
+
+    ids = speaker_ids(cfg.speakers.count)
+    speakers = tuple(
+        sample_speaker(cfg.speakers, np.random.default_rng([cfg.seed, STREAM_SPEAKER, i]), spk)
+        for i, spk in enumerate(ids)
+    )
+    splits = assign_splits(ids, cfg.splits, np.random.default_rng([cfg.seed, STREAM_SPLIT]))
+    per_speaker = cfg.utterances.per_speaker
+    pools = _prompt_pools(prompts, splits, per_speaker, cfg)
+
+    utterances: list[UtteranceSpec] = []
+    cursor = dict.fromkeys(SPLITS, 0)
+    for s, spk in enumerate(speakers):
+        split = splits[spk.speaker_id]
+        pool = pools[split]
+        for j in range(per_speaker):
+            index = s * per_speaker + j
+            chosen = pool[cursor[split] % len(pool)]
+            cursor[split] += 1
+            utterances.append(UtteranceSpec(
+                index=index, utt_id=f"{spk.speaker_id}-{index:06d}", speaker=spk, split=split,
+                prompt_id=chosen.prompt.id, raw_text=chosen.prompt.raw_text, text=chosen.text,
+            ))
+    if limit is not None:
+        utterances = utterances[:limit]
+    return CorpusPlan(speakers, splits, tuple(utterances), tuple(prompts), tuple(skipped))
+
+
+def _prompt_pools(
+    prompts: Sequence[PlannedPrompt], splits: dict[str, str], per_speaker: int, cfg: CorpusConfig
+) -> dict[str, list[PlannedPrompt]]:
+    """Prompt order per split: one shuffled order shared by all splits, or (disjoint_text)
+    a partition of that order in proportion to each split's number of utterances."""
+    rng = np.random.default_rng([cfg.seed, STREAM_ASSIGN])
+    order = [prompts[i] for i in rng.permutation(len(prompts))]
+    if not cfg.disjoint_text:
+        return dict.fromkeys(SPLITS, order)
+    need = {s: per_speaker * sum(1 for v in splits.values() if v == s) for s in SPLITS}
+    active = [s for s in SPLITS if need[s] > 0]
+    if len(order) < len(active):
+        raise InputError(f"disjoint_text needs at least {len(active)} prompts, "
+                         f"one per split; got {len(order)}")
+    total = sum(need.values())
+    pools: dict[str, list[PlannedPrompt]] = dict.fromkeys(SPLITS, [])
+    start = 0
+    for k, s in enumerate(active):
+        remaining_splits = len(active) - k - 1
+        if remaining_splits == 0:
+            share = len(order) - start
+        else:
+            share = int(round(len(order) * need[s] / total))
+            share = min(max(share, 1), len(order) - start - remaining_splits)
+        pools[s] = order[start:start + share]
+        start += share
+    return pools

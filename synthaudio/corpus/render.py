@@ -1,0 +1,134 @@
+"""Render one planned utterance: TTS, resampling, environment, and its metadata record.
+
+A renderer lives once per worker process; ``render`` is a function of the utterance spec
+and the corpus seed alone, so any worker gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soxr
+
+from synthaudio.augment.augmenter import Augmenter
+from synthaudio.config import CorpusConfig
+from synthaudio.corpus.plan import STREAM_UTTERANCE, UtteranceSpec
+from synthaudio.fileio import write_audio_atomic
+from synthaudio.speakers import jitter_voice
+from synthaudio.tts.base import WordTiming
+from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
+
+# Sub-streams of one utterance's randomness, in a fixed order.
+_SUB_PROSODY = 0
+_SUB_AUGMENT = 1
+
+
+def utterance_rng(seed: int, index: int, sub: int) -> np.random.Generator:
+    return np.random.default_rng([seed, STREAM_UTTERANCE, index, sub])
+
+
+def audio_relpath(spec: UtteranceSpec, fmt: str) -> str:
+    return f"audio/{spec.split}/{spec.speaker.speaker_id}/{spec.utt_id}.{fmt}"
+
+
+@dataclass
+class RenderedAudio:
+    audio: np.ndarray  # float32 (n,) or (K, n) at the corpus rate
+    words: tuple[WordTiming, ...] | None
+    tts: dict[str, Any]
+    augment: dict[str, Any] | None
+    stems: tuple[np.ndarray, np.ndarray] | None  # (speech, noise) as summed, before channel
+
+
+class Renderer:
+    """Makes the audio and the metadata record of utterances, one at a time."""
+
+    def __init__(self, cfg: CorpusConfig, augmenter: Augmenter | None = None) -> None:
+        self.cfg = cfg
+        self.engine = EspeakEngine()
+        self.augmenter = augmenter
+
+    def speak(
+        self, text: str, voice: EspeakVoice
+    ) -> tuple[np.ndarray, tuple[WordTiming, ...] | None]:
+        """Clean speech at the corpus rate, with its word timings."""
+        synth = self.engine.synthesize(text, voice)
+        audio = synth.audio
+        if synth.sample_rate != self.cfg.audio.sample_rate:
+            audio = soxr.resample(audio, synth.sample_rate, self.cfg.audio.sample_rate,
+                                  quality="HQ")
+        return np.ascontiguousarray(audio, dtype=np.float32), synth.words
+
+    def clean_audio(self, text: str, voice: EspeakVoice) -> np.ndarray:
+        return self.speak(text, voice)[0]
+
+    def synthesize(self, spec: UtteranceSpec) -> RenderedAudio:
+        """TTS and environment for one utterance, without writing anything."""
+        sample_rate = self.cfg.audio.sample_rate
+        voice = jitter_voice(
+            spec.speaker.voice, self.cfg.speakers.jitter,
+            utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY),
+        )
+        audio, words = self.speak(spec.text, voice)
+        tts = {"engine": self.engine.name, **voice.to_dict()}
+        if self.augmenter is None:
+            return RenderedAudio(audio, words, tts, None, None)
+        result = self.augmenter(audio, sample_rate, utterance_rng(self.cfg.seed, spec.index,
+                                                                  _SUB_AUGMENT))
+        if words is not None:
+            words = tuple(
+                WordTiming(w.word, w.start_s * result.time_scale + result.time_offset_s,
+                           w.dur_s * result.time_scale)
+                for w in words
+            )
+        augment = {**result.params.to_dict(), "measured": result.report.to_dict()}
+        return RenderedAudio(result.audio, words, tts, augment, (result.speech, result.noise))
+
+    def render(self, spec: UtteranceSpec, out_dir: Path) -> dict[str, Any]:
+        """Render, write the audio (and stems) atomically, and return the metadata record."""
+        fmt = self.cfg.audio.format
+        sample_rate = self.cfg.audio.sample_rate
+        rendered = self.synthesize(spec)
+        rel = audio_relpath(spec, fmt)
+        num_samples = write_audio_atomic(out_dir / rel, rendered.audio, sample_rate, fmt)
+        duration_s = num_samples / sample_rate
+        augment = rendered.augment
+        if self.cfg.audio.stems and rendered.stems is not None and augment is not None:
+            stem_dir = f"stems/{spec.utt_id}"
+            for name, stem in zip(("speech", "noise"), rendered.stems, strict=True):
+                write_audio_atomic(out_dir / stem_dir / f"{name}.wav", stem, sample_rate)
+            augment = {**augment, "stems": {"speech": f"{stem_dir}/speech.wav",
+                                            "noise": f"{stem_dir}/noise.wav"}}
+        num_channels = 1 if rendered.audio.ndim == 1 else int(rendered.audio.shape[0])
+        return {
+            "id": spec.utt_id,
+            "split": spec.split,
+            "speaker": spec.speaker.speaker_id,
+            "gender": spec.speaker.gender,
+            "lang": self.cfg.language,
+            "text": spec.text,
+            "raw_text": spec.raw_text,
+            "prompt_id": spec.prompt_id,
+            "audio": rel,
+            "duration_s": round(duration_s, 6),
+            "sample_rate": sample_rate,
+            "num_channels": num_channels,
+            "words": None if rendered.words is None else _clip_words(rendered.words, duration_s),
+            "tts": rendered.tts,
+            "augment": augment,
+        }
+
+
+def _clip_words(words: tuple[WordTiming, ...], duration_s: float) -> list[list[Any]]:
+    """Word timings as ``[word, start_s, dur_s]``, kept inside the audio and in order."""
+    out: list[list[Any]] = []
+    prev_end = 0.0
+    for w in words:
+        start = min(max(round(w.start_s, 3), prev_end), duration_s)
+        end = min(max(round(w.start_s + w.dur_s, 3), start), duration_s)
+        out.append([w.word, round(start, 3), round(end - start, 3)])
+        prev_end = end
+    return out

@@ -1,0 +1,360 @@
+"""Evaluate a corpus (or a Kaldi directory) with an ASR backend and write ``OUT/eval/NAME/``.
+
+Outputs, all sorted by utterance id and byte-identical between runs with the same inputs:
+
+- ``hyp.txt``: normalized hypotheses, Kaldi text format (``<id> <words>``).
+- ``per_utt.jsonl``: id, reference, hypothesis, errors, char_errors, wer, cer, alignment,
+  conditions (and ``gate`` when a quality gate is set).
+- ``summary.json``: pooled WER/CER and one breakdown table per condition.
+- ``gate_failed.txt``: with a gate only: ``<id> <reason>`` per failing utterance.
+- ``lm/``: with ``pocketsphinx:corpus-lm`` only: the ARPA model, dictionary and OOV list.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import re
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthaudio.errors import InputError
+from synthaudio.evaluate.asr import ASRBackend, HypFileBackend, corpus_lm_backend, make_backend
+from synthaudio.evaluate.conditions import CONDITION_KEYS, length_bucket, sort_buckets
+from synthaudio.evaluate.conditions import utterance_conditions as metadata_conditions
+from synthaudio.evaluate.corpus_io import (
+    load_audio,
+    read_kaldi_dir,
+    read_metadata,
+    write_text_atomic,
+)
+from synthaudio.evaluate.normalizer import EvalNormalizer
+from synthaudio.evaluate.scoring import Scores, breakdown, pool, score_utterance
+
+GATE_KEYS = ("max_cer", "max_wer")
+_NORMALIZE = EvalNormalizer()
+
+
+@dataclass(frozen=True)
+class _Item:
+    id: str
+    audio_path: Path
+    reference: str  # normalized
+    conditions: dict[str, str]
+    where: str  # source line, for error messages
+
+
+@dataclass(frozen=True)
+class EvalSummary:
+    """What one evaluation run found; `to_dict` is the content of summary.json."""
+
+    name: str
+    asr: str
+    split: str | None  # None for a Kaldi directory
+    eval_dir: Path
+    overall: Scores
+    breakdowns: dict[str, dict[str, Scores]]
+    gate: dict[str, float] | None = None
+    gate_failed: tuple[str, ...] = ()
+    oov_words: tuple[str, ...] = field(default=())  # corpus-lm words without pronunciation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "asr": self.asr,
+            "split": self.split,
+            "normalizer": "EvalNormalizer: lower-case, no punctuation, no fillers",
+            "num_utterances": self.overall.count,
+            "overall": self.overall.to_dict(),
+            "breakdown": {
+                key: {b: s.to_dict() for b, s in buckets.items()}
+                for key, buckets in self.breakdowns.items()
+            },
+            "gate": None if self.gate is None else {**self.gate, "failed": len(self.gate_failed)},
+            "lm_oov_words": list(self.oov_words),
+        }
+
+
+def parse_gate(spec: str | Sequence[str]) -> dict[str, float]:
+    """``"max_cer=0.5"`` (or several, comma-separated or as a list) -> ``{"max_cer": 0.5}``."""
+    parts = [spec] if isinstance(spec, str) else list(spec)
+    gate: dict[str, float] = {}
+    for part in (p.strip() for s in parts for p in s.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise InputError(f"--gate {part!r}: expected KEY=VALUE, e.g. max_cer=0.5")
+        gate[key.strip()] = _gate_value(key.strip(), value.strip())
+    return _check_gate(gate)
+
+
+def _gate_value(key: str, value: Any) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"gate {key}: {value!r} is not a number") from e
+    if not math.isfinite(x) or x < 0:
+        raise InputError(f"gate {key}: must be a non-negative number, got {value!r}")
+    return x
+
+
+def _check_gate(gate: Mapping[str, Any]) -> dict[str, float]:
+    for key in gate:
+        if key not in GATE_KEYS:
+            raise InputError(f"gate {key!r}: unknown key (known: {', '.join(GATE_KEYS)})")
+    if not gate:
+        raise InputError(f"gate: empty (known keys: {', '.join(GATE_KEYS)})")
+    return {k: _gate_value(k, gate[k]) for k in sorted(gate)}
+
+
+def gate_reason(wer: float, cer: float, gate: Mapping[str, float]) -> str | None:
+    """Why an utterance fails the gate ("cer 0.62 > 0.50"), or None when it passes."""
+    reasons = []
+    if "max_cer" in gate and cer > gate["max_cer"]:
+        reasons.append(f"cer {cer:.2f} > {gate['max_cer']:.2f}")
+    if "max_wer" in gate and wer > gate["max_wer"]:
+        reasons.append(f"wer {wer:.2f} > {gate['max_wer']:.2f}")
+    return "; ".join(reasons) if reasons else None
+
+
+def transcribe_clean(
+    audio: np.ndarray, sample_rate: int, backend: ASRBackend, reference: str
+) -> tuple[str, float]:
+    """Normalized hypothesis of one utterance and its CER against ``reference``.
+
+    For the generator's quality gate: re-draw an utterance whose CER is too high.
+    """
+    hyp = _NORMALIZE(backend.transcribe(audio, sample_rate))
+    return hyp, score_utterance("", _NORMALIZE(reference), hyp).cer
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-.") or "eval"
+
+
+def _default_name(asr: str) -> str:
+    kind, _, arg = asr.partition(":")
+    if kind == "hyp":
+        return _slug(f"hyp-{Path(arg).stem}")
+    return _slug(asr)
+
+
+def _check_name(name: str) -> str:
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise InputError(f"eval name {name!r}: must be a plain folder name")
+    return name
+
+
+# Worker-process state: the backend is sent once per process by the pool initializer.
+_WORKER: dict[str, ASRBackend] = {}
+
+
+def _init_worker(backend: ASRBackend) -> None:
+    _WORKER["backend"] = backend
+
+
+def _decode_in_worker(item: tuple[str, Path, str]) -> tuple[str, str]:
+    return _decode(_WORKER["backend"], item)
+
+
+def _decode(backend: ASRBackend, item: tuple[str, Path, str]) -> tuple[str, str]:
+    utt_id, path, where = item
+    audio, sample_rate = load_audio(path, where)
+    return utt_id, backend.transcribe(audio, sample_rate)
+
+
+def _decode_all(items: Sequence[_Item], backend: ASRBackend, jobs: int) -> dict[str, str]:
+    if isinstance(backend, HypFileBackend):
+        backend.check_ids([it.id for it in items])
+        return {it.id: backend.hypothesis(it.id) for it in items}
+    work = [(it.id, it.audio_path, it.where) for it in items]
+    if jobs <= 1 or len(work) <= 1:
+        return dict(_decode(backend, w) for w in work)
+    workers = min(jobs, len(work))
+    chunksize = max(1, len(work) // (workers * 4))
+    # fork: no re-import of the caller's __main__; safe since backends load lazily, so the
+    # parent holds no decoder or torch threads. spawn where fork does not exist.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(backend,)
+    ) as pool_:
+        return dict(pool_.map(_decode_in_worker, work, chunksize=chunksize))
+
+
+def _run(
+    items: list[_Item],
+    eval_dir: Path,
+    asr: str,
+    name: str,
+    split: str | None,
+    jobs: int,
+    gate: Mapping[str, Any] | None,
+) -> EvalSummary:
+    if jobs < 1:
+        raise InputError(f"jobs: must be at least 1, got {jobs}")
+    checked_gate = _check_gate(gate) if gate is not None else None
+    oov: tuple[str, ...] = ()
+    if asr == "pocketsphinx:corpus-lm":
+        backend: ASRBackend
+        backend, lm = corpus_lm_backend([it.reference for it in items], eval_dir / "lm")
+        oov = lm.oov_words
+    else:
+        backend = make_backend(asr)
+    hyps = _decode_all(items, backend, jobs)
+
+    records: list[dict[str, Any]] = []
+    failed: list[str] = []
+    for it in sorted(items, key=lambda i: i.id):
+        utt = score_utterance(it.id, it.reference, _NORMALIZE(hyps[it.id]))
+        rec = utt.to_record()
+        rec["conditions"] = it.conditions
+        if checked_gate is not None:
+            reason = gate_reason(utt.wer, utt.cer, checked_gate)
+            rec["gate"] = "pass" if reason is None else f"fail: {reason}"
+            if reason is not None:
+                failed.append(f"{it.id} {reason}")
+        records.append(rec)
+
+    keys = [k for k in CONDITION_KEYS if any(k in r["conditions"] for r in records)]
+    tables = {}
+    for key in keys:
+        table = breakdown(records, key)
+        tables[key] = {b: table[b] for b in sort_buckets(key, table)}
+    summary = EvalSummary(
+        name=name,
+        asr=asr,
+        split=split,
+        eval_dir=eval_dir,
+        overall=pool(records),
+        breakdowns=tables,
+        gate=checked_gate,
+        gate_failed=tuple(failed),
+        oov_words=oov,
+    )
+
+    write_text_atomic(
+        eval_dir / "hyp.txt",
+        "".join(f"{r['id']} {r['hypothesis']}".rstrip() + "\n" for r in records),
+    )
+    write_text_atomic(
+        eval_dir / "per_utt.jsonl",
+        "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records),
+    )
+    write_text_atomic(
+        eval_dir / "summary.json",
+        # Key order is fixed by construction; buckets keep their natural order (not sorted).
+        json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n",
+    )
+    gate_file = eval_dir / "gate_failed.txt"
+    if checked_gate is not None:
+        write_text_atomic(gate_file, "".join(line + "\n" for line in failed))
+    else:
+        gate_file.unlink(missing_ok=True)
+    return summary
+
+
+def evaluate_corpus(
+    out_dir: Path | str,
+    split: str = "test",
+    asr: str = "pocketsphinx",
+    name: str | None = None,
+    jobs: int = 1,
+    gate: Mapping[str, Any] | None = None,
+) -> EvalSummary:
+    """Decode one split of a synthaudio corpus and score it against ``metadata.jsonl``.
+
+    Args:
+        out_dir: the corpus folder (holds metadata.jsonl).
+        split: "train", "dev" or "test".
+        asr: backend spec, see `asr.make_backend`.
+        name: output folder under ``out_dir/eval``; default from ``asr`` and ``split``.
+        jobs: decoder processes.
+        gate: e.g. ``{"max_cer": 0.5}``: mark and list utterances above the limit.
+    """
+    out = Path(out_dir)
+    records = [r for r in read_metadata(out) if r.data.get("split") == split]
+    if not records:
+        raise InputError(f"{out / 'metadata.jsonl'}: no utterances in split {split!r}")
+    items = [
+        _Item(
+            id=r.id,
+            audio_path=out / str(r.data["audio"]),
+            reference=_NORMALIZE(str(r.data["text"])),
+            conditions=metadata_conditions(r.data),
+            where=r.where,
+        )
+        for r in records
+    ]
+    eval_name = _check_name(name if name is not None else f"{_default_name(asr)}-{split}")
+    return _run(items, out / "eval" / eval_name, asr, eval_name, split, jobs, gate)
+
+
+def evaluate_kaldi_dir(
+    kaldi_dir: Path | str,
+    out_dir: Path | str | None = None,
+    asr: str = "pocketsphinx",
+    name: str | None = None,
+    jobs: int = 1,
+    gate: Mapping[str, Any] | None = None,
+) -> EvalSummary:
+    """Evaluate a plain Kaldi data directory (``wav.scp`` with file paths, ``text``).
+
+    Results go to ``out_dir/eval/NAME/`` (``out_dir`` defaults to ``kaldi_dir``). Conditions
+    are the speaker (``utt2spk``), gender (``spk2gender``) and length; the synthesis and
+    augmentation conditions are unknown for such a directory and left out.
+    """
+    kdir = Path(kaldi_dir)
+    items = []
+    for u in read_kaldi_dir(kdir):
+        ref = _NORMALIZE(u.text)
+        conditions = {
+            "speaker": u.speaker or "unknown",
+            "gender": u.gender or "unknown",
+            "length": length_bucket(len(ref.split())),
+        }
+        items.append(_Item(u.id, u.wav_path, ref, conditions, u.where))
+    eval_name = _check_name(name if name is not None else _default_name(asr))
+    base = Path(out_dir) if out_dir is not None else kdir
+    return _run(items, base / "eval" / eval_name, asr, eval_name, None, jobs, gate)
+
+
+def _pct(x: float) -> str:
+    return f"{100.0 * x:6.2f}%"
+
+
+def format_table(summary: EvalSummary | Mapping[str, Any], max_buckets: int = 20) -> str:
+    """Readable text tables of an evaluation (an `EvalSummary` or a loaded summary.json)."""
+    d = summary.to_dict() if isinstance(summary, EvalSummary) else summary
+    o = d["overall"]
+    split = f", split {d['split']}" if d.get("split") else ""
+    lines = [
+        f"eval {d['name']} (asr {d['asr']}{split}, {d['num_utterances']} utterances)",
+        f"overall  WER {_pct(o['wer'])}  CER {_pct(o['cer'])}  "
+        f"(H {o['hits']} S {o['substitutions']} D {o['deletions']} I {o['insertions']}, "
+        f"{o['ref_words']} reference words)",
+    ]
+    gate = d.get("gate")
+    if gate:
+        limits = ", ".join(f"{k} {v}" for k, v in sorted(gate.items()) if k != "failed")
+        lines.append(f"gate     {limits}: {gate['failed']} utterance(s) failed")
+    if d.get("lm_oov_words"):
+        lines.append(f"corpus LM: {len(d['lm_oov_words'])} word(s) without pronunciation left out")
+    for key, buckets in d["breakdown"].items():
+        lines.append("")
+        width = max([len(key), *(len(b) for b in buckets)])
+        lines.append(f"{key:<{width}}  {'utts':>6}  {'words':>7}  {'WER':>7}  {'CER':>7}")
+        if len(buckets) > max_buckets:
+            lines.append(f"{'':<{width}}  ({len(buckets)} buckets; see summary.json)")
+            continue
+        for bucket, s in buckets.items():
+            lines.append(
+                f"{bucket:<{width}}  {s['count']:>6}  {s['ref_words']:>7}  "
+                f"{_pct(s['wer'])}  {_pct(s['cer'])}"
+            )
+    return "\n".join(lines) + "\n"

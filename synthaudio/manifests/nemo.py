@@ -1,0 +1,64 @@
+"""NeMo ASR manifests ``OUT/manifests/nemo/{train,dev,test}.json``.
+
+One JSON object per line, in id order: ``audio_filepath``, ``duration``
+(seconds), ``text``, ``speaker``, ``lang``. NeMo resolves a relative
+``audio_filepath`` against the manifest's folder, so by default the path is
+relative to ``OUT/manifests/nemo`` (``../../audio/train/...``) and the corpus
+can be moved as a whole; ``absolute_paths=True`` writes absolute paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from collections.abc import Iterable
+from contextlib import ExitStack
+from pathlib import Path
+
+from synthaudio.manifests.atomic import AtomicTextFile
+from synthaudio.manifests.metadata import SPLITS, MetadataRecord
+
+NEMO_DIR = Path("manifests") / "nemo"
+
+
+def nemo_manifest_path(out_dir: Path, split: str) -> Path:
+    """``OUT/manifests/nemo/<split>.json``."""
+    return Path(out_dir) / NEMO_DIR / f"{split}.json"
+
+
+def nemo_entry(rec: MetadataRecord, out_dir: Path, absolute_paths: bool) -> dict[str, object]:
+    """The manifest object for one utterance."""
+    if absolute_paths:
+        path = os.path.join(os.path.abspath(out_dir), *rec.audio.split("/"))
+    else:
+        path = posixpath.relpath(rec.audio, NEMO_DIR.as_posix())  # "../../audio/..."
+    return {
+        "audio_filepath": path,
+        "duration": round(rec.duration_s, 4),
+        "text": rec.text,
+        "speaker": rec.speaker,
+        "lang": rec.lang,
+    }
+
+
+def write_nemo_manifests(
+    out_dir: Path, records: Iterable[MetadataRecord], absolute_paths: bool = False
+) -> dict[str, int]:
+    """Write one manifest per split present; remove those of absent splits."""
+    out_dir = Path(out_dir)
+    counts: dict[str, int] = {}
+    with ExitStack() as stack:
+        files: dict[str, AtomicTextFile] = {}
+        for rec in records:
+            f = files.get(rec.split)
+            if f is None:
+                f = files[rec.split] = stack.enter_context(
+                    AtomicTextFile(nemo_manifest_path(out_dir, rec.split))
+                )
+            f.write_line(json.dumps(nemo_entry(rec, out_dir, absolute_paths), ensure_ascii=False))
+            counts[rec.split] = counts.get(rec.split, 0) + 1
+    for split in SPLITS:
+        if split not in counts:
+            nemo_manifest_path(out_dir, split).unlink(missing_ok=True)
+    return counts

@@ -1,0 +1,355 @@
+"""espeak-ng, in process, through its shared library (shipped in the ``espeakng-loader`` wheel).
+
+One library instance per process: espeak-ng keeps global state, so calls are serialized
+with a lock. Audio comes back as float32 mono at the library's native rate (22050 Hz);
+word timings come from espeak's word events, refined against the signal energy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import difflib
+import os
+import shutil
+import tempfile
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
+
+ENGINE_NAME = "espeak-ng"
+
+# espeak_AUDIO_OUTPUT, options and flags (speak_lib.h)
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INITIALIZE_PHONEME_EVENTS = 0x0001
+_INITIALIZE_DONT_EXIT = 0x8000
+_CHARS_UTF8 = 1
+_POS_CHARACTER = 1
+# espeak_EVENT_TYPE
+_EVENT_LIST_TERMINATED = 0
+_EVENT_WORD = 1
+_EVENT_END = 5
+_EVENT_MSG_TERMINATED = 6
+# espeak_PARAMETER
+_RATE, _VOLUME, _PITCH, _RANGE, _WORDGAP = 1, 2, 3, 4, 7
+# espeak-ng keeps its data path in a fixed buffer (160 bytes; longer paths make it exit).
+_MAX_DATA_PATH = 150
+
+class _Event(ctypes.Structure):
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),  # characters from the start of the text, 1-based
+        ("length", ctypes.c_int),  # word length in characters
+        ("audio_position", ctypes.c_int),  # ms
+        ("sample", ctypes.c_int),  # sample index in the output
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    ]
+
+
+class _VoiceStruct(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_void_p),  # priority byte + name, repeated
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
+
+
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
+
+
+@dataclass(frozen=True)
+class EspeakVoice:
+    """Everything that sets how espeak-ng speaks one utterance."""
+
+    voice: str  # espeak voice name, e.g. "en-us"
+    variant: str | None  # file name under voices/!v, e.g. "f3"; None for the plain voice
+    rate_wpm: int  # words per minute, 80..450
+    pitch: int  # base pitch, 0..99
+    pitch_range: int  # pitch range, 0..99
+    volume: int  # amplitude, 0..200
+    word_gap_ms: int  # extra pause between words, multiple of 10 ms
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def spec(self) -> str:
+        return self.voice if self.variant is None else f"{self.voice}+{self.variant}"
+
+
+class _Library:
+    """The espeak-ng shared library, loaded fresh for each utterance.
+
+    espeak-ng keeps synthesis state in static variables (oscillator phases, flutter index)
+    that ``espeak_Initialize`` does not reset, so the same text comes out slightly different
+    depending on what was spoken before. Loading a fresh instance of the library for each
+    utterance (dlopen, synthesize, dlclose: about a millisecond) makes every utterance a
+    function of its own text and voice alone, whatever the worker or order.
+    """
+
+    def __init__(self) -> None:
+        import espeakng_loader
+
+        self.lock = threading.Lock()
+        self.path = espeakng_loader.get_library_path()
+        self.data_path = _short_data_path(Path(espeakng_loader.get_data_path()))
+        self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[int, int, int]] = []  # (type, text_position, sample)
+        self._callback = _SynthCallback(self._on_audio)  # keep a reference alive
+        lib = self._open()
+        try:
+            lib.espeak_Info.restype = ctypes.c_char_p
+            self._version = str(lib.espeak_Info(None).decode())
+            self._voices = self._list_voices(lib)
+        finally:
+            self._close(lib)
+
+    def _open(self) -> ctypes.CDLL:
+        lib = ctypes.CDLL(self.path)
+        lib.espeak_Initialize.restype = ctypes.c_int
+        rate = lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, str(self.data_path).encode(),
+            _INITIALIZE_DONT_EXIT | _INITIALIZE_PHONEME_EVENTS,
+        )
+        if rate <= 0:
+            self._close(lib)
+            raise SynthaudioError(f"espeak-ng failed to initialize with data at {self.data_path}")
+        self.sample_rate = int(rate)
+        lib.espeak_SetSynthCallback(self._callback)
+        return lib
+
+    @staticmethod
+    def _close(lib: ctypes.CDLL) -> None:
+        import _ctypes
+
+        lib.espeak_Terminate()
+        _ctypes.dlclose(lib._handle)
+
+    def _on_audio(self, wav: Any, num_samples: int, events: Any) -> int:
+        if num_samples > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, (num_samples,)).copy())
+        i = 0
+        while events[i].type != _EVENT_LIST_TERMINATED:
+            ev = events[i]
+            if ev.type in (_EVENT_WORD, _EVENT_END):
+                self._events.append((ev.type, ev.text_position, ev.sample))
+            i += 1
+        return 0
+
+    def version(self) -> str:
+        return self._version
+
+    def synth(self, text: str, voice: EspeakVoice) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+        lib = self._open()
+        try:
+            if lib.espeak_SetVoiceByName(voice.spec.encode()) != 0:
+                raise ConfigError(f"espeak-ng has no voice {voice.spec!r}")
+            for param, value in (
+                (_RATE, voice.rate_wpm), (_VOLUME, voice.volume), (_PITCH, voice.pitch),
+                (_RANGE, voice.pitch_range), (_WORDGAP, voice.word_gap_ms // 10),
+            ):
+                lib.espeak_SetParameter(param, int(value), 0)
+            # Breathy variants draw noise from espeak's own generator: seed it from the
+            # utterance so that its bytes never depend on the process or what came before.
+            lib.espeak_ng_SetRandSeed(ctypes.c_long(zlib.crc32(f"{voice}|{text}".encode())))
+            self._chunks, self._events = [], []
+            data = text.encode("utf-8")
+            status = lib.espeak_Synth(
+                data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+            )
+            lib.espeak_Synchronize()
+        finally:
+            self._close(lib)
+        if status != 0:
+            raise SynthaudioError(f"espeak-ng failed (status {status}) on text {text[:60]!r}")
+        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        return pcm, self._events
+
+    def list_voices(self) -> list[VoiceInfo]:
+        return list(self._voices)
+
+    @staticmethod
+    def _list_voices(lib: ctypes.CDLL) -> list[VoiceInfo]:
+        lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_VoiceStruct))
+        voices = lib.espeak_ListVoices(None)
+        out: list[VoiceInfo] = []
+        i = 0
+        while voices[i]:
+            v = voices[i].contents
+            out.append(VoiceInfo(
+                name=((v.identifier or b"").decode().split("/")[-1] or v.name.decode()).lower(),
+                languages=_parse_languages(v.languages),
+                gender={1: "m", 2: "f"}.get(v.gender),
+                engine=ENGINE_NAME,
+            ))
+            i += 1
+        return out
+
+
+def _parse_languages(address: int | None) -> tuple[str, ...]:
+    """espeak's ``languages`` field: repeated (priority byte, NUL-terminated name), then NUL."""
+    if not address:
+        return ()
+    langs = []
+    offset = 0
+    while True:
+        priority = ctypes.c_ubyte.from_address(address + offset).value
+        if priority == 0:
+            break
+        name = ctypes.string_at(address + offset + 1).decode()
+        langs.append(name)
+        offset += 2 + len(name)
+    return tuple(langs)
+
+
+def _short_data_path(path: Path) -> Path:
+    """espeak-ng exits on data paths longer than its buffer: copy the data to a short one."""
+    if len(str(path)) <= _MAX_DATA_PATH:
+        return path
+    target = Path(tempfile.gettempdir()) / f"synthaudio-espeak-{os.getuid()}"
+    if not (target / "phontab").exists():
+        shutil.copytree(path, target, dirs_exist_ok=True)
+    return target
+
+
+_LIBRARY: _Library | None = None
+_LIBRARY_LOCK = threading.Lock()
+
+
+def _library() -> _Library:
+    global _LIBRARY
+    with _LIBRARY_LOCK:
+        if _LIBRARY is None:
+            _LIBRARY = _Library()
+        return _LIBRARY
+
+
+def shipped_variants() -> list[str]:
+    """Names of the voice variants shipped with espeak-ng (files under voices/!v)."""
+    import espeakng_loader
+
+    folder = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
+    return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+def variant_gender(variant: str | None) -> str | None:
+    """Gender implied by a shipped variant name: m1..m7 male, f1..f5 female, plain voice male."""
+    if variant is None:
+        return "m"
+    if len(variant) == 2 and variant[0] in "mf" and variant[1].isdigit():
+        return variant[0]
+    return None
+
+
+class EspeakEngine:
+    """The embedded default TTS engine (implements :class:`~synthaudio.tts.base.TTSEngine`)."""
+
+    name = ENGINE_NAME
+
+    @property
+    def native_sample_rate(self) -> int:
+        return _library().sample_rate
+
+    def version(self) -> str:
+        return _library().version()
+
+    def voices(self) -> list[VoiceInfo]:
+        return _library().list_voices()
+
+    def check_voices(self, voices: Sequence[str], variants: Sequence[str | None]) -> None:
+        """Raise ConfigError naming close matches for any voice or variant espeak-ng lacks."""
+        known = sorted({v.name for v in self.voices()})
+        for voice in voices:
+            if voice not in known:
+                close = difflib.get_close_matches(voice, known, n=5, cutoff=0.5)
+                hint = f"; close matches: {', '.join(close)}" if close else ""
+                raise ConfigError(f"speakers.voices: unknown espeak-ng voice {voice!r}{hint}")
+        shipped = shipped_variants()
+        for variant in variants:
+            if variant is not None and variant not in shipped:
+                close = difflib.get_close_matches(variant, shipped, n=5, cutoff=0.5)
+                hint = f"; close matches: {', '.join(close)}" if close else ""
+                raise ConfigError(f"speakers.variants: unknown espeak-ng variant {variant!r}{hint}")
+
+    def synthesize(self, text: str, voice: EspeakVoice) -> Synthesis:
+        lib = _library()
+        with lib.lock:
+            pcm, events = lib.synth(text, voice)
+        audio = pcm.astype(np.float32) / 32768.0
+        words = word_timings(text, events, audio, lib.sample_rate)
+        return Synthesis(audio=audio, sample_rate=lib.sample_rate, words=words)
+
+
+def word_timings(
+    text: str, events: Sequence[tuple[int, int, int]], audio: np.ndarray, sample_rate: int
+) -> tuple[WordTiming, ...]:
+    """Word start and duration from espeak's word events, tightened to where the signal is.
+
+    A word's span runs from its event to the next word's event (the last to the end event).
+    Words espeak reports together (no event of their own) share their span in proportion to
+    their length in characters. Each span is then trimmed of leading and trailing frames more
+    than 35 dB below the utterance's loudest frame.
+    """
+    tokens = text.split()
+    if not tokens:
+        return ()
+    starts_char, pos = [], 1
+    for tok in tokens:
+        pos = text.index(tok, pos - 1) + 1
+        starts_char.append(pos)
+        pos += len(tok)
+    n = len(audio)
+    word_sample: dict[int, int] = {}
+    end_sample = n
+    for kind, text_pos, sample in events:
+        if kind == _EVENT_END:
+            end_sample = min(n, max(sample, 0)) or n
+        elif kind == _EVENT_WORD:
+            idx = int(np.searchsorted(starts_char, text_pos, side="right")) - 1
+            if idx >= 0 and idx not in word_sample:
+                word_sample[idx] = min(max(sample, 0), n)
+    if 0 not in word_sample:
+        word_sample[0] = 0
+    anchors = sorted(word_sample)
+    bounds = np.zeros(len(tokens) + 1)
+    bounds[-1] = max(end_sample, word_sample[anchors[-1]])
+    for a, anchor in enumerate(anchors):
+        nxt = anchors[a + 1] if a + 1 < len(anchors) else len(tokens)
+        s0 = word_sample[anchor]
+        s1 = word_sample[nxt] if nxt < len(tokens) else bounds[-1]
+        lengths = np.array([len(tokens[k]) for k in range(anchor, nxt)], dtype=float)
+        cum = np.concatenate([[0.0], np.cumsum(lengths)]) / lengths.sum()
+        for k in range(anchor, nxt):
+            bounds[k] = s0 + (s1 - s0) * cum[k - anchor]
+    frame = max(1, sample_rate // 200)  # 5 ms frames
+    n_frames = max(1, n // frame)
+    energy = np.square(audio[: n_frames * frame].astype(np.float64)).reshape(n_frames, -1).mean(1)
+    threshold = energy.max() * 10 ** (-35 / 10) if energy.size and energy.max() > 0 else 0.0
+    out = []
+    for k, tok in enumerate(tokens):
+        f0, f1 = int(bounds[k]) // frame, int(np.ceil(bounds[k + 1] / frame))
+        loud = np.nonzero(energy[f0:f1] > threshold)[0]
+        if loud.size:
+            s = max((f0 + loud[0]) * frame, int(bounds[k]))
+            e = min(n, (f0 + loud[-1] + 1) * frame, int(bounds[k + 1]))
+        else:
+            s, e = int(bounds[k]), int(bounds[k + 1])
+        out.append(WordTiming(tok, float(s / sample_rate), float(max(e - s, 0) / sample_rate)))
+    return tuple(out)
