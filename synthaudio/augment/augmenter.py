@@ -100,6 +100,8 @@ class ReverbParams:
     rt60_s: float | None = None  # measured on the RIR (bank label)
     drr_db: float | None = None  # direct-to-reverberant ratio (bank label)
     tail_samples: int = 0  # reverb tail kept after the (speed-perturbed) speech
+    rt60_target_s: float | None = None  # what the room was simulated for (None: measured RIR)
+    c50_db: float | None = None  # clarity, early (50 ms) to late energy (bank label)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -108,7 +110,8 @@ class ReverbParams:
     def from_dict(cls, data: dict[str, Any]) -> ReverbParams:
         return cls(str(data["rir_id"]), int(data["num_channels"]), float(data["direct_delay_s"]),
                    _maybe_float(data.get("rt60_s")), _maybe_float(data.get("drr_db")),
-                   int(data.get("tail_samples", 0)))
+                   int(data.get("tail_samples", 0)), _maybe_float(data.get("rt60_target_s")),
+                   _maybe_float(data.get("c50_db")))
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,9 @@ class Augmenter:
             room = ReverbParams(entry.rir_id, int(entry.num_channels),
                                 float(labels.get("direct_delay_s", 0.0)),
                                 _maybe_float(labels.get("rt60_s")),
-                                _maybe_float(labels.get("drr_db")), tail)
+                                _maybe_float(labels.get("drr_db")), tail,
+                                _maybe_float(labels.get("rt60_target_s")),
+                                _maybe_float(labels.get("c50_db")))
             n += tail
             # measured RIRs have no noise-source RIR: their noise stays diffuse
             point_ok = getattr(entry, "noise_path", "") is not None
