@@ -6,9 +6,10 @@ so that each utterance can later be rendered on its own, in any process, in any 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -44,11 +45,65 @@ class UtteranceSpec:
     text: str
 
 
+class UtteranceList(Sequence[UtteranceSpec]):
+    """The corpus's utterances, computed from their index on demand.
+
+    Holding specs for every utterance would make memory grow with the corpus; this holds
+    only the speakers and the prompt pools.
+    """
+
+    def __init__(self, speakers: tuple[SpeakerParams, ...], splits: dict[str, str],
+                 pools: dict[str, list[PlannedPrompt]], per_speaker: int,
+                 limit: int | None) -> None:
+        self._speakers = speakers
+        self._splits = splits
+        self._pools = pools
+        self._per_speaker = per_speaker
+        # position of each speaker's first utterance within its split's prompt pool
+        self._cursor: list[int] = []
+        seen = dict.fromkeys(SPLITS, 0)
+        for spk in speakers:
+            split = splits[spk.speaker_id]
+            self._cursor.append(seen[split])
+            seen[split] += per_speaker
+        total = len(speakers) * per_speaker
+        self._len = total if limit is None else min(limit, total)
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> UtteranceSpec: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[UtteranceSpec]: ...
+
+    def __getitem__(self, index: int | slice) -> UtteranceSpec | list[UtteranceSpec]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError(index)
+        s, j = divmod(index, self._per_speaker)
+        spk = self._speakers[s]
+        split = self._splits[spk.speaker_id]
+        pool = self._pools[split]
+        chosen = pool[(self._cursor[s] + j) % len(pool)]
+        return UtteranceSpec(
+            index=index, utt_id=f"{spk.speaker_id}-{index:06d}", speaker=spk, split=split,
+            prompt_id=chosen.prompt.id, raw_text=chosen.prompt.raw_text, text=chosen.text,
+        )
+
+    def __iter__(self) -> Iterator[UtteranceSpec]:
+        return (self[i] for i in range(self._len))
+
+
 @dataclass(frozen=True)
 class CorpusPlan:
     speakers: tuple[SpeakerParams, ...]
     splits: dict[str, str]  # speaker id -> split
-    utterances: tuple[UtteranceSpec, ...]
+    utterances: UtteranceList  # in index order, which is also id order
     prompts: tuple[PlannedPrompt, ...]
     skipped: tuple[tuple[Prompt, str], ...]  # prompts dropped, with the reason
 
@@ -91,22 +146,8 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
     per_speaker = cfg.utterances.per_speaker
     pools = _prompt_pools(prompts, splits, per_speaker, cfg)
 
-    utterances: list[UtteranceSpec] = []
-    cursor = dict.fromkeys(SPLITS, 0)
-    for s, spk in enumerate(speakers):
-        split = splits[spk.speaker_id]
-        pool = pools[split]
-        for j in range(per_speaker):
-            index = s * per_speaker + j
-            chosen = pool[cursor[split] % len(pool)]
-            cursor[split] += 1
-            utterances.append(UtteranceSpec(
-                index=index, utt_id=f"{spk.speaker_id}-{index:06d}", speaker=spk, split=split,
-                prompt_id=chosen.prompt.id, raw_text=chosen.prompt.raw_text, text=chosen.text,
-            ))
-    if limit is not None:
-        utterances = utterances[:limit]
-    return CorpusPlan(speakers, splits, tuple(utterances), tuple(prompts), tuple(skipped))
+    utterances = UtteranceList(speakers, splits, pools, per_speaker, limit)
+    return CorpusPlan(speakers, splits, utterances, tuple(prompts), tuple(skipped))
 
 
 def _prompt_pools(

@@ -1,0 +1,119 @@
+"""End-to-end ``generate -j 1`` throughput as a ratio to raw espeak-ng synthesis.
+
+Side by side in one process, on the same planned texts and voices: (a) raw synthesis, one
+initialized espeak-ng library synthesizing every utterance to memory (no resampling, no
+files); (b) the whole pipeline, ``generate_corpus(..., jobs=1)`` into a fresh folder
+(TTS, resampling, word timings, environment, writing audio, metadata and exports). Each is
+run several times alternately; medians are reported. Also reported: the pipeline without
+the ``augment:`` section, to show where the time goes.
+
+    python benchmarks/bench_generate.py [--config corpora/quickstart/corpus.yaml] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import espeakng_loader
+import numpy as np
+import yaml
+
+from synthaudio.config import load_corpus_config
+from synthaudio.corpus.generate import generate_corpus
+from synthaudio.corpus.plan import plan_corpus
+
+
+def raw_espeak_seconds(texts: list[tuple[str, object]]) -> tuple[float, float]:
+    """Synthesize every (text, voice) with one library instance; return (wall s, audio s)."""
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    rate = lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0x8000)
+    chunks: list[int] = []
+    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                                     ctypes.c_void_p)
+
+    def on_audio(wav: object, n: int, events: object) -> int:
+        if n > 0:
+            chunks.append(n)
+        return 0
+
+    callback = callback_type(on_audio)
+    lib.espeak_SetSynthCallback(callback)
+    start = time.perf_counter()
+    for text, voice in texts:
+        lib.espeak_SetVoiceByName(voice.spec.encode())  # type: ignore[attr-defined]
+        for param, value in ((1, voice.rate_wpm), (2, voice.volume), (3, voice.pitch),  # type: ignore[attr-defined]
+                             (4, voice.pitch_range), (7, voice.word_gap_ms // 10)):  # type: ignore[attr-defined]
+            lib.espeak_SetParameter(param, int(value), 0)
+        data = text.encode()
+        lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, 1, None, None)
+        lib.espeak_Synchronize()
+    wall = time.perf_counter() - start
+    lib.espeak_Terminate()
+    return wall, sum(chunks) / rate
+
+
+def pipeline_seconds(config: Path, work: Path, tag: str) -> float:
+    out = work / tag
+    start = time.perf_counter()
+    generate_corpus(config, out, jobs=1, progress=False)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=Path("corpora/quickstart/corpus.yaml"))
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    cfg = load_corpus_config(args.config)
+    plan = plan_corpus(cfg, args.config.parent)
+    texts = [(u.text, u.speaker.voice) for u in plan.utterances]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        # the same corpus without its environment section, as a second pipeline variant
+        data = yaml.safe_load(args.config.read_text())
+        data.pop("augment", None)
+        data["text"]["sources"] = [
+            {**s, "file": str((args.config.parent / s["file"]).resolve())} if "file" in s else s
+            for s in data["text"]["sources"]
+        ]
+        dry = work / "dry.yaml"
+        dry.write_text(yaml.safe_dump(data))
+
+        raw, full, clean = [], [], []
+        audio_s = 0.0
+        pipeline_seconds(args.config, work, "warmup")  # imports, caches
+        for i in range(args.repeats):  # a fresh OUT each time: a re-run would resume
+            wall, audio_s = raw_espeak_seconds(texts)
+            raw.append(wall)
+            full.append(pipeline_seconds(args.config, work, f"full{i}"))
+            clean.append(pipeline_seconds(dry, work, f"dry{i}"))
+
+    raw_s, full_s, clean_s = (statistics.median(x) for x in (raw, full, clean))
+    print(json.dumps({
+        "config": str(args.config),
+        "utterances": len(texts),
+        "audio_s": round(audio_s, 1),
+        "repeats": args.repeats,
+        "raw_espeak_s": round(raw_s, 3),
+        "generate_j1_s": round(full_s, 3),
+        "generate_j1_no_augment_s": round(clean_s, 3),
+        "ratio_generate_to_raw": round(raw_s / full_s, 3),
+        "ratio_no_augment_to_raw": round(raw_s / clean_s, 3),
+        "target_ratio": 0.40,
+        "raw_espeak_realtime_x": round(audio_s / raw_s, 1),
+        "runs": {"raw": [round(x, 3) for x in raw], "full": [round(x, 3) for x in full],
+                 "no_augment": [round(x, 3) for x in clean]},
+        "numpy": np.__version__,
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
