@@ -22,7 +22,7 @@ from pathlib import Path
 
 import espeakng_loader
 import numpy as np
-import yaml
+from _common import variant_config
 
 from synthaudio.config import load_corpus_config
 from synthaudio.corpus.generate import generate_corpus
@@ -78,14 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         # the same corpus without its environment section, as a second pipeline variant
-        data = yaml.safe_load(args.config.read_text())
-        data.pop("augment", None)
-        data["text"]["sources"] = [
-            {**s, "file": str((args.config.parent / s["file"]).resolve())} if "file" in s else s
-            for s in data["text"]["sources"]
-        ]
-        dry = work / "dry.yaml"
-        dry.write_text(yaml.safe_dump(data))
+        dry = variant_config(args.config, work / "dry.yaml", drop=("augment",))
 
         raw, full, clean = [], [], []
         audio_s = 0.0
