@@ -1,7 +1,8 @@
 """The ``synthaudio`` command: a thin front end; each subcommand calls one library function.
 
 Bad input prints one line ``synthaudio: error: ...`` and exits with code 2 (no traceback
-unless ``--debug``). ``validate`` exits 1 when it finds problems.
+unless ``--debug``); so does a failed read or write (full disk, permissions), naming the
+path. Ctrl-C exits with code 130. ``validate`` exits 1 when it finds problems.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     summary = generate_corpus(
         Path(args.config), Path(args.out), jobs=args.jobs, limit=args.limit, seed=args.seed,
-        overwrite=args.overwrite, progress=not args.quiet,
+        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
     )
     print(summary.format())
     return 0
@@ -145,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace a corpus made from another config")
     p.add_argument("--resume", action="store_true",
-                   help="finish an interrupted run (re-running the same command does the same)")
+                   help="finish an interrupted run of this config in OUT, and fail if there is "
+                        "none (re-running the same command without it resumes too)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_generate)
 
@@ -206,17 +208,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except SynthaudioError as exc:
+    except (SynthaudioError, OSError) as exc:
         if args.debug:
             raise
-        message = str(exc).replace("\n", " ")
-        print(f"synthaudio: error: {message}", file=sys.stderr)
+        if isinstance(exc, OSError):  # a read or write no library function named
+            where = exc.filename if exc.filename is not None else type(exc).__name__
+            message = f"{where}: {exc.strerror or exc}"
+        else:
+            message = str(exc)
+        one_line = message.replace("\r", " ").replace("\n", " ")
+        print(f"synthaudio: error: {one_line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if args.debug:
             raise
-        print("synthaudio: interrupted; re-run the same command to resume where it stopped",
-              file=sys.stderr)
+        hint = {
+            "generate": "; what is complete is kept: run the same command again (or add "
+                        "--resume) to finish the corpus",
+            "augment": "; what is complete is kept: run the same command again to finish",
+        }.get(args.command, "")
+        print(f"synthaudio: interrupted{hint}", file=sys.stderr)
         return 130
 
 

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.errors import ConfigError
@@ -126,6 +134,17 @@ class CorpusConfig(_Model):
     audio: AudioConfig = AudioConfig()
     augment: AugmentConfig | None = None
     exports: list[str] = Field(default_factory=lambda: ["kaldi", "nemo", "lhotse", "hf", "ctm"])
+
+    @field_validator("exports")
+    @classmethod
+    def _known_exports(cls, value: list[str]) -> list[str]:
+        from synthaudio.manifests.export import FORMATS  # heavy: only when exports are given
+
+        unknown = [f for f in value if f not in (*FORMATS, "all")]
+        if unknown or not value:
+            problem = f"unknown export format(s) {unknown}" if unknown else "no export format"
+            raise ValueError(f"{problem}; choose from {', '.join(FORMATS)} or all")
+        return value
 
     def fingerprint(self) -> str:
         """A hash of the resolved config: equal configs make equal corpora."""

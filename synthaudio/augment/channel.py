@@ -22,6 +22,7 @@ import scipy.signal
 import soundfile as sf
 import soxr
 
+from synthaudio.augment.checks import check_audio, check_sample_rate
 from synthaudio.augment.config import ChannelConfig
 from synthaudio.errors import ConfigError
 
@@ -374,13 +375,10 @@ def apply_channel(audio: np.ndarray, params: ChannelParams, sample_rate: int,
         params: from ``sample_channel``.
         sample_rate: Hz, of the input and the output.
     """
-    if sample_rate <= 0:
-        raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
-    x = np.asarray(audio, dtype=np.float32)
+    check_sample_rate(sample_rate)
+    x = check_audio(audio).astype(np.float32, copy=False)
     mono = x.ndim == 1
     x = x[None, :] if mono else x
-    if x.ndim != 2:
-        raise ValueError(f"audio must be (n,) or (K, n), got shape {audio.shape}")
     n = x.shape[-1]
     report: dict[str, Any] = {}
     if params.eq:

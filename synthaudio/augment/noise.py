@@ -24,8 +24,10 @@ import scipy.signal
 import soundfile as sf
 import soxr
 
+from synthaudio.augment.checks import check_audio
 from synthaudio.augment.config import NoiseConfig, NoiseKind
 from synthaudio.errors import ConfigError, InputError
+from synthaudio.fileio import check_wav_complete
 
 NOISE_KINDS: tuple[str, ...] = get_args(NoiseKind)
 PROCEDURAL_KINDS = frozenset({"white", "pink", "brown", "blue", "hum", "music", "impulsive"})
@@ -222,6 +224,8 @@ class NoiseFolder:
         for path in sorted(self.root.rglob("*")):
             if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
                 continue
+            if path.suffix.lower() == ".wav":
+                check_wav_complete(path)
             try:
                 info = sf.info(str(path))
             except (RuntimeError, OSError):
@@ -502,11 +506,15 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float,
         snr_db: target signal-to-noise ratio in dB.
 
     Raises:
-        ValueError: shapes differ, ``snr_db`` is not finite, or speech or noise is silent.
+        ValueError: an array is not a non-empty finite float array, shapes differ,
+            ``snr_db`` is not finite, or speech or noise is silent.
     """
+    check_audio(speech, "speech")
+    check_audio(noise, "noise")
     if speech.shape != noise.shape:
         raise ValueError(f"speech {speech.shape} and noise {noise.shape} must have the same shape")
-    if not math.isfinite(snr_db):
+    if isinstance(snr_db, bool) or not isinstance(snr_db, int | float | np.number) \
+            or not math.isfinite(snr_db):
         raise ValueError(f"snr_db must be finite, got {snr_db}")
     p_speech, p_noise = mean_power(speech), mean_power(noise)
     if p_noise <= 0.0:

@@ -8,10 +8,8 @@ A bank folder holds ``<rir_id>.wav`` (speech source, float32 WAV, ``K`` channels
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,16 @@ from synthaudio.augment.acoustics import (
     measure_drr_db,
     measure_rt60,
 )
+from synthaudio.augment.checks import check_audio
 from synthaudio.augment.room import RoomConfig, RoomParams, Source, sample_room, simulate_rir
 from synthaudio.errors import ConfigError, InputError
+from synthaudio.fileio import (
+    check_wav_complete,
+    encode_audio,
+    write_bytes_atomic,
+    write_text_atomic,
+)
+from synthaudio.workers import worker_pool
 
 INDEX_NAME = "index.jsonl"
 AUDIO_SUFFIXES = (".wav", ".flac")  # accepted measured RIR files
@@ -245,6 +251,8 @@ class RirBank:
                 )
             if path.stem in arrays:
                 raise InputError(f"{path}: a RIR named {path.stem!r} is already in the folder")
+            if path.suffix.lower() == ".wav":
+                check_wav_complete(path)
             try:
                 file_rate = sf.info(str(path)).samplerate
             except (RuntimeError, sf.LibsndfileError) as exc:
@@ -300,9 +308,7 @@ def _read_rir(path: Path, sample_rate: int) -> np.ndarray:
 
 
 def _write_wav_atomic(path: Path, rir: np.ndarray, sample_rate: int) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    sf.write(str(tmp), rir.T, sample_rate, subtype="FLOAT", format="WAV")
-    os.replace(tmp, path)
+    write_bytes_atomic(path, encode_audio(rir.T, sample_rate, "wav", "FLOAT"))
 
 
 def _write_index(root: Path, entries: Iterable[RirEntry]) -> None:
@@ -310,10 +316,7 @@ def _write_index(root: Path, entries: Iterable[RirEntry]) -> None:
         json.dumps(e.to_dict(), sort_keys=True) + "\n"
         for e in sorted(entries, key=lambda e: e.rir_id)
     ]
-    tmp = root / f".{INDEX_NAME}.tmp{os.getpid()}"
-    with tmp.open("w", encoding="utf-8") as f:
-        f.writelines(lines)
-    os.replace(tmp, root / INDEX_NAME)
+    write_text_atomic(root / INDEX_NAME, "".join(lines))
 
 
 def _render_entry(root: Path, rir_id: str, params: RoomParams, sample_rate: int) -> RirEntry:
@@ -402,7 +405,7 @@ def build_rir_bank(
     if jobs == 1 or len(todo) <= 1:
         collect(_render_star(t) for t in todo)
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+        with worker_pool(min(jobs, len(todo))) as pool:  # stops at once on Ctrl-C or error
             chunk = max(1, min(16, len(todo) // (4 * jobs)))
             collect(pool.map(_render_star, todo, chunksize=chunk))
     _write_index(root, done.values())
@@ -428,5 +431,7 @@ def apply_reverb(audio: np.ndarray, rir: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"apply_reverb wants audio (n,) and rir (K, m), got {x.shape} and {h.shape}"
         )
+    check_audio(x, mono=True)
+    check_audio(h, "rir")
     out = scipy.signal.oaconvolve(x.astype(np.float32)[None, :], h.astype(np.float32), axes=-1)
     return np.asarray(out, dtype=np.float32)

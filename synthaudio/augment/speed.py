@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import soxr
 
+from synthaudio.augment.checks import check_audio, check_sample_rate
 from synthaudio.augment.config import SpeedConfig
 
 
@@ -51,11 +52,8 @@ def apply_speed(audio: np.ndarray, params: SpeedParams, sample_rate: int) -> np.
     """
     if params.factor <= 0:
         raise ValueError(f"speed factor must be > 0, got {params.factor}")
-    if sample_rate <= 0:
-        raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim not in (1, 2):
-        raise ValueError(f"audio must be (n,) or (K, n), got shape {x.shape}")
+    check_sample_rate(sample_rate)
+    x = check_audio(audio).astype(np.float32, copy=False)
     if params.factor == 1.0:
         return x
     n_out = speed_length(x.shape[-1], params.factor)

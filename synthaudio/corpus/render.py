@@ -6,6 +6,7 @@ and the corpus seed alone, so any worker gives the same bytes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,27 @@ def utterance_rng(seed: int, index: int, sub: int) -> np.random.Generator:
     return np.random.default_rng([seed, STREAM_UTTERANCE, index, sub])
 
 
+_SAFE_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def check_path_component(name: str) -> str:
+    """``name`` unchanged when it is safe as one file-name component, else ValueError.
+
+    Ids the program makes (``spk003``, ``spk003-000012``, split names) always are; the check
+    keeps any other text (a prompt id, say) from ever becoming a path outside OUT.
+    """
+    if not isinstance(name, str) or not _SAFE_COMPONENT.fullmatch(name):
+        raise ValueError(f"{name!r} is not safe as a file name (letters, digits, '_', '-')")
+    return name
+
+
 def audio_relpath(spec: UtteranceSpec, fmt: str) -> str:
-    return f"audio/{spec.split}/{spec.speaker.speaker_id}/{spec.utt_id}.{fmt}"
+    parts = (spec.split, spec.speaker.speaker_id, spec.utt_id)
+    for part in parts:
+        check_path_component(part)
+    if fmt not in ("wav", "flac"):
+        raise ValueError(f"audio format must be 'wav' or 'flac', got {fmt!r}")
+    return f"audio/{parts[0]}/{parts[1]}/{parts[2]}.{fmt}"
 
 
 @dataclass
@@ -97,7 +117,7 @@ class Renderer:
         duration_s = num_samples / sample_rate
         augment = rendered.augment
         if self.cfg.audio.stems and rendered.stems is not None and augment is not None:
-            stem_dir = f"stems/{spec.utt_id}"
+            stem_dir = f"stems/{check_path_component(spec.utt_id)}"
             for name, stem in zip(("speech", "noise"), rendered.stems, strict=True):
                 write_audio_atomic(out_dir / stem_dir / f"{name}.wav", stem, sample_rate)
             augment = {**augment, "stems": {"speech": f"{stem_dir}/speech.wav",

@@ -8,6 +8,7 @@ timestamp and no file name, so the same content always gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -72,9 +73,24 @@ class AtomicFile:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is None:
-            self.commit()
+            try:
+                self.commit()
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    self._raw.close()
+                self._tmp.unlink(missing_ok=True)
+                raise _with_path(err, self.path) from err
         else:
             self.discard()
+            if isinstance(exc, OSError) and exc.filename is None:
+                raise _with_path(exc, self.path) from exc
+
+
+def _with_path(exc: OSError, path: Path) -> OSError:
+    """``exc`` naming ``path`` when it names no file (a failed write or close names none)."""
+    if exc.filename is not None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 class AtomicTextFile(AtomicFile):
