@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from synthaudio.augment.config import AugmentConfig
+from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
 
 Range = tuple[float, float]
@@ -133,6 +134,7 @@ class CorpusConfig(_Model):
     disjoint_text: bool = False  # keep each prompt in one split only
     audio: AudioConfig = AudioConfig()
     augment: AugmentConfig | None = None
+    quality: QualityConfig | None = None  # drop and re-draw what the ASR cannot read
     exports: list[str] = Field(default_factory=lambda: ["kaldi", "nemo", "lhotse", "hf", "ctm"])
 
     @field_validator("exports")

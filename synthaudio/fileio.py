@@ -91,10 +91,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file ``path`` (the one place bytes reach the disk)."""
+def _write_file(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or an iterable of chunks streamed one by one) to a new file
+    ``path``: the one place bytes reach the disk."""
     with open(path, "wb") as f:
-        f.write(data)
+        if isinstance(data, bytes):
+            f.write(data)
+        else:
+            for chunk in data:
+                f.write(chunk)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -103,6 +108,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with atomic_path(path) as tmp:
             _write_file(tmp, data)
+    except OSError as exc:
+        raise write_error(path, exc) from exc
+
+
+def write_lines_atomic(path: Path, lines: Iterable[str]) -> None:
+    """Stream text lines to ``path`` atomically (memory does not grow with their number)."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            _write_file(tmp, (line.encode("utf-8") for line in lines))
     except OSError as exc:
         raise write_error(path, exc) from exc
 

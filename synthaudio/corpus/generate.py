@@ -16,7 +16,7 @@ import shutil
 import time
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +36,16 @@ from synthaudio.corpus.environment import (
     prepare_environment,
 )
 from synthaudio.corpus.plan import CorpusPlan, UtteranceSpec, plan_corpus
-from synthaudio.corpus.render import Renderer, check_path_component
+from synthaudio.corpus.quality import QualityGate
+from synthaudio.corpus.render import Renderer
 from synthaudio.errors import ConfigError, SynthaudioError
-from synthaudio.fileio import is_temp_name, remove_temp_files, write_error, write_text_atomic
+from synthaudio.fileio import (
+    is_temp_name,
+    remove_temp_files,
+    write_error,
+    write_lines_atomic,
+    write_text_atomic,
+)
 from synthaudio.manifests.export import export_corpus
 from synthaudio.splits import SPLITS
 from synthaudio.tts.espeak import EspeakEngine
@@ -48,8 +55,8 @@ WORK_DIR = ".work"
 # What generate writes under OUT (removed by --overwrite; nothing else is touched), in the
 # order --overwrite removes them: the files that point at audio go first, so that a run
 # killed while removing never leaves a manifest line pointing at a deleted file.
-GENERATED = ("metadata.jsonl", "corpus.yaml", "data", "manifests", "alignments", "shards",
-             "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs")
+GENERATED = ("metadata.jsonl", "quality_dropped.jsonl", "corpus.yaml", "data", "manifests",
+             "alignments", "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs")
 
 
 @dataclass
@@ -155,29 +162,34 @@ def _claim_out_dir(out_dir: Path, fingerprint: str, overwrite: bool, resume: boo
 # ---- worker side -------------------------------------------------------------------------
 
 _WORKER: tuple[Renderer, Path] | None = None
+# Utterances are rendered in fixed groups of consecutive indices, whatever -j is: a group is
+# rendered in one TTS session and its records are committed together, so an interrupted
+# group is rendered again from its start and the bytes never depend on where a run stopped.
+GROUP_SIZE = 8
 
 
 def _init_worker(cfg_data: dict[str, Any], out_dir: str,
-                 env: EnvironmentResources | None) -> None:
+                 env: EnvironmentResources | None, gate: QualityGate | None = None) -> None:
     global _WORKER
     cfg = CorpusConfig.model_validate(cfg_data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # resampled measured RIRs: the parent notes them once
         augmenter = env.augmenter() if env is not None else None
-    _WORKER = (Renderer(cfg, augmenter), Path(out_dir))
+    _WORKER = (Renderer(cfg, augmenter, gate), Path(out_dir))
 
 
-def _render_chunk(specs: Sequence[UtteranceSpec]) -> list[tuple[str, float]]:
-    """Render and record each utterance; errors leave as one-line SynthaudioErrors."""
+def _render_group(group: int, specs: Sequence[UtteranceSpec]) -> list[tuple[str, float]]:
+    """Render one group and commit its records; errors leave as one-line SynthaudioErrors."""
     assert _WORKER is not None, "worker not initialized"
     renderer, out_dir = _WORKER
-    done = []
+    lines, done = [], []
     try:
-        for spec in specs:
-            record = renderer.render(spec, out_dir)
-            write_text_atomic(record_path(out_dir, spec.utt_id),
-                              json.dumps(record, ensure_ascii=False) + "\n")
-            done.append((spec.utt_id, float(record["duration_s"])))
+        with renderer.session():
+            for spec in specs:
+                record = renderer.render(spec, out_dir)
+                lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+                done.append((spec.utt_id, float(record.get("duration_s", 0.0))))
+        write_text_atomic(group_path(out_dir, group), "".join(lines))
     except SynthaudioError as exc:
         raise portable_error(exc) from None
     except OSError as exc:
@@ -185,19 +197,26 @@ def _render_chunk(specs: Sequence[UtteranceSpec]) -> list[tuple[str, float]]:
     return done
 
 
-def record_path(out_dir: Path, utt_id: str) -> Path:
-    return out_dir / WORK_DIR / "records" / f"{check_path_component(utt_id)}.json"
+def group_path(out_dir: Path, group: int) -> Path:
+    return out_dir / WORK_DIR / "records" / f"group-{group:07d}.jsonl"
+
+
+def _groups(n: int) -> Iterator[tuple[int, range]]:
+    for g in range(-(-n // GROUP_SIZE)):
+        yield g, range(g * GROUP_SIZE, min((g + 1) * GROUP_SIZE, n))
 
 
 # ---- orchestration -----------------------------------------------------------------------
 
 
-def _render_all(cfg: CorpusConfig, out_dir: Path, pending: list[UtteranceSpec], jobs: int,
-                env: EnvironmentResources | None, progress: bool) -> float:
-    """Render the pending utterances; return the seconds of audio made."""
+def _render_all(cfg: CorpusConfig, out_dir: Path, plan: CorpusPlan, pending: list[int],
+                jobs: int, env: EnvironmentResources | None, gate: QualityGate | None,
+                progress: bool) -> float:
+    """Render the pending groups; return the seconds of audio made."""
     audio_s = 0.0
     tqdm.monitor_interval = 0
-    bar = tqdm(total=len(pending), unit="utt", disable=not progress, dynamic_ncols=True,
+    total = sum(len(r) for g, r in _groups(len(plan.utterances)) if g in set(pending))
+    bar = tqdm(total=total, unit="utt", disable=not progress, dynamic_ncols=True,
                desc="generate")
     start = time.perf_counter()
 
@@ -208,23 +227,26 @@ def _render_all(cfg: CorpusConfig, out_dir: Path, pending: list[UtteranceSpec], 
         elapsed = time.perf_counter() - start
         bar.set_postfix(rtf=f"{audio_s / elapsed:.0f}x" if elapsed > 0 else "-")
 
+    n = len(plan.utterances)
+
+    def specs(group: int) -> list[UtteranceSpec]:
+        return [plan.utterances[i] for i in range(group * GROUP_SIZE,
+                                                  min((group + 1) * GROUP_SIZE, n))]
+
+    init_args = (cfg.model_dump(mode="json"), str(out_dir), env, gate)
     try:
         if jobs <= 1:
-            _init_worker(cfg.model_dump(mode="json"), str(out_dir), env)
-            for spec in pending:
-                advance(_render_chunk([spec]))
+            _init_worker(*init_args)
+            for g in pending:
+                advance(_render_group(g, specs(g)))
             return audio_s
-        chunk = max(1, min(16, len(pending) // (jobs * 4) or 1))
-        chunks = [pending[i:i + chunk] for i in range(0, len(pending), chunk)]
         # fork where available: workers start in milliseconds and need no importable
-        # __main__; safe because espeak-ng is loaded per utterance and no thread is running
-        # (tqdm's monitor thread is off). The pool stops its workers on Ctrl-C or an error.
-        with worker_pool(jobs, _init_worker,
-                         (cfg.model_dump(mode="json"), str(out_dir), env)) as pool:
-            queued = iter(chunks)
+        # __main__; the pool stops its workers on Ctrl-C or an error.
+        with worker_pool(jobs, _init_worker, init_args) as pool:
+            queued = iter(pending)
             running: set[Future[list[tuple[str, float]]]] = set()
-            for c in queued:  # keep a bounded number of chunks in flight
-                running.add(pool.submit(_render_chunk, c))
+            for g in queued:  # keep a bounded number of groups in flight
+                running.add(pool.submit(_render_group, g, specs(g)))
                 if len(running) >= jobs * 3:
                     break
             while running:
@@ -233,48 +255,101 @@ def _render_all(cfg: CorpusConfig, out_dir: Path, pending: list[UtteranceSpec], 
                     advance(fut.result())
                     nxt = next(queued, None)
                     if nxt is not None:
-                        running.add(pool.submit(_render_chunk, nxt))
+                        running.add(pool.submit(_render_group, nxt, specs(nxt)))
         return audio_s
     finally:
         bar.close()
 
 
-def _finished_records(out_dir: Path) -> dict[str, str]:
-    """Lines of an existing metadata.jsonl whose audio is present, keyed by id."""
-    path = out_dir / "metadata.jsonl"
-    if not path.exists():
-        return {}
-    done = {}
-    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
-        try:
-            record = json.loads(line)
-            if (out_dir / record["audio"]).is_file():
-                done[str(record["id"])] = line
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue  # not a line this program wrote: the utterance is rendered again
-    return done
-
-
-def _record_complete(out_dir: Path, utt_id: str) -> bool:
-    """True when the utterance's record under .work/ and the audio it names are present."""
+def _group_complete(out_dir: Path, group: int) -> bool:
+    """True when the group's records are committed and every audio file they name exists."""
     try:
-        record = json.loads(record_path(out_dir, utt_id).read_text(encoding="utf-8"))
-        return bool((out_dir / record["audio"]).is_file())
+        with group_path(out_dir, group).open(encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line)
+                if "dropped" not in record and not (out_dir / record["audio"]).is_file():
+                    return False
+        return True
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
         return False
 
 
-def _merge_records(out_dir: Path, specs: Sequence[UtteranceSpec],
-                   finished: dict[str, str]) -> list[dict[str, Any]]:
-    """Write metadata.jsonl (sorted by id) from the per-utterance records."""
-    lines, records = [], []
-    for spec in sorted(specs, key=lambda s: s.utt_id):
-        text = finished.get(spec.utt_id) or record_path(out_dir, spec.utt_id).read_text(
-            encoding="utf-8")
-        records.append(json.loads(text))
-        lines.append(text)
-    write_text_atomic(out_dir / "metadata.jsonl", "".join(lines))
-    return records
+def _previous_lines(out_dir: Path) -> Iterator[tuple[int, str]]:
+    """(utterance index, line) of a finished run's metadata.jsonl, in order, streamed.
+
+    Only used when a run of the same config finished and its work folder is gone; lines
+    whose audio is missing are not yielded, so their groups are rendered again."""
+    path = out_dir / "metadata.jsonl"
+    if not path.is_file() or (out_dir / WORK_DIR).exists():
+        return
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+                if (out_dir / record["audio"]).is_file():
+                    yield int(str(record["id"]).rsplit("-", 1)[1]), line
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
+                continue
+
+
+def _adopt_finished_run(out_dir: Path, n: int) -> None:
+    """Turn a finished run's metadata into committed groups (so resume has one source)."""
+    previous = _previous_lines(out_dir)
+    by_group: dict[int, list[str]] = {}
+    current = -1
+    for index, line in previous:
+        g = index // GROUP_SIZE
+        if g != current and current in by_group:
+            _commit_adopted(out_dir, current, by_group.pop(current), n)
+        current = g
+        by_group.setdefault(g, []).append(line)
+    for g, lines in by_group.items():
+        _commit_adopted(out_dir, g, lines, n)
+
+
+def _commit_adopted(out_dir: Path, group: int, lines: list[str], n: int) -> None:
+    size = min((group + 1) * GROUP_SIZE, n) - group * GROUP_SIZE
+    if len(lines) == size:  # a group with a dropped utterance is rendered again
+        write_text_atomic(group_path(out_dir, group), "".join(lines))
+
+
+@dataclass
+class _MergeStats:
+    utterances: int = 0
+    dropped: int = 0
+    audio_s: float = 0.0
+    speakers: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SPLITS})
+    per_split: Counter[str] = field(default_factory=Counter)
+
+
+def _merge_records(out_dir: Path, n: int) -> _MergeStats:
+    """Stream the committed groups, in id order, into metadata.jsonl; the dropped
+    utterances go to quality_dropped.jsonl."""
+    stats = _MergeStats()
+    dropped: list[str] = []
+
+    def kept_lines() -> Iterator[str]:
+        for g, _ in _groups(n):
+            with group_path(out_dir, g).open(encoding="utf-8") as f:
+                for line in f:
+                    record = json.loads(line)
+                    if "dropped" in record:
+                        dropped.append(line)
+                        continue
+                    stats.utterances += 1
+                    stats.audio_s += float(record["duration_s"])
+                    stats.speakers[record["split"]].add(record["speaker"])
+                    stats.per_split[record["split"]] += 1
+                    yield line
+
+    write_lines_atomic(out_dir / "metadata.jsonl", kept_lines())
+    stats.dropped = len(dropped)
+    dropped_path = out_dir / "quality_dropped.jsonl"
+    if dropped:
+        write_text_atomic(dropped_path, "".join(dropped))
+    else:
+        dropped_path.unlink(missing_ok=True)
+    return stats
 
 
 def _check_environment_inputs(aug: AugmentConfig, sample_rate: int, base: Path) -> list[str]:
@@ -408,27 +483,32 @@ def _generate_into(cfg: CorpusConfig, config_path: Path, out_dir: Path, plan: Co
                 cfg.augment, cfg.audio.sample_rate, cfg.seed, out_dir, config_path.parent,
                 plan, jobs, synthesize_babble=Renderer(cfg).clean_audio,
             )
-    finished = _finished_records(out_dir) if same_config else {}
-    pending = [s for s in plan.utterances
-               if s.utt_id not in finished and not _record_complete(out_dir, s.utt_id)]
-    if len(pending) < len(plan.utterances):
-        notes.append(f"resumed: {len(plan.utterances) - len(pending)} of "
-                     f"{len(plan.utterances)} utterances were already complete")
-    audio_s = _render_all(cfg, out_dir, pending, jobs, env, progress)
-    records = _merge_records(out_dir, plan.utterances, finished)
+    n = len(plan.utterances)
+    if same_config:
+        _adopt_finished_run(out_dir, n)
+    pending = [g for g, _ in _groups(n) if not _group_complete(out_dir, g)]
+    done_groups = -(-n // GROUP_SIZE) - len(pending)
+    if done_groups:
+        notes.append(f"resumed: {done_groups} of {-(-n // GROUP_SIZE)} groups of "
+                     f"{GROUP_SIZE} utterances were already complete")
+    gate = None
+    if cfg.quality is not None:
+        gate = QualityGate.build(cfg.quality, [p.text for p in plan.prompts],
+                                 out_dir / WORK_DIR / "quality-lm")
+    audio_s = _render_all(cfg, out_dir, plan, pending, jobs, env, gate, progress)
+    stats = _merge_records(out_dir, n)
     export_corpus(out_dir, cfg.exports)
     shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)
-
-    per_split_spk: dict[str, set[str]] = {s: set() for s in SPLITS}
-    for r in records:
-        per_split_spk[r["split"]].add(r["speaker"])
+    if stats.dropped:
+        notes.append(f"quality gate: {stats.dropped} utterances dropped "
+                     "(reasons in quality_dropped.jsonl)")
     summary = GenerateSummary(
         out_dir=out_dir,
-        utterances=len(records),
-        hours=sum(r["duration_s"] for r in records) / 3600,
-        speakers_per_split={s: len(v) for s, v in per_split_spk.items()},
-        utterances_per_split=dict(Counter(r["split"] for r in records)),
-        rendered=len(pending),
+        utterances=stats.utterances,
+        hours=stats.audio_s / 3600,
+        speakers_per_split={s: len(v) for s, v in stats.speakers.items()},
+        utterances_per_split=dict(stats.per_split),
+        rendered=sum(len(r) for g, r in _groups(n) if g in set(pending)),
         skipped_prompts=len(plan.skipped),
         wall_s=time.perf_counter() - started,
         audio_s=audio_s,

@@ -6,6 +6,7 @@ and the corpus seed alone, so any worker gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +18,17 @@ import soxr
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.config import CorpusConfig
 from synthaudio.corpus.plan import STREAM_UTTERANCE, UtteranceSpec
+from synthaudio.corpus.quality import QualityGate
 from synthaudio.fileio import write_audio_atomic
 from synthaudio.speakers import jitter_voice
 from synthaudio.tts.base import WordTiming
 from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
 
-# Sub-streams of one utterance's randomness, in a fixed order.
+# Sub-streams of one utterance's randomness, in a fixed order; quality-gate re-draws use
+# _SUB_PROSODY + _REDRAW_STRIDE * attempt.
 _SUB_PROSODY = 0
 _SUB_AUGMENT = 1
+_REDRAW_STRIDE = 100
 
 
 def utterance_rng(seed: int, index: int, sub: int) -> np.random.Generator:
@@ -61,15 +65,29 @@ class RenderedAudio:
     tts: dict[str, Any]
     augment: dict[str, Any] | None
     stems: tuple[np.ndarray, np.ndarray] | None  # (speech, noise) as summed, before channel
+    quality: dict[str, Any] | None = None  # the quality gate's verdict on the clean speech
+
+
+@dataclass
+class DroppedUtterance:
+    reason: str
+    quality: dict[str, Any]
 
 
 class Renderer:
     """Makes the audio and the metadata record of utterances, one at a time."""
 
-    def __init__(self, cfg: CorpusConfig, augmenter: Augmenter | None = None) -> None:
+    def __init__(self, cfg: CorpusConfig, augmenter: Augmenter | None = None,
+                 gate: QualityGate | None = None) -> None:
         self.cfg = cfg
         self.engine = EspeakEngine()
         self.augmenter = augmenter
+        self.gate = gate
+
+    def session(self) -> contextlib.AbstractContextManager[object]:
+        """One TTS session for a group of utterances (see ``EspeakEngine.session``)."""
+        session = getattr(self.engine, "session", None)
+        return session() if callable(session) else contextlib.nullcontext()
 
     def speak(
         self, text: str, voice: EspeakVoice
@@ -85,17 +103,35 @@ class Renderer:
     def clean_audio(self, text: str, voice: EspeakVoice) -> np.ndarray:
         return self.speak(text, voice)[0]
 
-    def synthesize(self, spec: UtteranceSpec) -> RenderedAudio:
-        """TTS and environment for one utterance, without writing anything."""
+    def synthesize(self, spec: UtteranceSpec) -> RenderedAudio | DroppedUtterance:
+        """TTS and environment for one utterance, without writing anything.
+
+        With a quality gate, clean speech the ASR cannot read is re-drawn with new prosody
+        up to ``max_redraws`` times, then dropped.
+        """
         sample_rate = self.cfg.audio.sample_rate
-        voice = jitter_voice(
-            spec.speaker.voice, self.cfg.speakers.jitter,
-            utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY),
-        )
-        audio, words = self.speak(spec.text, voice)
+        attempts = 1 + (self.gate.cfg.max_redraws if self.gate is not None else 0)
+        quality: dict[str, Any] | None = None
+        for attempt in range(attempts):
+            voice = jitter_voice(
+                spec.speaker.voice, self.cfg.speakers.jitter,
+                utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY + _REDRAW_STRIDE * attempt),
+            )
+            audio, words = self.speak(spec.text, voice)
+            if self.gate is None:
+                break
+            check = self.gate.check(audio, sample_rate, spec.text)
+            quality = {**check.to_dict(), "attempts": attempt + 1}
+            if check.passed:
+                break
+        else:
+            assert quality is not None and self.gate is not None
+            return DroppedUtterance(
+                f"cer {quality['cer']:.2f} > {self.gate.cfg.max_cer:.2f} after "
+                f"{attempts} renderings", quality)
         tts = {"engine": self.engine.name, **voice.to_dict()}
         if self.augmenter is None:
-            return RenderedAudio(audio, words, tts, None, None)
+            return RenderedAudio(audio, words, tts, None, None, quality)
         result = self.augmenter(audio, sample_rate, utterance_rng(self.cfg.seed, spec.index,
                                                                   _SUB_AUGMENT))
         if words is not None:
@@ -105,13 +141,17 @@ class Renderer:
                 for w in words
             )
         augment = {**result.params.to_dict(), "measured": result.report.to_dict()}
-        return RenderedAudio(result.audio, words, tts, augment, (result.speech, result.noise))
+        return RenderedAudio(result.audio, words, tts, augment, (result.speech, result.noise),
+                             quality)
 
     def render(self, spec: UtteranceSpec, out_dir: Path) -> dict[str, Any]:
         """Render, write the audio (and stems) atomically, and return the metadata record."""
         fmt = self.cfg.audio.format
         sample_rate = self.cfg.audio.sample_rate
         rendered = self.synthesize(spec)
+        if isinstance(rendered, DroppedUtterance):
+            return {"id": spec.utt_id, "dropped": rendered.reason, "text": spec.text,
+                    "quality": rendered.quality}
         rel = audio_relpath(spec, fmt)
         num_samples = write_audio_atomic(out_dir / rel, rendered.audio, sample_rate, fmt)
         duration_s = num_samples / sample_rate
@@ -123,7 +163,7 @@ class Renderer:
             augment = {**augment, "stems": {"speech": f"{stem_dir}/speech.wav",
                                             "noise": f"{stem_dir}/noise.wav"}}
         num_channels = 1 if rendered.audio.ndim == 1 else int(rendered.audio.shape[0])
-        return {
+        record = {
             "id": spec.utt_id,
             "split": spec.split,
             "speaker": spec.speaker.speaker_id,
@@ -140,6 +180,9 @@ class Renderer:
             "tts": rendered.tts,
             "augment": augment,
         }
+        if rendered.quality is not None:
+            record["quality"] = rendered.quality
+        return record
 
 
 def _clip_words(words: tuple[WordTiming, ...], duration_s: float) -> list[list[Any]]:

@@ -35,7 +35,7 @@ speakers:
   count: 4
   variants: [m1, f2]
 utterances:
-  per_speaker: 3
+  per_speaker: 6
 splits: {train: 0.5, dev: 0.25, test: 0.25}
 audio: {stems: true}
 exports: [kaldi, espnet, nemo, hf, ctm, webdataset]

@@ -76,7 +76,7 @@ CONFIG_CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ("wrong-type", _config("count: 4", "count: four"), ("corpus.yaml:8:", "speakers.count")),
     ("negative-count", _config("count: 4", "count: -4"),
      ("speakers.count", "greater than or equal to 1")),
-    ("zero-utterances", _config("per_speaker: 3", "per_speaker: 0"),
+    ("zero-utterances", _config("per_speaker: 6", "per_speaker: 0"),
      ("utterances.per_speaker",)),
     ("inverted-range", _config("snr_db: [10, 20]", "snr_db: [20, 10]"),
      ("augment.noise", "inverted range [20.0, 10.0]")),
@@ -232,7 +232,7 @@ def _make(kind: str, folder: Path, problem: str) -> None:
 
 
 def _audio_config(kind: str) -> str:
-    config = TINY_CONFIG.replace("per_speaker: 3", "per_speaker: 1")
+    config = TINY_CONFIG.replace("per_speaker: 6", "per_speaker: 1")
     if kind == "noise":
         return config.replace(NOISE, NOISE_FOLDER)
     return config.replace(ROOM, MEASURED)
@@ -318,7 +318,7 @@ def test_audio_at_another_rate_or_channel_count_is_fitted_and_said(
 def test_resume_needs_an_earlier_run_of_the_same_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_tiny_config(tmp_path / "cfg", TINY_CONFIG.replace("per_speaker: 3",
+    config = write_tiny_config(tmp_path / "cfg", TINY_CONFIG.replace("per_speaker: 6",
                                                                      "per_speaker: 1"))
     out = tmp_path / "out"
     argv = ["generate", str(config), "-o", str(out), "-q"]

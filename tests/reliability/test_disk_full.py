@@ -40,7 +40,7 @@ CASES = [
     ("rir-bank-in-workers", r"\.rir-", 2, 2, errno.ENOSPC),
     ("audio", r"\.spk.*\.wav\.", 4, 1, errno.ENOSPC),
     ("audio-in-workers", r"\.spk.*\.wav\.", 2, 2, errno.ENOSPC),
-    ("record", r"\.spk.*\.json\.", 5, 1, errno.ENOSPC),
+    ("record", r"\.group-.*\.jsonl\.", 0, 1, errno.ENOSPC),
     ("stem", r"\.(speech|noise)\.wav\.", 3, 1, errno.EDQUOT),
     ("metadata", r"\.metadata\.jsonl\.", 0, 1, errno.ENOSPC),
     ("permission", r"\.spk.*\.wav\.", 3, 1, errno.EACCES),
