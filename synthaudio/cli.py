@@ -41,6 +41,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     summary = generate_corpus(
         Path(args.config), Path(args.out), jobs=args.jobs, limit=args.limit, seed=args.seed,
         overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
+        executor=args.executor, ray_address=args.ray_address,
     )
     print(summary.format())
     return 0
@@ -149,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="finish an interrupted run of this config in OUT, and fail if there is "
                         "none (re-running the same command without it resumes too)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where workers run: a local process pool or a Ray cluster")
+    p.add_argument("--ray-address", help="Ray cluster address (default: a local Ray instance)")
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("voices", help="list the espeak-ng voices and variants")

@@ -66,7 +66,8 @@ def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares line ``y = slope * x + intercept`` (closed form; faster than polyfit)."""
     xm, ym = float(x.mean()), float(y.mean())
     dx = x - xm
-    slope = float(np.dot(dx, y - ym) / np.dot(dx, dx))
+    # numpy sums, not BLAS dot products, whose order depends on the thread count
+    slope = float(np.sum(dx * (y - ym)) / np.sum(dx * dx))
     return slope, ym - slope * xm
 
 

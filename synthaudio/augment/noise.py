@@ -47,15 +47,17 @@ def _jsonable(value: Any) -> Any:
 
 
 def mean_power(x: np.ndarray) -> float:
-    """Mean of ``x**2`` over all samples: BLAS dot products over 64k-sample chunks, summed
-    in float64 (fast, and accurate to ~1e-6 relative)."""
+    """Mean of ``x**2`` over all samples, summed in float64 over 64k-sample chunks.
+
+    numpy's own pairwise sum, not a BLAS dot product: BLAS sums in an order that depends on
+    its thread count, which would make the mixed bytes depend on the machine's settings."""
     flat = np.ravel(x)
     if flat.size == 0:
         return 0.0
     total = 0.0
     for start in range(0, flat.size, 1 << 16):
         chunk = flat[start:start + (1 << 16)]
-        total += float(np.dot(chunk, chunk))
+        total += float(np.sum(np.square(chunk, dtype=np.float64)))
     return total / flat.size
 
 
@@ -134,7 +136,8 @@ def music_bed(num_samples: int, sample_rate: int, rng: np.random.Generator) -> n
         t = np.arange(ring, dtype=np.float32) / np.float32(sample_rate)
         phases = rng.uniform(0, 2 * np.pi, len(partial_f)).astype(np.float32)
         arg = np.outer(2 * np.pi * np.asarray(partial_f, np.float32), t) + phases[:, None]
-        tone = np.asarray(partial_a, np.float32) @ np.sin(arg)
+        # an explicit sum, not a BLAS product (its thread count would change the bytes)
+        tone = np.sum(np.asarray(partial_a, np.float32)[:, None] * np.sin(arg), axis=0)
         attack, decay = rng.uniform(0.005, 0.06), rng.uniform(0.3, 1.5)
         env = (1.0 - np.exp(-t / attack)) * np.exp(-t / decay)
         out[start:start + ring] += rng.uniform(0.5, 1.0) * env * tone

@@ -211,7 +211,8 @@ def _groups(n: int) -> Iterator[tuple[int, range]]:
 
 def _render_all(cfg: CorpusConfig, out_dir: Path, plan: CorpusPlan, pending: list[int],
                 jobs: int, env: EnvironmentResources | None, gate: QualityGate | None,
-                progress: bool) -> float:
+                progress: bool, executor: str = "local", ray_address: str | None = None
+                ) -> float:
     """Render the pending groups; return the seconds of audio made."""
     audio_s = 0.0
     tqdm.monitor_interval = 0
@@ -235,6 +236,12 @@ def _render_all(cfg: CorpusConfig, out_dir: Path, plan: CorpusPlan, pending: lis
 
     init_args = (cfg.model_dump(mode="json"), str(out_dir), env, gate)
     try:
+        if executor == "ray":
+            from synthaudio.corpus.ray_executor import render_groups_ray
+
+            render_groups_ray(init_args, ((g, specs(g)) for g in pending), jobs, ray_address,
+                              advance)
+            return audio_s
         if jobs <= 1:
             _init_worker(*init_args)
             for g in pending:
@@ -412,6 +419,8 @@ def generate_corpus(
     overwrite: bool = False,
     resume: bool = False,
     progress: bool = True,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> GenerateSummary:
     """Generate the corpus described by ``config_path`` into ``out_dir``.
 
@@ -428,6 +437,9 @@ def generate_corpus(
         resume: insist on finishing an earlier run of the same config in ``out_dir``
             (SynthaudioError when there is none); without it a re-run resumes too.
         progress: show a progress bar.
+        executor: "local" (a process pool of ``jobs`` workers) or "ray" (tasks on the Ray
+            cluster at ``ray_address``, or a local Ray instance with ``jobs`` CPUs); both
+            write byte-identical files.
 
     Raises:
         SynthaudioError: bad input (ConfigError, InputError) before anything is written;
@@ -439,6 +451,8 @@ def generate_corpus(
         _check_int(limit, "--limit", 1)
     if seed is not None:
         _check_int(seed, "--seed")
+    if executor not in ("local", "ray"):
+        raise ConfigError(f"--executor must be 'local' or 'ray', got {executor!r}")
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other: --resume finishes the "
                           "run in OUT, --overwrite replaces it")
@@ -464,14 +478,15 @@ def generate_corpus(
     same_config = _claim_out_dir(out_dir, resolved["fingerprint"], overwrite, resume)
     try:
         return _generate_into(cfg, config_path, out_dir, plan, resolved, same_config, jobs,
-                              progress, notes, started)
+                              progress, notes, started, executor, ray_address)
     except OSError as exc:  # anything a helper did not already name
         raise write_error(exc.filename if exc.filename is not None else out_dir, exc) from exc
 
 
 def _generate_into(cfg: CorpusConfig, config_path: Path, out_dir: Path, plan: CorpusPlan,
                    resolved: dict[str, Any], same_config: bool, jobs: int, progress: bool,
-                   notes: list[str], started: float) -> GenerateSummary:
+                   notes: list[str], started: float, executor: str = "local",
+                   ray_address: str | None = None) -> GenerateSummary:
     """Everything after OUT is claimed: each step is atomic or resumable."""
     write_text_atomic(out_dir / "corpus.yaml",
                       yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
@@ -495,7 +510,8 @@ def _generate_into(cfg: CorpusConfig, config_path: Path, out_dir: Path, plan: Co
     if cfg.quality is not None:
         gate = QualityGate.build(cfg.quality, [p.text for p in plan.prompts],
                                  out_dir / WORK_DIR / "quality-lm")
-    audio_s = _render_all(cfg, out_dir, plan, pending, jobs, env, gate, progress)
+    audio_s = _render_all(cfg, out_dir, plan, pending, jobs, env, gate, progress, executor,
+                          ray_address)
     stats = _merge_records(out_dir, n)
     export_corpus(out_dir, cfg.exports)
     shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)
