@@ -25,8 +25,11 @@ from pydantic import (
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
+from synthaudio.tts.coqui import CoquiConfig
+from synthaudio.tts.variants import VariantConfig
 
 Range = tuple[float, float]
+EngineName = Literal["espeak-ng", "coqui-tts"]
 
 
 class _Model(BaseModel):
@@ -73,7 +76,18 @@ class SpeakersConfig(_Model):
     """Ranges each synthetic speaker is drawn from once; the speaker then keeps its voice."""
 
     count: StrictInt = Field(ge=1, le=100_000)
-    engine: Literal["espeak-ng"] = "espeak-ng"
+    engine: EngineName = "espeak-ng"  # every speaker's engine, unless `engines` is set
+    # shares of the speakers per engine, e.g. {espeak-ng: 0.7, coqui-tts: 0.3}
+    engines: dict[EngineName, float] | None = Field(default=None,
+                                                    exclude_if=lambda v: v is None)
+    # the Coqui model and which of its voices, when coqui-tts speaks
+    coqui: CoquiConfig | None = Field(default=None, exclude_if=lambda v: v is None)
+    # espeak-ng variants: the shipped files named in `variants`, one generated per speaker
+    # from `generated`, or generated for a `generated.mixed_fraction` share ("mixed")
+    variant_mode: Literal["shipped", "generated", "mixed"] = Field(
+        default="shipped", exclude_if=lambda v: v == "shipped")
+    generated: VariantConfig = Field(default_factory=VariantConfig,
+                                     exclude_if=lambda v: v == VariantConfig())
     voices: list[str] = Field(default_factory=lambda: ["en-us"], min_length=1)
     # shipped variants (voices/!v); "none" is the plain voice
     variants: list[str] = Field(
@@ -95,6 +109,11 @@ class SpeakersConfig(_Model):
         check_range(self.pitch_range, "pitch_range", 0, 99)
         check_range(self.volume, "volume", 0, 200)
         check_range(self.word_gap_ms, "word_gap_ms", 0, 500)
+        shares = self.engines or {self.engine: 1.0}
+        if any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+            raise ValueError("engines: shares must be >= 0 with a positive sum")
+        if shares.get("coqui-tts", 0) > 0 and self.coqui is None:
+            raise ValueError("coqui: needed when coqui-tts speaks (engine or engines)")
         return self
 
 

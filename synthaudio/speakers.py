@@ -1,26 +1,45 @@
 """Synthetic speakers: drawn once from the config's ranges, then each keeps its voice.
 
 ``sample_speaker`` draws a speaker's voice; ``jitter_voice`` adds the small per-utterance
-prosody variation around it.
+prosody variation around it. With ``speakers.variant_mode`` "generated" (or "mixed", for a
+share of the speakers) the voice gets its own espeak-ng variant drawn from
+``speakers.generated`` (:mod:`synthaudio.tts.variants`) instead of a shipped one.
+
+``sample_speakers`` draws a whole corpus's speakers, and with ``speakers.engines`` shares
+(e.g. ``{espeak-ng: 0.7, coqui-tts: 0.3}``) gives a share of them distinct voices of a
+Coqui model (:mod:`synthaudio.tts.coqui`); espeak-ng speakers keep the draws they would
+have in an espeak-only corpus.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from synthaudio.config import JitterConfig, SpeakersConfig
+from synthaudio.errors import ConfigError
+from synthaudio.tts.coqui import ENGINE_NAME as COQUI_ENGINE
+from synthaudio.tts.coqui import CoquiConfig, CoquiVoice
 from synthaudio.tts.espeak import ENGINE_NAME, EspeakVoice, variant_gender
+from synthaudio.tts.variants import VariantConfig, sample_variant
+
+if TYPE_CHECKING:
+    from synthaudio.tts.coqui import CoquiEngine
+
+VARIANT_MODES = ("shipped", "generated", "mixed")
+ENGINES = (ENGINE_NAME, COQUI_ENGINE)
+Voice = EspeakVoice | CoquiVoice
 
 
 @dataclass(frozen=True)
 class SpeakerParams:
     speaker_id: str  # e.g. "spk007"
-    engine: str
+    engine: str  # "espeak-ng" or "coqui-tts"
     gender: str | None  # "m", "f" or None when the voice does not imply one
-    voice: EspeakVoice  # the speaker's own voice, before per-utterance jitter
+    voice: Voice  # the speaker's own voice, before per-utterance jitter
 
     def to_dict(self) -> dict[str, Any]:
         return {"speaker_id": self.speaker_id, "engine": self.engine, "gender": self.gender,
@@ -51,11 +70,109 @@ def sample_speaker(cfg: SpeakersConfig, rng: np.random.Generator, speaker_id: st
         volume=_uniform_int(rng, cfg.volume),
         word_gap_ms=10 * _uniform_int(rng, (cfg.word_gap_ms[0] / 10, cfg.word_gap_ms[1] / 10)),
     )
+    # Drawn after everything above, so "shipped" speakers keep the draws they always had.
+    mode = getattr(cfg, "variant_mode", "shipped")
+    if mode not in VARIANT_MODES:
+        raise ValueError(f"speakers.variant_mode: {mode!r} is not one of {VARIANT_MODES}")
+    generated_cfg: VariantConfig = getattr(cfg, "generated", None) or VariantConfig()
+    if mode == "generated" or (
+        mode == "mixed" and rng.uniform() < generated_cfg.mixed_fraction
+    ):
+        params = sample_variant(generated_cfg, rng)
+        voice = replace(voice, variant=params.name, generated=params)
+        return SpeakerParams(speaker_id, ENGINE_NAME, params.gender, voice)
     return SpeakerParams(speaker_id, ENGINE_NAME, variant_gender(variant), voice)
 
 
-def jitter_voice(voice: EspeakVoice, cfg: JitterConfig, rng: np.random.Generator) -> EspeakVoice:
-    """The speaker's voice with this utterance's prosody jitter (rate and pitch)."""
+def engine_counts(shares: Mapping[str, float], count: int) -> dict[str, int]:
+    """Speakers per engine in proportion to ``shares`` (largest remainders, ties by name)."""
+    for name in shares:
+        if name not in ENGINES:
+            raise ConfigError(f"speakers.engines: unknown engine {name!r} "
+                              f"(known: {', '.join(ENGINES)})")
+    total = sum(shares.values())
+    if total <= 0 or any(v < 0 for v in shares.values()):
+        raise ConfigError("speakers.engines: shares must be >= 0 with a positive sum")
+    exact = {name: count * v / total for name, v in shares.items()}
+    counts = {name: int(np.floor(x)) for name, x in exact.items()}
+    left = count - sum(counts.values())
+    for name in sorted(exact, key=lambda n: (counts[n] - exact[n], n))[:left]:
+        counts[name] += 1
+    return counts
+
+
+def sample_speakers(
+    cfg: SpeakersConfig, rngs: Sequence[np.random.Generator], ids: Sequence[str], *,
+    assign_rng: np.random.Generator, coqui: CoquiEngine | None = None,
+    corpus_language: str = "en-us",
+) -> tuple[SpeakerParams, ...]:
+    """All speakers of a corpus.
+
+    Which speakers get which engine, and which Coqui voice, is a permutation drawn from
+    ``assign_rng``; each Coqui voice goes to one speaker only, so that no voice is in two
+    splits. Everything else about speaker ``i`` comes from ``rngs[i]``.
+
+    Args:
+        cfg: the ``speakers`` section; ``engines`` (shares per engine name) and ``coqui``
+            (a :class:`~synthaudio.tts.coqui.CoquiConfig`) are read when present.
+        rngs: one generator per speaker, in ``ids`` order.
+        ids: speaker ids.
+        assign_rng: the generator of the engine and voice assignment.
+        coqui: the loaded Coqui model, needed when a share goes to "coqui-tts".
+        corpus_language: the corpus language, matched to a multilingual model's.
+    """
+    if len(rngs) != len(ids):
+        raise ValueError(f"{len(rngs)} generators for {len(ids)} speakers")
+    shares = getattr(cfg, "engines", None) or {getattr(cfg, "engine", ENGINE_NAME): 1.0}
+    counts = engine_counts(shares, len(ids))
+    order = assign_rng.permutation(len(ids))
+    n_coqui = counts.get(COQUI_ENGINE, 0)
+    is_coqui = np.zeros(len(ids), bool)
+    is_coqui[order[:n_coqui]] = True
+    pool: list[tuple[str | None, tuple[str, ...], str | None]] = []
+    coqui_cfg: CoquiConfig | None = getattr(cfg, "coqui", None)
+    if n_coqui:
+        if coqui is None or coqui_cfg is None:
+            raise ConfigError("speakers.engines gives speakers to coqui-tts: set speakers.coqui")
+        pool = coqui.voice_pool(coqui_cfg, corpus_language)
+        if len(pool) < n_coqui:
+            raise ConfigError(f"speakers: {n_coqui} coqui-tts speakers need as many distinct "
+                              f"voices; {coqui.model!r} offers {len(pool)}")
+        pool = [pool[k] for k in assign_rng.permutation(len(pool))[:n_coqui]]
+    out: list[SpeakerParams] = []
+    k = 0
+    for i, sid in enumerate(ids):
+        if not is_coqui[i]:
+            out.append(sample_speaker(cfg, rngs[i], sid))
+            continue
+        assert coqui is not None and coqui_cfg is not None
+        speaker, reference, name = pool[k]
+        k += 1
+        rng = rngs[i]
+        speed = float(round(rng.uniform(coqui_cfg.speed[0], coqui_cfg.speed[1]), 3))
+        language = coqui.pick_language(coqui_cfg, corpus_language, rng)
+        voice = CoquiVoice(model=coqui.model, speaker=speaker, language=language,
+                           reference=reference, speed=speed, name=name)
+        out.append(SpeakerParams(sid, COQUI_ENGINE, None, voice))
+    return tuple(out)
+
+
+@overload
+def jitter_voice(voice: EspeakVoice, cfg: JitterConfig,
+                 rng: np.random.Generator) -> EspeakVoice: ...
+
+
+@overload
+def jitter_voice(voice: CoquiVoice, cfg: JitterConfig, rng: np.random.Generator) -> CoquiVoice: ...
+
+
+def jitter_voice(voice: Voice, cfg: JitterConfig, rng: np.random.Generator) -> Voice:
+    """The speaker's voice with this utterance's prosody jitter (rate and pitch).
+
+    Coqui voices have no such controls per utterance and come back unchanged.
+    """
+    if isinstance(voice, CoquiVoice):
+        return voice
     rate = voice.rate_wpm + rng.uniform(-cfg.rate_wpm, cfg.rate_wpm)
     pitch = voice.pitch + rng.uniform(-cfg.pitch, cfg.pitch)
     return replace(

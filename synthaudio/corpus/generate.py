@@ -48,6 +48,7 @@ from synthaudio.fileio import (
 )
 from synthaudio.manifests.export import export_corpus
 from synthaudio.splits import SPLITS
+from synthaudio.tts.coqui import coqui_version
 from synthaudio.tts.espeak import EspeakEngine
 from synthaudio.workers import os_error, portable_error, worker_pool
 
@@ -97,7 +98,9 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
         "config": cfg.model_dump(mode="json"),
         "limit": limit,
         "versions": {"synthaudio": synthaudio.__version__,
-                     "espeak-ng": EspeakEngine().version()},
+                     "espeak-ng": EspeakEngine().version(),
+                     **({"coqui-tts": coqui_version()}
+                        if any(s.engine == "coqui-tts" for s in plan.speakers) else {})},
         "prompts": {"count": len(prompts), "skipped": len(plan.skipped)},
     }
     digest = json.dumps([body, prompts], sort_keys=True)
@@ -169,13 +172,15 @@ GROUP_SIZE = 8
 
 
 def _init_worker(cfg_data: dict[str, Any], out_dir: str,
-                 env: EnvironmentResources | None, gate: QualityGate | None = None) -> None:
+                 env: EnvironmentResources | None, gate: QualityGate | None = None,
+                 config_dir: str | None = None) -> None:
     global _WORKER
     cfg = CorpusConfig.model_validate(cfg_data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # resampled measured RIRs: the parent notes them once
         augmenter = env.augmenter() if env is not None else None
-    _WORKER = (Renderer(cfg, augmenter, gate), Path(out_dir))
+    _WORKER = (Renderer(cfg, augmenter, gate,
+                        None if config_dir is None else Path(config_dir)), Path(out_dir))
 
 
 def _render_group(group: int, specs: Sequence[UtteranceSpec]) -> list[tuple[str, float]]:
@@ -211,8 +216,8 @@ def _groups(n: int) -> Iterator[tuple[int, range]]:
 
 def _render_all(cfg: CorpusConfig, out_dir: Path, plan: CorpusPlan, pending: list[int],
                 jobs: int, env: EnvironmentResources | None, gate: QualityGate | None,
-                progress: bool, executor: str = "local", ray_address: str | None = None
-                ) -> float:
+                progress: bool, executor: str = "local", ray_address: str | None = None,
+                config_dir: Path | None = None) -> float:
     """Render the pending groups; return the seconds of audio made."""
     audio_s = 0.0
     tqdm.monitor_interval = 0
@@ -234,7 +239,8 @@ def _render_all(cfg: CorpusConfig, out_dir: Path, plan: CorpusPlan, pending: lis
         return [plan.utterances[i] for i in range(group * GROUP_SIZE,
                                                   min((group + 1) * GROUP_SIZE, n))]
 
-    init_args = (cfg.model_dump(mode="json"), str(out_dir), env, gate)
+    init_args = (cfg.model_dump(mode="json"), str(out_dir), env, gate,
+                 None if config_dir is None else str(config_dir))
     try:
         if executor == "ray":
             from synthaudio.corpus.ray_executor import render_groups_ray
@@ -496,7 +502,8 @@ def _generate_into(cfg: CorpusConfig, config_path: Path, out_dir: Path, plan: Co
             warnings.simplefilter("ignore")  # resampled measured RIRs: said in the notes
             env = prepare_environment(
                 cfg.augment, cfg.audio.sample_rate, cfg.seed, out_dir, config_path.parent,
-                plan, jobs, synthesize_babble=Renderer(cfg).clean_audio,
+                plan, jobs,
+                synthesize_babble=Renderer(cfg, config_dir=config_path.parent).clean_audio,
             )
     n = len(plan.utterances)
     if same_config:
@@ -511,7 +518,7 @@ def _generate_into(cfg: CorpusConfig, config_path: Path, out_dir: Path, plan: Co
         gate = QualityGate.build(cfg.quality, [p.text for p in plan.prompts],
                                  out_dir / WORK_DIR / "quality-lm")
     audio_s = _render_all(cfg, out_dir, plan, pending, jobs, env, gate, progress, executor,
-                          ray_address)
+                          ray_address, config_path.parent)
     stats = _merge_records(out_dir, n)
     export_corpus(out_dir, cfg.exports)
     shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)

@@ -15,7 +15,7 @@ import numpy as np
 
 from synthaudio.config import CorpusConfig
 from synthaudio.errors import InputError
-from synthaudio.speakers import SpeakerParams, sample_speaker, speaker_ids
+from synthaudio.speakers import SpeakerParams, sample_speakers, speaker_ids
 from synthaudio.splits import SPLITS, assign_splits
 from synthaudio.text.normalize import TextNormalizer
 from synthaudio.text.prompts import Prompt, expand_template, normalize_prompts, read_prompt_file
@@ -26,6 +26,7 @@ STREAM_SPEAKER = 2
 STREAM_SPLIT = 3
 STREAM_ASSIGN = 4
 STREAM_UTTERANCE = 5
+STREAM_VOICES = 6  # which speakers get which engine and Coqui voice
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,19 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
     prompts = [PlannedPrompt(p, text) for p, text in kept]
 
     ids = speaker_ids(cfg.speakers.count)
-    speakers = tuple(
-        sample_speaker(cfg.speakers, np.random.default_rng([cfg.seed, STREAM_SPEAKER, i]), spk)
-        for i, spk in enumerate(ids)
+    coqui = None
+    if cfg.speakers.coqui is not None and (cfg.speakers.engines or {cfg.speakers.engine: 1.0}
+                                           ).get("coqui-tts", 0) > 0:
+        from synthaudio.tts.coqui import engine_for
+
+        coqui = engine_for(cfg.speakers.coqui, config_dir)
+    speakers = sample_speakers(
+        cfg.speakers,
+        [np.random.default_rng([cfg.seed, STREAM_SPEAKER, i]) for i in range(len(ids))],
+        ids,
+        assign_rng=np.random.default_rng([cfg.seed, STREAM_VOICES]),
+        coqui=coqui,
+        corpus_language=cfg.language,
     )
     splits = assign_splits(ids, cfg.splits, np.random.default_rng([cfg.seed, STREAM_SPLIT]))
     per_speaker = cfg.utterances.per_speaker

@@ -19,10 +19,12 @@ from synthaudio.augment.augmenter import Augmenter
 from synthaudio.config import CorpusConfig
 from synthaudio.corpus.plan import STREAM_UTTERANCE, UtteranceSpec
 from synthaudio.corpus.quality import QualityGate
+from synthaudio.errors import ConfigError
 from synthaudio.fileio import write_audio_atomic
-from synthaudio.speakers import jitter_voice
-from synthaudio.tts.base import WordTiming
-from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
+from synthaudio.speakers import Voice, jitter_voice
+from synthaudio.tts.base import Synthesis, WordTiming
+from synthaudio.tts.coqui import CoquiVoice, engine_for
+from synthaudio.tts.espeak import EspeakEngine
 
 # Sub-streams of one utterance's randomness, in a fixed order; quality-gate re-draws use
 # _SUB_PROSODY + _REDRAW_STRIDE * attempt.
@@ -78,11 +80,21 @@ class Renderer:
     """Makes the audio and the metadata record of utterances, one at a time."""
 
     def __init__(self, cfg: CorpusConfig, augmenter: Augmenter | None = None,
-                 gate: QualityGate | None = None) -> None:
+                 gate: QualityGate | None = None, config_dir: Path | None = None) -> None:
         self.cfg = cfg
         self.engine = EspeakEngine()
         self.augmenter = augmenter
         self.gate = gate
+        self.config_dir = config_dir  # where relative paths of speakers.coqui start
+
+    def _synthesize(self, text: str, voice: Voice) -> tuple[str, Synthesis]:
+        """(engine name, synthesis): espeak-ng in process, a Coqui model loaded on first use."""
+        if isinstance(voice, CoquiVoice):
+            if self.cfg.speakers.coqui is None:
+                raise ConfigError("a coqui-tts speaker, but no speakers.coqui in the config")
+            engine = engine_for(self.cfg.speakers.coqui, self.config_dir)
+            return engine.name, engine.synthesize(text, voice)
+        return self.engine.name, self.engine.synthesize(text, voice)
 
     def session(self) -> contextlib.AbstractContextManager[object]:
         """One TTS session for a group of utterances (see ``EspeakEngine.session``)."""
@@ -90,17 +102,17 @@ class Renderer:
         return session() if callable(session) else contextlib.nullcontext()
 
     def speak(
-        self, text: str, voice: EspeakVoice
+        self, text: str, voice: Voice
     ) -> tuple[np.ndarray, tuple[WordTiming, ...] | None]:
         """Clean speech at the corpus rate, with its word timings."""
-        synth = self.engine.synthesize(text, voice)
+        synth = self._synthesize(text, voice)[1]
         audio = synth.audio
         if synth.sample_rate != self.cfg.audio.sample_rate:
             audio = soxr.resample(audio, synth.sample_rate, self.cfg.audio.sample_rate,
                                   quality="HQ")
         return np.ascontiguousarray(audio, dtype=np.float32), synth.words
 
-    def clean_audio(self, text: str, voice: EspeakVoice) -> np.ndarray:
+    def clean_audio(self, text: str, voice: Voice) -> np.ndarray:
         return self.speak(text, voice)[0]
 
     def synthesize(self, spec: UtteranceSpec) -> RenderedAudio | DroppedUtterance:
@@ -129,7 +141,7 @@ class Renderer:
             return DroppedUtterance(
                 f"cer {quality['cer']:.2f} > {self.gate.cfg.max_cer:.2f} after "
                 f"{attempts} renderings", quality)
-        tts = {"engine": self.engine.name, **voice.to_dict()}
+        tts = {"engine": spec.speaker.engine, **voice.to_dict()}
         if self.augmenter is None:
             return RenderedAudio(audio, words, tts, None, None, quality)
         result = self.augmenter(audio, sample_rate, utterance_rng(self.cfg.seed, spec.index,

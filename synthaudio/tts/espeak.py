@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import ctypes
 import difflib
+import multiprocessing.util
 import os
 import shutil
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
+from synthaudio.tts.variants import NAME_PREFIX, VariantParams, variant_text
 
 ENGINE_NAME = "espeak-ng"
 
@@ -85,9 +88,16 @@ class EspeakVoice:
     pitch_range: int  # pitch range, 0..99
     volume: int  # amplitude, 0..200
     word_gap_ms: int  # extra pause between words, multiple of 10 ms
+    # a generated variant (``variant`` is then its name, sa_<hash>); None: a shipped one.
+    # Out of repr: the repr seeds espeak's noise, and the name already hashes the params.
+    generated: VariantParams | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["generated"]
+        if self.generated is not None:  # absent otherwise, so older records stay equal
+            out["generated"] = self.generated.to_dict()
+        return out
 
     @property
     def spec(self) -> str:
@@ -109,7 +119,11 @@ class _Library:
 
         self.lock = threading.Lock()
         self.path = espeakng_loader.get_library_path()
-        self.data_path = _short_data_path(Path(espeakng_loader.get_data_path()))
+        self.real_data_path = Path(espeakng_loader.get_data_path())
+        self.base_data_path = _short_data_path(self.real_data_path)
+        self._shadow: Path | None = None  # this process's data folder with generated variants
+        self._shadow_pid = 0
+        self._registered: set[str] = set()
         self._chunks: list[np.ndarray] = []
         self._events: list[tuple[int, int, int]] = []  # (type, text_position, sample)
         self._callback = _SynthCallback(self._on_audio)  # keep a reference alive
@@ -120,6 +134,31 @@ class _Library:
             self._voices = self._list_voices(lib)
         finally:
             self._close(lib)
+
+    @property
+    def data_path(self) -> Path:
+        """The shadow data folder once this process has one, else espeak's own data."""
+        if self._shadow is not None and self._shadow_pid == os.getpid():
+            return self._shadow
+        return self.base_data_path
+
+    def ensure_variant(self, params: VariantParams) -> str:
+        """Write a generated variant into this process's shadow data folder; its name."""
+        name = params.name
+        if self._shadow_pid != os.getpid():  # none yet, or inherited through fork
+            self._shadow = make_shadow_data(self.real_data_path)
+            self._shadow_pid = os.getpid()
+            self._registered = set()
+            multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(self._shadow), True),
+                                          exitpriority=0)
+        if name not in self._registered:
+            assert self._shadow is not None
+            target = self._shadow / "voices" / "!v" / name
+            tmp = target.with_name(f".{name}.tmp")
+            tmp.write_text(variant_text(params), encoding="ascii")
+            os.replace(tmp, target)
+            self._registered.add(name)
+        return name
 
     def _open(self) -> ctypes.CDLL:
         lib = ctypes.CDLL(self.path)
@@ -144,7 +183,9 @@ class _Library:
 
     def _on_audio(self, wav: Any, num_samples: int, events: Any) -> int:
         if num_samples > 0:
-            self._chunks.append(np.ctypeslib.as_array(wav, (num_samples,)).copy())
+            # frombuffer over string_at: np.ctypeslib.as_array would cache a ctypes type per
+            # chunk length, a leak that grows with the corpus
+            self._chunks.append(np.frombuffer(ctypes.string_at(wav, 2 * num_samples), np.int16))
         i = 0
         while events[i].type != _EVENT_LIST_TERMINATED:
             ev = events[i]
@@ -157,6 +198,9 @@ class _Library:
         return self._version
 
     def synth(self, text: str, voice: EspeakVoice) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+        if voice.generated is not None and self.ensure_variant(voice.generated) != voice.variant:
+            raise ConfigError(f"espeak-ng voice {voice.spec!r}: the variant name does not "
+                              f"match its generated parameters ({voice.generated.name})")
         lib = self._open()
         try:
             if lib.espeak_SetVoiceByName(voice.spec.encode()) != 0:
@@ -229,6 +273,54 @@ def _short_data_path(path: Path) -> Path:
     return target
 
 
+def make_shadow_data(real: Path) -> Path:
+    """A per-process espeak data folder: links to ``real``'s entries, own ``voices/!v``.
+
+    espeak-ng reads variants only from ``<data>/voices/!v`` and the installed data must not
+    be modified, so generated variants go to a folder of this process
+    (``$TMPDIR/sa-espeak-<uid>-<pid>``, short enough for espeak's path buffer) whose
+    entries link to the real data, except ``voices`` and ``voices/!v``, real folders whose
+    entries link to the shipped ones. Folders of dead processes untouched for an hour are
+    removed.
+    """
+    root = Path(tempfile.gettempdir())
+    if len(str(root)) > _MAX_DATA_PATH - 40:
+        root = Path("/tmp")
+    prefix = f"sa-espeak-{os.getuid()}-"
+    for old in root.glob(prefix + "*"):
+        pid = old.name[len(prefix):]
+        try:
+            stale = time.time() - old.stat().st_mtime > 3600  # not one just made elsewhere
+        except OSError:
+            continue
+        if pid.isdigit() and int(pid) != os.getpid() and stale and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    shadow = root / f"{prefix}{os.getpid()}"
+    shutil.rmtree(shadow, ignore_errors=True)  # a dead process's, with our pid
+    variants = shadow / "voices" / "!v"
+    variants.mkdir(parents=True)
+    for entry in real.iterdir():
+        if entry.name != "voices":
+            (shadow / entry.name).symlink_to(entry)
+    for entry in (real / "voices").iterdir():
+        if entry.name != "!v":
+            (shadow / "voices" / entry.name).symlink_to(entry)
+    for entry in (real / "voices" / "!v").iterdir():
+        if not entry.name.startswith(NAME_PREFIX):
+            (variants / entry.name).symlink_to(entry)
+    return shadow
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 _LIBRARY: _Library | None = None
 _LIBRARY_LOCK = threading.Lock()
 
@@ -239,6 +331,56 @@ def _library() -> _Library:
         if _LIBRARY is None:
             _LIBRARY = _Library()
         return _LIBRARY
+
+
+# Where espeak-ng looks for MBROLA voice databases besides <data>/mbrola (POSIX builds).
+_MBROLA_DIRS = (Path("/usr/share/mbrola"), Path("/usr/share/mbrola/voices"))
+
+
+def mbrola_usable(data: Path, voice_file: Path) -> bool:
+    """Whether an ``mb-*`` voice can speak: espeak-ng runs the ``mbrola`` program with the
+    voice's database and needs its phoneme translation table (``mbrola_ph/``)."""
+    if shutil.which("mbrola") is None:
+        return False
+    try:
+        lines = voice_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "mbrola":
+            db, phtrans = parts[1], parts[2]
+            candidates = [data / "mbrola" / db] + [d / db for d in _MBROLA_DIRS] + [
+                _MBROLA_DIRS[0] / db / db]
+            return (data / "mbrola_ph" / phtrans).is_file() and any(
+                c.is_file() for c in candidates)
+    return False
+
+
+def mbrola_sample_rate(voice: str) -> int | None:
+    """An ``mb-*`` voice's output rate in Hz (its ``mbrola`` line, default 16000); None for
+    other voices, which speak at the library's rate."""
+    if not voice.startswith("mb-"):
+        return None
+    path = _library().data_path / "voices" / "mb" / voice
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if parts[:1] == ["mbrola"]:
+            return int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 16000
+    return None
+
+
+def mbrola_voices() -> list[str]:
+    """The MBROLA voices (``mb-*``) espeak-ng can speak on this system."""
+    data = _library().data_path
+    folder = data / "voices" / "mb"
+    if not folder.is_dir():
+        return []
+    return sorted(f.name for f in folder.iterdir() if mbrola_usable(data, f))
 
 
 def shipped_variants() -> list[str]:
@@ -271,7 +413,10 @@ class EspeakEngine:
         return _library().version()
 
     def voices(self) -> list[VoiceInfo]:
-        return _library().list_voices()
+        """espeak-ng's voices; MBROLA ones (``mb-*``) only when they can speak here."""
+        usable = set(mbrola_voices())
+        return [v for v in _library().list_voices()
+                if not v.name.startswith("mb-") or v.name in usable]
 
     def check_voices(self, voices: Sequence[str], variants: Sequence[str | None]) -> None:
         """Raise ConfigError naming close matches for any voice or variant espeak-ng lacks."""
@@ -293,8 +438,9 @@ class EspeakEngine:
         with lib.lock:
             pcm, events = lib.synth(text, voice)
         audio = pcm.astype(np.float32) / 32768.0
-        words = word_timings(text, events, audio, lib.sample_rate)
-        return Synthesis(audio=audio, sample_rate=lib.sample_rate, words=words)
+        rate = mbrola_sample_rate(voice.voice) or lib.sample_rate  # MBROLA: 16 kHz mostly
+        words = word_timings(text, events, audio, rate)
+        return Synthesis(audio=audio, sample_rate=rate, words=words)
 
 
 def word_timings(
