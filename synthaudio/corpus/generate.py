@@ -189,7 +189,7 @@ def _render_group(group: int, specs: Sequence[UtteranceSpec]) -> list[tuple[str,
     renderer, out_dir = _WORKER
     lines, done = [], []
     try:
-        with renderer.session():
+        with renderer.session(specs):
             for spec in specs:
                 record = renderer.render(spec, out_dir)
                 lines.append(json.dumps(record, ensure_ascii=False) + "\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,11 @@ class Renderer:
             return engine.name, engine.synthesize(text, voice)
         return self.engine.name, self.engine.synthesize(text, voice)
 
-    def session(self) -> contextlib.AbstractContextManager[object]:
-        """One TTS session for a group of utterances (see ``EspeakEngine.session``)."""
-        session = getattr(self.engine, "session", None)
-        return session() if callable(session) else contextlib.nullcontext()
+    def session(
+        self, specs: Sequence[UtteranceSpec] = ()
+    ) -> contextlib.AbstractContextManager[None]:
+        """One espeak-ng session for a render group (see ``EspeakEngine.session``)."""
+        return self.engine.session(spec.speaker.voice for spec in specs)
 
     def speak(
         self, text: str, voice: Voice

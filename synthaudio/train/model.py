@@ -1,0 +1,90 @@
+"""A small CTC acoustic model: two 2-D convolutions, a bidirectional GRU, a linear output.
+
+Input features ``(batch, n_frames, n_mels)``; output log-probabilities
+``(batch, n_out_frames, vocab_size)`` with ``n_out_frames = ceil(n_frames / time_stride)``
+(time stride 2: 20 ms per output frame at a 10 ms hop, enough for characters; 4: 40 ms,
+enough for words and twice as fast).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    n_mels: int = 64  # feature dimension
+    conv_channels: int = 32
+    hidden: int = 128  # GRU units per direction
+    gru_layers: int = 2
+    dropout: float = 0.15
+    time_stride: int = 2  # input frames per output frame: 2 or 4
+
+    def __post_init__(self) -> None:
+        if self.time_stride not in (2, 4):
+            raise ValueError(f"time_stride must be 2 or 4, got {self.time_stride}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def out_lengths(n_frames: torch.Tensor, time_stride: int) -> torch.Tensor:
+    """Output frames for input lengths: ``ceil(n / s)`` per convolution (kernel 3, pad 1)."""
+    n = (n_frames + 1) // 2
+    second = time_stride // 2
+    return (n + second - 1) // second
+
+
+class CTCModel(nn.Module):
+    """Conv2d (stride 2 in time and frequency) -> Conv2d (stride 2 in frequency, and in time
+    when ``time_stride`` is 4) -> linear -> BiGRU -> linear."""
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.conv_channels
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(1, c, kernel_size=3, stride=(2, 2), padding=1),
+            nn.BatchNorm2d(c),
+            nn.GELU(),
+        )
+        self.conv2 = nn.Sequential(
+            nn.Conv2d(c, c, kernel_size=3, stride=(cfg.time_stride // 2, 2), padding=1),
+            nn.BatchNorm2d(c),
+            nn.GELU(),
+        )
+        freq = (cfg.n_mels + 1) // 2
+        freq = (freq + 1) // 2
+        self.proj = nn.Linear(c * freq, cfg.hidden * 2)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.gru = nn.GRU(cfg.hidden * 2, cfg.hidden, num_layers=cfg.gru_layers,
+                          batch_first=True, bidirectional=True,
+                          dropout=cfg.dropout if cfg.gru_layers > 1 else 0.0)
+        self.out = nn.Linear(cfg.hidden * 2, vocab_size)
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor,
+                                                                             torch.Tensor]:
+        """Log-probabilities ``(B, T', V)`` and their lengths ``(B,)``.
+
+        Args:
+            feats: ``(B, T, n_mels)`` features, zero-padded after each utterance's length.
+            lengths: ``(B,)`` frames per utterance (int64, on the CPU).
+        """
+        x = self.conv1(feats.unsqueeze(1))  # (B, C, T/2, F/2)
+        # Zero the frames past each utterance's end, so its output does not depend on
+        # how much padding the batch gave it.
+        valid = torch.arange(x.shape[2])[None, :] < ((lengths + 1) // 2)[:, None]
+        x = self.conv2(x * valid[:, None, :, None].to(x.dtype))  # (B, C, T', F')
+        b, c, t, f = x.shape
+        x = x.permute(0, 2, 1, 3).reshape(b, t, c * f)
+        x = self.dropout(torch.nn.functional.gelu(self.proj(x)))
+        olens = out_lengths(lengths, self.cfg.time_stride).clamp(max=t)
+        packed = nn.utils.rnn.pack_padded_sequence(x, olens.cpu(), batch_first=True,
+                                                   enforce_sorted=False)
+        y, _ = self.gru(packed)
+        y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
+        return self.out(self.dropout(y)).log_softmax(dim=-1), olens
