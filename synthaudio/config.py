@@ -226,14 +226,18 @@ def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
         raise ConfigError(_format_error(source, text, exc)) from None
 
 
-def load_corpus_config(path: Path) -> CorpusConfig:
-    """Read ``corpus.yaml``; raise ConfigError on a missing, unreadable or invalid file."""
+def read_config_text(path: Path) -> str:
+    """The text of a YAML config file; ConfigError on a missing or unreadable file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    return parse_corpus_config(text, str(path))
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+
+
+def load_corpus_config(path: Path) -> CorpusConfig:
+    """Read ``corpus.yaml``; raise ConfigError on a missing, unreadable or invalid file."""
+    return parse_corpus_config(read_config_text(path), str(path))

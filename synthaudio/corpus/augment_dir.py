@@ -48,7 +48,7 @@ import synthaudio
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.augment.channel import check_codec_support
 from synthaudio.augment.config import AugmentConfig
-from synthaudio.config import _format_error, _yaml_line
+from synthaudio.config import _format_error, _yaml_line, read_config_text
 from synthaudio.corpus.environment import (
     EnvironmentResources,
     check_environment_paths,
@@ -146,15 +146,7 @@ def load_augment_config(path: Path | None) -> AugmentDirConfig:
     """Read ``path`` (None: the defaults); ConfigError on a missing or invalid file."""
     if path is None:
         return AugmentDirConfig()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
-    return parse_augment_config(text, str(path))
+    return parse_augment_config(read_config_text(path), str(path))
 
 
 # ---- ids -------------------------------------------------------------------------------
