@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Spoken digits, end to end: generate a corpus, train a small CTC model on the CPU, score WER.
+
+    python recipes/digits/run.py [--out out/digits] [--quick] [--ablation] [--real-test DIR]
+
+Stages: derive the corpus config(s) from corpora/digits/corpus.yaml and generate them under
+OUT/corpora/; compute log-mel features; train (synthaudio.train); decode the test split(s)
+greedily; write the hypotheses as Kaldi text and score them with synthaudio's evaluation.
+``--quick`` is a one-minute smoke run that exits 1 unless training lowered the loss.
+See recipes/digits/README.md for timings and results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthaudio.corpus.generate import generate_corpus
+from synthaudio.errors import SynthaudioError
+from synthaudio.evaluate.evaluate import evaluate_corpus, evaluate_kaldi_dir
+from synthaudio.evaluate.scoring import score
+from synthaudio.train.data import Utterance, compute_features, corpus_split, kaldi_dir_utterances
+from synthaudio.train.features import FeatureConfig
+from synthaudio.train.tokens import Unit, Vocabulary
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO / "corpora" / "digits" / "corpus.yaml"
+
+# Training corpora of the ablation, in table order: (name, description).
+CONDITIONS = {
+    "clean-1voice": "(a) clean, one voice",
+    "voices": "(b) many voices, clean",
+    "full": "(c) full randomization",
+}
+QUICK_SPEAKERS, QUICK_PER_SPEAKER, QUICK_EPOCHS, QUICK_BATCH, QUICK_BANK = 32, 12, 6, 16, 8
+MIN_DEV_LOSS_DROP = 0.25  # --quick fails unless the dev loss falls at least this much
+
+
+@dataclass(frozen=True)
+class TestSet:
+    name: str  # column of the WER table
+    utts: list[Utterance]
+    corpus: Path | None  # scored with evaluate_corpus(split="test") when set
+    kaldi_dir: Path | None = None  # else with evaluate_kaldi_dir
+
+
+def derive_config(base: dict[str, Any], condition: str, config_dir: Path,
+                  speakers: int | None, per_speaker: int | None, quick: bool) -> dict[str, Any]:
+    """The corpus config of one ablation condition (a plain YAML mapping)."""
+    cfg = json.loads(json.dumps(base))  # deep copy
+    cfg["name"] = f"{base['name']}-{condition}" + ("-quick" if quick else "")
+    for source in cfg["text"]["sources"]:
+        if "file" in source:  # the derived config lives elsewhere: make paths absolute
+            source["file"] = str((config_dir / source["file"]).resolve())
+    if quick:
+        cfg["speakers"]["count"] = QUICK_SPEAKERS
+        cfg["utterances"]["per_speaker"] = QUICK_PER_SPEAKER
+        if cfg.get("augment", {}).get("room"):
+            cfg["augment"]["room"]["bank_size"] = QUICK_BANK
+    if speakers is not None:
+        cfg["speakers"]["count"] = speakers
+    if per_speaker is not None:
+        cfg["utterances"]["per_speaker"] = per_speaker
+    cfg["exports"] = ["kaldi"]
+    if condition in ("voices", "clean-1voice"):
+        cfg.pop("augment", None)
+    if condition == "clean-1voice":
+        spk = cfg["speakers"]
+        spk["voices"] = spk.get("voices", ["en-us"])[:1]
+        spk["variants"] = spk.get("variants", ["m1"])[:1]
+        for key in ("rate_wpm", "pitch", "pitch_range", "volume", "word_gap_ms"):
+            if key in spk:
+                mid = (spk[key][0] + spk[key][1]) / 2
+                spk[key] = [mid, mid]
+        spk["jitter"] = {"rate_wpm": 0.0, "pitch": 0.0}
+    return cfg
+
+
+def make_corpus(cfg: dict[str, Any], out: Path, jobs: int) -> Path:
+    """Write the config under OUT/configs and generate (or resume) its corpus."""
+    name = cfg["name"]
+    path = out / "configs" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    corpus = out / "corpora" / name
+    summary = generate_corpus(path, corpus, jobs=jobs, overwrite=True, progress=False)
+    print(f"corpus {name}: {summary.utterances} utterances ({summary.hours:.2f} h), "
+          f"{summary.speakers_per_split} speakers, {summary.wall_s:.0f} s", flush=True)
+    return corpus
+
+
+def write_hyps(path: Path, utts: Sequence[Utterance], hyps: Sequence[str]) -> None:
+    """Kaldi text format: ``<utt-id> <words>`` per line, sorted by id."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = sorted(f"{u.id} {h}".rstrip() for u, h in zip(utts, hyps, strict=True))
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def score_test_set(test: TestSet, hyp_file: Path, model_name: str, exp_dir: Path) -> float:
+    """WER of the hypotheses in ``hyp_file`` with synthaudio's evaluation (writes eval/)."""
+    asr = f"hyp:{hyp_file}"
+    if test.corpus is not None:
+        summary = evaluate_corpus(test.corpus, split="test", asr=asr, name=model_name)
+    else:
+        summary = evaluate_kaldi_dir(test.kaldi_dir or Path(), out_dir=exp_dir, asr=asr,
+                                     name=f"{model_name}-{test.name}")
+    return summary.overall.wer
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=REPO / "out" / "digits",
+                   help="work folder: corpora, features, models, results (default out/digits)")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="corpus definition")
+    p.add_argument("--quick", action="store_true",
+                   help=f"smoke run: {QUICK_SPEAKERS} speakers x {QUICK_PER_SPEAKER} utterances, "
+                        f"{QUICK_EPOCHS} epochs; exit 1 unless the loss falls")
+    p.add_argument("--ablation", action="store_true",
+                   help="train on (a) clean one-voice, (b) many clean voices, (c) full "
+                        "randomization; print a WER table")
+    p.add_argument("--real-test", type=Path, metavar="DIR",
+                   help="also score a Kaldi data directory of real recordings (any rate)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                   help="processes for generation and features (default: all cores)")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--epochs", type=int, help=f"training epochs (default 20; quick {QUICK_EPOCHS})")
+    p.add_argument("--batch", type=int, help=f"utterances per batch, at most (default 64; "
+                                              f"quick {QUICK_BATCH})")
+    p.add_argument("--speakers", type=int, help="override speakers.count")
+    p.add_argument("--per-speaker", type=int, help="override utterances.per_speaker")
+    p.add_argument("--unit", choices=["word", "char"], default="word",
+                   help="CTC output units (default word)")
+    p.add_argument("--seed", type=int, default=0, help="training seed")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("run.py: needs PyTorch: pip install 'synthaudio[train]'", file=sys.stderr)
+        return 2
+    from synthaudio.train.model import ModelConfig
+    from synthaudio.train.trainer import TrainConfig, decode, save_model, train_ctc
+
+    started = time.perf_counter()
+    out: Path = args.out.resolve()
+    base = yaml.safe_load(args.config.read_text(encoding="utf-8"))
+    conditions = list(CONDITIONS) if args.ablation else ["full"]
+    corpora = {c: make_corpus(derive_config(base, c, args.config.resolve().parent, args.speakers,
+                                            args.per_speaker, args.quick), out, args.jobs)
+               for c in conditions}
+    gen_s = time.perf_counter() - started
+
+    feats_cfg = FeatureConfig(sample_rate=int(base.get("audio", {}).get("sample_rate", 16000)))
+    tests = [TestSet("synthetic", corpus_split(corpora["full"], "test"), corpora["full"])]
+    if args.ablation:
+        tests.append(TestSet("synth-clean", corpus_split(corpora["voices"], "test"),
+                             corpora["voices"]))
+    if args.real_test is not None:
+        tests.append(TestSet("real", kaldi_dir_utterances(args.real_test), None, args.real_test))
+    test_feats = [compute_features(t.utts, feats_cfg, args.jobs) for t in tests]
+
+    unit: Unit = args.unit
+    epochs = args.epochs or (QUICK_EPOCHS if args.quick else 20)
+    model_cfg = ModelConfig(n_mels=feats_cfg.n_mels, time_stride=4 if unit == "word" else 2)
+    batch = args.batch or (QUICK_BATCH if args.quick else 64)
+    train_cfg = TrainConfig(epochs=epochs, max_batch=batch, seed=args.seed, threads=args.threads)
+    table: dict[str, dict[str, float]] = {}
+    loss_ok = True
+    for cond in conditions:
+        print(f"\n== model {cond}: {CONDITIONS[cond]}", flush=True)
+        t0 = time.perf_counter()
+        train, dev = corpus_split(corpora[cond], "train"), corpus_split(corpora[cond], "dev")
+        train_x = compute_features(train, feats_cfg, args.jobs)
+        dev_x = compute_features(dev, feats_cfg, args.jobs)
+        vocab = Vocabulary.build([u.text for u in train], unit)
+        print(f"{len(train)} train / {len(dev)} dev utterances, {len(vocab) - 1} {unit} symbols, "
+              f"features {time.perf_counter() - t0:.0f} s", flush=True)
+        result = train_ctc(train_x, [u.text for u in train], dev_x, [u.text for u in dev], vocab,
+                           model_cfg, train_cfg, log=lambda line: print(line, flush=True))
+        exp_dir = out / "exp" / cond
+        save_model(exp_dir / "model.pt", result, feats_cfg)
+        first, last = result.history[0], result.history[-1]
+        drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
+        print(f"loss: dev {result.initial_dev_loss:.3f} -> {result.best.dev_loss:.3f} "
+              f"({100 * drop:.0f}% lower, best epoch {result.best_epoch}); "
+              f"train {first.train_loss:.3f} -> {last.train_loss:.3f}; "
+              f"training {sum(h.seconds for h in result.history):.0f} s", flush=True)
+        loss_ok = loss_ok and drop >= MIN_DEV_LOSS_DROP and last.train_loss < first.train_loss
+        table[cond] = {}
+        for test, feats in zip(tests, test_feats, strict=True):
+            hyps = decode(result.model, feats, vocab)
+            hyp_file = exp_dir / f"hyp-{test.name}.txt"
+            write_hyps(hyp_file, test.utts, hyps)
+            wer = score_test_set(test, hyp_file, f"digits-{cond}", exp_dir)
+            table[cond][test.name] = wer
+            covered = [(u.text, h) for u, h in zip(test.utts, hyps, strict=True)
+                       if vocab.covers(u.text)]
+            extra = ""
+            if len(covered) < len(test.utts):
+                sub = score([r for r, _ in covered], [h for _, h in covered]).wer if covered else 0
+                table[cond][f"{test.name}-in-vocab"] = sub
+                extra = (f"; {len(covered)} of {len(test.utts)} utterances in the model's "
+                         f"vocabulary: WER {100 * sub:.1f}%")
+            print(f"WER {test.name} ({len(test.utts)} utterances): {100 * wer:.1f}%{extra}",
+                  flush=True)
+
+    total_s = time.perf_counter() - started
+    print(f"\nWER (%), greedy CTC, {unit} units, {epochs} epochs; test speakers unseen in training")
+    cols = sorted({k for row in table.values() for k in row}, key=list(table[conditions[0]]).index)
+    print(f"{'training data':<26}" + "".join(f"{c:>20}" for c in cols))
+    for cond in conditions:
+        print(f"{CONDITIONS[cond]:<26}"
+              + "".join(f"{100 * table[cond].get(c, float('nan')):>20.1f}" for c in cols))
+    print(f"time: {total_s / 60:.1f} min (generation {gen_s:.0f} s)")
+    results = {"wer": table, "unit": unit, "epochs": epochs, "quick": args.quick,
+               "seconds": round(total_s, 1), "loss_ok": loss_ok}
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.quick and not loss_ok:
+        print(f"FAILED: training did not lower the loss (needs a dev loss drop of at least "
+              f"{100 * MIN_DEV_LOSS_DROP:.0f}% and a lower train loss)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except SynthaudioError as exc:
+        print(f"run.py: error: {exc}", file=sys.stderr)
+        sys.exit(2)
