@@ -143,6 +143,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -209,10 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                        if vocab.covers(u.text)]
             extra = ""
             if len(covered) < len(test.utts):
-                sub = score([r for r, _ in covered], [h for _, h in covered]).wer if covered else 0
+                # no WER at all (None, not 0) when no utterance is inside the vocabulary
+                sub = score([r for r, _ in covered], [h for _, h in covered]).wer \
+                    if covered else None
                 table[cond][f"{test.name}-in-vocab"] = sub
                 extra = (f"; {len(covered)} of {len(test.utts)} utterances in the model's "
-                         f"vocabulary: WER {100 * sub:.1f}%")
+                         "vocabulary" + (f": WER {100 * sub:.1f}%" if sub is not None else ""))
             print(f"WER {test.name} ({len(test.utts)} utterances): {100 * wer:.1f}%{extra}",
                   flush=True)
 
@@ -222,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'training data':<26}" + "".join(f"{c:>20}" for c in cols))
     for cond in conditions:
         print(f"{CONDITIONS[cond]:<26}"
-              + "".join(f"{100 * table[cond].get(c, float('nan')):>20.1f}" for c in cols))
+              + "".join(f"{100 * _or_nan(table[cond].get(c)):>20.1f}" for c in cols))
     print(f"time: {total_s / 60:.1f} min (generation {gen_s:.0f} s)")
     results = {"wer": table, "unit": unit, "epochs": epochs, "quick": args.quick,
                "seconds": round(total_s, 1), "loss_ok": loss_ok}
