@@ -54,7 +54,7 @@ from synthaudio.corpus.environment import (
     check_environment_paths,
     prepare_environment,
 )
-from synthaudio.corpus.generate import WORK_DIR, _claim_out_dir
+from synthaudio.corpus.generate import WORK_DIR, TimedRun, _claim_out_dir
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.fileio import write_audio_atomic, write_text_atomic
 from synthaudio.kaldi_input import KaldiDir, KaldiUtterance, read_kaldi_dir
@@ -183,7 +183,7 @@ def _check_id_collisions(kaldi: KaldiDir) -> None:
 
 
 @dataclass
-class AugmentSummary:
+class AugmentSummary(TimedRun):
     out_dir: Path
     input_dir: Path
     input_utterances: int
@@ -197,19 +197,13 @@ class AugmentSummary:
     audio_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def real_time_factor(self) -> float:
-        """Seconds of audio made per second of wall time in this run."""
-        return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
-
     def format(self) -> str:
         lines = [f"corpus: {self.out_dir} (augmented from {self.input_dir})",
                  f"utterances: {self.utterances} ({self.input_utterances} input x "
                  f"{self.copies} copies, {self.hours:.3f} h), rendered now: {self.rendered}",
                  f"split: {SPLIT}, sample rate: {self.sample_rate} Hz, "
                  f"exports: {', '.join(self.exports)}",
-                 f"wall time: {self.wall_s:.1f} s, real-time factor: "
-                 f"{self.real_time_factor:.1f}x"]
+                 self.timing_line()]
         lines.extend(self.notes)
         return "\n".join(lines)
 

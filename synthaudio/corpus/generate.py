@@ -60,8 +60,23 @@ GENERATED = ("metadata.jsonl", "quality_dropped.jsonl", "corpus.yaml", "data", "
              "alignments", "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs")
 
 
+class TimedRun:
+    """What a run's summary says about speed; needs ``audio_s`` and ``wall_s`` fields."""
+
+    audio_s: float
+    wall_s: float
+
+    @property
+    def real_time_factor(self) -> float:
+        """Seconds of audio made per second of wall time in this run."""
+        return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def timing_line(self) -> str:
+        return f"wall time: {self.wall_s:.1f} s, real-time factor: {self.real_time_factor:.1f}x"
+
+
 @dataclass
-class GenerateSummary:
+class GenerateSummary(TimedRun):
     out_dir: Path
     utterances: int
     hours: float
@@ -73,11 +88,6 @@ class GenerateSummary:
     audio_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def real_time_factor(self) -> float:
-        """Seconds of audio made per second of wall time in this run."""
-        return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
-
     def format(self) -> str:
         lines = [f"corpus: {self.out_dir}",
                  f"utterances: {self.utterances} ({self.hours:.3f} h), "
@@ -85,8 +95,7 @@ class GenerateSummary:
         for split in SPLITS:
             lines.append(f"  {split:<5} speakers: {self.speakers_per_split.get(split, 0):>4}  "
                          f"utterances: {self.utterances_per_split.get(split, 0):>6}")
-        lines.append(f"wall time: {self.wall_s:.1f} s, real-time factor: "
-                     f"{self.real_time_factor:.1f}x")
+        lines.append(self.timing_line())
         lines.extend(self.notes)
         return "\n".join(lines)
 
