@@ -20,8 +20,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import yaml
 
 from synthaudio.corpus.generate import generate_corpus
@@ -31,6 +32,10 @@ from synthaudio.evaluate.scoring import score
 from synthaudio.train.data import Utterance, compute_features, corpus_split, kaldi_dir_utterances
 from synthaudio.train.features import FeatureConfig
 from synthaudio.train.tokens import Unit, Vocabulary
+
+if TYPE_CHECKING:  # torch is optional (extra "train"): imported where training starts
+    from synthaudio.train.model import ModelConfig
+    from synthaudio.train.trainer import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO / "corpora" / "digits" / "corpus.yaml"
@@ -116,6 +121,66 @@ def score_test_set(test: TestSet, hyp_file: Path, model_name: str, exp_dir: Path
     return summary.overall.wer
 
 
+def train_and_score(cond: str, corpus: Path, tests: Sequence[TestSet],
+                    test_feats: Sequence[Sequence[np.ndarray]], exp_dir: Path, unit: Unit,
+                    model_cfg: ModelConfig, train_cfg: TrainConfig, feats_cfg: FeatureConfig,
+                    jobs: int) -> tuple[dict[str, float | None], bool]:
+    """Train on the corpus's train split, score each test set; return the WERs (one per
+    test set, plus "<test>-in-vocab" where some references have words outside the model's
+    vocabulary: None when none is inside) and whether the loss fell enough."""
+    from synthaudio.train.trainer import decode, save_model, train_ctc
+
+    t0 = time.perf_counter()
+    train, dev = corpus_split(corpus, "train"), corpus_split(corpus, "dev")
+    train_x = compute_features(train, feats_cfg, jobs)
+    dev_x = compute_features(dev, feats_cfg, jobs)
+    vocab = Vocabulary.build([u.text for u in train], unit)
+    print(f"{len(train)} train / {len(dev)} dev utterances, {len(vocab) - 1} {unit} symbols, "
+          f"features {time.perf_counter() - t0:.0f} s", flush=True)
+    result = train_ctc(train_x, [u.text for u in train], dev_x, [u.text for u in dev], vocab,
+                       model_cfg, train_cfg, log=lambda line: print(line, flush=True))
+    save_model(exp_dir / "model.pt", result, feats_cfg)
+    first, last = result.history[0], result.history[-1]
+    drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
+    print(f"loss: dev {result.initial_dev_loss:.3f} -> {result.best.dev_loss:.3f} "
+          f"({100 * drop:.0f}% lower, best epoch {result.best_epoch}); "
+          f"train {first.train_loss:.3f} -> {last.train_loss:.3f}; "
+          f"training {sum(h.seconds for h in result.history):.0f} s", flush=True)
+    row: dict[str, float | None] = {}
+    for test, feats in zip(tests, test_feats, strict=True):
+        hyps = decode(result.model, feats, vocab)
+        hyp_file = exp_dir / f"hyp-{test.name}.txt"
+        write_hyps(hyp_file, test.utts, hyps)
+        wer = row[test.name] = score_test_set(test, hyp_file, f"digits-{cond}", exp_dir)
+        covered = [(u.text, h) for u, h in zip(test.utts, hyps, strict=True)
+                   if vocab.covers(u.text)]
+        extra = ""
+        if len(covered) < len(test.utts):
+            sub = (score([r for r, _ in covered], [h for _, h in covered]).wer
+                   if covered else None)
+            row[f"{test.name}-in-vocab"] = sub
+            extra = (f"; {len(covered)} of {len(test.utts)} utterances in the model's "
+                     "vocabulary" + (f": WER {100 * sub:.1f}%" if sub is not None else ""))
+        print(f"WER {test.name} ({len(test.utts)} utterances): {100 * wer:.1f}%{extra}",
+              flush=True)
+    print(f"model {cond}: {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    loss_ok = drop >= MIN_DEV_LOSS_DROP and last.train_loss < first.train_loss
+    return row, loss_ok
+
+
+def format_table(table: dict[str, dict[str, float | None]]) -> str:
+    """One row per training condition, one column per test set; "-" for no value."""
+    cols: list[str] = []
+    for row in table.values():
+        cols += [c for c in row if c not in cols]
+    lines = [f"{'training data':<26}" + "".join(f"{c:>20}" for c in cols)]
+    for cond, row in table.items():
+        cells = [row.get(c) for c in cols]
+        lines.append(f"{CONDITIONS[cond]:<26}" + "".join(
+            f"{'-' if v is None else f'{100 * v:.1f}':>20}" for v in cells))
+    return "\n".join(lines)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=REPO / "out" / "digits",
@@ -143,10 +208,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _or_nan(value: float | None) -> float:
-    return float("nan") if value is None else value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -155,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("run.py: needs PyTorch: pip install 'synthaudio[train]'", file=sys.stderr)
         return 2
     from synthaudio.train.model import ModelConfig
-    from synthaudio.train.trainer import TrainConfig, decode, save_model, train_ctc
+    from synthaudio.train.trainer import TrainConfig
 
     started = time.perf_counter()
     out: Path = args.out.resolve()
@@ -180,55 +241,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_cfg = ModelConfig(n_mels=feats_cfg.n_mels, time_stride=4 if unit == "word" else 2)
     batch = args.batch or (QUICK_BATCH if args.quick else 64)
     train_cfg = TrainConfig(epochs=epochs, max_batch=batch, seed=args.seed, threads=args.threads)
-    table: dict[str, dict[str, float]] = {}
+    table: dict[str, dict[str, float | None]] = {}
     loss_ok = True
     for cond in conditions:
         print(f"\n== model {cond}: {CONDITIONS[cond]}", flush=True)
-        t0 = time.perf_counter()
-        train, dev = corpus_split(corpora[cond], "train"), corpus_split(corpora[cond], "dev")
-        train_x = compute_features(train, feats_cfg, args.jobs)
-        dev_x = compute_features(dev, feats_cfg, args.jobs)
-        vocab = Vocabulary.build([u.text for u in train], unit)
-        print(f"{len(train)} train / {len(dev)} dev utterances, {len(vocab) - 1} {unit} symbols, "
-              f"features {time.perf_counter() - t0:.0f} s", flush=True)
-        result = train_ctc(train_x, [u.text for u in train], dev_x, [u.text for u in dev], vocab,
-                           model_cfg, train_cfg, log=lambda line: print(line, flush=True))
-        exp_dir = out / "exp" / cond
-        save_model(exp_dir / "model.pt", result, feats_cfg)
-        first, last = result.history[0], result.history[-1]
-        drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
-        print(f"loss: dev {result.initial_dev_loss:.3f} -> {result.best.dev_loss:.3f} "
-              f"({100 * drop:.0f}% lower, best epoch {result.best_epoch}); "
-              f"train {first.train_loss:.3f} -> {last.train_loss:.3f}; "
-              f"training {sum(h.seconds for h in result.history):.0f} s", flush=True)
-        loss_ok = loss_ok and drop >= MIN_DEV_LOSS_DROP and last.train_loss < first.train_loss
-        table[cond] = {}
-        for test, feats in zip(tests, test_feats, strict=True):
-            hyps = decode(result.model, feats, vocab)
-            hyp_file = exp_dir / f"hyp-{test.name}.txt"
-            write_hyps(hyp_file, test.utts, hyps)
-            wer = score_test_set(test, hyp_file, f"digits-{cond}", exp_dir)
-            table[cond][test.name] = wer
-            covered = [(u.text, h) for u, h in zip(test.utts, hyps, strict=True)
-                       if vocab.covers(u.text)]
-            extra = ""
-            if len(covered) < len(test.utts):
-                # no WER at all (None, not 0) when no utterance is inside the vocabulary
-                sub = score([r for r, _ in covered], [h for _, h in covered]).wer \
-                    if covered else None
-                table[cond][f"{test.name}-in-vocab"] = sub
-                extra = (f"; {len(covered)} of {len(test.utts)} utterances in the model's "
-                         "vocabulary" + (f": WER {100 * sub:.1f}%" if sub is not None else ""))
-            print(f"WER {test.name} ({len(test.utts)} utterances): {100 * wer:.1f}%{extra}",
-                  flush=True)
+        table[cond], ok = train_and_score(cond, corpora[cond], tests, test_feats,
+                                          out / "exp" / cond, unit, model_cfg, train_cfg,
+                                          feats_cfg, args.jobs)
+        loss_ok = loss_ok and ok
 
     total_s = time.perf_counter() - started
     print(f"\nWER (%), greedy CTC, {unit} units, {epochs} epochs; test speakers unseen in training")
-    cols = sorted({k for row in table.values() for k in row}, key=list(table[conditions[0]]).index)
-    print(f"{'training data':<26}" + "".join(f"{c:>20}" for c in cols))
-    for cond in conditions:
-        print(f"{CONDITIONS[cond]:<26}"
-              + "".join(f"{100 * _or_nan(table[cond].get(c)):>20.1f}" for c in cols))
+    print(format_table(table))
     print(f"time: {total_s / 60:.1f} min (generation {gen_s:.0f} s)")
     results = {"wer": table, "unit": unit, "epochs": epochs, "quick": args.quick,
                "seconds": round(total_s, 1), "loss_ok": loss_ok}
