@@ -81,7 +81,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
         Path(args.kaldi_dir), Path(args.out),
         config_path=Path(args.config) if args.config else None,
         copies=args.copies, jobs=args.jobs, seed=args.seed, overwrite=args.overwrite,
-        progress=not args.quiet,
+        progress=not args.quiet, executor=args.executor, ray_address=args.ray_address,
     )
     print(summary.format())
     return 0
@@ -91,7 +91,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from synthaudio.manifests.export import export_corpus
 
     report = export_corpus(Path(args.out), args.format.split(","),
-                           absolute_paths=args.absolute_paths, shard_size=args.shard_size)
+                           absolute_paths=args.absolute_paths, shard_size=args.shard_size,
+                           jobs=args.jobs, executor=args.executor, ray_address=args.ray_address)
     print(report.format() if hasattr(report, "format") else report)
     return 0
 
@@ -121,7 +122,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         except ValueError:
             raise SynthaudioError(f"--gate: {value!r} is not a number") from None
     summary = evaluate_corpus(Path(args.out), split=args.split, asr=args.asr, name=args.name,
-                              jobs=args.jobs, gate=gate)
+                              jobs=args.jobs, gate=gate, executor=args.executor,
+                              ray_address=args.ray_address)
     print(format_table(summary))
     return 0
 
@@ -131,6 +133,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     print(write_report(Path(args.out)))
     return 0
+
+
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where workers run: a local process pool (-j N) or a Ray cluster "
+                        "(pip install 'synthaudio[ray]'); both write the same bytes")
+    p.add_argument("--ray-address", help="Ray cluster address (default: a local Ray instance "
+                                         "with -j CPUs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,9 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="finish an interrupted run of this config in OUT, and fail if there is "
                         "none (re-running the same command without it resumes too)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="where workers run: a local process pool or a Ray cluster")
-    p.add_argument("--ray-address", help="Ray cluster address (default: a local Ray instance)")
+    _executor_args(p)
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("voices", help="list the espeak-ng voices and variants")
@@ -177,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
+    _executor_args(p)
     p.set_defaults(func=_cmd_augment)
 
     p = sub.add_parser("export", help="(re)write manifests from OUT/metadata.jsonl")
@@ -185,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma list of kaldi,espnet,nemo,lhotse,hf,ctm,webdataset or all")
     p.add_argument("--absolute-paths", action="store_true")
     p.add_argument("--shard-size", type=_positive_int, default=1000)
+    p.add_argument("-j", "--jobs", type=_positive_int, default=1,
+                   help="workers writing WebDataset shards")
+    _executor_args(p)
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("validate", help="check a corpus; exit 1 when any problem")
@@ -199,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("-j", "--jobs", type=_positive_int, default=1)
     p.add_argument("--gate", help="max_cer=X marks utterances the ASR cannot read")
+    _executor_args(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("report", help="write OUT/report/index.html")

@@ -155,6 +155,7 @@ class CorpusConfig(_Model):
     augment: AugmentConfig | None = None
     quality: QualityConfig | None = None  # drop and re-draw what the ASR cannot read
     exports: list[str] = Field(default_factory=lambda: ["kaldi", "nemo", "lhotse", "hf", "ctm"])
+    shard_size: StrictInt = Field(default=1000, ge=1)  # samples per WebDataset shard
 
     @field_validator("exports")
     @classmethod

@@ -32,7 +32,6 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,10 +55,11 @@ from synthaudio.corpus.environment import (
 )
 from synthaudio.corpus.generate import WORK_DIR, TimedRun, _claim_out_dir
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
+from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import write_audio_atomic, write_text_atomic
 from synthaudio.kaldi_input import KaldiDir, KaldiUtterance, read_kaldi_dir
 from synthaudio.manifests.export import FORMATS, export_corpus
-from synthaudio.workers import os_error, portable_error, worker_pool
+from synthaudio.workers import os_error, portable_error
 
 SPLIT = "train"  # every copy goes to this split
 ID_PREFIX = "rev"  # copy k gets "rev<k>_" in front of its speaker and utterance ids
@@ -88,6 +88,7 @@ class AugmentDirConfig(BaseModel):
     augment: AugmentConfig = AugmentConfig.model_validate(DEFAULT_AUGMENT)
     sample_rate: StrictInt | None = Field(default=None, ge=8000, le=192000)  # None: the input's
     exports: tuple[str, ...] = DEFAULT_EXPORTS  # formats of synthaudio export, or "all"
+    shard_size: StrictInt = Field(default=1000, ge=1)  # samples per WebDataset shard
 
     @field_validator("exports")
     @classmethod
@@ -321,10 +322,10 @@ def _augment_chunk(items: Sequence[tuple[int, int]]) -> list[float]:
 
 
 def _augment_all(job: _Job, pending: list[tuple[int, int]], jobs: int, progress: bool,
-                 ) -> float:
+                 executor: str = "local", ray_address: str | None = None) -> float:
     """Augment the pending (copy, index) items; return the seconds of audio made."""
     audio_s = 0.0
-    tqdm.monitor_interval = 0
+    tqdm.monitor_interval = 0  # no monitor thread: the local pool forks
     bar = tqdm(total=len(pending), unit="utt", disable=not progress, dynamic_ncols=True,
                desc="augment")
 
@@ -333,30 +334,12 @@ def _augment_all(job: _Job, pending: list[tuple[int, int]], jobs: int, progress:
         audio_s += sum(durations)
         bar.update(len(durations))
 
+    # chunks of up to 16 items, at least 4 per worker (one per item when serial)
+    chunk = 1 if jobs <= 1 else max(1, min(16, len(pending) // (jobs * 4) or 1))
+    chunks = (pending[i:i + chunk] for i in range(0, len(pending), chunk))
     try:
-        if jobs <= 1 or len(pending) <= 1:
-            _init_worker(job)
-            for item in pending:
-                advance(_augment_chunk([item]))
-            return audio_s
-        chunk = max(1, min(16, len(pending) // (jobs * 4) or 1))
-        chunks = [pending[i:i + chunk] for i in range(0, len(pending), chunk)]
-        # fork where available (no thread runs here: tqdm's monitor is off); the pool
-        # stops its workers on Ctrl-C or an error
-        with worker_pool(jobs, _init_worker, (job,)) as pool:
-            queued = iter(chunks)
-            running: set[Future[list[float]]] = set()
-            for c in queued:  # a bounded number of chunks in flight
-                running.add(pool.submit(_augment_chunk, c))
-                if len(running) >= jobs * 3:
-                    break
-            while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    advance(fut.result())
-                    nxt = next(queued, None)
-                    if nxt is not None:
-                        running.add(pool.submit(_augment_chunk, nxt))
+        run_tasks(_augment_chunk, chunks, advance, jobs=jobs, init=_init_worker,
+                  init_args=(job,), executor=executor, ray_address=ray_address)
         return audio_s
     finally:
         bar.close()
@@ -447,6 +430,8 @@ def augment_kaldi_dir(
     seed: int = 0,
     overwrite: bool = False,
     progress: bool = True,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> AugmentSummary:
     """Write ``copies`` augmented copies of every utterance of ``kaldi_dir`` to ``out_dir``.
 
@@ -461,6 +446,9 @@ def augment_kaldi_dir(
             ``default_rng([seed, k, i])``.
         overwrite: replace a corpus made from another command in ``out_dir``.
         progress: show a progress bar.
+        executor: "local" (a process pool of ``jobs`` workers) or "ray" (tasks on the Ray
+            cluster at ``ray_address``, or a local Ray instance with ``jobs`` CPUs); both
+            write byte-identical files.
 
     Re-running the same command skips the copies that are complete.
     """
@@ -471,6 +459,7 @@ def augment_kaldi_dir(
         raise ConfigError(f"-j/--jobs must be >= 1, got {jobs}")
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
+    check_executor(executor)
     out_dir = Path(out_dir)
     cfg = load_augment_config(config_path)
     source = f"config {config_path}" if config_path is not None else "config (--config)"
@@ -497,12 +486,13 @@ def augment_kaldi_dir(
     finished = _finished_records(out_dir) if same else {}
     pending = [it for it in items
                if ids[it] not in finished and not _record_complete(out_dir, ids[it])]
-    audio_s = _augment_all(job, pending, jobs, progress)
+    audio_s = _augment_all(job, pending, jobs, progress, executor, ray_address)
 
     lines = [finished.get(uid) or record_path(out_dir, uid).read_text(encoding="utf-8")
              for uid in sorted(ids.values())]
     write_text_atomic(out_dir / "metadata.jsonl", "".join(lines))
-    report = export_corpus(out_dir, cfg.exports)
+    report = export_corpus(out_dir, cfg.exports, shard_size=cfg.shard_size, jobs=jobs,
+                           executor=executor, ray_address=ray_address)
     shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)
 
     records = [json.loads(line) for line in lines]

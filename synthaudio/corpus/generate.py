@@ -17,7 +17,6 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from synthaudio.corpus.plan import CorpusPlan, UtteranceSpec, plan_corpus
 from synthaudio.corpus.quality import QualityGate
 from synthaudio.corpus.render import Renderer
 from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import (
     is_temp_name,
     remove_temp_files,
@@ -50,7 +50,7 @@ from synthaudio.manifests.export import export_corpus
 from synthaudio.splits import SPLITS
 from synthaudio.tts.coqui import coqui_version
 from synthaudio.tts.espeak import EspeakEngine
-from synthaudio.workers import os_error, portable_error, worker_pool
+from synthaudio.workers import os_error, portable_error
 
 WORK_DIR = ".work"
 # What generate writes under OUT (removed by --overwrite; nothing else is touched), in the
@@ -211,6 +211,10 @@ def _render_group(group: int, specs: Sequence[UtteranceSpec]) -> list[tuple[str,
     return done
 
 
+def _render_group_item(item: tuple[int, Sequence[UtteranceSpec]]) -> list[tuple[str, float]]:
+    return _render_group(*item)
+
+
 def group_path(out_dir: Path, group: int) -> Path:
     return out_dir / WORK_DIR / "records" / f"group-{group:07d}.jsonl"
 
@@ -251,33 +255,9 @@ def _render_all(cfg: CorpusConfig, out_dir: Path, plan: CorpusPlan, pending: lis
     init_args = (cfg.model_dump(mode="json"), str(out_dir), env, gate,
                  None if config_dir is None else str(config_dir))
     try:
-        if executor == "ray":
-            from synthaudio.corpus.ray_executor import render_groups_ray
-
-            render_groups_ray(init_args, ((g, specs(g)) for g in pending), jobs, ray_address,
-                              advance)
-            return audio_s
-        if jobs <= 1:
-            _init_worker(*init_args)
-            for g in pending:
-                advance(_render_group(g, specs(g)))
-            return audio_s
-        # fork where available: workers start in milliseconds and need no importable
-        # __main__; the pool stops its workers on Ctrl-C or an error.
-        with worker_pool(jobs, _init_worker, init_args) as pool:
-            queued = iter(pending)
-            running: set[Future[list[tuple[str, float]]]] = set()
-            for g in queued:  # keep a bounded number of groups in flight
-                running.add(pool.submit(_render_group, g, specs(g)))
-                if len(running) >= jobs * 3:
-                    break
-            while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    advance(fut.result())
-                    nxt = next(queued, None)
-                    if nxt is not None:
-                        running.add(pool.submit(_render_group, nxt, specs(nxt)))
+        run_tasks(_render_group_item, ((g, specs(g)) for g in pending), advance, jobs=jobs,
+                  init=_init_worker, init_args=init_args, executor=executor,
+                  ray_address=ray_address)
         return audio_s
     finally:
         bar.close()
@@ -466,8 +446,7 @@ def generate_corpus(
         _check_int(limit, "--limit", 1)
     if seed is not None:
         _check_int(seed, "--seed")
-    if executor not in ("local", "ray"):
-        raise ConfigError(f"--executor must be 'local' or 'ray', got {executor!r}")
+    check_executor(executor)
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other: --resume finishes the "
                           "run in OUT, --overwrite replaces it")
@@ -529,7 +508,8 @@ def _generate_into(cfg: CorpusConfig, config_path: Path, out_dir: Path, plan: Co
     audio_s = _render_all(cfg, out_dir, plan, pending, jobs, env, gate, progress, executor,
                           ray_address, config_path.parent)
     stats = _merge_records(out_dir, n)
-    export_corpus(out_dir, cfg.exports)
+    export_corpus(out_dir, cfg.exports, shard_size=cfg.shard_size, jobs=jobs, executor=executor,
+                  ray_address=ray_address)
     shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)
     if stats.dropped:
         notes.append(f"quality gate: {stats.dropped} utterances dropped "

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import re
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from synthaudio.evaluate.corpus_io import (
 )
 from synthaudio.evaluate.normalizer import EvalNormalizer
 from synthaudio.evaluate.scoring import Scores, breakdown, pool, score_utterance
+from synthaudio.executors import check_executor, run_tasks
 
 GATE_KEYS = ("max_cer", "max_wer")
 _NORMALIZE = EvalNormalizer()
@@ -150,7 +149,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-# Worker-process state: the backend is sent once per process by the pool initializer.
+# Worker-process state: the backend is sent once per worker by the executor's initializer.
 _WORKER: dict[str, ASRBackend] = {}
 
 
@@ -158,8 +157,8 @@ def _init_worker(backend: ASRBackend) -> None:
     _WORKER["backend"] = backend
 
 
-def _decode_in_worker(item: tuple[str, Path, str]) -> tuple[str, str]:
-    return _decode(_WORKER["backend"], item)
+def _decode_chunk(chunk: Sequence[tuple[str, Path, str]]) -> list[tuple[str, str]]:
+    return [_decode(_WORKER["backend"], item) for item in chunk]
 
 
 def _decode(backend: ASRBackend, item: tuple[str, Path, str]) -> tuple[str, str]:
@@ -168,23 +167,27 @@ def _decode(backend: ASRBackend, item: tuple[str, Path, str]) -> tuple[str, str]
     return utt_id, backend.transcribe(audio, sample_rate)
 
 
-def _decode_all(items: Sequence[_Item], backend: ASRBackend, jobs: int) -> dict[str, str]:
+def _decode_all(items: Sequence[_Item], backend: ASRBackend, jobs: int,
+                executor: str = "local", ray_address: str | None = None) -> dict[str, str]:
     if isinstance(backend, HypFileBackend):
         backend.check_ids([it.id for it in items])
         return {it.id: backend.hypothesis(it.id) for it in items}
     work = [(it.id, it.audio_path, it.where) for it in items]
-    if jobs <= 1 or len(work) <= 1:
-        return dict(_decode(backend, w) for w in work)
-    workers = min(jobs, len(work))
-    chunksize = max(1, len(work) // (workers * 4))
-    # fork: no re-import of the caller's __main__; safe since backends load lazily, so the
-    # parent holds no decoder or torch threads. spawn where fork does not exist.
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(backend,)
-    ) as pool_:
-        return dict(pool_.map(_decode_in_worker, work, chunksize=chunksize))
+    # backends load lazily, so the parent holds no decoder (nor torch threads) when the
+    # local pool forks; chunks of work keep the per-task overhead small
+    size = 1 if jobs <= 1 else max(1, min(32, len(work) // (jobs * 4)))
+    hyps: dict[str, str] = {}
+
+    def collect(chunk: list[tuple[str, str]]) -> None:
+        hyps.update(chunk)
+
+    try:
+        run_tasks(_decode_chunk, (work[i:i + size] for i in range(0, len(work), size)),
+                  collect, jobs=min(jobs, max(1, len(work))), init=_init_worker,
+                  init_args=(backend,), executor=executor, ray_address=ray_address)
+    finally:
+        _WORKER.clear()  # with jobs=1 the decoder ran here: do not keep it loaded
+    return hyps
 
 
 def _run(
@@ -195,9 +198,12 @@ def _run(
     split: str | None,
     jobs: int,
     gate: Mapping[str, Any] | None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> EvalSummary:
     if jobs < 1:
         raise InputError(f"jobs: must be at least 1, got {jobs}")
+    check_executor(executor)
     checked_gate = _check_gate(gate) if gate is not None else None
     oov: tuple[str, ...] = ()
     if asr == "pocketsphinx:corpus-lm":
@@ -206,7 +212,7 @@ def _run(
         oov = lm.oov_words
     else:
         backend = make_backend(asr)
-    hyps = _decode_all(items, backend, jobs)
+    hyps = _decode_all(items, backend, jobs, executor, ray_address)
 
     records: list[dict[str, Any]] = []
     failed: list[str] = []
@@ -266,6 +272,8 @@ def evaluate_corpus(
     name: str | None = None,
     jobs: int = 1,
     gate: Mapping[str, Any] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> EvalSummary:
     """Decode one split of a synthaudio corpus and score it against ``metadata.jsonl``.
 
@@ -276,6 +284,9 @@ def evaluate_corpus(
         name: output folder under ``out_dir/eval``; default from ``asr`` and ``split``.
         jobs: decoder processes.
         gate: e.g. ``{"max_cer": 0.5}``: mark and list utterances above the limit.
+        executor: "local" (a process pool of ``jobs`` decoders) or "ray" (tasks on the Ray
+            cluster at ``ray_address``, or a local Ray instance with ``jobs`` CPUs); the
+            files written are the same.
     """
     out = Path(out_dir)
     records = [r for r in read_metadata(out) if r.data.get("split") == split]
@@ -292,7 +303,8 @@ def evaluate_corpus(
         for r in records
     ]
     eval_name = _check_name(name if name is not None else f"{_default_name(asr)}-{split}")
-    return _run(items, out / "eval" / eval_name, asr, eval_name, split, jobs, gate)
+    return _run(items, out / "eval" / eval_name, asr, eval_name, split, jobs, gate, executor,
+                ray_address)
 
 
 def evaluate_kaldi_dir(
@@ -302,12 +314,15 @@ def evaluate_kaldi_dir(
     name: str | None = None,
     jobs: int = 1,
     gate: Mapping[str, Any] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> EvalSummary:
     """Evaluate a plain Kaldi data directory (``wav.scp`` with file paths, ``text``).
 
     Results go to ``out_dir/eval/NAME/`` (``out_dir`` defaults to ``kaldi_dir``). Conditions
     are the speaker (``utt2spk``), gender (``spk2gender``) and length; the synthesis and
-    augmentation conditions are unknown for such a directory and left out.
+    augmentation conditions are unknown for such a directory and left out. ``jobs``,
+    ``executor`` and ``ray_address`` as in :func:`evaluate_corpus`.
     """
     kdir = Path(kaldi_dir)
     items = []
@@ -321,7 +336,8 @@ def evaluate_kaldi_dir(
         items.append(_Item(u.id, u.wav_path, ref, conditions, u.where))
     eval_name = _check_name(name if name is not None else _default_name(asr))
     base = Path(out_dir) if out_dir is not None else kdir
-    return _run(items, base / "eval" / eval_name, asr, eval_name, None, jobs, gate)
+    return _run(items, base / "eval" / eval_name, asr, eval_name, None, jobs, gate, executor,
+                ray_address)
 
 
 def _pct(x: float) -> str:

@@ -80,6 +80,10 @@ def export_corpus(
     formats: Sequence[str] = DEFAULT_FORMATS,
     absolute_paths: bool = False,
     shard_size: int = 1000,
+    *,
+    jobs: int = 1,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> ExportReport:
     """Write the chosen exports of the corpus in ``out_dir``.
 
@@ -89,6 +93,8 @@ def export_corpus(
         absolute_paths: write absolute audio paths in Kaldi ``wav.scp`` and
             NeMo manifests (default: relative; lhotse is always absolute).
         shard_size: samples per WebDataset shard (>= 1).
+        jobs, executor, ray_address: where WebDataset shards are written (each by one
+            worker; see :func:`synthaudio.executors.run_tasks`); the bytes are the same.
 
     Raises:
         InputError: unknown format, bad shard size, or a malformed
@@ -125,7 +131,8 @@ def export_corpus(
     if "ctm" in chosen:
         ctm_omitted = sum(write_ctm(out_dir, iter_metadata(out_dir)).omitted.values())
     if "webdataset" in chosen:
-        shards = write_shards(out_dir, iter_metadata(out_dir), shard_size)
+        shards = write_shards(out_dir, iter_metadata(out_dir), shard_size, jobs=jobs,
+                              executor=executor, ray_address=ray_address)
     return ExportReport(
         out_dir=out_dir,
         formats=chosen,

@@ -13,16 +13,17 @@ from __future__ import annotations
 import io
 import re
 import tarfile
-from collections.abc import Iterable
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
 
-from synthaudio.errors import InputError
+from synthaudio.errors import InputError, SynthaudioError
+from synthaudio.executors import run_tasks
 from synthaudio.manifests.atomic import AtomicFile
 from synthaudio.manifests.metadata import SPLITS, MetadataRecord, dump_record, metadata_path
+from synthaudio.workers import os_error, portable_error
 
 SHARDS_DIR = "shards"
 _SHARD_RE = re.compile(r"shard-(\d{6})\.tar\Z")
@@ -61,51 +62,82 @@ def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-@dataclass
-class _OpenShard:
-    file: AtomicFile
-    tar: tarfile.TarFile
-    index: int
-    count: int = 0
+@dataclass(frozen=True)
+class _Sample:
+    line: int  # in metadata.jsonl, for error messages
+    id: str
+    audio: str  # relative to OUT
+    json: str  # the metadata object, keys sorted
 
-    def close(self) -> None:
-        self.tar.close()  # writes the end-of-archive blocks; leaves the file open
-        self.file.commit()
+
+@dataclass(frozen=True)
+class _ShardJob:
+    out_dir: str
+    split: str
+    index: int
+    samples: tuple[_Sample, ...]
+
+
+def _write_shard(job: _ShardJob) -> int:
+    """Write one shard (atomically) from the audio files; runs in a worker."""
+    out_dir = Path(job.out_dir)
+    try:
+        with AtomicFile(shard_path(out_dir, job.split, job.index)) as f:
+            with tarfile.open(fileobj=f.raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+                for sample in job.samples:
+                    try:
+                        audio = flac_bytes(out_dir / sample.audio)
+                    except (OSError, ValueError, sf.LibsndfileError) as e:
+                        raise InputError(f"{metadata_path(out_dir)}:{sample.line}: "
+                                         f"{sample.audio}: {e}") from None
+                    _add_member(tar, f"{sample.id}.flac", audio)
+                    _add_member(tar, f"{sample.id}.json", sample.json.encode("utf-8"))
+    except SynthaudioError as exc:
+        raise portable_error(exc) from None
+    except OSError as exc:
+        raise os_error(exc) from None
+    return len(job.samples)
+
+
+def _shard_jobs(out_dir: Path, records: Iterable[MetadataRecord], shard_size: int,
+                counts: dict[str, int]) -> Iterator[_ShardJob]:
+    """Cut the record stream into shards: per split, ``shard_size`` records in id order.
+
+    Only the metadata of the shards not yet handed out is held; ``counts`` receives the
+    number of shards per split."""
+    filling: dict[str, list[_Sample]] = {}
+    for rec in records:
+        samples = filling.setdefault(rec.split, [])
+        samples.append(_Sample(rec.line, rec.id, rec.audio, dump_record(rec.raw)))
+        if len(samples) == shard_size:
+            index = counts.get(rec.split, 0)
+            counts[rec.split] = index + 1
+            yield _ShardJob(str(out_dir), rec.split, index, tuple(samples))
+            filling[rec.split] = []
+    for split, samples in filling.items():
+        if samples:
+            index = counts.get(split, 0)
+            counts[split] = index + 1
+            yield _ShardJob(str(out_dir), split, index, tuple(samples))
 
 
 def write_shards(
-    out_dir: Path, records: Iterable[MetadataRecord], shard_size: int = 1000
+    out_dir: Path, records: Iterable[MetadataRecord], shard_size: int = 1000, *,
+    jobs: int = 1, executor: str = "local", ray_address: str | None = None,
 ) -> dict[str, int]:
     """Write the shards of every split present; return the number of shards per split.
 
-    Shards left over from an earlier export with other settings are removed.
+    Each shard is written whole by one worker (``jobs`` processes, or Ray tasks with
+    ``executor="ray"``) from the audio files: this process only cuts the metadata stream
+    into shards, so no process holds the corpus. The bytes do not depend on ``jobs`` or
+    the executor. Shards left over from an earlier export with other settings are removed.
     """
     if shard_size < 1:
         raise InputError(f"shard size must be at least 1, got {shard_size}")
     out_dir = Path(out_dir)
     shards: dict[str, int] = {}
-    with ExitStack() as stack:
-        open_shards: dict[str, _OpenShard] = {}
-        for rec in records:
-            shard = open_shards.get(rec.split)
-            if shard is not None and shard.count >= shard_size:
-                shard.close()
-                shard = None
-            if shard is None:
-                index = shards.get(rec.split, 0)
-                f = stack.enter_context(AtomicFile(shard_path(out_dir, rec.split, index)))
-                tar = tarfile.open(fileobj=f.raw, mode="w", format=tarfile.USTAR_FORMAT)
-                shard = open_shards[rec.split] = _OpenShard(f, tar, index)
-                shards[rec.split] = index + 1
-            try:
-                audio = flac_bytes(out_dir / rec.audio)
-            except (OSError, ValueError, sf.LibsndfileError) as e:
-                raise InputError(f"{metadata_path(out_dir)}:{rec.line}: {rec.audio}: {e}") from None
-            _add_member(shard.tar, f"{rec.id}.flac", audio)
-            _add_member(shard.tar, f"{rec.id}.json", dump_record(rec.raw).encode("utf-8"))
-            shard.count += 1
-        for shard in open_shards.values():
-            shard.close()
+    run_tasks(_write_shard, _shard_jobs(out_dir, records, shard_size, shards), lambda n: None,
+              jobs=jobs, executor=executor, ray_address=ray_address)
     for split in SPLITS:
         folder = out_dir / SHARDS_DIR / split
         if folder.is_dir():
