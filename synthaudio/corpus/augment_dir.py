@@ -502,7 +502,7 @@ def augment_kaldi_dir(
         rendered=len(pending), sample_rate=sample_rate, exports=report.formats,
         wall_s=time.perf_counter() - started, audio_s=audio_s,
         notes=_notes(kaldi, records, sample_rate))
-    _append_log(out_dir, summary, jobs)
+    summary.append_log(out_dir / "logs" / "augment.log", jobs)
     return summary
 
 
@@ -520,11 +520,3 @@ def _notes(kaldi: KaldiDir, records: list[dict[str, Any]], sample_rate: int) -> 
         notes.append(f"note: {scaled} output(s) scaled down to avoid clipping "
                      "(augment.measured.output_gain_db)")
     return notes
-
-
-def _append_log(out_dir: Path, summary: AugmentSummary, jobs: int) -> None:
-    log = out_dir / "logs" / "augment.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    with log.open("a", encoding="utf-8") as f:
-        f.write(f"[{stamp}] jobs={jobs}\n{summary.format()}\n")

@@ -74,6 +74,16 @@ class TimedRun:
     def timing_line(self) -> str:
         return f"wall time: {self.wall_s:.1f} s, real-time factor: {self.real_time_factor:.1f}x"
 
+    def format(self) -> str:
+        raise NotImplementedError
+
+    def append_log(self, log: Path, jobs: int) -> None:
+        """Append this summary, stamped with the time and ``jobs``, to ``log``."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        with log.open("a", encoding="utf-8") as f:
+            f.write(f"[{stamp}] jobs={jobs}\n{self.format()}\n")
+
 
 @dataclass
 class GenerateSummary(TimedRun):
@@ -526,13 +536,5 @@ def _generate_into(cfg: CorpusConfig, config_path: Path, out_dir: Path, plan: Co
         audio_s=audio_s,
         notes=notes,
     )
-    _append_log(out_dir, summary, jobs)
+    summary.append_log(out_dir / "logs" / "generate.log", jobs)
     return summary
-
-
-def _append_log(out_dir: Path, summary: GenerateSummary, jobs: int) -> None:
-    log = out_dir / "logs" / "generate.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    with log.open("a", encoding="utf-8") as f:
-        f.write(f"[{stamp}] jobs={jobs}\n{summary.format()}\n")

@@ -13,9 +13,12 @@ import gzip
 import io
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+R = TypeVar("R")
 
 FILE_MODE = 0o644  # permissions of every written file (mkstemp would leave 0o600)
 GZIP_LEVEL = 6  # fixed so output bytes do not depend on library defaults
@@ -150,3 +153,25 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with AtomicFile(path) as f:
         f.write(data)
+
+
+def write_lines_per_split(
+    records: Iterable[R], split_of: Callable[[R], str], path_of: Callable[[str], Path],
+    line_of: Callable[[R], str], splits: Iterable[str],
+) -> dict[str, int]:
+    """Stream ``records`` into one file per split (``path_of(split)``, atomically), a line
+    each; remove the files of the ``splits`` no record has; return the lines per split."""
+    counts: dict[str, int] = {}
+    with contextlib.ExitStack() as stack:
+        files: dict[str, AtomicTextFile] = {}
+        for rec in records:
+            split = split_of(rec)
+            f = files.get(split)
+            if f is None:
+                f = files[split] = stack.enter_context(AtomicTextFile(path_of(split)))
+            f.write_line(line_of(rec))
+            counts[split] = counts.get(split, 0) + 1
+    for split in splits:
+        if split not in counts:
+            path_of(split).unlink(missing_ok=True)
+    return counts

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from synthaudio.errors import InputError
-from synthaudio.manifests.atomic import AtomicTextFile
+from synthaudio.manifests.atomic import write_lines_per_split
 from synthaudio.manifests.metadata import METADATA_NAME, SPLITS, MetadataRecord, metadata_path
 
 AUDIO_DIR = "audio"
@@ -64,18 +63,6 @@ def hf_row(rec: MetadataRecord, out_dir: Path) -> dict[str, Any]:
 def write_hf_metadata(out_dir: Path, records: Iterable[MetadataRecord]) -> dict[str, int]:
     """Write ``OUT/audio/<split>/metadata.jsonl`` per split present; remove stale ones."""
     out_dir = Path(out_dir)
-    counts: dict[str, int] = {}
-    with ExitStack() as stack:
-        files: dict[str, AtomicTextFile] = {}
-        for rec in records:
-            f = files.get(rec.split)
-            if f is None:
-                f = files[rec.split] = stack.enter_context(
-                    AtomicTextFile(hf_metadata_path(out_dir, rec.split))
-                )
-            f.write_line(json.dumps(hf_row(rec, out_dir), ensure_ascii=False))
-            counts[rec.split] = counts.get(rec.split, 0) + 1
-    for split in SPLITS:
-        if split not in counts:
-            hf_metadata_path(out_dir, split).unlink(missing_ok=True)
-    return counts
+    return write_lines_per_split(
+        records, lambda r: r.split, lambda split: hf_metadata_path(out_dir, split),
+        lambda r: json.dumps(hf_row(r, out_dir), ensure_ascii=False), SPLITS)

@@ -13,10 +13,9 @@ import json
 import os
 import posixpath
 from collections.abc import Iterable
-from contextlib import ExitStack
 from pathlib import Path
 
-from synthaudio.manifests.atomic import AtomicTextFile
+from synthaudio.manifests.atomic import write_lines_per_split
 from synthaudio.manifests.metadata import SPLITS, MetadataRecord
 
 NEMO_DIR = Path("manifests") / "nemo"
@@ -47,18 +46,7 @@ def write_nemo_manifests(
 ) -> dict[str, int]:
     """Write one manifest per split present; remove those of absent splits."""
     out_dir = Path(out_dir)
-    counts: dict[str, int] = {}
-    with ExitStack() as stack:
-        files: dict[str, AtomicTextFile] = {}
-        for rec in records:
-            f = files.get(rec.split)
-            if f is None:
-                f = files[rec.split] = stack.enter_context(
-                    AtomicTextFile(nemo_manifest_path(out_dir, rec.split))
-                )
-            f.write_line(json.dumps(nemo_entry(rec, out_dir, absolute_paths), ensure_ascii=False))
-            counts[rec.split] = counts.get(rec.split, 0) + 1
-    for split in SPLITS:
-        if split not in counts:
-            nemo_manifest_path(out_dir, split).unlink(missing_ok=True)
-    return counts
+    return write_lines_per_split(
+        records, lambda r: r.split, lambda split: nemo_manifest_path(out_dir, split),
+        lambda r: json.dumps(nemo_entry(r, out_dir, absolute_paths), ensure_ascii=False),
+        SPLITS)

@@ -302,27 +302,43 @@ def _check_kaldi(corpus: _Corpus, problems: _Problems) -> None:
                     )
 
 
+def _manifest_entries(
+    corpus: _Corpus, path: Path, split: str, problems: _Problems, key: str = "id"
+) -> Iterator[tuple[int, str, dict[str, Any], _Utt]]:
+    """(line, id, object, utterance) of each line of a JSON-lines manifest of ``split``
+    whose ``key`` names one of its utterances (``key="audio_filepath"``: whose audio path
+    does); the others are reported. Last, reports the utterances no line named."""
+    base = os.path.abspath(path.parent)
+    seen: set[str] = set()
+    for i, obj in _json_lines(path, problems):
+        uid: Any = obj.get(key)
+        if key != "id":
+            uid = corpus.find_audio(corpus.abspath(uid, base)) if isinstance(uid, str) else None
+            if uid is None:
+                problems.add(path, i, f"{key} {obj.get(key)!r} is not an utterance's audio")
+                continue
+        utt = corpus.lookup(path, i, uid, split, problems)
+        if utt is None or not isinstance(uid, str):
+            continue
+        seen.add(uid)
+        _check_duration(path, i, uid, obj.get("duration"), utt, problems)
+        yield i, uid, obj, utt
+    corpus.check_coverage(path, split, seen, problems)
+
+
+def _check_text(path: Path, line: int, uid: str, text: Any, utt: _Utt,
+                problems: _Problems) -> None:
+    if text != utt.text:
+        problems.add(path, line, f"{uid}: text differs from metadata.jsonl")
+
+
 def _check_nemo(corpus: _Corpus, problems: _Problems) -> None:
     for split in SPLITS:
         path = nemo_manifest_path(corpus.out_dir, split)
-        if not path.is_file():
-            continue
-        base = os.path.abspath(path.parent)
-        seen: set[str] = set()
-        for i, obj in _json_lines(path, problems):
-            audio = obj.get("audio_filepath")
-            uid = corpus.find_audio(corpus.abspath(audio, base)) if isinstance(audio, str) else None
-            if uid is None:
-                problems.add(path, i, f"audio_filepath {audio!r} is not an utterance's audio")
-                continue
-            utt = corpus.lookup(path, i, uid, split, problems)
-            if utt is None:
-                continue
-            seen.add(uid)
-            _check_duration(path, i, uid, obj.get("duration"), utt, problems)
-            if obj.get("text") != utt.text:
-                problems.add(path, i, f"{uid}: text differs from metadata.jsonl")
-        corpus.check_coverage(path, split, seen, problems)
+        if path.is_file():
+            for i, uid, obj, utt in _manifest_entries(corpus, path, split, problems,
+                                                      key="audio_filepath"):
+                _check_text(path, i, uid, obj.get("text"), utt, problems)
 
 
 def _check_lhotse_recording(
@@ -345,21 +361,13 @@ def _check_lhotse(corpus: _Corpus, problems: _Problems) -> None:
             path = lhotse_manifest_path(corpus.out_dir, kind, split)
             if not path.is_file():
                 continue
-            seen: set[str] = set()
-            for i, obj in _json_lines(path, problems):
-                uid = obj.get("id")
-                utt = corpus.lookup(path, i, uid, split, problems)
-                if utt is None or not isinstance(uid, str):
-                    continue
-                seen.add(uid)
-                _check_duration(path, i, uid, obj.get("duration"), utt, problems)
+            for i, uid, obj, utt in _manifest_entries(corpus, path, split, problems):
                 if kind == "recordings":
                     _check_lhotse_recording(path, i, uid, obj, corpus, problems)
                 elif kind == "cuts":
                     _check_lhotse_recording(path, i, uid, obj.get("recording"), corpus, problems)
-                elif obj.get("text") != utt.text:
-                    problems.add(path, i, f"{uid}: text differs from metadata.jsonl")
-            corpus.check_coverage(path, split, seen, problems)
+                else:
+                    _check_text(path, i, uid, obj.get("text"), utt, problems)
 
 
 def _check_hf(corpus: _Corpus, problems: _Problems) -> None:
@@ -368,20 +376,11 @@ def _check_hf(corpus: _Corpus, problems: _Problems) -> None:
         if not path.is_file():
             continue
         base = os.path.abspath(path.parent)
-        seen: set[str] = set()
-        for i, obj in _json_lines(path, problems):
-            uid = obj.get("id")
-            utt = corpus.lookup(path, i, uid, split, problems)
-            if utt is None or not isinstance(uid, str):
-                continue
-            seen.add(uid)
+        for i, uid, obj, utt in _manifest_entries(corpus, path, split, problems):
             name = obj.get("file_name")
             if not isinstance(name, str) or corpus.find_audio(corpus.abspath(name, base)) != uid:
                 problems.add(path, i, f"{uid}: file_name {name!r} is not the utterance's audio")
-            _check_duration(path, i, uid, obj.get("duration"), utt, problems)
-            if obj.get("text") != utt.text:
-                problems.add(path, i, f"{uid}: text differs from metadata.jsonl")
-        corpus.check_coverage(path, split, seen, problems)
+            _check_text(path, i, uid, obj.get("text"), utt, problems)
 
 
 def _check_ctm(corpus: _Corpus, problems: _Problems) -> None:
