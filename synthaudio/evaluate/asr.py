@@ -91,6 +91,10 @@ class PocketSphinxBackend:
         if pcm.size == 0:
             return ""  # pocketsphinx rejects an empty buffer
         decoder = self._get_decoder()
+        # The feature front end adapts (live CMN, noise tracking) from one utterance to the
+        # next; starting each afresh makes a hypothesis independent of what the decoder
+        # heard before: of the order of utterances, and of which worker decodes which.
+        decoder.reinit_feat()
         decoder.start_utt()
         decoder.process_raw(pcm.tobytes(), full_utt=True)
         decoder.end_utt()

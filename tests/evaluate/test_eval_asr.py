@@ -98,3 +98,15 @@ def test_backends_pickle_without_decoder(real_speech: Path) -> None:
     assert clone.transcribe(audio, sr) == "ten of clubs"
     w = pickle.loads(pickle.dumps(WhisperBackend("some/model")))
     assert w.model == "some/model" and w._pipe is None
+
+
+def test_pocketsphinx_result_does_not_depend_on_the_utterance_before(real_speech: Path) -> None:
+    """Live CMN and noise tracking adapt across utterances unless reset: then a hypothesis
+    (and which workers decode what) would change the result. The score shows it first."""
+    x, sr = sf.read(str(real_speech / "wav" / "cards-001.wav"), dtype="float32")
+    quiet, _ = sf.read(str(real_speech / "wav" / "cards-003.wav"), dtype="float32")
+    backend = PocketSphinxBackend()
+    first = (backend.transcribe(x, sr), backend._decoder.hyp().score)
+    assert backend.transcribe(quiet * np.float32(0.05), sr) == "seven of clubs"
+    assert (backend.transcribe(x, sr), backend._decoder.hyp().score) == first
+    assert first[0] == "ten of clubs"
