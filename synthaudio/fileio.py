@@ -78,8 +78,11 @@ def write_error(path: Path | str, exc: OSError) -> SynthaudioError:
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:  # the folder is made when missing, not tried before each file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -140,10 +143,23 @@ def encode_audio(frames: np.ndarray, sample_rate: int, fmt: str = "wav",
     The same samples always give the same bytes: libsndfile stamps float WAVs with the
     time of writing (in their PEAK chunk), and that stamp is set to 0.
     """
+    if fmt.lower() == "wav" and subtype == "PCM_16" and frames.dtype == np.int16:
+        return _pcm16_wav(frames, sample_rate)
     buf = io.BytesIO()
     sf.write(buf, frames, sample_rate, subtype=subtype, format=fmt.upper())
     data = buf.getvalue()
     return _zero_peak_timestamp(data) if fmt.lower() == "wav" else data
+
+
+def _pcm16_wav(frames: np.ndarray, sample_rate: int) -> bytes:
+    """16-bit PCM ``frames`` ``(n,)`` or ``(n, K)`` as a WAV file: the canonical 44-byte
+    header and the samples, byte for byte what libsndfile writes (without its overhead)."""
+    channels = 1 if frames.ndim == 1 else int(frames.shape[1])
+    data = np.ascontiguousarray(frames, dtype="<i2").tobytes()
+    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16,
+                         1, channels, sample_rate, sample_rate * 2 * channels, 2 * channels,
+                         16, b"data", len(data))
+    return header + data
 
 
 def _zero_peak_timestamp(data: bytes) -> bytes:

@@ -177,6 +177,6 @@ def jitter_voice(voice: Voice, cfg: JitterConfig, rng: np.random.Generator) -> V
     pitch = voice.pitch + rng.uniform(-cfg.pitch, cfg.pitch)
     return replace(
         voice,
-        rate_wpm=int(np.clip(round(rate), 80, 450)),
-        pitch=int(np.clip(round(pitch), 0, 99)),
+        rate_wpm=min(max(int(round(rate)), 80), 450),
+        pitch=min(max(int(round(pitch)), 0), 99),
     )

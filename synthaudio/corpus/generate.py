@@ -58,6 +58,10 @@ WORK_DIR = ".work"
 # killed while removing never leaves a manifest line pointing at a deleted file.
 GENERATED = ("metadata.jsonl", "quality_dropped.jsonl", "corpus.yaml", "data", "manifests",
              "alignments", "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs")
+# Utterances are rendered in fixed groups of consecutive indices, whatever -j is: a group is
+# rendered in one TTS session and its records are committed together, so an interrupted
+# group is rendered again from its start and the bytes never depend on where a run stopped.
+GROUP_SIZE = 16
 
 
 class TimedRun:
@@ -116,6 +120,7 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
     body: dict[str, Any] = {
         "config": cfg.model_dump(mode="json"),
         "limit": limit,
+        "render_group_size": GROUP_SIZE,  # the bytes depend on it: no resume across sizes
         "versions": {"synthaudio": synthaudio.__version__,
                      "espeak-ng": EspeakEngine().version(),
                      **({"coqui-tts": coqui_version()}
@@ -184,10 +189,6 @@ def _claim_out_dir(out_dir: Path, fingerprint: str, overwrite: bool, resume: boo
 # ---- worker side -------------------------------------------------------------------------
 
 _WORKER: tuple[Renderer, Path] | None = None
-# Utterances are rendered in fixed groups of consecutive indices, whatever -j is: a group is
-# rendered in one TTS session and its records are committed together, so an interrupted
-# group is rendered again from its start and the bytes never depend on where a run stopped.
-GROUP_SIZE = 8
 
 
 def _init_worker(cfg_data: dict[str, Any], out_dir: str,
@@ -273,15 +274,18 @@ def _render_all(cfg: CorpusConfig, out_dir: Path, plan: CorpusPlan, pending: lis
         bar.close()
 
 
-def _group_complete(out_dir: Path, group: int) -> bool:
-    """True when the group's records are committed and every audio file they name exists."""
+def _group_complete(out_dir: Path, group: int, n: int) -> bool:
+    """True when the group's records are committed (one per utterance of the group) and every
+    audio file they name exists."""
     try:
         with group_path(out_dir, group).open(encoding="utf-8") as f:
+            count = 0
             for line in f:
                 record = json.loads(line)
+                count += 1
                 if "dropped" not in record and not (out_dir / record["audio"]).is_file():
                     return False
-        return True
+        return count == min((group + 1) * GROUP_SIZE, n) - group * GROUP_SIZE
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
         return False
 
@@ -506,7 +510,7 @@ def _generate_into(cfg: CorpusConfig, config_path: Path, out_dir: Path, plan: Co
     n = len(plan.utterances)
     if same_config:
         _adopt_finished_run(out_dir, n)
-    pending = [g for g, _ in _groups(n) if not _group_complete(out_dir, g)]
+    pending = [g for g, _ in _groups(n) if not _group_complete(out_dir, g, n)]
     done_groups = -(-n // GROUP_SIZE) - len(pending)
     if done_groups:
         notes.append(f"resumed: {done_groups} of {-(-n // GROUP_SIZE)} groups of "

@@ -1,14 +1,18 @@
 """Render one planned utterance: TTS, resampling, environment, and its metadata record.
 
 A renderer lives once per worker process; ``render`` is a function of the utterance spec
-and the corpus seed alone, so any worker gives the same bytes.
+and the corpus seed alone, so any worker gives the same bytes. Inside a render group's
+``session`` the files are written by a background thread while the next utterance is
+synthesized; leaving the session waits for them, so a group's records are committed only
+after all of its audio is complete.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +91,8 @@ class Renderer:
         self.augmenter = augmenter
         self.gate = gate
         self.config_dir = config_dir  # where relative paths of speakers.coqui start
+        self._writer: ThreadPoolExecutor | None = None  # inside a session only
+        self._writes: list[Future[None]] = []  # the session's writes, oldest first
 
     def _synthesize(self, text: str, voice: Voice) -> tuple[str, Synthesis]:
         """(engine name, synthesis): espeak-ng in process, a Coqui model loaded on first use."""
@@ -97,11 +103,32 @@ class Renderer:
             return engine.name, engine.synthesize(text, voice)
         return self.engine.name, self.engine.synthesize(text, voice)
 
-    def session(
-        self, specs: Sequence[UtteranceSpec] = ()
-    ) -> contextlib.AbstractContextManager[None]:
-        """One espeak-ng session for a render group (see ``EspeakEngine.session``)."""
-        return self.engine.session(spec.speaker.voice for spec in specs)
+    @contextlib.contextmanager
+    def session(self, specs: Sequence[UtteranceSpec] = ()) -> Iterator[None]:
+        """One espeak-ng session for a render group (see ``EspeakEngine.session``), its files
+        written by one background thread; leaving the block waits for every write and raises
+        the first write error."""
+        with (self.engine.session(spec.speaker.voice for spec in specs),
+              ThreadPoolExecutor(1, thread_name_prefix="synthaudio-write") as writer):
+            self._writer, self._writes = writer, []
+            try:
+                yield
+                for write in self._writes:
+                    write.result()
+            finally:
+                for write in self._writes:  # on an error: drop the writes not started
+                    write.cancel()
+                self._writer, self._writes = None, []
+
+    def _write(self, files: list[tuple[Path, np.ndarray, int, str]]) -> None:
+        """Write ``(path, audio, sample_rate, format)`` files atomically: now, or in the
+        session's writer thread (after raising the error of any write that failed)."""
+        if self._writer is None:
+            _write_files(files)
+            return
+        while self._writes and self._writes[0].done():
+            self._writes.pop(0).result()
+        self._writes.append(self._writer.submit(_write_files, files))
 
     def speak(
         self, text: str, voice: Voice
@@ -167,15 +194,18 @@ class Renderer:
             return {"id": spec.utt_id, "dropped": rendered.reason, "text": spec.text,
                     "quality": rendered.quality}
         rel = audio_relpath(spec, fmt)
-        num_samples = write_audio_atomic(out_dir / rel, rendered.audio, sample_rate, fmt)
+        files: list[tuple[Path, np.ndarray, int, str]] = [
+            (out_dir / rel, rendered.audio, sample_rate, fmt)]
+        num_samples = int(rendered.audio.shape[-1])  # (n,) or (K, n)
         duration_s = num_samples / sample_rate
         augment = rendered.augment
         if self.cfg.audio.stems and rendered.stems is not None and augment is not None:
             stem_dir = f"stems/{check_path_component(spec.utt_id)}"
             for name, stem in zip(("speech", "noise"), rendered.stems, strict=True):
-                write_audio_atomic(out_dir / stem_dir / f"{name}.wav", stem, sample_rate)
+                files.append((out_dir / stem_dir / f"{name}.wav", stem, sample_rate, "wav"))
             augment = {**augment, "stems": {"speech": f"{stem_dir}/speech.wav",
                                             "noise": f"{stem_dir}/noise.wav"}}
+        self._write(files)
         num_channels = 1 if rendered.audio.ndim == 1 else int(rendered.audio.shape[0])
         record = {
             "id": spec.utt_id,
@@ -197,6 +227,11 @@ class Renderer:
         if rendered.quality is not None:
             record["quality"] = rendered.quality
         return record
+
+
+def _write_files(files: list[tuple[Path, np.ndarray, int, str]]) -> None:
+    for path, audio, sample_rate, fmt in files:
+        write_audio_atomic(path, audio, sample_rate, fmt)
 
 
 def _clip_words(words: tuple[WordTiming, ...], duration_s: float) -> list[list[Any]]:

@@ -80,9 +80,10 @@ def text_problem(text: str) -> str | None:
     """Why ``text`` cannot be a transcript (empty, non-printable, Kaldi-illegal), or None."""
     if not text.strip():
         return "empty transcript"
-    for ch in text:
-        if ch != " " and not ch.isprintable():
-            return f"transcript contains non-printable character U+{ord(ch):04X}"
+    if not text.isprintable():  # the space is the one printable whitespace character
+        for ch in text:
+            if ch != " " and not ch.isprintable():
+                return f"transcript contains non-printable character U+{ord(ch):04X}"
     m = _ILLEGAL_TOKEN_RE.search(text)
     if m:
         return f"transcript contains {m.group(1)!r}, which Kaldi reserves"
@@ -122,6 +123,11 @@ def _require(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) ->
     return value
 
 
+def _is_number(value: Any) -> bool:
+    return type(value) is float or type(value) is int or (
+        isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
 def _parse_words(value: Any) -> tuple[WordTiming, ...] | None:
     if value is None:
         return None
@@ -133,17 +139,26 @@ def _parse_words(value: Any) -> tuple[WordTiming, ...] | None:
             isinstance(item, list)
             and len(item) == 3
             and isinstance(item[0], str)
-            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in item[1:])
+            and _is_number(item[1])
+            and _is_number(item[2])
         )
         if not ok:
             raise ValueError(f"words[{i}] must be [word, start_s, dur_s]")
         word, start, dur = item[0], float(item[1]), float(item[2])
-        if not word or any(ch.isspace() or not ch.isprintable() for ch in word):
+        # " " is the one whitespace character that str.isprintable() accepts
+        if not word or " " in word or not word.isprintable():
             raise ValueError(f"words[{i}] {word!r} is empty or contains whitespace")
         if not (math.isfinite(start) and math.isfinite(dur) and start >= 0 and dur >= 0):
             raise ValueError(f"words[{i}] has a negative or non-finite time")
         words.append((word, start, dur))
     return tuple(words)
+
+
+def _single_spaced(text: str) -> str:
+    """``text`` with runs of spaces made one and no leading or trailing space."""
+    if "  " not in text and not text.startswith(" ") and not text.endswith(" "):
+        return text
+    return " ".join(t for t in text.split(" ") if t)
 
 
 def parse_record(obj: Any, line: int) -> MetadataRecord:
@@ -190,7 +205,7 @@ def parse_record(obj: Any, line: int) -> MetadataRecord:
         id=uid,
         split=split,
         speaker=speaker,
-        text=" ".join(t for t in text.split(" ") if t),
+        text=_single_spaced(text),
         audio=audio,
         duration_s=duration,
         sample_rate=sample_rate,

@@ -141,6 +141,7 @@ _DOTTED_ABBREVIATION = re.compile(rf"(?<![A-Za-z0-9])({'|'.join(_ABBREVIATIONS)}
                                   re.IGNORECASE)
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9.])(?:[A-Za-z]\.){2,}"
                       r"|(?<![A-Za-z0-9.])(?:[A-Za-z]\.)+[A-Za-z](?![A-Za-z])")
+_ASCII_DIGIT = re.compile(r"[0-9]")
 _DECADE = re.compile(r"(?<![0-9A-Za-z])'?(1[1-9][0-9]0|20[0-9]0|[1-9]0)'?s(?![A-Za-z])")
 
 
@@ -218,6 +219,14 @@ class TextNormalizer:
         text = self._prepare(raw)
         if self._en:
             text = self._abbreviations(text)
+        if _ASCII_DIGIT.search(text):  # each of these patterns needs a digit to match
+            text = self._numbers(text)
+        for symbol, word in self._symbols.items():
+            text = text.replace(symbol, f" {word} ")
+        return self._finish(text)
+
+    def _numbers(self, text: str) -> str:
+        """Dates, times, phone numbers, amounts, ordinals and numbers, said as words."""
         text = _ISO_DATE.sub(self._iso_date, text)
         if self._en:
             text = _MONTH_DAY.sub(lambda m: self._month_day(m.group(1), m.group(2), False), text)
@@ -238,10 +247,7 @@ class TextNormalizer:
             text = self._ordinal.sub(
                 lambda m: f" {self._n2w(int(m.group('int').replace(',', '')), 'ordinal')} ", text)
             text = _DECADE.sub(self._decade, text)
-        text = self._number.sub(lambda m: f" {self._say(m, amount=False)} ", text)
-        for symbol, word in self._symbols.items():
-            text = text.replace(symbol, f" {word} ")
-        return self._finish(text)
+        return self._number.sub(lambda m: f" {self._say(m, amount=False)} ", text)
 
     # -- passes ---------------------------------------------------------------
 

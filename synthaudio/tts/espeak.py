@@ -7,9 +7,11 @@ word timings come from espeak's word events, refined against the signal energy.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import ctypes
 import difflib
+import math
 import multiprocessing.util
 import os
 import shutil
@@ -129,7 +131,7 @@ class _Library:
         self._shadow: Path | None = None  # this process's data folder with generated variants
         self._shadow_pid = 0
         self._registered: set[str] = set()
-        self._chunks: list[np.ndarray] = []
+        self._chunks: list[bytes] = []  # int16 samples
         self._events: list[tuple[int, int, int]] = []  # (type, text_position, sample)
         self._callback = _SynthCallback(self._on_audio)  # keep a reference alive
         lib = self._open()
@@ -188,16 +190,18 @@ class _Library:
 
     def _on_audio(self, wav: Any, num_samples: int, events: Any) -> int:
         if num_samples > 0:
-            # frombuffer over string_at: np.ctypeslib.as_array would cache a ctypes type per
+            # bytes through string_at: np.ctypeslib.as_array would cache a ctypes type per
             # chunk length, a leak that grows with the corpus
-            self._chunks.append(np.frombuffer(ctypes.string_at(wav, 2 * num_samples), np.int16))
+            self._chunks.append(ctypes.string_at(wav, 2 * num_samples))
         i = 0
-        while events[i].type != _EVENT_LIST_TERMINATED:
+        while True:
             ev = events[i]
-            if ev.type in (_EVENT_WORD, _EVENT_END):
-                self._events.append((ev.type, ev.text_position, ev.sample))
+            kind = ev.type
+            if kind == _EVENT_LIST_TERMINATED:
+                return 0
+            if kind == _EVENT_WORD or kind == _EVENT_END:
+                self._events.append((kind, ev.text_position, ev.sample))
             i += 1
-        return 0
 
     def version(self) -> str:
         return self._version
@@ -235,7 +239,7 @@ class _Library:
                 self._close(lib)
         if status != 0:
             raise SynthaudioError(f"espeak-ng failed (status {status}) on text {text[:60]!r}")
-        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        pcm = np.frombuffer(b"".join(self._chunks), np.int16)
         return pcm, self._events
 
     def begin_session(self) -> None:
@@ -510,34 +514,37 @@ def word_timings(
         if kind == _EVENT_END:
             end_sample = min(n, max(sample, 0)) or n
         elif kind == _EVENT_WORD:
-            idx = int(np.searchsorted(starts_char, text_pos, side="right")) - 1
+            idx = bisect.bisect_right(starts_char, text_pos) - 1
             if idx >= 0 and idx not in word_sample:
                 word_sample[idx] = min(max(sample, 0), n)
     if 0 not in word_sample:
         word_sample[0] = 0
     anchors = sorted(word_sample)
-    bounds = np.zeros(len(tokens) + 1)
-    bounds[-1] = max(end_sample, word_sample[anchors[-1]])
+    # plain floats (the same IEEE operations numpy would do, without its per-call overhead)
+    bounds = [0.0] * (len(tokens) + 1)
+    bounds[-1] = float(max(end_sample, word_sample[anchors[-1]]))
     for a, anchor in enumerate(anchors):
         nxt = anchors[a + 1] if a + 1 < len(anchors) else len(tokens)
         s0 = word_sample[anchor]
         s1 = word_sample[nxt] if nxt < len(tokens) else bounds[-1]
-        lengths = np.array([len(tokens[k]) for k in range(anchor, nxt)], dtype=float)
-        cum = np.concatenate([[0.0], np.cumsum(lengths)]) / lengths.sum()
+        total, done = sum(len(tokens[k]) for k in range(anchor, nxt)), 0
         for k in range(anchor, nxt):
-            bounds[k] = s0 + (s1 - s0) * cum[k - anchor]
+            bounds[k] = s0 + (s1 - s0) * (done / total)
+            done += len(tokens[k])
     frame = max(1, sample_rate // 200)  # 5 ms frames
     n_frames = max(1, n // frame)
     energy = np.square(audio[: n_frames * frame].astype(np.float64)).reshape(n_frames, -1).mean(1)
     threshold = energy.max() * 10 ** (-35 / 10) if energy.size and energy.max() > 0 else 0.0
+    loud: list[int] = np.flatnonzero(energy > threshold).tolist()  # frame indices, ascending
     out = []
     for k, tok in enumerate(tokens):
-        f0, f1 = int(bounds[k]) // frame, int(np.ceil(bounds[k + 1] / frame))
-        loud = np.nonzero(energy[f0:f1] > threshold)[0]
-        if loud.size:
-            s = max((f0 + loud[0]) * frame, int(bounds[k]))
-            e = min(n, (f0 + loud[-1] + 1) * frame, int(bounds[k + 1]))
+        b0, b1 = int(bounds[k]), int(bounds[k + 1])
+        f0, f1 = b0 // frame, math.ceil(bounds[k + 1] / frame)
+        i0, i1 = bisect.bisect_left(loud, f0), bisect.bisect_left(loud, f1)
+        if i1 > i0:  # loud frames inside [f0, f1)
+            s = max(loud[i0] * frame, b0)
+            e = min(n, (loud[i1 - 1] + 1) * frame, b1)
         else:
-            s, e = int(bounds[k]), int(bounds[k + 1])
-        out.append(WordTiming(tok, float(s / sample_rate), float(max(e - s, 0) / sample_rate)))
+            s, e = b0, b1
+        out.append(WordTiming(tok, s / sample_rate, max(e - s, 0) / sample_rate))
     return tuple(out)

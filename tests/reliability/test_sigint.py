@@ -23,7 +23,7 @@ from relutil import (
 
 from synthaudio.corpus.generate import generate_corpus
 
-# long enough (64 utterances in 8 render groups, ~1 s of rendering) that Ctrl-C lands mid-run
+# long enough (64 utterances in 4 render groups, ~1 s of rendering) that Ctrl-C lands mid-run
 CONFIG = TINY_CONFIG.replace("per_speaker: 6", "per_speaker: 16")
 
 
