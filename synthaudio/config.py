@@ -210,15 +210,20 @@ def _format_error(source: str, text: str, err: ValidationError) -> str:
     return f"{where}: {path}: {msg}{more}"
 
 
-def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
-    """Parse and validate YAML text; raise ConfigError naming where the problem is."""
+def load_yaml(text: str, source: str) -> Any:
+    """The YAML document in ``text``; ConfigError naming ``source:line`` when it is not YAML."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+
+
+def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
+    """Parse and validate YAML text; raise ConfigError naming where the problem is."""
+    data = load_yaml(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a YAML mapping, got {type(data).__name__}")
     try:

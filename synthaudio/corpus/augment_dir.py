@@ -47,7 +47,7 @@ import synthaudio
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.augment.channel import check_codec_support
 from synthaudio.augment.config import AugmentConfig
-from synthaudio.config import _format_error, _yaml_line, read_config_text
+from synthaudio.config import _format_error, _yaml_line, load_yaml, read_config_text
 from synthaudio.corpus.environment import (
     EnvironmentResources,
     check_environment_paths,
@@ -112,13 +112,7 @@ def parse_augment_config(text: str, source: str = "<config>") -> AugmentDirConfi
     In the bare form, stages not given are off; in the wrapped form, a missing ``augment``
     key means the default augmentation. Raises ConfigError naming ``file:line`` and key.
     """
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    data = load_yaml(text, source)
     if data is None:
         raise ConfigError(f"{source}: the augment config is empty (write 'augment: {{}}' for "
                           "no effects, or leave out --config for the defaults)")
