@@ -59,6 +59,7 @@ from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import write_audio_atomic, write_text_atomic
 from synthaudio.kaldi_input import KaldiDir, KaldiUtterance, read_kaldi_dir
 from synthaudio.manifests.export import FORMATS, export_corpus
+from synthaudio.streams import STREAMS_VERSION
 from synthaudio.workers import os_error, portable_error
 
 SPLIT = "train"  # every copy goes to this split
@@ -381,6 +382,7 @@ def resolved_config(cfg: AugmentDirConfig, kaldi: KaldiDir, kaldi_dir: str, copi
         "seed": seed,
         "sample_rate": sample_rate,
         "split": SPLIT,
+        "random_streams": STREAMS_VERSION,
         "config": cfg.model_dump(mode="json"),
         "versions": {"synthaudio": synthaudio.__version__},
     }

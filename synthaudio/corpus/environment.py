@@ -15,9 +15,8 @@ from synthaudio.augment.noise import NoiseFolder
 from synthaudio.augment.rirbank import RirBank, build_rir_bank
 from synthaudio.corpus.plan import CorpusPlan
 from synthaudio.errors import ConfigError
+from synthaudio.streams import STREAM_BABBLE, STREAM_RIRS
 
-STREAM_RIRS = 6
-STREAM_BABBLE = 7
 BABBLE_POOL_SIZE = 24  # clips of corpus speakers that babble noise is mixed from
 
 
@@ -59,6 +58,11 @@ def check_environment_paths(config: AugmentConfig, base: Path) -> None:
             _resolve(d, base, f"augment.noise.noise_dirs.{i}")
 
 
+def rir_bank_seed(seed: int) -> int:
+    """The seed of a corpus's RIR bank, drawn from the corpus seed's RIR stream."""
+    return int(np.random.default_rng([seed, STREAM_RIRS]).integers(2**31))
+
+
 def prepare_environment(
     config: AugmentConfig, sample_rate: int, seed: int, out_dir: Path, config_dir: Path,
     plan: CorpusPlan | None, jobs: int, synthesize_babble: object = None,
@@ -75,7 +79,7 @@ def prepare_environment(
         else:
             rir_dir = str(out_dir / "rirs")
             build_rir_bank(Path(rir_dir), room.simulation, room.bank_size, sample_rate,
-                           seed=int(np.random.default_rng([seed, STREAM_RIRS]).integers(2**31)),
+                           seed=rir_bank_seed(seed),
                            jobs=jobs)
     noise_dirs: tuple[str, ...] = ()
     babble_pool = None

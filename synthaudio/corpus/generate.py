@@ -48,6 +48,7 @@ from synthaudio.fileio import (
 )
 from synthaudio.manifests.export import export_corpus
 from synthaudio.splits import SPLITS
+from synthaudio.streams import STREAMS_VERSION
 from synthaudio.tts.coqui import coqui_version
 from synthaudio.tts.espeak import EspeakEngine
 from synthaudio.workers import os_error, portable_error
@@ -121,6 +122,7 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
         "config": cfg.model_dump(mode="json"),
         "limit": limit,
         "render_group_size": GROUP_SIZE,  # the bytes depend on it: no resume across sizes
+        "random_streams": STREAMS_VERSION,  # likewise the stream tags
         "versions": {"synthaudio": synthaudio.__version__,
                      "espeak-ng": EspeakEngine().version(),
                      **({"coqui-tts": coqui_version()}

@@ -17,16 +17,17 @@ from synthaudio.config import CorpusConfig
 from synthaudio.errors import InputError
 from synthaudio.speakers import SpeakerParams, sample_speakers, speaker_ids
 from synthaudio.splits import SPLITS, assign_splits
+from synthaudio.streams import (  # noqa: F401 - re-exported: the tags used to live here
+    STREAM_ASSIGN,
+    STREAM_SPEAKER,
+    STREAM_SPLIT,
+    STREAM_TEXT,
+    STREAM_UTTERANCE,
+    STREAM_VOICES,
+)
 from synthaudio.text.normalize import TextNormalizer
 from synthaudio.text.prompts import Prompt, expand_template, normalize_prompts, read_prompt_file
 
-# Stream tags: every random draw comes from default_rng([seed, tag, ...]).
-STREAM_TEXT = 1
-STREAM_SPEAKER = 2
-STREAM_SPLIT = 3
-STREAM_ASSIGN = 4
-STREAM_UTTERANCE = 5
-STREAM_VOICES = 6  # which speakers get which engine and Coqui voice
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,45 @@
+"""The one registry of random stream tags.
+
+Every random draw of a corpus pipeline comes from ``np.random.default_rng([seed, tag, ...])``
+with ``tag`` from :data:`STREAMS`; two stages drawing from the same ``[seed, tag]`` would be
+correlated (``plan``'s voice assignment and the RIR bank both used tag 6 before
+:data:`STREAMS_VERSION` 2). A new stage takes the next free number here, and a test checks
+that no two tags are equal.
+
+The augment pipeline (``synthaudio augment``) has its own key space: copy ``k`` (>= 1) of
+input utterance ``i`` draws from ``default_rng([seed, k, i])``; its RIR bank uses
+:data:`STREAM_RIRS` as ``generate`` does (``[seed, tag]`` has two entries, a copy's stream
+three, so they do not meet).
+
+:data:`STREAMS_VERSION` is part of every run fingerprint: changing a tag changes output
+bytes, so the version is bumped and an OUT made with other tags is never resumed into.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+STREAMS_VERSION = 2  # bump when a tag changes (it changes output bytes)
+
+STREAMS = MappingProxyType({
+    "text": 1,  # template expansion: [seed, 1, source index]
+    "speaker": 2,  # speaker i's voice: [seed, 2, i]
+    "split": 3,  # speakers -> train/dev/test
+    "assign": 4,  # prompts -> speakers
+    "utterance": 5,  # utterance i, stage sub: [seed, 5, i, sub]
+    "voices": 6,  # which speakers get which engine and Coqui voice
+    "babble": 7,  # the babble pool of a corpus
+    "rirs": 8,  # the seed of the corpus's RIR bank (was 6, colliding with "voices")
+})
+
+STREAM_TEXT = STREAMS["text"]
+STREAM_SPEAKER = STREAMS["speaker"]
+STREAM_SPLIT = STREAMS["split"]
+STREAM_ASSIGN = STREAMS["assign"]
+STREAM_UTTERANCE = STREAMS["utterance"]
+STREAM_VOICES = STREAMS["voices"]
+STREAM_BABBLE = STREAMS["babble"]
+STREAM_RIRS = STREAMS["rirs"]
+
+if len(set(STREAMS.values())) != len(STREAMS):  # pragma: no cover - caught by the tests too
+    raise RuntimeError("synthaudio.streams: two stream tags are equal")

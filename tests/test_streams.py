@@ -1,0 +1,38 @@
+"""The random stream tag registry: unique tags, and the values drawn since the fix."""
+
+from pathlib import Path
+
+import numpy as np
+
+from synthaudio import streams
+from synthaudio.augment.room import sample_room
+from synthaudio.config import load_corpus_config
+from synthaudio.corpus import environment, plan
+from synthaudio.corpus.environment import rir_bank_seed
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "corpora" / "quickstart" / "corpus.yaml"
+
+
+def test_every_tag_is_distinct() -> None:
+    assert len(set(streams.STREAMS.values())) == len(streams.STREAMS)
+
+
+def test_rir_bank_and_voice_assignment_no_longer_share_a_stream() -> None:
+    # before STREAMS_VERSION 2 both were default_rng([seed, 6])
+    assert plan.STREAM_VOICES != environment.STREAM_RIRS
+    voices = np.random.default_rng([0, plan.STREAM_VOICES]).integers(2**31)
+    assert rir_bank_seed(0) != int(voices)
+
+
+def test_drawn_values_pinned() -> None:
+    """The first room of the quickstart corpus's RIR bank, as drawn with STREAMS_VERSION 2."""
+    assert streams.STREAMS_VERSION == 2
+    assert rir_bank_seed(0) == 679961800
+    cfg = load_corpus_config(QUICKSTART)
+    assert cfg.augment is not None and cfg.augment.room is not None
+    assert rir_bank_seed(cfg.seed) == 91975181
+    room = sample_room(cfg.augment.room.simulation,
+                       np.random.default_rng([rir_bank_seed(cfg.seed), 0])).to_dict()
+    assert room["dims_m"] == [3.08, 4.402, 3.106]
+    assert room["rt60_target_s"] == 0.769
+    assert room["seed"] == 765712355
