@@ -29,7 +29,6 @@ from synthaudio.text.normalize import TextNormalizer
 from synthaudio.text.prompts import Prompt, expand_template, normalize_prompts, read_prompt_file
 
 
-
 @dataclass(frozen=True)
 class PlannedPrompt:
     prompt: Prompt
