@@ -6,15 +6,10 @@ into a one-line :class:`~synthaudio.errors.ConfigError` naming the file, line an
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictInt,
     ValidationError,
@@ -23,26 +18,24 @@ from pydantic import (
 )
 
 from synthaudio.augment.config import AugmentConfig
+from synthaudio.configbase import (  # noqa: F401 - re-exported: other modules import them here
+    ConfigModel,
+    Range,
+    check_range,
+    format_error,
+    load_yaml,
+    read_config_text,
+    yaml_line,
+)
 from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
 from synthaudio.tts.coqui import CoquiConfig
 from synthaudio.tts.variants import VariantConfig
 
-Range = tuple[float, float]
 EngineName = Literal["espeak-ng", "coqui-tts"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def check_range(value: Range, name: str, low: float, high: float) -> None:
-    """Raise ValueError unless ``low <= value[0] <= value[1] <= high``."""
-    lo, hi = value
-    if lo > hi:
-        raise ValueError(f"{name}: inverted range [{lo}, {hi}] (min must be <= max)")
-    if lo < low or hi > high:
-        raise ValueError(f"{name}: range [{lo}, {hi}] is outside the allowed [{low}, {high}]")
+_Model = ConfigModel  # the name the models here were written against
 
 
 class TextSource(_Model):
@@ -168,57 +161,10 @@ class CorpusConfig(_Model):
             raise ValueError(f"{problem}; choose from {', '.join(FORMATS)} or all")
         return value
 
-    def fingerprint(self) -> str:
-        """A hash of the resolved config: equal configs make equal corpora."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _yaml_line(text: str, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the deepest node along ``loc`` in the YAML text, if it can be found."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == key:
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _format_error(source: str, text: str, err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    path = ".".join(str(p) for p in loc) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg = f"unknown key {str(loc[-1])!r}"
-    line = _yaml_line(text, loc)
-    where = f"{source}:{line}" if line else source
-    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
-    return f"{where}: {path}: {msg}{more}"
-
-
-def load_yaml(text: str, source: str) -> Any:
-    """The YAML document in ``text``; ConfigError naming ``source:line`` when it is not YAML."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+_format_error = format_error  # old private names, still imported by code on other branches
+_yaml_line = yaml_line
 
 
 def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
@@ -230,18 +176,6 @@ def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
         return CorpusConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(source, text, exc)) from None
-
-
-def read_config_text(path: Path) -> str:
-    """The text of a YAML config file; ConfigError on a missing or unreadable file."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
 
 
 def load_corpus_config(path: Path) -> CorpusConfig:

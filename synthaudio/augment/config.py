@@ -27,9 +27,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import Field, StrictInt, model_validator
 
 from synthaudio.augment.room import RoomConfig
+from synthaudio.configbase import ConfigModel, check_range  # noqa: F401 - check_range re-exported
 
 Range = tuple[float, float]
 IntRange = tuple[int, int]
@@ -55,15 +56,6 @@ _DEFAULT_CONCEALMENT: dict[Concealment, float] = {"zero": 1.0, "repeat": 1.0}
 FOLDER_DEFAULT_WEIGHT = 3.0  # weight of "folder" when noise_dirs is set and kinds is not
 
 
-def check_range(value: tuple[float, float], name: str, low: float, high: float) -> None:
-    """Raise ValueError unless ``low <= value[0] <= value[1] <= high``."""
-    lo, hi = value
-    if lo > hi:
-        raise ValueError(f"{name}: inverted range [{lo}, {hi}] (min must be <= max)")
-    if lo < low or hi > high:
-        raise ValueError(f"{name}: range [{lo}, {hi}] is outside the allowed [{low}, {high}]")
-
-
 def _check_weights(weights: Mapping[Any, float], name: str) -> None:
     if any(w < 0 for w in weights.values()):
         raise ValueError(f"{name}: weights must be >= 0, got {weights}")
@@ -71,8 +63,7 @@ def _check_weights(weights: Mapping[Any, float], name: str) -> None:
         raise ValueError(f"{name}: at least one weight must be > 0, got {weights}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_Model = ConfigModel
 
 
 def _probability() -> Any:

@@ -40,14 +40,14 @@ import numpy as np
 import soundfile as sf
 import soxr
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import Field, StrictInt, ValidationError, field_validator
 from tqdm import tqdm
 
 import synthaudio
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.augment.channel import check_codec_support
 from synthaudio.augment.config import AugmentConfig
-from synthaudio.config import _format_error, _yaml_line, load_yaml, read_config_text
+from synthaudio.configbase import ConfigModel, format_error, load_yaml, read_config_text, yaml_line
 from synthaudio.corpus.environment import (
     EnvironmentResources,
     check_environment_paths,
@@ -81,10 +81,8 @@ DEFAULT_AUGMENT: dict[str, Any] = {
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
-class AugmentDirConfig(BaseModel):
+class AugmentDirConfig(ConfigModel):
     """An ``augment`` config file in its wrapped form (the bare form is just ``augment``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     augment: AugmentConfig = AugmentConfig.model_validate(DEFAULT_AUGMENT)
     sample_rate: StrictInt | None = Field(default=None, ge=8000, le=192000)  # None: the input's
@@ -127,11 +125,11 @@ def parse_augment_config(text: str, source: str = "<config>") -> AugmentDirConfi
         else:
             cfg = AugmentDirConfig(augment=AugmentConfig.model_validate(data))
     except ValidationError as exc:
-        raise ConfigError(_format_error(source, text, exc)) from None
+        raise ConfigError(format_error(source, text, exc)) from None
     noise = cfg.augment.noise
     if noise.probability > 0 and noise.kinds.get("babble", 0.0) > 0:
         loc = ("augment", "noise", "kinds", "babble") if wrapped else ("noise", "kinds", "babble")
-        line = _yaml_line(text, loc)
+        line = yaml_line(text, loc)
         where = f"{source}:{line}" if line else source
         raise ConfigError(f"{where}: {'.'.join(loc)}: babble noise needs synthetic speakers "
                           "and works in generate only; give it weight 0 here")

@@ -11,19 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import Field, StrictInt
 
-from synthaudio.evaluate.asr import ASRBackend, make_backend
-from synthaudio.evaluate.evaluate import transcribe_clean
+from synthaudio.configbase import ConfigModel
+
+if TYPE_CHECKING:  # the ASR side loads only when a gate is built: configs stay light
+    from synthaudio.evaluate.asr import ASRBackend
 
 
-class QualityConfig(BaseModel):
+class QualityConfig(ConfigModel):
     """The ``quality:`` section of ``corpus.yaml``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     asr: Literal["pocketsphinx", "pocketsphinx:corpus-lm"] = "pocketsphinx:corpus-lm"
     max_cer: float = Field(default=0.5, ge=0.0, le=10.0)  # CER of the clean rendering
@@ -50,8 +50,12 @@ class QualityGate:
     @classmethod
     def build(cls, cfg: QualityConfig, corpus_texts: Sequence[str], work_dir: Path) -> QualityGate:
         """The gate for a corpus: the corpus-constrained model is written under ``work_dir``."""
+        from synthaudio.evaluate.asr import make_backend
+
         return cls(cfg, make_backend(cfg.asr, corpus_texts=list(corpus_texts), work_dir=work_dir))
 
     def check(self, audio: np.ndarray, sample_rate: int, text: str) -> QualityCheck:
+        from synthaudio.evaluate.evaluate import transcribe_clean
+
         hyp, cer = transcribe_clean(audio, sample_rate, self.backend, text)
         return QualityCheck(cer <= self.cfg.max_cer, float(cer), hyp)

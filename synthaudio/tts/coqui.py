@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
-from synthaudio.augment.config import check_range
+from synthaudio.configbase import ConfigModel, check_range
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 
@@ -36,10 +36,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 INSTALL_HINT = "pip install 'synthaudio[coqui]'"
 
 
-class CoquiConfig(BaseModel):
+class CoquiConfig(ConfigModel):
     """``speakers.coqui`` of a corpus config: which model, and which of its voices."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     model_name: str | None = None  # hub name, e.g. "tts_models/en/vctk/vits"
     model_path: str | None = None  # local checkpoint (.pth) or model folder

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from synthaudio.augment.config import check_range
+from synthaudio.configbase import ConfigModel, check_range
 
 Range = tuple[float, float]
 N_FORMANTS = 9  # espeak's formants 0..8: 0 a low component below F1, 1-3 vowels, 4-8 quality
@@ -35,8 +35,7 @@ _TONE_HZ = (600, 1200, 2000)
 _TONE_AMP = (170, 135, 110)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_Model = ConfigModel
 
 
 class FormantRange(_Model):

@@ -1,0 +1,94 @@
+"""What every config model shares: the base model, the range checker, the YAML loader and
+the one-line error formatter.
+
+The lowest layer of the configs: it imports pydantic and yaml only. Each stage keeps its
+own models next to its code (``augment/config.py``, ``tts/coqui.py``, ``corpus/quality.py``,
+...) on :class:`ConfigModel`; ``synthaudio/config.py`` assembles ``corpus.yaml`` from them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from synthaudio.errors import ConfigError
+
+Range = tuple[float, float]
+
+
+class ConfigModel(BaseModel):
+    """Base of every config model: frozen (hashable, safe to share) and no unknown keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def check_range(value: Range, name: str, low: float, high: float) -> None:
+    """Raise ValueError unless ``low <= value[0] <= value[1] <= high``."""
+    lo, hi = value
+    if lo > hi:
+        raise ValueError(f"{name}: inverted range [{lo}, {hi}] (min must be <= max)")
+    if lo < low or hi > high:
+        raise ValueError(f"{name}: range [{lo}, {hi}] is outside the allowed [{low}, {high}]")
+
+
+def yaml_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node along ``loc`` in the YAML text, if it can be found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == key:
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def format_error(source: str, text: str, err: ValidationError) -> str:
+    """pydantic's first error as one line: ``source:line: key.path: message``."""
+    first = err.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    path = ".".join(str(p) for p in loc) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown key {str(loc[-1])!r}"
+    line = yaml_line(text, loc)
+    where = f"{source}:{line}" if line else source
+    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
+    return f"{where}: {path}: {msg}{more}"
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """The YAML document in ``text``; ConfigError naming ``source:line`` when it is not YAML."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a YAML config file; ConfigError on a missing or unreadable file."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
