@@ -1,5 +1,11 @@
 """Atomic writes: every file appears under its final name complete, or not at all.
 
+The one atomic writer of the package (audio, records, configs, manifests, eval results,
+reports): :class:`AtomicFile` / :class:`AtomicTextFile` stream a file, the ``write_*_atomic``
+functions write one whole; all make their temporary file with :func:`_temp_beside` and put
+it in place with :func:`_commit_temp`, so every file gets the same mode: ``0o666`` less the
+process umask (``0o644`` under the usual umask 022), as ``open()`` would give it.
+
 A file is written to a temporary name beside its final one (``.<name>.<random>.tmp``) and
 renamed into place with ``os.replace`` once complete, so a run killed at any moment leaves
 either the old file, the new file, or a stray temporary file that :func:`remove_temp_files`
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gzip
 import io
 import os
 import re
@@ -19,13 +26,16 @@ import struct
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 
 from synthaudio.errors import InputError, SynthaudioError
 
-FILE_MODE = 0o644  # permissions of written files (mkstemp alone would leave 0o600)
+FILE_MODE = 0o644  # the mode under the usual umask 022; see file_mode()
+GZIP_LEVEL = 6  # fixed so gzip output bytes do not depend on library defaults
 # ".<final name>.<8 random characters>.tmp": what mkstemp makes for atomic_path
 TEMP_NAME_RE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _RESUME_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
@@ -75,23 +85,158 @@ def write_error(path: Path | str, exc: OSError) -> SynthaudioError:
     return SynthaudioError(f"{path}: cannot write: {reason}{hint}")
 
 
+def file_mode() -> int:
+    """The mode of a new file: ``0o666`` less this process's umask (mkstemp alone gives 0600)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:  # read without changing it
+            for line in f:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it (and put it back at once)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _temp_beside(path: Path) -> tuple[int, Path]:
+    """A new temporary file ``.<name>.<random>.tmp`` beside ``path`` (its folder is made when
+    missing): (open descriptor, path)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:  # the folder is made when missing, not tried before each file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    return fd, Path(tmp)
+
+
+def _commit_temp(tmp: Path, path: Path) -> None:
+    """Give the complete temporary file its mode and move it to ``path``."""
+    os.chmod(tmp, file_mode())
+    os.replace(tmp, path)
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``."""
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except FileNotFoundError:  # the folder is made when missing, not tried before each file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_beside(path)
     os.close(fd)
-    tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
+        _commit_temp(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class AtomicFile:
+    """A binary file written under a temporary name, moved to ``path`` on :meth:`commit`.
+
+    Use as a context manager: leaving the block normally commits, leaving it with an
+    exception (or after :meth:`discard`) removes the temporary file. An OSError that names
+    no file (a failed write or close) is raised naming ``path``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        fd, self._tmp = _temp_beside(self.path)
+        self._raw: BinaryIO = os.fdopen(fd, "wb")
+        self._done = False
+
+    @property
+    def raw(self) -> BinaryIO:
+        """The underlying binary stream."""
+        return self._raw
+
+    def write(self, data: bytes) -> None:
+        self._raw.write(data)
+
+    def commit(self) -> None:
+        """Close and move the file into place (no-op when already done)."""
+        if self._done:
+            return
+        self._done = True
+        self._raw.close()
+        _commit_temp(self._tmp, self.path)
+
+    def discard(self) -> None:
+        """Close and delete the temporary file; ``path`` is left untouched."""
+        if self._done:
+            return
+        self._done = True
+        self._raw.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            try:
+                self.commit()
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    self._raw.close()
+                self._tmp.unlink(missing_ok=True)
+                raise _with_path(err, self.path) from err
+        else:
+            self.discard()
+            if isinstance(exc, OSError) and exc.filename is None:
+                raise _with_path(exc, self.path) from exc
+
+
+def _with_path(exc: OSError, path: Path) -> OSError:
+    """``exc`` naming ``path`` when it names no file (a failed write or close names none)."""
+    if exc.filename is not None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
+
+
+class AtomicTextFile(AtomicFile):
+    """An :class:`AtomicFile` that takes ``str`` lines: UTF-8, ``\\n`` newlines.
+
+    With ``gzip_output=True`` the content is gzip-compressed deterministically (mtime 0, no
+    file name in the header).
+    """
+
+    def __init__(self, path: Path, gzip_output: bool = False) -> None:
+        super().__init__(path)
+        self._gz: gzip.GzipFile | None = None
+        target: BinaryIO = self._raw
+        if gzip_output:
+            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw,
+                                     compresslevel=GZIP_LEVEL, mtime=0)
+            target = self._gz  # type: ignore[assignment]
+        self._text = io.TextIOWrapper(target, encoding="utf-8", newline="\n")
+
+    def write_line(self, line: str) -> None:
+        """Write ``line`` followed by a newline."""
+        self._text.write(line)
+        self._text.write("\n")
+
+    def commit(self) -> None:
+        if self._done:
+            return
+        self._text.flush()
+        self._text.detach()
+        if self._gz is not None:
+            self._gz.close()  # writes the trailer; leaves the raw file open
+        super().commit()
+
+    def discard(self) -> None:
+        if self._done:
+            return
+        try:
+            self._text.detach()
+            if self._gz is not None:
+                self._gz.close()
+        except (OSError, ValueError):
+            pass
+        super().discard()
+
+    def __enter__(self) -> AtomicTextFile:
+        return self
 
 
 def _write_file(path: Path, data: bytes | Iterable[bytes]) -> None:

@@ -6,8 +6,6 @@ Audio comes back as float32 ``(n_channels, n_samples)``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,16 +132,3 @@ def load_audio(path: Path, where: str) -> tuple[np.ndarray, int]:
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise InputError(f"{where}: cannot read audio {path} ({e})") from e
     return np.ascontiguousarray(data.T), int(sample_rate)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 text through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

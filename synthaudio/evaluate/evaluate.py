@@ -26,15 +26,11 @@ from synthaudio.errors import InputError
 from synthaudio.evaluate.asr import ASRBackend, HypFileBackend, corpus_lm_backend, make_backend
 from synthaudio.evaluate.conditions import CONDITION_KEYS, length_bucket, sort_buckets
 from synthaudio.evaluate.conditions import utterance_conditions as metadata_conditions
-from synthaudio.evaluate.corpus_io import (
-    load_audio,
-    read_kaldi_dir,
-    read_metadata,
-    write_text_atomic,
-)
+from synthaudio.evaluate.corpus_io import load_audio, read_kaldi_dir, read_metadata
 from synthaudio.evaluate.normalizer import EvalNormalizer
 from synthaudio.evaluate.scoring import Scores, breakdown, pool, score_utterance
 from synthaudio.executors import check_executor, run_tasks
+from synthaudio.fileio import write_text_atomic
 
 GATE_KEYS = ("max_cer", "max_wer")
 _NORMALIZE = EvalNormalizer()

@@ -5,19 +5,23 @@ Files are byte-identical between runs: no "Software" or date metadata is written
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from matplotlib.figure import Figure
+
+from synthaudio.fileio import write_bytes_atomic
 
 _DPI = 96
 _SIZE_IN = (6.4, 3.4)  # figure size in inches
 
 
 def _save(fig: Figure, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=_DPI, metadata={"Software": None})
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def histogram(

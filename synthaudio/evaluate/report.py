@@ -33,7 +33,8 @@ from synthaudio.evaluate.conditions import (
     utterance_conditions,
     voice_of,
 )
-from synthaudio.evaluate.corpus_io import MetaRecord, load_audio, read_metadata, write_text_atomic
+from synthaudio.evaluate.corpus_io import MetaRecord, load_audio, read_metadata
+from synthaudio.fileio import write_text_atomic
 
 SPLIT_ORDER = ("train", "dev", "test")
 EXAMPLE_KEYS = ("snr", "rt60", "codec", "voice")  # conditions with listening examples

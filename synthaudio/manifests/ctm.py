@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthaudio.manifests.atomic import AtomicTextFile
+from synthaudio.fileio import AtomicTextFile
 from synthaudio.manifests.metadata import SPLITS, MetadataRecord
 
 ALIGNMENTS_DIR = "alignments"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from synthaudio.manifests.atomic import AtomicTextFile
+from synthaudio.fileio import AtomicTextFile
 from synthaudio.manifests.kaldi import DATA_DIR, format_seconds
 from synthaudio.manifests.metadata import SPLITS, MetadataRecord
 

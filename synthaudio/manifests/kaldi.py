@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthaudio.errors import InputError
-from synthaudio.manifests.atomic import AtomicTextFile
+from synthaudio.fileio import AtomicTextFile
 from synthaudio.manifests.metadata import GENDERS, SPLITS, MetadataRecord, text_problem
 from synthaudio.manifests.problem import Problem
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from synthaudio.errors import InputError
-from synthaudio.manifests.atomic import AtomicTextFile
+from synthaudio.fileio import AtomicTextFile
 from synthaudio.manifests.audio_info import probe
 from synthaudio.manifests.metadata import SPLITS, MetadataRecord, metadata_path
 

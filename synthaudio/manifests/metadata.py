@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from synthaudio.errors import InputError
-from synthaudio.manifests.atomic import AtomicTextFile
+from synthaudio.fileio import AtomicTextFile
 
 METADATA_NAME = "metadata.jsonl"
 SPLITS = ("train", "dev", "test")

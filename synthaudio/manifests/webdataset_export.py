@@ -21,7 +21,7 @@ import soundfile as sf
 
 from synthaudio.errors import InputError, SynthaudioError
 from synthaudio.executors import run_tasks
-from synthaudio.manifests.atomic import AtomicFile
+from synthaudio.fileio import AtomicFile
 from synthaudio.manifests.metadata import SPLITS, MetadataRecord, dump_record, metadata_path
 from synthaudio.workers import os_error, portable_error
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,15 @@ def test_transcribe_clean(real_speech: Path) -> None:
     assert transcribe_clean(audio, sr, backend, "Ten of clubs.") == ("ten of clubs", 0.0)
     hyp, cer = transcribe_clean(audio, sr, backend, "ten of hearts")
     assert hyp == "ten of clubs" and cer == pytest.approx(5 / 13)
+
+
+def test_eval_files_get_the_umask_mode(corpus: Path, tmp_path: Path) -> None:
+    """eval/ files came out 0600 (a bare mkstemp) while every other file was 0644."""
+    hyp = write_hyps(tmp_path / "h.txt", HYPS)
+    old = os.umask(0o022)
+    try:
+        s = evaluate_corpus(corpus, asr=f"hyp:{hyp}")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in s.eval_dir.iterdir() if p.is_file()}
+    assert len(modes) >= 3 and set(modes.values()) == {0o644}, modes
