@@ -1,13 +1,18 @@
 """Where work runs: in this process, on a local process pool, or on a Ray cluster.
 
-``run_tasks`` is the one loop behind ``generate``, ``augment``, ``evaluate`` and the
-WebDataset export. Work is a sequence of items (chunks of utterance indices, in practice);
-``task(item)`` does one item in a worker and returns a small result, which the parent gets
-through ``on_result`` in completion order. Every worker runs ``init(*init_args)`` once before
-its first task (a renderer, an augmenter, an ASR decoder), so shared read-only resources are
-loaded once per worker, not once per task. Tasks derive their randomness from the seed and
-the indices they are given, never from the worker or the order, so every executor and any
-number of workers write the same bytes.
+``run_tasks`` is the one loop behind the run engine (``generate``, ``augment``; see
+:mod:`synthaudio.corpus.run`), ``evaluate`` and the WebDataset export. Work is a sequence of
+items (groups of utterance indices, in practice); ``task(state, item)`` does one item in a
+worker and returns a small result, which the parent gets through ``on_result`` in completion
+order. ``state`` is what ``init(*init_args)`` returned in that worker (a renderer, an
+augmenter, an ASR decoder; None without ``init``): every worker builds it once before its
+first task, so shared read-only resources are loaded once per worker, not once per task, and
+no module of the caller keeps worker globals. Errors are wrapped here too: a
+:class:`~synthaudio.errors.SynthaudioError` raised by a task arrives in the parent as the same
+one-line error (see :func:`~synthaudio.workers.portable_error`), an ``OSError`` as one naming
+its path. Tasks derive their randomness from the seed and the indices they are given, never
+from the worker or the order, so every executor and any number of workers write the same
+bytes.
 
 - ``local`` with ``jobs == 1``: everything in this process (easiest to debug).
 - ``local`` with ``jobs > 1``: :func:`synthaudio.workers.worker_pool` (fork; Ctrl-C and
@@ -28,7 +33,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, TypeVar
 
 from synthaudio.errors import ConfigError, SynthaudioError
-from synthaudio.workers import worker_pool
+from synthaudio.workers import os_error, portable_error, worker_pool
 
 I = TypeVar("I")  # noqa: E741 - an item of work
 R = TypeVar("R")  # the result of one item
@@ -42,18 +47,43 @@ def check_executor(executor: str) -> None:
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
 
 
+# The state ``init`` built in this worker process, per run (a run id: two runs in one
+# process, e.g. an export inside a generate run with jobs=1, do not see each other's).
+_STATE: dict[str, Any] = {}
+
+
+def _init_state(run: str, init: Callable[..., Any] | None, init_args: tuple[Any, ...]) -> None:
+    _STATE.clear()  # a pool worker serves one run; a forked one drops its parent's state
+    _STATE[run] = init(*init_args) if init is not None else None
+
+
+def call_task(task: Callable[[Any, I], R], state: Any, item: I) -> R:
+    """``task(state, item)`` with its errors made one-line SynthaudioErrors that pickle."""
+    try:
+        return task(state, item)
+    except SynthaudioError as exc:
+        raise portable_error(exc) from None
+    except OSError as exc:
+        raise os_error(exc) from None
+
+
+def _pool_call(run: str, task: Callable[[Any, I], R], item: I) -> R:
+    return call_task(task, _STATE[run], item)
+
+
 def run_tasks(
-    task: Callable[[I], R],
+    task: Callable[[Any, I], R],
     items: Iterable[I],
     on_result: Callable[[R], None],
     *,
     jobs: int = 1,
-    init: Callable[..., None] | None = None,
+    init: Callable[..., Any] | None = None,
     init_args: tuple[Any, ...] = (),
     executor: str = "local",
     ray_address: str | None = None,
 ) -> None:
-    """Run ``task`` on every item; hand each result to ``on_result`` as it arrives.
+    """Run ``task(state, item)`` on every item; hand each result to ``on_result`` as it
+    arrives. ``state`` is ``init(*init_args)``, built once per worker (None without init).
 
     At most ``IN_FLIGHT_PER_JOB * jobs`` items are queued at a time, so ``items`` may be a
     lazy iterator over a corpus of any size. The first error a task raises stops the run
@@ -64,16 +94,16 @@ def run_tasks(
         _run_ray(task, items, on_result, jobs, init, init_args, ray_address)
         return
     if jobs <= 1:
-        if init is not None:
-            init(*init_args)
+        state = init(*init_args) if init is not None else None
         for item in items:
-            on_result(task(item))
+            on_result(call_task(task, state, item))
         return
-    with worker_pool(jobs, init, init_args) as pool:
+    run = uuid.uuid4().hex
+    with worker_pool(jobs, _init_state, (run, init, init_args)) as pool:
         queued = iter(items)
         running: set[Future[R]] = set()
         for item in queued:
-            running.add(pool.submit(task, item))
+            running.add(pool.submit(_pool_call, run, task, item))
             if len(running) >= IN_FLIGHT_PER_JOB * jobs:
                 break
         while running:
@@ -82,25 +112,19 @@ def run_tasks(
                 on_result(fut.result())
                 nxt = next(queued, _END)
                 if nxt is not _END:
-                    running.add(pool.submit(task, nxt))
+                    running.add(pool.submit(_pool_call, run, task, nxt))
 
 
 _END: Any = object()
 
 # ---- Ray ----------------------------------------------------------------------------------
 
-_RAY_RUN: str | None = None  # the run this Ray worker process was last initialized for
-
-
-def _ray_call(run: str, init: Callable[..., None] | None, init_args: tuple[Any, ...],
-              task: Callable[[Any], Any], item: Any) -> Any:
+def _ray_call(run: str, init: Callable[..., Any] | None, init_args: tuple[Any, ...],
+              task: Callable[[Any, Any], Any], item: Any) -> Any:
     """The body of every Ray task: initialize this worker once per run, then do the item."""
-    global _RAY_RUN
-    if _RAY_RUN != run:
-        if init is not None:
-            init(*init_args)
-        _RAY_RUN = run
-    return task(item)
+    if run not in _STATE:
+        _init_state(run, init, init_args)
+    return call_task(task, _STATE[run], item)
 
 
 def connect_ray(address: str | None, jobs: int) -> Any:
@@ -119,8 +143,8 @@ def connect_ray(address: str | None, jobs: int) -> Any:
     return ray
 
 
-def _run_ray(task: Callable[[I], R], items: Iterable[I], on_result: Callable[[R], None],
-             jobs: int, init: Callable[..., None] | None, init_args: tuple[Any, ...],
+def _run_ray(task: Callable[[Any, I], R], items: Iterable[I], on_result: Callable[[R], None],
+             jobs: int, init: Callable[..., Any] | None, init_args: tuple[Any, ...],
              address: str | None) -> None:
     ray = connect_ray(address, jobs)
     remote = ray.remote(num_cpus=1, max_retries=0)(_ray_call)

@@ -14,11 +14,14 @@ become equal are refused. The original ids are kept in each record's ``source``.
 Randomness: copy ``k`` of the utterance at position ``i`` (sorted input order) draws from
 ``np.random.default_rng([seed, k, i])``, so the output does not depend on ``-j``.
 
-Order of work, as in ``generate``: read and check the input and the config (nothing is
-written on bad input); claim OUT (a different config into a non-empty OUT needs
-``overwrite``); write ``OUT/corpus.yaml``; build the RIR bank; augment each pending copy
-in worker processes (audio, then its record under ``.work/``, both atomically, so a re-run
-skips what is complete); merge ``metadata.jsonl``; export; log under ``logs/``.
+This module is the augment pipeline's plan and task; the run (claim OUT, work records,
+resume, merge, exports, log) is the run engine's, :mod:`synthaudio.corpus.run`, as for
+``generate``: read and check the input and the config, codecs and noise folders included
+(nothing is written on bad input); then the engine claims OUT (a different config into a
+non-empty OUT needs ``overwrite``), writes ``OUT/corpus.yaml``, builds the RIR bank
+(:meth:`AugmentPipeline.prepare`), augments each pending copy in the workers (audio, then
+its record under ``.work/``, both atomically, so a re-run skips what is complete), merges
+``metadata.jsonl`` streamed, exports and logs under ``logs/``.
 """
 
 from __future__ import annotations
@@ -28,10 +31,9 @@ import json
 import math
 import os
 import re
-import shutil
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,9 +41,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 import soxr
-import yaml
 from pydantic import Field, StrictInt, ValidationError, field_validator
-from tqdm import tqdm
 
 import synthaudio
 from synthaudio.augment.augmenter import Augmenter
@@ -50,17 +50,17 @@ from synthaudio.augment.config import AugmentConfig
 from synthaudio.configbase import ConfigModel, format_error, load_yaml, read_config_text, yaml_line
 from synthaudio.corpus.environment import (
     EnvironmentResources,
+    check_environment_inputs,
     check_environment_paths,
     prepare_environment,
 )
-from synthaudio.corpus.generate import WORK_DIR, TimedRun, _claim_out_dir
+from synthaudio.corpus.run import Record, TimedRun, fingerprint, run_pipeline
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
-from synthaudio.executors import check_executor, run_tasks
-from synthaudio.fileio import write_audio_atomic, write_text_atomic
+from synthaudio.executors import check_executor
+from synthaudio.fileio import write_audio_atomic
 from synthaudio.kaldi_input import KaldiDir, KaldiUtterance, read_kaldi_dir
-from synthaudio.manifests.export import FORMATS, export_corpus
+from synthaudio.manifests.export import FORMATS
 from synthaudio.streams import STREAMS_VERSION
-from synthaudio.workers import os_error, portable_error
 
 SPLIT = "train"  # every copy goes to this split
 ID_PREFIX = "rev"  # copy k gets "rev<k>_" in front of its speaker and utterance ids
@@ -202,7 +202,7 @@ class AugmentSummary(TimedRun):
         return "\n".join(lines)
 
 
-# ---- worker side -----------------------------------------------------------------------
+# ---- the task (runs in the workers) ----------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -217,16 +217,9 @@ class _Job:
     env: EnvironmentResources
 
 
-_WORKER: tuple[_Job, Augmenter] | None = None
-
-
-def _init_worker(job: _Job) -> None:
-    global _WORKER
-    _WORKER = (job, job.env.augmenter())
-
-
-def record_path(out_dir: Path, utt_id: str) -> Path:
-    return out_dir / WORK_DIR / "records" / f"{utt_id}.json"
+def _init_worker(job: _Job) -> tuple[_Job, Augmenter]:
+    """Per-worker state: the job and its augmenter (the RIR bank loaded once)."""
+    return job, job.env.augmenter()
 
 
 def _read_input(utt: KaldiUtterance, sample_rate: int, where: str) -> np.ndarray:
@@ -295,47 +288,10 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
     }
 
 
-def _augment_chunk(items: Sequence[tuple[int, int]]) -> list[float]:
-    """Augment and record each (copy, index); errors leave as one-line SynthaudioErrors."""
-    assert _WORKER is not None, "worker not initialized"
-    job, augmenter = _WORKER
-    out_dir = Path(job.out_dir)
-    done = []
-    try:
-        for copy, index in items:
-            record = augment_one(job, augmenter, copy, index)
-            write_text_atomic(record_path(out_dir, record["id"]),
-                              json.dumps(record, ensure_ascii=False) + "\n")
-            done.append(float(record["duration_s"]))
-    except SynthaudioError as exc:
-        raise portable_error(exc) from None
-    except OSError as exc:
-        raise os_error(exc) from None
-    return done
-
-
-def _augment_all(job: _Job, pending: list[tuple[int, int]], jobs: int, progress: bool,
-                 executor: str = "local", ray_address: str | None = None) -> float:
-    """Augment the pending (copy, index) items; return the seconds of audio made."""
-    audio_s = 0.0
-    tqdm.monitor_interval = 0  # no monitor thread: the local pool forks
-    bar = tqdm(total=len(pending), unit="utt", disable=not progress, dynamic_ncols=True,
-               desc="augment")
-
-    def advance(durations: list[float]) -> None:
-        nonlocal audio_s
-        audio_s += sum(durations)
-        bar.update(len(durations))
-
-    # chunks of up to 16 items, at least 4 per worker (one per item when serial)
-    chunk = 1 if jobs <= 1 else max(1, min(16, len(pending) // (jobs * 4) or 1))
-    chunks = (pending[i:i + chunk] for i in range(0, len(pending), chunk))
-    try:
-        run_tasks(_augment_chunk, chunks, advance, jobs=jobs, init=_init_worker,
-                  init_args=(job,), executor=executor, ray_address=ray_address)
-        return audio_s
-    finally:
-        bar.close()
+def _augment_group(state: tuple[_Job, Augmenter], item: tuple[int, int]) -> list[Record]:
+    """The task: copy ``item[0]`` of input utterance ``item[1]``, as a group of one."""
+    job, augmenter = state
+    return [augment_one(job, augmenter, *item)]
 
 
 # ---- orchestration ---------------------------------------------------------------------
@@ -384,34 +340,55 @@ def resolved_config(cfg: AugmentDirConfig, kaldi: KaldiDir, kaldi_dir: str, copi
         "config": cfg.model_dump(mode="json"),
         "versions": {"synthaudio": synthaudio.__version__},
     }
-    body["fingerprint"] = hashlib.sha256(
-        json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    body["fingerprint"] = fingerprint(body)
     return body
 
 
-def _record_complete(out_dir: Path, utt_id: str) -> bool:
-    """True when the copy's record under .work/ and the audio it names are present."""
-    try:
-        record = json.loads(record_path(out_dir, utt_id).read_text(encoding="utf-8"))
-        return bool((out_dir / record["audio"]).is_file())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-        return False
+class AugmentPipeline:
+    """The augment plan on the run engine (:class:`synthaudio.corpus.run.Pipeline`).
 
+    Item ``j`` is copy ``j // N + 1`` of input utterance ``j % N`` (N inputs); each is a
+    group of its own (copies are independent), batched up to 16 to a task."""
 
-def _finished_records(out_dir: Path) -> dict[str, str]:
-    """Lines of an existing metadata.jsonl whose audio is present, keyed by id."""
-    path = out_dir / "metadata.jsonl"
-    if not path.exists():
-        return {}
-    done = {}
-    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
-        try:
-            record = json.loads(line)
-            if (out_dir / record["audio"]).is_file():
-                done[record["id"]] = line
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    return done
+    name = "augment"
+    group_size = 1
+    max_groups_per_task = 16
+
+    def __init__(self, cfg: AugmentDirConfig, kaldi: KaldiDir, kaldi_abs: str, copies: int,
+                 seed: int, sample_rate: int, config_dir: Path,
+                 resolved: dict[str, Any]) -> None:
+        self.cfg, self.kaldi, self.kaldi_abs = cfg, kaldi, kaldi_abs
+        self.seed, self.sample_rate, self.config_dir = seed, sample_rate, config_dir
+        self.resolved = resolved
+        self.num_items = copies * len(kaldi)
+        self.exports: Sequence[str] = cfg.exports
+        self.shard_size = cfg.shard_size
+        self.init = _init_worker
+        self.render_group = _augment_group
+        self.ids = [copy_ids(self._utt(j).speaker, self._utt(j).utt_id, self._copy(j))[1]
+                    for j in range(self.num_items)]
+        self._group_of_id = {uid: j for j, uid in enumerate(self.ids)}
+
+    def _copy(self, item: int) -> int:
+        return item // len(self.kaldi) + 1
+
+    def _utt(self, item: int) -> KaldiUtterance:
+        return self.kaldi.utterances[item % len(self.kaldi)]
+
+    def prepare(self, out_dir: Path, jobs: int) -> tuple[Any, ...]:
+        env = prepare_environment(self.cfg.augment, self.sample_rate, self.seed, out_dir,
+                                  self.config_dir, plan=None, jobs=jobs)
+        return (_Job(str(out_dir), self.kaldi_abs, self.kaldi.utterances, self.seed,
+                     self.sample_rate, env),)
+
+    def payload(self, group: int, items: range) -> tuple[int, int]:
+        return self._copy(group), group % len(self.kaldi)
+
+    def group_of(self, record: Record) -> int | None:
+        return self._group_of_id.get(record["id"])
+
+    def merge_order(self) -> Iterable[int]:
+        return sorted(range(self.num_items), key=self.ids.__getitem__)
 
 
 def augment_kaldi_dir(
@@ -458,49 +435,37 @@ def augment_kaldi_dir(
     cfg = load_augment_config(config_path)
     source = f"config {config_path}" if config_path is not None else "config (--config)"
     config_dir = config_path.parent if config_path is not None else Path.cwd()
-    check_environment_paths(cfg.augment, config_dir)
+    check_environment_paths(cfg.augment, config_dir)  # the config first, then the input
     check_codec_support(cfg.augment.channel)
     kaldi = read_kaldi_dir(Path(kaldi_dir))
     if os.path.realpath(out_dir) == os.path.realpath(kaldi.path):
         raise SynthaudioError(f"{out_dir}: the output folder must not be the input folder")
     _check_id_collisions(kaldi)
     sample_rate = _corpus_rate(kaldi, cfg, source)
+    env_notes = check_environment_inputs(cfg.augment, sample_rate, config_dir)
     kaldi_abs = os.path.abspath(kaldi.path)
     resolved = resolved_config(cfg, kaldi, kaldi_abs, copies, seed, sample_rate)
+    pipeline = AugmentPipeline(cfg, kaldi, kaldi_abs, copies, seed, sample_rate, config_dir,
+                               resolved)
+    scaled = [0]
 
-    same = _claim_out_dir(out_dir, resolved["fingerprint"], overwrite)
-    write_text_atomic(out_dir / "corpus.yaml",
-                      yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
-    env = prepare_environment(cfg.augment, sample_rate, seed, out_dir, config_dir,
-                              plan=None, jobs=jobs)
-    job = _Job(str(out_dir), kaldi_abs, kaldi.utterances, seed, sample_rate, env)
-    items = [(k, i) for k in range(1, copies + 1) for i in range(len(kaldi))]
-    ids = {item: copy_ids(kaldi.utterances[item[1]].speaker,
-                          kaldi.utterances[item[1]].utt_id, item[0])[1] for item in items}
-    finished = _finished_records(out_dir) if same else {}
-    pending = [it for it in items
-               if ids[it] not in finished and not _record_complete(out_dir, ids[it])]
-    audio_s = _augment_all(job, pending, jobs, progress, executor, ray_address)
+    def observe(record: Record) -> None:
+        if record["augment"]["measured"].get("output_gain_db", 0.0) < 0:
+            scaled[0] += 1
 
-    lines = [finished.get(uid) or record_path(out_dir, uid).read_text(encoding="utf-8")
-             for uid in sorted(ids.values())]
-    write_text_atomic(out_dir / "metadata.jsonl", "".join(lines))
-    report = export_corpus(out_dir, cfg.exports, shard_size=cfg.shard_size, jobs=jobs,
-                           executor=executor, ray_address=ray_address)
-    shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)
-
-    records = [json.loads(line) for line in lines]
+    stats = run_pipeline(pipeline, out_dir, jobs=jobs, overwrite=overwrite, progress=progress,
+                         executor=executor, ray_address=ray_address, observe=observe)
     summary = AugmentSummary(
         out_dir=out_dir, input_dir=kaldi.path, input_utterances=len(kaldi), copies=copies,
-        utterances=len(records), hours=sum(r["duration_s"] for r in records) / 3600,
-        rendered=len(pending), sample_rate=sample_rate, exports=report.formats,
-        wall_s=time.perf_counter() - started, audio_s=audio_s,
-        notes=_notes(kaldi, records, sample_rate))
+        utterances=stats.utterances, hours=stats.audio_s / 3600, rendered=stats.rendered,
+        sample_rate=sample_rate, exports=stats.exported,
+        wall_s=time.perf_counter() - started, audio_s=stats.rendered_audio_s,
+        notes=env_notes + _notes(kaldi, scaled[0], sample_rate))
     summary.append_log(out_dir / "logs" / "augment.log", jobs)
     return summary
 
 
-def _notes(kaldi: KaldiDir, records: list[dict[str, Any]], sample_rate: int) -> list[str]:
+def _notes(kaldi: KaldiDir, scaled: int, sample_rate: int) -> list[str]:
     notes = []
     multi = [u for u in kaldi.utterances if u.num_channels > 1]
     if multi:
@@ -509,7 +474,6 @@ def _notes(kaldi: KaldiDir, records: list[dict[str, Any]], sample_rate: int) -> 
     rates = Counter(u.sample_rate for u in kaldi.utterances if u.sample_rate != sample_rate)
     for rate, n in sorted(rates.items()):
         notes.append(f"note: {n} input file(s) resampled from {rate} Hz to {sample_rate} Hz")
-    scaled = sum(1 for r in records if r["augment"]["measured"].get("output_gain_db", 0.0) < 0)
     if scaled:
         notes.append(f"note: {scaled} output(s) scaled down to avoid clipping "
                      "(augment.measured.output_gain_db)")

@@ -4,12 +4,14 @@ pool and its noise folders, prepared once per corpus and loaded once per worker.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from synthaudio.augment.augmenter import Augmenter
+from synthaudio.augment.channel import check_codec_support
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.augment.noise import NoiseFolder
 from synthaudio.augment.rirbank import RirBank, build_rir_bank
@@ -105,3 +107,49 @@ def _babble_pool(plan: CorpusPlan, seed: int, synthesize: object) -> tuple[np.nd
         prompt = plan.prompts[int(rng.integers(len(plan.prompts)))]
         clips.append(np.asarray(synthesize(prompt.text, speaker.voice), dtype=np.float32))
     return tuple(clips)
+
+
+def check_environment_inputs(aug: AugmentConfig, sample_rate: int, base: Path) -> list[str]:
+    """Check everything the environment will read or need before OUT is touched: the paths,
+    the codecs this libsndfile can encode (ConfigError), the noise folders and measured RIRs
+    (InputError naming the file when one is not usable audio); return notes on what will be
+    done to fit them."""
+    check_environment_paths(aug, base)
+    check_codec_support(aug.channel)
+
+    def resolve(path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else base / p
+
+    notes = []
+    noise = aug.noise
+    if noise.probability > 0 and noise.kinds.get("folder", 0.0) > 0:
+        for d in noise.noise_dirs:
+            folder = NoiseFolder(resolve(d))
+            other = [f for f in folder.files if f.sample_rate != sample_rate]
+            if other:
+                notes.append(f"note: noise: {len(other)} of {len(folder)} file(s) in "
+                             f"{folder.root} are not at {sample_rate} Hz and are resampled "
+                             f"when read (e.g. {other[0].path} at {other[0].sample_rate} Hz)")
+            multi = [f for f in folder.files if f.channels > 1]
+            if multi:
+                notes.append(f"note: noise: {len(multi)} file(s) in {folder.root} have more "
+                             f"than one channel and are averaged to mono (e.g. {multi[0].path}"
+                             f", {multi[0].channels} channels)")
+    room = aug.room
+    if room.probability > 0 and room.measured_rirs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # said in the notes instead
+            bank = RirBank.from_measured_folder(resolve(room.measured_rirs), sample_rate)
+        resampled = [e for e in bank.entries if e.resampled_from is not None]
+        if resampled:
+            notes.append(f"note: room: {len(resampled)} of {len(bank)} measured RIR(s) in "
+                         f"{bank.root} are resampled to {sample_rate} Hz (e.g. "
+                         f"{resampled[0].path} from {resampled[0].resampled_from} Hz)")
+        channels = sorted({e.num_channels for e in bank.entries})
+        if channels != [1]:
+            counts = ", ".join(str(k) for k in channels)
+            notes.append(f"note: room: the measured RIRs in {bank.root} have {counts} "
+                         "channel(s); an utterance reverberated with a K-channel RIR has K "
+                         "channels")
+    return notes

@@ -145,16 +145,14 @@ def _check_name(name: str) -> str:
     return name
 
 
-# Worker-process state: the backend is sent once per worker by the executor's initializer.
-_WORKER: dict[str, ASRBackend] = {}
+def _worker_backend(backend: ASRBackend) -> ASRBackend:
+    """Per-worker state: the backend, sent once per worker (it loads lazily, there)."""
+    return backend
 
 
-def _init_worker(backend: ASRBackend) -> None:
-    _WORKER["backend"] = backend
-
-
-def _decode_chunk(chunk: Sequence[tuple[str, Path, str]]) -> list[tuple[str, str]]:
-    return [_decode(_WORKER["backend"], item) for item in chunk]
+def _decode_chunk(backend: ASRBackend,
+                  chunk: Sequence[tuple[str, Path, str]]) -> list[tuple[str, str]]:
+    return [_decode(backend, item) for item in chunk]
 
 
 def _decode(backend: ASRBackend, item: tuple[str, Path, str]) -> tuple[str, str]:
@@ -177,12 +175,9 @@ def _decode_all(items: Sequence[_Item], backend: ASRBackend, jobs: int,
     def collect(chunk: list[tuple[str, str]]) -> None:
         hyps.update(chunk)
 
-    try:
-        run_tasks(_decode_chunk, (work[i:i + size] for i in range(0, len(work), size)),
-                  collect, jobs=min(jobs, max(1, len(work))), init=_init_worker,
-                  init_args=(backend,), executor=executor, ray_address=ray_address)
-    finally:
-        _WORKER.clear()  # with jobs=1 the decoder ran here: do not keep it loaded
+    run_tasks(_decode_chunk, (work[i:i + size] for i in range(0, len(work), size)),
+              collect, jobs=min(jobs, max(1, len(work))), init=_worker_backend,
+              init_args=(backend,), executor=executor, ray_address=ray_address)
     return hyps
 
 

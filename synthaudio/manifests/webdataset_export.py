@@ -19,11 +19,10 @@ from pathlib import Path
 
 import soundfile as sf
 
-from synthaudio.errors import InputError, SynthaudioError
+from synthaudio.errors import InputError
 from synthaudio.executors import run_tasks
 from synthaudio.fileio import AtomicFile
 from synthaudio.manifests.metadata import SPLITS, MetadataRecord, dump_record, metadata_path
-from synthaudio.workers import os_error, portable_error
 
 SHARDS_DIR = "shards"
 _SHARD_RE = re.compile(r"shard-(\d{6})\.tar\Z")
@@ -78,24 +77,19 @@ class _ShardJob:
     samples: tuple[_Sample, ...]
 
 
-def _write_shard(job: _ShardJob) -> int:
+def _write_shard(state: None, job: _ShardJob) -> int:
     """Write one shard (atomically) from the audio files; runs in a worker."""
     out_dir = Path(job.out_dir)
-    try:
-        with AtomicFile(shard_path(out_dir, job.split, job.index)) as f:
-            with tarfile.open(fileobj=f.raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-                for sample in job.samples:
-                    try:
-                        audio = flac_bytes(out_dir / sample.audio)
-                    except (OSError, ValueError, sf.LibsndfileError) as e:
-                        raise InputError(f"{metadata_path(out_dir)}:{sample.line}: "
-                                         f"{sample.audio}: {e}") from None
-                    _add_member(tar, f"{sample.id}.flac", audio)
-                    _add_member(tar, f"{sample.id}.json", sample.json.encode("utf-8"))
-    except SynthaudioError as exc:
-        raise portable_error(exc) from None
-    except OSError as exc:
-        raise os_error(exc) from None
+    with AtomicFile(shard_path(out_dir, job.split, job.index)) as f:
+        with tarfile.open(fileobj=f.raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for sample in job.samples:
+                try:
+                    audio = flac_bytes(out_dir / sample.audio)
+                except (OSError, ValueError, sf.LibsndfileError) as e:
+                    raise InputError(f"{metadata_path(out_dir)}:{sample.line}: "
+                                     f"{sample.audio}: {e}") from None
+                _add_member(tar, f"{sample.id}.flac", audio)
+                _add_member(tar, f"{sample.id}.json", sample.json.encode("utf-8"))
     return len(job.samples)
 
 

@@ -233,3 +233,29 @@ def test_unwritable_out_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureF
         assert "synthaudio: error:" in capsys.readouterr().err
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.parametrize("command", ["generate", "augment"])
+def test_unavailable_codec_is_refused_before_out_is_claimed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    """Both pipelines check codec support with the rest of the input: nothing is written
+    (generate used to write OUT/corpus.yaml first)."""
+    from synthaudio.augment import channel
+
+    monkeypatch.setattr(channel, "codec_available", lambda kind: kind != "mp3")
+    codec = "  channel:\n    codec: {probability: 0.5, kinds: {mp3: 1, mulaw: 1}}\n"
+    out = tmp_path / "out"
+    if command == "generate":
+        config = write_config(tmp_path / "cfg", extra="augment:\n" + codec)
+        argv = ["generate", str(config), "-o", str(out), "-q"]
+    else:
+        aug = tmp_path / "aug.yaml"
+        aug.write_text(codec.replace("  channel", "channel", 1).replace("\n    ", "\n  "))
+        fixture = Path(__file__).resolve().parents[1] / "fixtures" / "real_speech"
+        argv = ["augment", str(fixture), "-o", str(out), "--config", str(aug), "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "augment.channel.codec.kinds.mp3" in err, err
+    assert not out.exists()

@@ -1,0 +1,416 @@
+"""The run engine: one way to turn a checked plan into a finished corpus folder OUT.
+
+``generate`` (text -> TTS -> environment) and ``augment`` (a real Kaldi dir -> environment)
+are two pipelines on this engine, and later ones (sessions, keywords) plug in the same way.
+A pipeline is a :class:`Pipeline`: a plan of ``num_items`` items cut into fixed groups of
+``group_size`` consecutive items, a task that renders one group into metadata records (and
+writes their audio), and the resolved config that names the run. Everything the user gave
+is checked before the engine is called; from then on the engine does, in order:
+
+1. **claim OUT** (:func:`claim_out_dir`): refuse a non-empty OUT made from another config
+   unless ``overwrite`` (then remove what a run writes, :data:`OUTPUTS`), sweep temporary
+   files a killed run left;
+2. write ``OUT/corpus.yaml``: the resolved config and its :func:`fingerprint`;
+3. ``pipeline.prepare(out_dir, jobs)``: shared resources (the RIR bank, a babble pool, a
+   quality gate), returning the arguments of the per-worker ``init``;
+4. **adopt a finished run** of the same config: its ``metadata.jsonl`` lines become
+   committed work records again (so resume has one source);
+5. **render** the groups whose work record is missing or incomplete, through
+   :func:`synthaudio.executors.run_tasks` (in this process, a process pool or Ray): each
+   group's records are committed together as ``.work/records/group-NNNNNNN.jsonl``, after
+   its audio, so a killed run re-renders only unfinished groups and the bytes never depend on
+   where it stopped, on ``-j`` or on the executor;
+6. **merge**, streamed: the work records, group by group in ``pipeline.merge_order()``, into
+   ``metadata.jsonl`` (records marked ``"dropped"`` go to ``quality_dropped.jsonl``);
+7. **finish**: the exports, then remove ``.work/``, then append the run's summary to
+   ``OUT/logs/<name>.log``.
+
+Memory does not grow with the corpus here: groups are handed out lazily, records are
+streamed from disk, and only counts are kept (a pipeline's ``observe`` sees every record).
+
+Adding a pipeline: write its input checks, its plan (what item ``i`` is, its id), a
+module-level ``init(*args) -> state`` and ``render_group(state, payload) -> list[record]``,
+and a :class:`Pipeline` that names them; then call :func:`run_pipeline`. See
+docs/architecture.md ("The run engine").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+from tqdm import tqdm
+
+from synthaudio.errors import SynthaudioError
+from synthaudio.executors import run_tasks
+from synthaudio.fileio import (
+    is_temp_name,
+    remove_temp_files,
+    write_error,
+    write_lines_atomic,
+    write_text_atomic,
+)
+from synthaudio.splits import SPLITS
+
+WORK_DIR = ".work"
+CONFIG_NAME = "corpus.yaml"
+METADATA_NAME = "metadata.jsonl"
+DROPPED_NAME = "quality_dropped.jsonl"
+# What a run writes under OUT (removed by --overwrite; nothing else is touched), in the order
+# --overwrite removes them: the files that point at audio go first, so that a run killed
+# while removing never leaves a manifest line pointing at a deleted file.
+OUTPUTS = (METADATA_NAME, DROPPED_NAME, CONFIG_NAME, "data", "manifests", "alignments",
+           "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs")
+TASKS_PER_JOB = 4  # a pipeline with small groups batches them: this many tasks per worker
+
+Record = dict[str, Any]
+
+
+def fingerprint(*parts: Any) -> str:
+    """16 hex digits of sha256 over the JSON of ``parts`` (keys sorted): equal resolved
+    configs (and inputs) give equal fingerprints. One part is hashed as itself, several as a
+    list."""
+    data = parts[0] if len(parts) == 1 else list(parts)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Pipeline(Protocol):
+    """What a pipeline gives the engine (see the module docstring)."""
+
+    name: str  # "generate", "augment": the progress label and logs/<name>.log
+    resolved: dict[str, Any]  # OUT/corpus.yaml, with its "fingerprint"
+    num_items: int  # items of the plan (utterances, copies, sessions ...)
+    group_size: int  # items per group: a group is rendered and committed as one
+    max_groups_per_task: int  # >1 batches small groups into one task (fewer round trips)
+    exports: Sequence[str]  # export formats run at the end
+    shard_size: int  # WebDataset shard size
+
+    @property
+    def init(self) -> Callable[..., Any]:
+        """Module-level: ``init(*prepare(...))`` -> the per-worker state."""
+        ...
+
+    @property
+    def render_group(self) -> Callable[[Any, Any], list[Record]]:
+        """Module-level: ``render_group(state, payload)`` -> the group's records, in item
+        order, its audio already written (a record marked ``"dropped"`` has none)."""
+        ...
+
+    def prepare(self, out_dir: Path, jobs: int) -> tuple[Any, ...]:
+        """Shared resources, after OUT is claimed; returns the arguments of ``init``."""
+        ...
+
+    def payload(self, group: int, items: range) -> Any:
+        """What the task of ``group`` (items ``items``) needs, picklable."""
+        ...
+
+    def group_of(self, record: Record) -> int | None:
+        """The group a finished run's metadata record belongs to (None: not of this plan)."""
+        ...
+
+    def merge_order(self) -> Iterable[int]:
+        """Groups in the order their records go into metadata.jsonl (sorted by id)."""
+        ...
+
+
+@dataclass
+class RunStats:
+    """What the engine measured: the merge's counts and what this run rendered."""
+
+    utterances: int = 0
+    dropped: int = 0
+    audio_s: float = 0.0  # in metadata.jsonl
+    rendered: int = 0  # items rendered by this run (the rest were already complete)
+    rendered_audio_s: float = 0.0  # seconds of audio this run made
+    groups: int = 0
+    resumed_groups: int = 0  # groups already complete when the run started
+    speakers: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SPLITS})
+    per_split: Counter[str] = field(default_factory=Counter)
+    exported: tuple[str, ...] = ()
+
+
+class TimedRun:
+    """What a run's summary says about speed; needs ``audio_s`` and ``wall_s`` fields."""
+
+    audio_s: float
+    wall_s: float
+
+    @property
+    def real_time_factor(self) -> float:
+        """Seconds of audio made per second of wall time in this run."""
+        return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def timing_line(self) -> str:
+        return f"wall time: {self.wall_s:.1f} s, real-time factor: {self.real_time_factor:.1f}x"
+
+    def format(self) -> str:
+        raise NotImplementedError
+
+    def append_log(self, log: Path, jobs: int) -> None:
+        """Append this summary, stamped with the time and ``jobs``, to ``log``."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        with log.open("a", encoding="utf-8") as f:
+            f.write(f"[{stamp}] jobs={jobs}\n{self.format()}\n")
+
+
+# ---- OUT --------------------------------------------------------------------------------
+
+
+def previous_fingerprint(out_dir: Path) -> str | None:
+    """The fingerprint in OUT/corpus.yaml, or None when there is none (or it is unreadable)."""
+    try:
+        previous = yaml.safe_load((out_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    value = previous.get("fingerprint") if isinstance(previous, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def claim_out_dir(out_dir: Path, run_fingerprint: str, overwrite: bool, resume: bool = False,
+                  ) -> bool:
+    """Make sure OUT may be written; return True when it holds a run of the same config.
+
+    Temporary files a killed run left are not content: an OUT holding only those is empty.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SynthaudioError(f"{out_dir}: output path exists and is not a directory")
+    previous = previous_fingerprint(out_dir) if out_dir.is_dir() else None
+    same = previous == run_fingerprint
+    if resume and not same:
+        if previous is None:
+            raise SynthaudioError(f"{out_dir}: --resume: there is no earlier run here to "
+                                  "resume (no corpus.yaml); leave out --resume to start one")
+        raise SynthaudioError(
+            f"{out_dir}: --resume: the run here was made from another config (fingerprint "
+            f"{previous}, this config {run_fingerprint}); use --overwrite to replace it")
+    try:
+        content = out_dir.is_dir() and any(not is_temp_name(p.name) for p in out_dir.iterdir())
+    except OSError as exc:
+        raise SynthaudioError(f"{out_dir}: cannot read the output directory "
+                              f"({exc.strerror or exc})") from None
+    if content and not same:
+        if not overwrite:
+            raise SynthaudioError(
+                f"{out_dir}: output directory is not empty and was not made from this config "
+                "(use --overwrite to replace it)")
+        for name in OUTPUTS:
+            target = out_dir / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        remove_temp_files(out_dir, OUTPUTS)
+    except OSError as exc:
+        raise SynthaudioError(f"{out_dir}: cannot create the output directory "
+                              f"({exc.strerror or exc})") from None
+    return same
+
+
+# ---- work records -----------------------------------------------------------------------
+
+
+def group_path(out_dir: Path, group: int) -> Path:
+    """The work record of ``group``: its records, one JSON line each, committed together."""
+    return out_dir / WORK_DIR / "records" / f"group-{group:07d}.jsonl"
+
+
+def group_items(group: int, group_size: int, num_items: int) -> range:
+    return range(group * group_size, min((group + 1) * group_size, num_items))
+
+
+def num_groups(group_size: int, num_items: int) -> int:
+    return -(-num_items // group_size)
+
+
+def record_line(record: Record) -> str:
+    """A record as a work-record line (the form metadata.jsonl keeps)."""
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def group_complete(out_dir: Path, group: int, size: int) -> bool:
+    """True when the group's records are committed (``size`` of them) and every audio file
+    they name exists."""
+    try:
+        with group_path(out_dir, group).open(encoding="utf-8") as f:
+            count = 0
+            for line in f:
+                record = json.loads(line)
+                count += 1
+                if "dropped" not in record and not (out_dir / record["audio"]).is_file():
+                    return False
+        return count == size
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        return False
+
+
+def adopt_finished_run(out_dir: Path, pipeline: Pipeline) -> None:
+    """Turn a finished run's metadata.jsonl into committed groups (streamed).
+
+    Only when the work folder is gone (the run finished); lines whose audio is missing are
+    left out, so their groups are rendered again, as is a group with a dropped utterance
+    (dropped records are not in metadata.jsonl)."""
+    path = out_dir / METADATA_NAME
+    if not path.is_file() or (out_dir / WORK_DIR).exists():
+        return
+    partial: dict[int, list[str]] = {}
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+                group = pipeline.group_of(record)
+                if group is None or not (out_dir / record["audio"]).is_file():
+                    continue
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
+                continue
+            lines = partial.setdefault(group, [])
+            lines.append(line)
+            if len(lines) == len(group_items(group, pipeline.group_size, pipeline.num_items)):
+                write_text_atomic(group_path(out_dir, group), "".join(partial.pop(group)))
+
+
+# ---- the task ---------------------------------------------------------------------------
+
+
+def _init_engine(out_dir: str, render: Callable[[Any, Any], list[Record]],
+                 init: Callable[..., Any], init_args: tuple[Any, ...],
+                 ) -> tuple[Path, Callable[[Any, Any], list[Record]], Any]:
+    return Path(out_dir), render, init(*init_args)
+
+
+def _render_groups(state: tuple[Path, Callable[[Any, Any], list[Record]], Any],
+                   batch: Sequence[tuple[int, Any]]) -> list[tuple[int, float]]:
+    """Render each (group, payload) of ``batch`` and commit its records (after its audio);
+    return (items, seconds of audio) per group."""
+    out_dir, render, pipeline_state = state
+    done = []
+    for group, payload in batch:
+        records = render(pipeline_state, payload)
+        write_text_atomic(group_path(out_dir, group), "".join(record_line(r) for r in records))
+        done.append((len(records), sum(float(r.get("duration_s", 0.0)) for r in records)))
+    return done
+
+
+def _render_pending(pipeline: Pipeline, out_dir: Path, pending: list[int], jobs: int,
+                    init_args: tuple[Any, ...], progress: bool, executor: str,
+                    ray_address: str | None, stats: RunStats) -> None:
+    size, n = pipeline.group_size, pipeline.num_items
+    tqdm.monitor_interval = 0  # no monitor thread: the local pool forks
+    bar = tqdm(total=sum(len(group_items(g, size, n)) for g in pending), unit="utt",
+               disable=not progress, dynamic_ncols=True, desc=pipeline.name)
+    start = time.perf_counter()
+
+    def advance(done: list[tuple[int, float]]) -> None:
+        for items, audio_s in done:
+            stats.rendered += items
+            stats.rendered_audio_s += audio_s
+            bar.update(items)
+        elapsed = time.perf_counter() - start
+        bar.set_postfix(rtf=f"{stats.rendered_audio_s / elapsed:.0f}x" if elapsed > 0 else "-")
+
+    per_task = 1 if jobs <= 1 else max(1, min(pipeline.max_groups_per_task,
+                                              len(pending) // (jobs * TASKS_PER_JOB) or 1))
+
+    def batches() -> Iterator[list[tuple[int, Any]]]:
+        for i in range(0, len(pending), per_task):
+            yield [(g, pipeline.payload(g, group_items(g, size, n)))
+                   for g in pending[i:i + per_task]]
+
+    try:
+        run_tasks(_render_groups, batches(), advance, jobs=jobs, init=_init_engine,
+                  init_args=(str(out_dir), pipeline.render_group, pipeline.init, init_args),
+                  executor=executor, ray_address=ray_address)
+    finally:
+        bar.close()
+
+
+# ---- merge and finish -------------------------------------------------------------------
+
+
+def merge_records(out_dir: Path, groups: Iterable[int], stats: RunStats,
+                  observe: Callable[[Record], None] | None = None) -> None:
+    """Stream the committed groups, in the given order, into metadata.jsonl; the dropped
+    utterances go to quality_dropped.jsonl (they are few: held until the end)."""
+    dropped: list[str] = []
+
+    def kept_lines() -> Iterator[str]:
+        for g in groups:
+            with group_path(out_dir, g).open(encoding="utf-8") as f:
+                for line in f:
+                    record = json.loads(line)
+                    if "dropped" in record:
+                        dropped.append(line)
+                        continue
+                    stats.utterances += 1
+                    stats.audio_s += float(record["duration_s"])
+                    stats.speakers.setdefault(record["split"], set()).add(record["speaker"])
+                    stats.per_split[record["split"]] += 1
+                    if observe is not None:
+                        observe(record)
+                    yield line
+
+    write_lines_atomic(out_dir / METADATA_NAME, kept_lines())
+    stats.dropped = len(dropped)
+    dropped_path = out_dir / DROPPED_NAME
+    if dropped:
+        write_text_atomic(dropped_path, "".join(dropped))
+    else:
+        dropped_path.unlink(missing_ok=True)
+
+
+def run_pipeline(pipeline: Pipeline, out_dir: Path, *, jobs: int = 1, overwrite: bool = False,
+                 resume: bool = False, progress: bool = True, executor: str = "local",
+                 ray_address: str | None = None,
+                 observe: Callable[[Record], None] | None = None) -> RunStats:
+    """Run ``pipeline`` into ``out_dir``: claim, render what is pending, merge, export.
+
+    Call it once every input is checked: from here on files are written. The caller builds
+    its summary from the returned stats and appends it with :meth:`TimedRun.append_log`.
+
+    Raises:
+        SynthaudioError: OUT cannot be claimed; a task failed (its one-line error); a failed
+            write names the path and keeps what is complete for a later run to resume.
+    """
+    out_dir = Path(out_dir)
+    same_config = claim_out_dir(out_dir, pipeline.resolved["fingerprint"], overwrite, resume)
+    try:
+        return _run_claimed(pipeline, out_dir, same_config, jobs, progress, executor,
+                            ray_address, observe)
+    except OSError as exc:  # anything a helper did not already name
+        raise write_error(exc.filename if exc.filename is not None else out_dir, exc) from exc
+
+
+def _run_claimed(pipeline: Pipeline, out_dir: Path, same_config: bool, jobs: int,
+                 progress: bool, executor: str, ray_address: str | None,
+                 observe: Callable[[Record], None] | None) -> RunStats:
+    """Everything after OUT is claimed: each step is atomic or resumable."""
+    from synthaudio.manifests.export import export_corpus  # the exporters load when used
+
+    write_text_atomic(out_dir / CONFIG_NAME,
+                      yaml.safe_dump(pipeline.resolved, sort_keys=False, allow_unicode=True))
+    init_args = pipeline.prepare(out_dir, jobs)
+    if same_config:
+        adopt_finished_run(out_dir, pipeline)
+    size, n = pipeline.group_size, pipeline.num_items
+    stats = RunStats(groups=num_groups(size, n))
+    pending = [g for g in range(stats.groups)
+               if not group_complete(out_dir, g, len(group_items(g, size, n)))]
+    stats.resumed_groups = stats.groups - len(pending)
+    _render_pending(pipeline, out_dir, pending, jobs, init_args, progress, executor,
+                    ray_address, stats)
+    merge_records(out_dir, pipeline.merge_order(), stats, observe)
+    report = export_corpus(out_dir, pipeline.exports, shard_size=pipeline.shard_size,
+                           jobs=jobs, executor=executor, ray_address=ray_address)
+    stats.exported = report.formats
+    shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)
+    return stats
