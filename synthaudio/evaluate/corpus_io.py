@@ -1,4 +1,5 @@
-"""Reading what evaluation and the report need: metadata.jsonl, Kaldi directories, audio files.
+"""Reading what evaluation and the report need: metadata.jsonl and audio files (Kaldi
+directories through :func:`synthaudio.kaldi.list_kaldi_dir`).
 
 Audio comes back as float32 ``(n_channels, n_samples)``.
 """
@@ -15,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from synthaudio.errors import InputError
+from synthaudio.kaldi import ListedUtterance
 
 
 @dataclass(frozen=True)
@@ -60,69 +62,7 @@ def read_metadata(out_dir: Path) -> list[MetaRecord]:
     return records
 
 
-def _read_kaldi_map(path: Path, required: bool = True) -> dict[str, tuple[str, str]]:
-    """``<id> <rest>`` lines -> {id: (rest, "path:line")}; missing optional file -> {}."""
-    if not path.exists():
-        if required:
-            raise InputError(f"{path}: not found")
-        return {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read ({e})") from e
-    out: dict[str, tuple[str, str]] = {}
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        fields = line.split(maxsplit=1)
-        where = f"{path}:{lineno}"
-        if fields[0] in out:
-            raise InputError(f"{where}: duplicate id {fields[0]!r}")
-        out[fields[0]] = (fields[1].strip() if len(fields) > 1 else "", where)
-    return out
-
-
-@dataclass(frozen=True)
-class KaldiUtt:
-    id: str
-    wav_path: Path
-    text: str
-    speaker: str | None
-    gender: str | None
-    where: str  # wav.scp line
-
-
-def read_kaldi_dir(kaldi_dir: Path) -> list[KaldiUtt]:
-    """Utterances of a Kaldi data directory with plain file paths in ``wav.scp``.
-
-    Relative paths are tried against ``kaldi_dir`` first, then the current directory.
-    """
-    if not kaldi_dir.is_dir():
-        raise InputError(f"{kaldi_dir}: not a directory")
-    wavs = _read_kaldi_map(kaldi_dir / "wav.scp")
-    texts = _read_kaldi_map(kaldi_dir / "text")
-    if (kaldi_dir / "segments").exists():
-        raise InputError(f"{kaldi_dir / 'segments'}: segmented Kaldi directories are not supported")
-    utt2spk = _read_kaldi_map(kaldi_dir / "utt2spk", required=False)
-    spk2gender = _read_kaldi_map(kaldi_dir / "spk2gender", required=False)
-    for utt_id, (_, where) in sorted(texts.items()):
-        if utt_id not in wavs:
-            raise InputError(f"{where}: utterance {utt_id!r} is not in wav.scp")
-    utts: list[KaldiUtt] = []
-    for utt_id, (rxfile, where) in sorted(wavs.items()):
-        if utt_id not in texts:
-            raise InputError(f"{where}: utterance {utt_id!r} has no line in text")
-        if rxfile.endswith("|") or len(rxfile.split()) != 1:
-            raise InputError(f"{where}: only plain file paths are supported, got {rxfile!r}")
-        path = Path(rxfile)
-        if not path.is_absolute():
-            path = kaldi_dir / path if (kaldi_dir / path).exists() else Path.cwd() / path
-        speaker = utt2spk.get(utt_id, ("", ""))[0] or None
-        gender = (spk2gender.get(speaker, ("", ""))[0] or None) if speaker else None
-        utts.append(KaldiUtt(utt_id, path, texts[utt_id][0], speaker, gender, where))
-    if not utts:
-        raise InputError(f"{kaldi_dir / 'wav.scp'}: no utterances")
-    return utts
+KaldiUtt = ListedUtterance  # the old name; the one reader is synthaudio.kaldi.list_kaldi_dir
 
 
 def load_audio(path: Path, where: str) -> tuple[np.ndarray, int]:

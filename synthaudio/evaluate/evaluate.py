@@ -26,11 +26,12 @@ from synthaudio.errors import InputError
 from synthaudio.evaluate.asr import ASRBackend, HypFileBackend, corpus_lm_backend, make_backend
 from synthaudio.evaluate.conditions import CONDITION_KEYS, length_bucket, sort_buckets
 from synthaudio.evaluate.conditions import utterance_conditions as metadata_conditions
-from synthaudio.evaluate.corpus_io import load_audio, read_kaldi_dir, read_metadata
+from synthaudio.evaluate.corpus_io import load_audio, read_metadata
 from synthaudio.evaluate.normalizer import EvalNormalizer
 from synthaudio.evaluate.scoring import Scores, breakdown, pool, score_utterance
 from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import write_text_atomic
+from synthaudio.kaldi import list_kaldi_dir
 
 GATE_KEYS = ("max_cer", "max_wer")
 _NORMALIZE = EvalNormalizer()
@@ -317,7 +318,7 @@ def evaluate_kaldi_dir(
     """
     kdir = Path(kaldi_dir)
     items = []
-    for u in read_kaldi_dir(kdir):
+    for u in list_kaldi_dir(kdir):
         ref = _NORMALIZE(u.text)
         conditions = {
             "speaker": u.speaker or "unknown",

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from synthaudio.errors import InputError
 from synthaudio.fileio import AtomicTextFile
+from synthaudio.kaldi import iter_table
 from synthaudio.manifests.metadata import GENDERS, SPLITS, MetadataRecord, text_problem
 from synthaudio.manifests.problem import Problem
 
@@ -40,7 +41,6 @@ CORE_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "utt2dur", "reco2dur")
 OPTIONAL_FILES = ("utt2lang", "spk2gender")
 ALL_FILES = CORE_FILES + OPTIONAL_FILES
 _PIPE_SAFE_RE = re.compile(r"[A-Za-z0-9_./+-]+\Z")
-_ASCII_BLANKS = re.compile(r"[ \t]+")
 
 
 def format_seconds(value: float) -> str:
@@ -180,30 +180,14 @@ class _Table:
 
 
 def _read_table(path: Path, problems: list[Problem]) -> _Table | None:
+    """The rows of ``path`` (None when missing), its problems added to ``problems``."""
     if not path.is_file():
         return None
-    data = path.read_bytes()
     rows: list[tuple[int, list[str]]] = []
-    if data and not data.endswith(b"\n"):
-        problems.append(Problem(path, data.count(b"\n") + 1, "last line does not end in a newline"))
-    lines = data.split(b"\n") if data else []
-    if data.endswith(b"\n"):
-        lines.pop()
-    for line_no, raw in enumerate(lines, start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            problems.append(Problem(path, line_no, "not valid UTF-8"))
-            continue
-        if "\r" in line:
-            problems.append(Problem(path, line_no, "contains a carriage return (CR)"))
-        fields = _ASCII_BLANKS.split(line.strip(" \t"))  # as awk splits: not on U+00A0 etc.
-        if fields == [""]:
-            problems.append(Problem(path, line_no, "empty line"))
-            continue
-        if line != " ".join(fields):
-            problems.append(Problem(path, line_no, "fields must be separated by single spaces"))
-        rows.append((line_no, fields))
+    for entry in iter_table(path.read_bytes()):
+        problems.extend(Problem(path, entry.line, p) for p in entry.problems)
+        if entry.fields is not None:
+            rows.append((entry.line, entry.fields))
     return _Table(path, rows)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from synthaudio.errors import InputError
 from synthaudio.fileio import AtomicTextFile
+from synthaudio.kaldi import text_problem  # noqa: F401 - re-exported: it lived here
 
 METADATA_NAME = "metadata.jsonl"
 SPLITS = ("train", "dev", "test")
@@ -35,8 +36,6 @@ _SPEAKER_RE = re.compile(r"[A-Za-z0-9_]+\Z")
 _LANG_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 # Relative POSIX path whose components never start with "." (so no "..", no hidden files).
 _SAFE_PATH_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*\Z")
-# Kaldi's validate_data_dir.sh rejects these when `grep -w` finds them (C-locale word chars).
-_ILLEGAL_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_])(<s>|</s>|#0)(?![A-Za-z0-9_])")
 
 WordTiming = tuple[str, float, float]  # (word, start_s, dur_s), relative to the audio start
 
@@ -74,20 +73,6 @@ def metadata_path(out_dir: Path) -> Path:
 def is_safe_relpath(path: str) -> bool:
     """True for a relative POSIX path of ``[A-Za-z0-9_.+-]`` components not starting with ``.``."""
     return bool(_SAFE_PATH_RE.match(path))
-
-
-def text_problem(text: str) -> str | None:
-    """Why ``text`` cannot be a transcript (empty, non-printable, Kaldi-illegal), or None."""
-    if not text.strip():
-        return "empty transcript"
-    if not text.isprintable():  # the space is the one printable whitespace character
-        for ch in text:
-            if ch != " " and not ch.isprintable():
-                return f"transcript contains non-printable character U+{ord(ch):04X}"
-    m = _ILLEGAL_TOKEN_RE.search(text)
-    if m:
-        return f"transcript contains {m.group(1)!r}, which Kaldi reserves"
-    return None
 
 
 def read_json_lines(path: Path) -> Iterator[tuple[int, Any]]:

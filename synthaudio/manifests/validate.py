@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from synthaudio.kaldi import iter_table
 from synthaudio.manifests.audio_info import probe
 from synthaudio.manifests.ctm import ctm_path
 from synthaudio.manifests.hf import hf_metadata_path
@@ -254,11 +255,17 @@ def _check_metadata(corpus: _Corpus, problems: _Problems) -> bool:
 
 
 def _kaldi_rows(path: Path, problems: _Problems) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) of a table (the one Kaldi parser; its own problems are reported by
+    :func:`validate_kaldi_dir`)."""
     if path.is_file():
-        for i, line in _lines(path, problems):
-            fields = line.split()
-            if fields:
-                yield i, fields
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            problems.add(path, None, f"unreadable: {e}")
+            return
+        for entry in iter_table(data):
+            if entry.fields is not None:
+                yield entry.line, entry.fields
 
 
 def _check_kaldi(corpus: _Corpus, problems: _Problems) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from synthaudio.errors import InputError
-from synthaudio.evaluate.corpus_io import read_kaldi_dir
 from synthaudio.evaluate.normalizer import EvalNormalizer
+from synthaudio.kaldi import list_kaldi_dir
 from synthaudio.manifests.metadata import iter_metadata
 from synthaudio.train.features import FeatureConfig, file_features
 
@@ -43,7 +43,7 @@ def kaldi_dir_utterances(kaldi_dir: Path) -> list[Utterance]:
     Transcripts go through the evaluation normalizer, as the references are scored.
     """
     normalize = EvalNormalizer()
-    return [Utterance(u.id, u.wav_path, normalize(u.text)) for u in read_kaldi_dir(kaldi_dir)]
+    return [Utterance(u.id, u.wav_path, normalize(u.text)) for u in list_kaldi_dir(kaldi_dir)]
 
 
 def _features_of(job: tuple[Path, FeatureConfig]) -> np.ndarray:
