@@ -34,7 +34,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +54,13 @@ from synthaudio.corpus.environment import (
     check_environment_paths,
     prepare_environment,
 )
-from synthaudio.corpus.run import Record, TimedRun, fingerprint, run_pipeline
+from synthaudio.corpus.run import Record, RunSummary, fingerprint, run_pipeline
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.executors import check_executor
 from synthaudio.fileio import write_audio_atomic
 from synthaudio.kaldi_input import KaldiDir, KaldiUtterance, read_kaldi_dir
 from synthaudio.manifests.export import FORMATS
+from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.streams import STREAMS_VERSION
 
 SPLIT = "train"  # every copy goes to this split
@@ -176,20 +177,13 @@ def _check_id_collisions(kaldi: KaldiDir) -> None:
 # ---- summary ---------------------------------------------------------------------------
 
 
-@dataclass
-class AugmentSummary(TimedRun):
-    out_dir: Path
+@dataclass(kw_only=True)
+class AugmentSummary(RunSummary):
     input_dir: Path
     input_utterances: int
     copies: int
-    utterances: int
-    hours: float
-    rendered: int  # copies made by this run (the rest were already complete)
     sample_rate: int
     exports: tuple[str, ...]
-    wall_s: float
-    audio_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     def format(self) -> str:
         lines = [f"corpus: {self.out_dir} (augmented from {self.input_dir})",
@@ -258,24 +252,24 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
     speaker, uid = copy_ids(utt.speaker, utt.utt_id, copy)
     rel = f"audio/{SPLIT}/{speaker}/{uid}.wav"
     num_samples = write_audio_atomic(out_dir / rel, audio, job.sample_rate)
-    return {
-        "id": uid,
-        "split": SPLIT,
-        "speaker": speaker,
-        "gender": utt.gender,
-        "lang": None,
-        "text": utt.text,
-        "raw_text": utt.text,
-        "prompt_id": utt.utt_id,  # copies of one input utterance share it
-        "audio": rel,
-        "duration_s": round(num_samples / job.sample_rate, 6),
-        "sample_rate": job.sample_rate,
-        "num_channels": 1 if audio.ndim == 1 else int(audio.shape[0]),
-        "words": None,  # real speech: no word timings
-        "tts": None,
-        "augment": {**result.params.to_dict(),
-                    "measured": {**result.report.to_dict(), "output_gain_db": gain_db}},
-        "source": {
+    return MetadataRecord(
+        id=uid,
+        split=SPLIT,
+        speaker=speaker,
+        gender=utt.gender,
+        lang=None,
+        text=utt.text,
+        raw_text=utt.text,
+        prompt_id=utt.utt_id,  # copies of one input utterance share it
+        audio=rel,
+        duration_s=round(num_samples / job.sample_rate, 6),
+        sample_rate=job.sample_rate,
+        num_channels=1 if audio.ndim == 1 else int(audio.shape[0]),
+        words=None,  # real speech: no word timings
+        tts=None,
+        augment={**result.params.to_dict(),
+                 "measured": {**result.report.to_dict(), "output_gain_db": gain_db}},
+        extra={"source": {
             "kaldi_dir": job.kaldi_dir,
             "utt_id": utt.utt_id,
             "speaker": utt.speaker,
@@ -284,8 +278,8 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
             "sample_rate": utt.sample_rate,
             "num_channels": utt.num_channels,
             "channel": 0,
-        },
-    }
+        }},
+    ).to_dict()
 
 
 def _augment_group(state: tuple[_Job, Augmenter], item: tuple[int, int]) -> list[Record]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from synthaudio.corpus.run import (  # noqa: F401 - WORK_DIR, TimedRun, group_pa
     OUTPUTS,
     WORK_DIR,
     Record,
+    RunSummary,
     TimedRun,
     claim_out_dir,
     fingerprint,
@@ -56,18 +57,11 @@ _claim_out_dir = claim_out_dir  # the old name, imported by code on other branch
 GROUP_SIZE = 16
 
 
-@dataclass
-class GenerateSummary(TimedRun):
-    out_dir: Path
-    utterances: int
-    hours: float
+@dataclass(kw_only=True)
+class GenerateSummary(RunSummary):
     speakers_per_split: dict[str, int]
     utterances_per_split: dict[str, int]
-    rendered: int  # utterances rendered by this run (the rest were already complete)
     skipped_prompts: int
-    wall_s: float
-    audio_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     def format(self) -> str:
         lines = [f"corpus: {self.out_dir}",

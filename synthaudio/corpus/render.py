@@ -26,6 +26,7 @@ from synthaudio.corpus.plan import STREAM_UTTERANCE, UtteranceSpec
 from synthaudio.corpus.quality import QualityGate
 from synthaudio.errors import ConfigError
 from synthaudio.fileio import write_audio_atomic
+from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.speakers import Voice, jitter_voice
 from synthaudio.tts.base import Synthesis, WordTiming
 from synthaudio.tts.coqui import CoquiVoice, engine_for
@@ -207,26 +208,24 @@ class Renderer:
                                             "noise": f"{stem_dir}/noise.wav"}}
         self._write(files)
         num_channels = 1 if rendered.audio.ndim == 1 else int(rendered.audio.shape[0])
-        record = {
-            "id": spec.utt_id,
-            "split": spec.split,
-            "speaker": spec.speaker.speaker_id,
-            "gender": spec.speaker.gender,
-            "lang": self.cfg.language,
-            "text": spec.text,
-            "raw_text": spec.raw_text,
-            "prompt_id": spec.prompt_id,
-            "audio": rel,
-            "duration_s": round(duration_s, 6),
-            "sample_rate": sample_rate,
-            "num_channels": num_channels,
-            "words": None if rendered.words is None else _clip_words(rendered.words, duration_s),
-            "tts": rendered.tts,
-            "augment": augment,
-        }
-        if rendered.quality is not None:
-            record["quality"] = rendered.quality
-        return record
+        return MetadataRecord(
+            id=spec.utt_id,
+            split=spec.split,
+            speaker=spec.speaker.speaker_id,
+            gender=spec.speaker.gender,
+            lang=self.cfg.language,
+            text=spec.text,
+            raw_text=spec.raw_text,
+            prompt_id=spec.prompt_id,
+            audio=rel,
+            duration_s=round(duration_s, 6),
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            words=None if rendered.words is None else _clip_words(rendered.words, duration_s),
+            tts=rendered.tts,
+            augment=augment,
+            extra={} if rendered.quality is None else {"quality": rendered.quality},
+        ).to_dict()
 
 
 def _write_files(files: list[tuple[Path, np.ndarray, int, str]]) -> None:
@@ -234,13 +233,14 @@ def _write_files(files: list[tuple[Path, np.ndarray, int, str]]) -> None:
         write_audio_atomic(path, audio, sample_rate, fmt)
 
 
-def _clip_words(words: tuple[WordTiming, ...], duration_s: float) -> list[list[Any]]:
-    """Word timings as ``[word, start_s, dur_s]``, kept inside the audio and in order."""
-    out: list[list[Any]] = []
+def _clip_words(words: tuple[WordTiming, ...], duration_s: float,
+                ) -> tuple[tuple[str, float, float], ...]:
+    """Word timings as ``(word, start_s, dur_s)``, kept inside the audio and in order."""
+    out: list[tuple[str, float, float]] = []
     prev_end = 0.0
     for w in words:
         start = min(max(round(w.start_s, 3), prev_end), duration_s)
         end = min(max(round(w.start_s + w.dur_s, 3), start), duration_s)
-        out.append([w.word, round(start, 3), round(end - start, 3)])
+        out.append((w.word, round(start, 3), round(end - start, 3)))
         prev_end = end
-    return out
+    return tuple(out)

@@ -162,6 +162,19 @@ class TimedRun:
             f.write(f"[{stamp}] jobs={jobs}\n{self.format()}\n")
 
 
+@dataclass(kw_only=True)
+class RunSummary(TimedRun):
+    """What every pipeline's summary holds; a pipeline adds its fields and ``format``."""
+
+    out_dir: Path
+    utterances: int  # in metadata.jsonl
+    hours: float  # of audio in metadata.jsonl
+    rendered: int  # items rendered by this run (the rest were already complete)
+    wall_s: float
+    audio_s: float = 0.0  # of audio made by this run
+    notes: list[str] = field(default_factory=list)
+
+
 # ---- OUT --------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import soundfile as sf
 
 from synthaudio.errors import InputError
 from synthaudio.kaldi import ListedUtterance
+from synthaudio.manifests.metadata import MetadataRecord
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ class MetaRecord:
     """One metadata.jsonl line and where it came from (for error messages)."""
 
     where: str  # "path:line"
-    data: Mapping[str, Any]
+    data: Mapping[str, Any]  # the JSON object (the report reads optional keys from it)
+    record: MetadataRecord  # the same, checked
 
     @property
     def id(self) -> str:
@@ -50,15 +52,14 @@ def read_metadata(out_dir: Path) -> list[MetaRecord]:
             data = json.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(f"{where}: invalid JSON ({e.msg})") from e
-        if not isinstance(data, dict):
-            raise InputError(f"{where}: expected a JSON object")
-        for key in ("id", "audio", "text"):
-            if not isinstance(data.get(key), str):
-                raise InputError(f"{where}: missing or non-string field {key!r}")
-        if data["id"] in seen:
-            raise InputError(f"{where}: duplicate id {data['id']!r}")
-        seen.add(data["id"])
-        records.append(MetaRecord(where, data))
+        try:
+            record = MetadataRecord.from_dict(data, lineno)
+        except ValueError as e:
+            raise InputError(f"{where}: {e}") from None
+        if record.id in seen:
+            raise InputError(f"{where}: duplicate id {record.id!r}")
+        seen.add(record.id)
+        records.append(MetaRecord(where, data, record))
     return records
 
 

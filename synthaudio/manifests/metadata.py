@@ -40,11 +40,16 @@ _SAFE_PATH_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-
 WordTiming = tuple[str, float, float]  # (word, start_s, dur_s), relative to the audio start
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MetadataRecord:
-    """One utterance of ``metadata.jsonl`` (fields as in docs/architecture.md)."""
+    """One utterance of ``metadata.jsonl`` (fields as in docs/architecture.md).
 
-    line: int  # 1-based line number in metadata.jsonl
+    The one record type: the pipelines build it and write :meth:`to_dict` (``generate``'s
+    renderer, ``augment``), the exporters and the validator read it with :meth:`from_dict`
+    (:func:`iter_metadata`). ``to_dict`` gives the keys in the documented order, then
+    ``extra`` (pipeline-specific keys such as ``source`` or ``quality``) in its order.
+    """
+
     id: str
     split: str
     speaker: str
@@ -55,14 +60,51 @@ class MetadataRecord:
     num_channels: int
     gender: str | None = None  # "m" | "f" | None
     lang: str | None = None
+    raw_text: str | None = None  # the prompt as written (absent in a hand-made record: None)
+    prompt_id: str | None = None
     words: tuple[WordTiming, ...] | None = None
+    tts: Mapping[str, Any] | None = field(default=None, compare=False)
     augment: Mapping[str, Any] | None = field(default=None, compare=False)
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the JSON object
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)  # other keys
+    line: int = field(default=0, compare=False)  # 1-based line in metadata.jsonl (0: new)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the JSON read
 
     @property
     def stem(self) -> str:
         """Audio file name without folder (``<id>.wav``)."""
         return self.audio.rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of this record, keys in the documented order."""
+        return {
+            "id": self.id,
+            "split": self.split,
+            "speaker": self.speaker,
+            "gender": self.gender,
+            "lang": self.lang,
+            "text": self.text,
+            "raw_text": self.raw_text,
+            "prompt_id": self.prompt_id,
+            "audio": self.audio,
+            "duration_s": self.duration_s,
+            "sample_rate": self.sample_rate,
+            "num_channels": self.num_channels,
+            "words": None if self.words is None else [list(w) for w in self.words],
+            "tts": None if self.tts is None else dict(self.tts),
+            "augment": None if self.augment is None else dict(self.augment),
+            **self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, obj: Any, line: int = 0) -> MetadataRecord:
+        """Check and read one decoded JSON object (``ValueError`` with a short reason);
+        does not modify ``obj``. See :func:`parse_record`."""
+        return parse_record(obj, line)
+
+
+# keys of a record that are fields of MetadataRecord; any other key goes to ``extra``
+_FIELDS = ("id", "split", "speaker", "gender", "lang", "text", "raw_text", "prompt_id",
+           "audio", "duration_s", "sample_rate", "num_channels", "words", "tts", "augment")
 
 
 def metadata_path(out_dir: Path) -> Path:
@@ -185,8 +227,14 @@ def parse_record(obj: Any, line: int) -> MetadataRecord:
     augment = obj.get("augment")
     if augment is not None and not isinstance(augment, dict):
         raise ValueError("field 'augment' must be an object or null")
+    tts = obj.get("tts")
+    raw_text, prompt_id = obj.get("raw_text"), obj.get("prompt_id")
     return MetadataRecord(
         line=line,
+        raw_text=raw_text if isinstance(raw_text, str) else None,
+        prompt_id=prompt_id if isinstance(prompt_id, str) else None,
+        tts=tts if isinstance(tts, dict) else None,
+        extra={k: v for k, v in obj.items() if k not in _FIELDS},
         id=uid,
         split=split,
         speaker=speaker,

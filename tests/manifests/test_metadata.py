@@ -100,3 +100,22 @@ def test_write_metadata_sorts_and_is_atomic(tmp_path: Path) -> None:
     assert [json.loads(x)["id"] for x in lines] == ["a-1", "b-1"]
     assert lines[0] == '{"id":"a-1","y":"é"}'
     assert [p.name for p in tmp_path.iterdir()] == ["metadata.jsonl"]  # no temp left
+
+
+def test_metadata_record_round_trips_in_the_documented_key_order() -> None:
+    from synthaudio.manifests.metadata import MetadataRecord
+
+    obj = {"id": "spk001-000003", "split": "dev", "speaker": "spk001", "gender": "f",
+           "lang": "en-us", "text": "turn on the light", "raw_text": "Turn on the light!",
+           "prompt_id": "p-3", "audio": "audio/dev/spk001/spk001-000003.wav",
+           "duration_s": 1.25, "sample_rate": 16000, "num_channels": 1,
+           "words": [["turn", 0.1, 0.2], ["on", 0.3, 0.1]], "tts": {"engine": "espeak-ng"},
+           "augment": None, "quality": {"cer": 0.0}, "source": {"copy": 1}}
+    rec = MetadataRecord.from_dict(obj, line=4)
+    assert rec.line == 4 and rec.words == (("turn", 0.1, 0.2), ("on", 0.3, 0.1))
+    assert rec.extra == {"quality": {"cer": 0.0}, "source": {"copy": 1}}
+    out = rec.to_dict()
+    assert out == obj and list(out) == list(obj)
+    assert MetadataRecord.from_dict(out) == rec
+    with pytest.raises(ValueError, match="duration_s"):
+        MetadataRecord.from_dict({**obj, "duration_s": -1.0})
