@@ -28,3 +28,25 @@ def test_import_loads_no_higher_layer(module: str, forbidden: tuple[str, ...]) -
     assert module in loaded  # the probe really imported it
     bad = [m for m in loaded if m.startswith(forbidden)]
     assert bad == [], f"import {module} loads {bad}"
+
+
+def test_no_core_module_imports_the_optional_train_subpackage() -> None:
+    """synthaudio.train (torch) is an optional subpackage on top of the core."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "synthaudio"
+    importers = []
+    for path in root.rglob("*.py"):
+        if path.is_relative_to(root / "train"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "synthaudio.train" or n.startswith("synthaudio.train.") for n in names):
+                importers.append(str(path.relative_to(root)))
+    assert len(list(root.rglob("*.py"))) > 50  # the walk saw the package
+    assert importers == []
+    loaded = _loaded_after("synthaudio.cli")
+    assert "synthaudio.cli" in loaded
+    assert not [m for m in loaded if m.startswith("synthaudio.train")]

@@ -1,7 +1,18 @@
-"""A small CTC acoustic model trainer for synthaudio corpora (recipes/digits uses it).
+"""Optional subpackage: a small CTC acoustic model trainer for synthaudio corpora.
+
+**Not part of the core.** ``synthaudio.train`` sits above every core layer (it reads
+corpora and Kaldi dirs through :mod:`synthaudio.manifests` and :mod:`synthaudio.kaldi`,
+scores with :mod:`synthaudio.evaluate`) and nothing in the core imports it (a test checks
+this). It needs torch for ``model`` and ``trainer``: install the ``train`` extra
+(``pip install 'synthaudio[train]'``); without torch those two raise an ImportError saying
+so, and importing this package itself does not import torch.
+
+Why a subpackage and not a folder under ``recipes/``: recipes/digits and the recipe tests
+import it as a library (``from synthaudio.train.data import ...``), so it must be
+installable and importable from anywhere, and a second recipe should reuse it rather than
+copy it. It is kept at arm's length from the core instead: an extra, not a dependency.
 
 Modules: ``features`` (log-mel features, numpy), ``tokens`` (symbol inventory, greedy CTC
 collapse), ``data`` (utterances of a corpus split or a Kaldi directory, feature batches),
-``model`` (conv + BiGRU CTC model, torch), ``trainer`` (training loop, decoding). The last
-two need torch: install the ``train`` extra. Importing this package does not import torch.
+``model`` (conv + BiGRU CTC model, torch), ``trainer`` (training loop, decoding).
 """

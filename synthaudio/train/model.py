@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import torch
-from torch import nn
+try:
+    import torch
+    from torch import nn
+except ImportError:  # the optional subpackage's one heavy dependency
+    raise ImportError("synthaudio.train.model needs torch: pip install 'synthaudio[train]'"
+                      ) from None
 
 
 @dataclass(frozen=True)

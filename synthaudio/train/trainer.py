@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError:  # the optional subpackage's one heavy dependency
+    raise ImportError("synthaudio.train.trainer needs torch: pip install 'synthaudio[train]'"
+                      ) from None
 
 from synthaudio.evaluate.scoring import score
 from synthaudio.train.data import SpecAugmentConfig, length_batches, spec_augment
