@@ -31,6 +31,9 @@ strict one for input that becomes a corpus (``synthaudio augment``), every probl
 - ids (utterances and speakers) must not contain ``/``, ``\\``, ``..``, whitespace or
   non-printable characters: they become file names later.
 - every audio file is opened (header only) for its rate, channels and length.
+
+(Over 400 lines on purpose: one Kaldi module, so the parser, the path rule and the two
+readers built on them are read, and changed, together.)
 """
 
 from __future__ import annotations

@@ -41,13 +41,17 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 import soxr
-from pydantic import Field, StrictInt, ValidationError, field_validator
 
 import synthaudio
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.augment.channel import check_codec_support
-from synthaudio.augment.config import AugmentConfig
-from synthaudio.configbase import ConfigModel, format_error, load_yaml, read_config_text, yaml_line
+from synthaudio.corpus.augment_config import (  # noqa: F401 - re-exported: they lived here
+    DEFAULT_AUGMENT,
+    DEFAULT_EXPORTS,
+    AugmentDirConfig,
+    load_augment_config,
+    parse_augment_config,
+)
 from synthaudio.corpus.environment import (
     EnvironmentResources,
     check_environment_inputs,
@@ -59,89 +63,12 @@ from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.executors import check_executor
 from synthaudio.fileio import write_audio_atomic
 from synthaudio.kaldi_input import KaldiDir, KaldiUtterance, read_kaldi_dir
-from synthaudio.manifests.export import FORMATS
 from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.streams import STREAMS_VERSION
 
 SPLIT = "train"  # every copy goes to this split
 ID_PREFIX = "rev"  # copy k gets "rev<k>_" in front of its speaker and utterance ids
-DEFAULT_EXPORTS = ("kaldi", "nemo", "lhotse", "hf")  # no CTM: real speech has no word timings
-
-# The augmentation used without --config; corpora/augment/default.yaml documents the same.
-# Like reverberate_data_dir.py: most copies reverberant, most noisy, a few coloured or coded.
-DEFAULT_AUGMENT: dict[str, Any] = {
-    "room": {"probability": 0.8, "bank_size": 200, "tail_s": 0.25},
-    "noise": {"probability": 0.8, "snr_db": [5.0, 25.0]},
-    "channel": {
-        "eq": {"probability": 0.3},
-        "gain": {"probability": 0.3, "gain_db": [-6.0, 0.0]},
-        "codec": {"probability": 0.1},
-    },
-}
-
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_]")
-
-
-class AugmentDirConfig(ConfigModel):
-    """An ``augment`` config file in its wrapped form (the bare form is just ``augment``)."""
-
-    augment: AugmentConfig = AugmentConfig.model_validate(DEFAULT_AUGMENT)
-    sample_rate: StrictInt | None = Field(default=None, ge=8000, le=192000)  # None: the input's
-    exports: tuple[str, ...] = DEFAULT_EXPORTS  # formats of synthaudio export, or "all"
-    shard_size: StrictInt = Field(default=1000, ge=1)  # samples per WebDataset shard
-
-    @field_validator("exports")
-    @classmethod
-    def _known_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [f for f in value if f not in (*FORMATS, "all")]
-        if unknown:
-            raise ValueError(f"unknown export format {unknown[0]!r}; valid formats: "
-                             f"{', '.join(FORMATS)}, all")
-        if not value:
-            raise ValueError("give at least one export format")
-        return value
-
-
-_WRAPPED_KEYS = set(AugmentDirConfig.model_fields)
-
-
-def parse_augment_config(text: str, source: str = "<config>") -> AugmentDirConfig:
-    """Parse an augment config: ``{augment: ..., sample_rate: ..., exports: ...}`` or the
-    bare ``augment`` mapping (``speed``/``room``/``noise``/``channel``).
-
-    In the bare form, stages not given are off; in the wrapped form, a missing ``augment``
-    key means the default augmentation. Raises ConfigError naming ``file:line`` and key.
-    """
-    data = load_yaml(text, source)
-    if data is None:
-        raise ConfigError(f"{source}: the augment config is empty (write 'augment: {{}}' for "
-                          "no effects, or leave out --config for the defaults)")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the augment config must be a YAML mapping, "
-                          f"got {type(data).__name__}")
-    wrapped = bool(_WRAPPED_KEYS & set(data))
-    try:
-        if wrapped:
-            cfg = AugmentDirConfig.model_validate(data)
-        else:
-            cfg = AugmentDirConfig(augment=AugmentConfig.model_validate(data))
-    except ValidationError as exc:
-        raise ConfigError(format_error(source, text, exc)) from None
-    noise = cfg.augment.noise
-    if noise.probability > 0 and noise.kinds.get("babble", 0.0) > 0:
-        loc = ("augment", "noise", "kinds", "babble") if wrapped else ("noise", "kinds", "babble")
-        line = yaml_line(text, loc)
-        where = f"{source}:{line}" if line else source
-        raise ConfigError(f"{where}: {'.'.join(loc)}: babble noise needs synthetic speakers "
-                          "and works in generate only; give it weight 0 here")
-    return cfg
-
-
-def load_augment_config(path: Path | None) -> AugmentDirConfig:
-    """Read ``path`` (None: the defaults); ConfigError on a missing or invalid file."""
-    if path is None:
-        return AugmentDirConfig()
-    return parse_augment_config(read_config_text(path), str(path))
 
 
 # ---- ids -------------------------------------------------------------------------------

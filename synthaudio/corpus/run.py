@@ -32,6 +32,9 @@ Adding a pipeline: write its input checks, its plan (what item ``i`` is, its id)
 module-level ``init(*args) -> state`` and ``render_group(state, payload) -> list[record]``,
 and a :class:`Pipeline` that names them; then call :func:`run_pipeline`. See
 docs/architecture.md ("The run engine").
+
+(A little over 400 lines on purpose: the steps above are one unit a reader follows top to
+bottom; each part is short and only the engine uses them.)
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ message``), empty for a clean corpus. It checks:
   NeMo, lhotse, Hugging Face, CTM and WebDataset exports: the same utterance
   ids as the metadata for their split, durations within 10 ms of the audio,
   transcripts and audio paths matching the metadata.
+
+(Over 400 lines on purpose: one short checker per export, side by side, so a new export's
+checker is written next to the others; Kaldi tables are parsed by :mod:`synthaudio.kaldi`.)
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ try:
     import torch
     from torch import nn
 except ImportError:  # the optional subpackage's one heavy dependency
-    raise ImportError("synthaudio.train.model needs torch: pip install 'synthaudio[train]'"
-                      ) from None
+    raise ImportError("synthaudio.train needs torch for its model and trainer: "
+                      "pip install 'synthaudio[train]'") from None
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,10 @@ from typing import Any
 
 import numpy as np
 
-try:
-    import torch
-except ImportError:  # the optional subpackage's one heavy dependency
-    raise ImportError("synthaudio.train.trainer needs torch: pip install 'synthaudio[train]'"
-                      ) from None
-
 from synthaudio.evaluate.scoring import score
 from synthaudio.train.data import SpecAugmentConfig, length_batches, spec_augment
 from synthaudio.train.features import FeatureConfig
-from synthaudio.train.model import CTCModel, ModelConfig
+from synthaudio.train.model import CTCModel, ModelConfig, torch  # torch: guarded there
 from synthaudio.train.tokens import Vocabulary, greedy_collapse
 
 
