@@ -62,7 +62,7 @@ from synthaudio.corpus.run import Record, RunSummary, fingerprint, run_pipeline
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.executors import check_executor
 from synthaudio.fileio import write_audio_atomic
-from synthaudio.kaldi_input import KaldiDir, KaldiUtterance, read_kaldi_dir
+from synthaudio.kaldi import KaldiDir, KaldiUtterance, read_kaldi_dir
 from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.streams import STREAMS_VERSION
 
