@@ -240,7 +240,7 @@ def generate_corpus(
     stats = run_pipeline(pipeline, out_dir, jobs=jobs, overwrite=overwrite, resume=resume,
                          progress=progress, executor=executor, ray_address=ray_address)
     if stats.resumed_groups:
-        notes.insert(len(notes), f"resumed: {stats.resumed_groups} of {stats.groups} groups of "
+        notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} groups of "
                      f"{GROUP_SIZE} utterances were already complete")
     if stats.dropped:
         notes.append(f"quality gate: {stats.dropped} utterances dropped "
