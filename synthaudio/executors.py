@@ -27,6 +27,8 @@ bytes.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -57,9 +59,23 @@ def _init_state(run: str, init: Callable[..., Any] | None, init_args: tuple[Any,
     _STATE[run] = init(*init_args) if init is not None else None
 
 
+@functools.lru_cache(maxsize=64)
+def _takes_state(task: Callable[..., Any]) -> bool:
+    """False for a task of one parameter, ``task(item)``: the form written before tasks got
+    their worker's state (it keeps working; its ``init`` sets what it needs itself)."""
+    try:
+        params = inspect.signature(task).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) != 1 or any(p.kind is p.VAR_POSITIONAL for p in params)
+
+
 def call_task(task: Callable[[Any, I], R], state: Any, item: I) -> R:
     """``task(state, item)`` with its errors made one-line SynthaudioErrors that pickle."""
     try:
+        if not _takes_state(task):
+            return task(item)  # type: ignore[call-arg]
         return task(state, item)
     except SynthaudioError as exc:
         raise portable_error(exc) from None
