@@ -26,6 +26,7 @@ from synthaudio.tts.espeak_binding import (  # noqa: F401 - re-exported
 )
 from synthaudio.tts.espeak_data import (  # noqa: F401 - re-exported
     make_shadow_data,
+    mbrola_line,
     mbrola_usable,
     shipped_variants,
     variant_gender,
@@ -38,16 +39,10 @@ def mbrola_sample_rate(voice: str) -> int | None:
     other voices, which speak at the library's rate."""
     if not voice.startswith("mb-"):
         return None
-    path = _library().data_path / "voices" / "mb" / voice
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    parts = mbrola_line(_library().data_path / "voices" / "mb" / voice)
+    if parts is None:
         return None
-    for line in lines:
-        parts = line.split()
-        if parts[:1] == ["mbrola"]:
-            return int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 16000
-    return None
+    return int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 16000
 
 
 def mbrola_voices() -> list[str]:

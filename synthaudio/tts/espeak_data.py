@@ -78,24 +78,32 @@ def _alive(pid: int) -> bool:
 _MBROLA_DIRS = (Path("/usr/share/mbrola"), Path("/usr/share/mbrola/voices"))
 
 
+def mbrola_line(voice_file: Path) -> list[str] | None:
+    """The fields of an ``mb-*`` voice file's ``mbrola`` line (``mbrola <db> <phtrans>
+    [<rate>]``); None when the file has none or cannot be read."""
+    try:
+        lines = voice_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if parts[:1] == ["mbrola"]:
+            return parts
+    return None
+
+
 def mbrola_usable(data: Path, voice_file: Path) -> bool:
     """Whether an ``mb-*`` voice can speak: espeak-ng runs the ``mbrola`` program with the
     voice's database and needs its phoneme translation table (``mbrola_ph/``)."""
     if shutil.which("mbrola") is None:
         return False
-    try:
-        lines = voice_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    parts = mbrola_line(voice_file)
+    if parts is None or len(parts) < 3:
         return False
-    for line in lines:
-        parts = line.split()
-        if len(parts) >= 3 and parts[0] == "mbrola":
-            db, phtrans = parts[1], parts[2]
-            candidates = [data / "mbrola" / db] + [d / db for d in _MBROLA_DIRS] + [
-                _MBROLA_DIRS[0] / db / db]
-            return (data / "mbrola_ph" / phtrans).is_file() and any(
-                c.is_file() for c in candidates)
-    return False
+    db, phtrans = parts[1], parts[2]
+    candidates = [data / "mbrola" / db] + [d / db for d in _MBROLA_DIRS] + [
+        _MBROLA_DIRS[0] / db / db]
+    return (data / "mbrola_ph" / phtrans).is_file() and any(c.is_file() for c in candidates)
 
 
 def shipped_variants() -> list[str]:
