@@ -58,7 +58,7 @@ from synthaudio.corpus.environment import (
     check_environment_paths,
     prepare_environment,
 )
-from synthaudio.corpus.run import Record, RunSummary, fingerprint, run_pipeline
+from synthaudio.corpus.run import Record, RunStats, RunSummary, fingerprint, run_pipeline
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.executors import check_executor
 from synthaudio.fileio import write_audio_atomic
@@ -374,16 +374,17 @@ def augment_kaldi_dir(
         if record["augment"]["measured"].get("output_gain_db", 0.0) < 0:
             scaled[0] += 1
 
-    stats = run_pipeline(pipeline, out_dir, jobs=jobs, overwrite=overwrite, progress=progress,
-                         executor=executor, ray_address=ray_address, observe=observe)
-    summary = AugmentSummary(
-        out_dir=out_dir, input_dir=kaldi.path, input_utterances=len(kaldi), copies=copies,
-        utterances=stats.utterances, hours=stats.audio_s / 3600, rendered=stats.rendered,
-        sample_rate=sample_rate, exports=stats.exported,
-        wall_s=time.perf_counter() - started, audio_s=stats.rendered_audio_s,
-        notes=env_notes + _notes(kaldi, scaled[0], sample_rate))
-    summary.append_log(out_dir / "logs" / "augment.log", jobs)
-    return summary
+    def summarize(stats: RunStats) -> AugmentSummary:
+        return AugmentSummary(
+            out_dir=out_dir, input_dir=kaldi.path, input_utterances=len(kaldi), copies=copies,
+            utterances=stats.utterances, hours=stats.audio_s / 3600, rendered=stats.rendered,
+            sample_rate=sample_rate, exports=stats.exported,
+            wall_s=time.perf_counter() - started, audio_s=stats.rendered_audio_s,
+            notes=env_notes + _notes(kaldi, scaled[0], sample_rate))
+
+    return run_pipeline(pipeline, out_dir, summarize, jobs=jobs, overwrite=overwrite,
+                        progress=progress, executor=executor, ray_address=ray_address,
+                        observe=observe)
 
 
 def _notes(kaldi: KaldiDir, scaled: int, sample_rate: int) -> list[str]:

@@ -34,6 +34,7 @@ from synthaudio.corpus.run import (  # noqa: F401 - WORK_DIR, TimedRun, group_pa
     OUTPUTS,
     WORK_DIR,
     Record,
+    RunStats,
     RunSummary,
     TimedRun,
     claim_out_dir,
@@ -237,25 +238,27 @@ def generate_corpus(
         raise
     resolved = resolved_config(cfg, plan, limit)
     pipeline = GeneratePipeline(cfg, config_path.parent, plan, resolved)
-    stats = run_pipeline(pipeline, out_dir, jobs=jobs, overwrite=overwrite, resume=resume,
-                         progress=progress, executor=executor, ray_address=ray_address)
-    if stats.resumed_groups:
-        notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} groups of "
-                     f"{GROUP_SIZE} utterances were already complete")
-    if stats.dropped:
-        notes.append(f"quality gate: {stats.dropped} utterances dropped "
-                     "(reasons in quality_dropped.jsonl)")
-    summary = GenerateSummary(
-        out_dir=out_dir,
-        utterances=stats.utterances,
-        hours=stats.audio_s / 3600,
-        speakers_per_split={s: len(v) for s, v in stats.speakers.items()},
-        utterances_per_split=dict(stats.per_split),
-        rendered=stats.rendered,
-        skipped_prompts=len(plan.skipped),
-        wall_s=time.perf_counter() - started,
-        audio_s=stats.rendered_audio_s,
-        notes=notes,
-    )
-    summary.append_log(out_dir / "logs" / "generate.log", jobs)
-    return summary
+
+    def summarize(stats: RunStats) -> GenerateSummary:
+        if stats.resumed_groups:
+            notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} groups of "
+                         f"{GROUP_SIZE} utterances were already complete")
+        if stats.dropped:
+            notes.append(f"quality gate: {stats.dropped} utterances dropped "
+                         "(reasons in quality_dropped.jsonl)")
+        return GenerateSummary(
+            out_dir=out_dir,
+            utterances=stats.utterances,
+            hours=stats.audio_s / 3600,
+            speakers_per_split={s: len(v) for s, v in stats.speakers.items()},
+            utterances_per_split=dict(stats.per_split),
+            rendered=stats.rendered,
+            skipped_prompts=len(plan.skipped),
+            wall_s=time.perf_counter() - started,
+            audio_s=stats.rendered_audio_s,
+            notes=notes,
+        )
+
+    return run_pipeline(pipeline, out_dir, summarize, jobs=jobs, overwrite=overwrite,
+                        resume=resume, progress=progress, executor=executor,
+                        ray_address=ray_address)

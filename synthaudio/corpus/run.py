@@ -22,15 +22,16 @@ is checked before the engine is called; from then on the engine does, in order:
    where it stopped, on ``-j`` or on the executor;
 6. **merge**, streamed: the work records, group by group in ``pipeline.merge_order()``, into
    ``metadata.jsonl`` (records marked ``"dropped"`` go to ``quality_dropped.jsonl``);
-7. **finish**: the exports, then remove ``.work/``, then append the run's summary to
-   ``OUT/logs/<name>.log``.
+7. **finish**: the exports, then remove ``.work/``, then append the run's summary (the
+   pipeline's ``summarize(stats)``) to ``OUT/logs/<name>.log``.
 
 Memory does not grow with the corpus here: groups are handed out lazily, records are
 streamed from disk, and only counts are kept (a pipeline's ``observe`` sees every record).
 
 Adding a pipeline: write its input checks, its plan (what item ``i`` is, its id), a
 module-level ``init(*args) -> state`` and ``render_group(state, payload) -> list[record]``,
-and a :class:`Pipeline` that names them; then call :func:`run_pipeline`. See
+and a :class:`Pipeline` that names them; then call :func:`run_pipeline` with a function
+that turns :class:`RunStats` into its :class:`RunSummary`. See
 docs/architecture.md ("The run engine").
 
 (A little over 400 lines on purpose: the steps above are one unit a reader follows top to
@@ -47,7 +48,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import yaml
 from tqdm import tqdm
@@ -384,14 +385,18 @@ def merge_records(out_dir: Path, groups: Iterable[int], stats: RunStats,
         dropped_path.unlink(missing_ok=True)
 
 
-def run_pipeline(pipeline: Pipeline, out_dir: Path, *, jobs: int = 1, overwrite: bool = False,
-                 resume: bool = False, progress: bool = True, executor: str = "local",
-                 ray_address: str | None = None,
-                 observe: Callable[[Record], None] | None = None) -> RunStats:
-    """Run ``pipeline`` into ``out_dir``: claim, render what is pending, merge, export.
+S = TypeVar("S", bound=RunSummary)
 
-    Call it once every input is checked: from here on files are written. The caller builds
-    its summary from the returned stats and appends it with :meth:`TimedRun.append_log`.
+
+def run_pipeline(pipeline: Pipeline, out_dir: Path, summarize: Callable[[RunStats], S], *,
+                 jobs: int = 1, overwrite: bool = False, resume: bool = False,
+                 progress: bool = True, executor: str = "local", ray_address: str | None = None,
+                 observe: Callable[[Record], None] | None = None) -> S:
+    """Run ``pipeline`` into ``out_dir``: claim, render what is pending, merge, export, log.
+
+    Call it once every input is checked: from here on files are written. ``summarize``
+    turns the run's :class:`RunStats` into the pipeline's summary, which is appended to
+    ``OUT/logs/<name>.log`` and returned.
 
     Raises:
         SynthaudioError: OUT cannot be claimed; a task failed (its one-line error); a failed
@@ -400,8 +405,11 @@ def run_pipeline(pipeline: Pipeline, out_dir: Path, *, jobs: int = 1, overwrite:
     out_dir = Path(out_dir)
     same_config = claim_out_dir(out_dir, pipeline.resolved["fingerprint"], overwrite, resume)
     try:
-        return _run_claimed(pipeline, out_dir, same_config, jobs, progress, executor,
-                            ray_address, observe)
+        stats = _run_claimed(pipeline, out_dir, same_config, jobs, progress, executor,
+                             ray_address, observe)
+        summary = summarize(stats)
+        summary.append_log(out_dir / "logs" / f"{pipeline.name}.log", jobs)
+        return summary
     except OSError as exc:  # anything a helper did not already name
         raise write_error(exc.filename if exc.filename is not None else out_dir, exc) from exc
 

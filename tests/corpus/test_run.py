@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from synthaudio.corpus.run import Record, fingerprint, group_path, run_pipeline
+from synthaudio.corpus.run import (
+    Record,
+    RunStats,
+    RunSummary,
+    fingerprint,
+    group_path,
+    run_pipeline,
+)
 from synthaudio.errors import SynthaudioError
 from synthaudio.fileio import write_audio_atomic
 from synthaudio.manifests.metadata import MetadataRecord, iter_metadata
@@ -65,6 +73,22 @@ class TonePipeline:
         return range(-(-self.num_items // self.group_size))
 
 
+@dataclass(kw_only=True)
+class ToneSummary(RunSummary):
+    stats: RunStats
+
+    def format(self) -> str:
+        return f"tones: {self.utterances}, rendered now: {self.rendered}"
+
+
+def _run(pipeline: TonePipeline, out: Path, **kwargs: Any) -> RunStats:
+    def summarize(stats: RunStats) -> ToneSummary:
+        return ToneSummary(out_dir=out, utterances=stats.utterances, hours=stats.audio_s / 3600,
+                           rendered=stats.rendered, wall_s=1.0, stats=stats)
+
+    return run_pipeline(pipeline, out, summarize, progress=False, **kwargs).stats
+
+
 def _hashes(out: Path) -> dict[str, str]:
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(out.rglob("*")) if p.is_file() and "logs" not in p.parts}
@@ -72,7 +96,7 @@ def _hashes(out: Path) -> dict[str, str]:
 
 def test_a_third_pipeline_runs_resumes_and_exports(tmp_path: Path) -> None:
     out = tmp_path / "a"
-    stats = run_pipeline(TonePipeline(5), out, progress=False)
+    stats = _run(TonePipeline(5), out)
     assert (stats.utterances, stats.rendered, stats.groups, stats.resumed_groups) == (5, 5, 3, 0)
     records = list(iter_metadata(out))
     assert [r.id for r in records] == [f"tone-{i:03d}" for i in range(5)]
@@ -81,12 +105,13 @@ def test_a_third_pipeline_runs_resumes_and_exports(tmp_path: Path) -> None:
         assert r.duration_s == info.frames / info.samplerate == 0.25
     assert (out / "data" / "train" / "wav.scp").read_text().count("\n") == 5
     assert not (out / ".work").exists()
+    assert "tones: 5, rendered now: 5" in (out / "logs" / "tones.log").read_text()
     assert abs(stats.audio_s - 1.25) < 1e-9
 
-    again = run_pipeline(TonePipeline(5), out, progress=False)  # a finished run: adopted
+    again = _run(TonePipeline(5), out)  # a finished run: adopted
     assert (again.rendered, again.resumed_groups, again.utterances) == (0, 3, 5)
     parallel = tmp_path / "b"
-    run_pipeline(TonePipeline(5), parallel, jobs=2, progress=False)
+    _run(TonePipeline(5), parallel, jobs=2)
     assert _hashes(parallel) == _hashes(out)
 
 
@@ -94,9 +119,9 @@ def test_a_failed_group_keeps_the_others_for_the_rerun(tmp_path: Path) -> None:
     out = tmp_path / "out"
     broken = TonePipeline(5, amplitude=-0.5)
     with pytest.raises(SynthaudioError, match="item 3: refused"):
-        run_pipeline(broken, out, progress=False)
+        _run(broken, out)
     assert group_path(out, 0).is_file() and not group_path(out, 1).exists()
     with pytest.raises(SynthaudioError, match="not made from this config"):
-        run_pipeline(TonePipeline(5), out, progress=False)
-    stats = run_pipeline(TonePipeline(5), out, overwrite=True, progress=False)
+        _run(TonePipeline(5), out)
+    stats = _run(TonePipeline(5), out, overwrite=True)
     assert stats.rendered == 5 and len(list(iter_metadata(out))) == 5
