@@ -16,7 +16,8 @@ import numpy as np
 import soundfile as sf
 
 from synthaudio.errors import InputError
-from synthaudio.kaldi import ListedUtterance
+from synthaudio.fileio import write_text_atomic  # noqa: F401 - re-exported
+from synthaudio.kaldi import ListedUtterance, list_kaldi_dir
 from synthaudio.manifests.metadata import MetadataRecord
 
 
@@ -63,7 +64,10 @@ def read_metadata(out_dir: Path) -> list[MetaRecord]:
     return records
 
 
-KaldiUtt = ListedUtterance  # the old name; the one reader is synthaudio.kaldi.list_kaldi_dir
+# The old names, for code written against them: the one Kaldi reader is
+# synthaudio.kaldi.list_kaldi_dir, the one atomic writer synthaudio.fileio's.
+KaldiUtt = ListedUtterance
+read_kaldi_dir = list_kaldi_dir
 
 
 def load_audio(path: Path, where: str) -> tuple[np.ndarray, int]:
