@@ -3,6 +3,8 @@
 ``write_report(OUT)`` writes ``OUT/report/index.html`` with PNG plots in ``OUT/report/img/``
 and example audio (WAV) in ``OUT/report/audio/``, all referenced by relative paths; the page
 loads nothing from the network. Rebuilding replaces those two folders.
+
+(Over 400 lines: one page, its sections written side by side so they stay consistent.)
 """
 
 from __future__ import annotations

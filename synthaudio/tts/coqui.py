@@ -10,6 +10,9 @@ durations when its tokens map one to one onto the words; otherwise ``words`` is 
 
 Each call seeds torch from the voice and the text, so a model on the same device and build
 gives the same audio for the same input (GPU kernels may differ across GPU models).
+
+(Over 400 lines: the whole optional engine, loading, voice pool and timings, in the one
+module that imports ``TTS``, so nothing else needs the optional dependency.)
 """
 
 from __future__ import annotations
