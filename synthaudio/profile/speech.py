@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,9 @@ F0_FLOOR_HZ, F0_CEIL_HZ = 50.0, 500.0
 
 
 def f0_stats(audio: np.ndarray, sample_rate: int) -> tuple[float | None, float | None]:
-    import pyworld
+    with warnings.catch_warnings():  # pyworld imports the deprecated pkg_resources
+        warnings.simplefilter("ignore")
+        import pyworld
 
     x = np.ascontiguousarray(audio, dtype=np.float64)
     f0, t = pyworld.dio(x, sample_rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ,
