@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import soundfile as sf
 
 from synthaudio.profile.quality import Dnsmos
 from synthaudio.profile.voices import VoiceEmbedder, voice_stats
 
-from .conftest import REAL_SPEECH
+REAL_SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "real_speech"
 
 
 def test_dnsmos_matches_the_reference_and_falls_with_noise() -> None:
@@ -17,7 +19,7 @@ def test_dnsmos_matches_the_reference_and_falls_with_noise() -> None:
     x, rate = sf.read(str(REAL_SPEECH / "wav" / "cards-005.wav"), dtype="float32")
     assert rate == 16000
     ours = Dnsmos()(x)
-    models = __import__("pathlib").Path(ref_module.__file__).parent / "dnsmos_models"
+    models = Path(ref_module.__file__).parent / "dnsmos_models"
     ref = ref_module.DNSMOS(str(models / "sig_bak_ovr.onnx"), str(models / "model_v8.onnx"))
     theirs = ref(x, 16000, False)
     assert abs(ours["dnsmos_ovrl"] - theirs["ovrl_mos"]) < 0.1
