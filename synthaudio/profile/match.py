@@ -24,7 +24,8 @@ Fitted keys:
 - ``augment.channel.gain``: ``active_level_dbfs`` minus the level of the speech before the
   channel (``SYNTH_ACTIVE_LEVEL_DBFS`` for generate; for augment, the target's own median);
 - ``audio.sample_rate`` (``sample_rate`` for augment configs): the commonest ``sample_rate``;
-- ``speakers.rate_wpm`` from ``speaking_rate_wps`` (x 60) when the target has transcripts.
+- ``speakers.rate_wpm`` from ``speaking_rate_wps`` (x ``WPM_PER_WPS``, espeak-ng's measured
+  ratio) when the target has transcripts.
 
 Durations, F0 and DNSMOS have no config key: they are written as comments (choose prompts
 and voices accordingly).
@@ -49,6 +50,9 @@ TILTS = {"white": 0.0, "pink": -3.0, "brown": -6.0, "blue": 3.0}
 SCALES = {"snr_db": 10.0, "rt60_s": 0.2, "band_high_hz": 500.0, "band_low_hz": 100.0,
           "active_level_dbfs": 6.0, "speaking_rate_wps": 0.5}
 DEFAULT_WIDEN = 0.25
+# espeak-ng's rate_wpm setting per word per second of VAD speech that it realizes: 51.5
+# (12 en-us sentences, rate_wpm 144-185, wps/wpm 0.0168-0.0223, mean 0.0194)
+WPM_PER_WPS = 51.5
 
 
 def _vals(profile: Mapping[str, Any], name: str) -> np.ndarray:
@@ -320,8 +324,9 @@ def match_config(profile: Mapping[str, Any], config_path: Path | str,
                 spk.pop("rate_wpm", None)
                 w.key(0, "speakers")
                 w.block(1, spk)
-                w.key(1, "rate_wpm", [round(lo * 60, 1), round(hi * 60, 1)],
-                      f"speaking_rate_wps 5-95% widened x 60 (q05/q50/q95 "
+                w.key(1, "rate_wpm", [round(max(80.0, lo * WPM_PER_WPS), 1),
+                                      round(min(450.0, hi * WPM_PER_WPS), 1)],
+                      f"speaking_rate_wps 5-95% widened x {WPM_PER_WPS} (q05/q50/q95 "
                       f"{_q(profile, 'speaking_rate_wps')} words/s of speech)")
                 continue
         w.block(0, {key: value})

@@ -38,6 +38,11 @@ exports: [kaldi]
 
 
 @pytest.fixture(scope="session")
+def clean_yaml() -> str:
+    return CLEAN_YAML
+
+
+@pytest.fixture(scope="session")
 def clean_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("profile-clean")
     cfg = root / "clean.yaml"
@@ -65,3 +70,32 @@ def light_models():  # type: ignore[no-untyped-def]
     from synthaudio.profile.profile import _Models
 
     return _Models(("level", "noise", "channel", "reverb", "speech"))
+
+
+LIGHT_FAMILIES = ("level", "noise", "channel", "reverb", "speech")  # no DNSMOS, no encoder
+
+
+@pytest.fixture(scope="session")
+def real_light_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from synthaudio.profile.profile import ProfileOptions, profile_corpus
+
+    out = tmp_path_factory.mktemp("real-light") / "real.json"
+    profile_corpus(REAL_SPEECH, out, options=ProfileOptions(families=LIGHT_FAMILIES))
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """corpora/quickstart/corpus.yaml with absolute prompt paths and a bank of 8 rooms."""
+    import yaml
+
+    base = REPO / "corpora" / "quickstart"
+    cfg = yaml.safe_load((base / "corpus.yaml").read_text(encoding="utf-8"))
+    for src in cfg["text"]["sources"]:
+        if "file" in src:
+            src["file"] = str((base / src["file"]).resolve())
+    cfg["augment"]["room"]["bank_size"] = 8
+    cfg["exports"] = ["kaldi"]
+    path = tmp_path_factory.mktemp("quickstart") / "corpus.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    return path
