@@ -13,8 +13,8 @@ of the speech envelope falls faster than the room lets it. The estimate:
    early reflections: a decay's start is what the DRR shapes), as ``RT60_i = -60 / slope``;
 4. the estimate: the ``QUANTILE`` quantile (the median) of the ``RT60_i``, mapped through
    a linear calibration ``rt60 = CAL_A + CAL_B * raw`` fitted on synthaudio's
-   own reverberant output (tests/profile/test_reverb.py checks it on other utterances and
-   rooms; docs/profile.md gives the correlation and error).
+   own reverberant output (tests/profile/test_profile_reverb.py checks it on other
+   utterances and rooms; docs/profile.md gives the correlation and error).
 
 None when no free decay is found (e.g. speech with no pause and no offset).
 """
