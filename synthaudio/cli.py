@@ -131,8 +131,70 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from synthaudio.evaluate.report import write_report
 
-    print(write_report(Path(args.out)))
+    compare = Path(args.compare) if args.compare else None
+    print(write_report(Path(args.out), compare=compare, jobs=args.jobs))
     return 0
+
+
+# ---- profile, match, compare (synthaudio/profile/) ----
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from synthaudio.profile.features import FAMILIES
+    from synthaudio.profile.profile import ProfileOptions, check_families, profile_corpus
+
+    skip = [s for s in (args.skip or "").split(",") if s]
+    check_families(skip)
+    options = ProfileOptions(families=tuple(f for f in FAMILIES if f not in skip))
+    summary = profile_corpus(Path(args.corpus), Path(args.out), options=options,
+                             jobs=args.jobs, progress=not args.quiet, executor=args.executor,
+                             ray_address=args.ray_address)
+    print(summary.format())
+    return 0
+
+
+def _cmd_match(args: argparse.Namespace) -> int:
+    from synthaudio.profile.match import write_matched
+
+    print(f"matched config: {write_matched(args.profile, args.config, args.out, args.widen)}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from synthaudio.profile.compare import compare_profiles
+    from synthaudio.profile.profile import load_profile
+
+    result = compare_profiles(load_profile(args.a), load_profile(args.b))
+    print(result.format(Path(args.a).stem, Path(args.b).stem))
+    return 0
+
+
+def _profile_parsers(sub: argparse._SubParsersAction) -> None:
+    from synthaudio.profile.features import FAMILIES
+
+    p = sub.add_parser("profile", help="measure a corpus (Kaldi dir, audio folder or OUT) "
+                                       "into PROFILE.json")
+    p.add_argument("corpus")
+    p.add_argument("-o", "--out", required=True, help="the profile file (JSON)")
+    p.add_argument("-j", "--jobs", type=_positive_int, default=1)
+    p.add_argument("--skip", help=f"comma list of measurements to leave out ({','.join(FAMILIES)})")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _executor_args(p)
+    p.set_defaults(func=_cmd_profile)
+
+    p = sub.add_parser("match", help="write a config whose randomization covers a profile")
+    p.add_argument("profile")
+    p.add_argument("config", help="base corpus.yaml or augment config")
+    p.add_argument("-o", "--out", required=True)
+    p.add_argument("--widen", type=float, default=0.25,
+                   help="margin on each side of every fitted 5-95%% range, as a share of its "
+                        "width (default 0.25)")
+    p.set_defaults(func=_cmd_match)
+
+    p = sub.add_parser("compare", help="distances between two profiles (A: the reference)")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.set_defaults(func=_cmd_compare)
 
 
 def _executor_args(p: argparse.ArgumentParser) -> None:
@@ -216,7 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write OUT/report/index.html")
     p.add_argument("out")
+    p.add_argument("--compare", metavar="PROFILE",
+                   help="draw OUT's measured distributions beside this profile's (OUT is "
+                        "profiled into OUT/profile.json unless that file is there)")
+    p.add_argument("-j", "--jobs", type=_positive_int, default=1,
+                   help="workers profiling OUT for --compare")
     p.set_defaults(func=_cmd_report)
+    _profile_parsers(sub)
     return parser
 
 

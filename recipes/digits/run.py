@@ -194,6 +194,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "randomization; print a WER table")
     p.add_argument("--real-test", type=Path, metavar="DIR",
                    help="also score a Kaldi data directory of real recordings (any rate)")
+    p.add_argument("--match", type=Path, metavar="DIR",
+                   help="fit the corpus to DIR's audio first (synthaudio profile + match; "
+                        "see matching.py); DIR is also scored when it is a Kaldi directory")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                    help="processes for generation and features (default: all cores)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
@@ -221,6 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     out: Path = args.out.resolve()
     base = yaml.safe_load(args.config.read_text(encoding="utf-8"))
+    if args.match is not None:
+        from matching import match_target  # recipes/digits/matching.py
+
+        base, target = match_target(args.match, args.config, out, jobs=args.jobs)
+        args.real_test = args.real_test or target
     conditions = list(CONDITIONS) if args.ablation else ["full"]
     corpora = {c: make_corpus(derive_config(base, c, args.config.resolve().parent, args.speakers,
                                             args.per_speaker, args.quick), out, args.jobs)

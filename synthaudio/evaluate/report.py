@@ -388,8 +388,12 @@ def _examples_section(
     return "".join(parts)
 
 
-def write_report(out_dir: Path | str) -> Path:
-    """Write ``OUT/report/index.html`` (plus ``img/`` and ``audio/``) and return its path."""
+def write_report(out_dir: Path | str, compare: Path | None = None, jobs: int = 1) -> Path:
+    """Write ``OUT/report/index.html`` (plus ``img/`` and ``audio/``) and return its path.
+
+    ``compare``: a reference PROFILE.json; OUT's own distributions are drawn beside it (see
+    :mod:`synthaudio.profile.report_section`). Also when OUT holds ``reference_profile.json``.
+    """
     out = Path(out_dir)
     records = read_metadata(out)
     if not records:
@@ -417,6 +421,11 @@ def write_report(out_dir: Path | str) -> Path:
         _eval_section(evals, img_dir),
         _examples_section(records, evals, out, audio_dir),
     ]
+    reference = compare if compare is not None else out / "reference_profile.json"
+    if compare is not None or reference.is_file():
+        from synthaudio.profile.report_section import comparison_section
+
+        body.insert(-1, comparison_section(out, reference, img_dir, jobs=jobs))
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e('synthaudio report: ' + out.resolve().name)}</title>"
