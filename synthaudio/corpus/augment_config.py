@@ -51,7 +51,7 @@ class AugmentDirConfig(ConfigModel):
         return value
 
 
-_WRAPPED_KEYS = set(AugmentDirConfig.model_fields)
+WRAPPED_KEYS = set(AugmentDirConfig.model_fields)
 
 
 def parse_augment_config(text: str, source: str = "<config>") -> AugmentDirConfig:
@@ -68,7 +68,7 @@ def parse_augment_config(text: str, source: str = "<config>") -> AugmentDirConfi
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the augment config must be a YAML mapping, "
                           f"got {type(data).__name__}")
-    wrapped = bool(_WRAPPED_KEYS & set(data))
+    wrapped = bool(WRAPPED_KEYS & set(data))
     try:
         if wrapped:
             cfg = AugmentDirConfig.model_validate(data)

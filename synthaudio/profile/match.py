@@ -288,10 +288,10 @@ def match_config(profile: Mapping[str, Any], config_path: Path | str,
 
         load_corpus_config(path)  # the base must be valid itself
     else:
-        from synthaudio.corpus.augment_dir import _WRAPPED_KEYS, load_augment_config
+        from synthaudio.corpus.augment_config import WRAPPED_KEYS, load_augment_config
 
         load_augment_config(path)
-        if not (_WRAPPED_KEYS & set(data)):
+        if not (WRAPPED_KEYS & set(data)):
             data = {"augment": data}
     cfg = json.loads(json.dumps(data))
     _absolutize(cfg, path.resolve().parent, kind)

@@ -94,21 +94,19 @@ def measure_audio(audio: np.ndarray, sample_rate: int, models: _Models, *,
     return feats, embedding
 
 
-_WORKER: dict[str, Any] = {}
+def _init(families: tuple[str, ...]) -> tuple[_Models, tuple[str, ...]]:
+    """Per-worker state: the models, loaded once, and the measurement families."""
+    return _Models(families), families
 
 
-def _init(families: tuple[str, ...]) -> None:
-    _WORKER["models"] = _Models(families)
-    _WORKER["families"] = families
-
-
-def _measure_chunk(chunk: Sequence[tuple[int, Item]]) -> list[tuple[int, dict[str, Any],
-                                                                  list[float] | None]]:
+def _measure_chunk(state: tuple[_Models, tuple[str, ...]], chunk: Sequence[tuple[int, Item]]
+                   ) -> list[tuple[int, dict[str, Any], list[float] | None]]:
+    models, families = state
     out = []
     for index, item in chunk:
         audio, rate, subtype = read_mono(item.audio)
-        feats, emb = measure_audio(audio, rate, _WORKER["models"], text=item.text,
-                                   subtype=subtype, families=_WORKER["families"])
+        feats, emb = measure_audio(audio, rate, models, text=item.text,
+                                   subtype=subtype, families=families)
         out.append((index, feats, None if emb is None else [float(v) for v in emb]))
     return out
 
