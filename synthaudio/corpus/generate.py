@@ -48,6 +48,7 @@ from synthaudio.fileio import (
 )
 from synthaudio.manifests.export import export_corpus
 from synthaudio.splits import SPLITS
+from synthaudio.tts import extra
 from synthaudio.tts.coqui import coqui_version
 from synthaudio.tts.espeak import EspeakEngine
 from synthaudio.workers import os_error, portable_error
@@ -124,7 +125,9 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
         "versions": {"synthaudio": synthaudio.__version__,
                      "espeak-ng": EspeakEngine().version(),
                      **({"coqui-tts": coqui_version()}
-                        if any(s.engine == "coqui-tts" for s in plan.speakers) else {})},
+                        if any(s.engine == "coqui-tts" for s in plan.speakers) else {}),
+                     # issue-13 engines hook
+                     **extra.versions({s.engine for s in plan.speakers})},
         "prompts": {"count": len(prompts), "skipped": len(plan.skipped)},
     }
     digest = json.dumps([body, prompts], sort_keys=True)
