@@ -320,12 +320,15 @@ class PiperEngine:
         return piper_version()
 
     def voices(self) -> list[VoiceInfo]:
-        """One voice per speaker of each configured model (``model#id:name``)."""
+        """One voice per speaker of each configured model: the model for single-speaker
+        ones, else ``id:name`` (what ``speakers.piper.speakers`` takes: the id or the
+        name), prefixed by ``model#`` when several models are configured."""
         out = []
         for model, path in self.paths.items():
             lang = _model_language(path)
+            prefix = f"{model}#" if len(self.paths) > 1 else ""
             for sid, name in model_speakers(path):
-                label = model if sid is None else f"{model}#{sid}" + (f":{name}" if name else "")
+                label = model if sid is None else prefix + f"{sid}" + (f":{name}" if name else "")
                 out.append(VoiceInfo(label, (lang,), None, ENGINE_NAME))
         return out
 

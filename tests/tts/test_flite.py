@@ -144,3 +144,12 @@ def test_missing_library_is_one_line_naming_the_package(monkeypatch: pytest.Monk
     with pytest.raises(SynthaudioError) as err:
         FliteEngine()
     assert "libflite1" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_voices_command_lists_the_shipped_voices(capsys: pytest.CaptureFixture[str]) -> None:
+    from synthaudio.cli import main
+
+    assert main(["voices", "--engine", "flite"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("flite 2.2: 5 voices")
+    assert [line.split()[0] for line in lines[1:]] == list(SHIPPED)

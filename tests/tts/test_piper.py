@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthaudio.cli import main
 from synthaudio.errors import ConfigError
 from synthaudio.tts import piper
 from synthaudio.tts.piper import (
@@ -108,7 +109,8 @@ def test_merged_phoneme_groups_are_split_among_their_words() -> None:
     assert word_timings(["kitchen"], [5], tokens, durations, 0.01, 1.0) is None
 
 
-def test_multi_speaker_models_deal_distinct_speaker_ids(tmp_path: Path) -> None:
+def test_multi_speaker_models_deal_distinct_speaker_ids(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = resolve_model(JOE)
     fake = tmp_path / "multi.onnx"
     fake.symlink_to(model)
@@ -118,12 +120,15 @@ def test_multi_speaker_models_deal_distinct_speaker_ids(tmp_path: Path) -> None:
     assert model_speakers(fake)[2] == (2, "p227")
     cfg = PiperConfig(model="multi.onnx", speakers=["p226", "p227", 3])
     eng = PiperEngine(cfg, tmp_path)
-    assert [v.name for v in eng.voices()][:2] == ["multi.onnx#0:p225", "multi.onnx#1:p226"]
+    assert [v.name for v in eng.voices()][:2] == ["0:p225", "1:p226"]
     dealt = speaker_voices(eng, cfg, 3, np.random.default_rng(0))
     assert sorted(v.speaker_id for v, _ in dealt) == [1, 2, 3]
     for v, gender in dealt:
         assert gender is None and cfg.length_scale[0] <= v.length_scale <= cfg.length_scale[1]
         assert "path" not in v.to_dict()
+    assert main(["voices", "--engine", "piper", "--model", str(fake)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "4 voices" in listed[0] and listed[-1].split() == ["3:p228", "en-us"]
     with pytest.raises(ConfigError, match="no speaker 'p999'"):
         speaker_voices(eng, PiperConfig(model="multi.onnx", speakers=["p999"]), 1,
                        np.random.default_rng(0))
