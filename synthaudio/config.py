@@ -26,13 +26,14 @@ from synthaudio.augment.config import AugmentConfig
 from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
 from synthaudio.tts.coqui import CoquiConfig
+from synthaudio.tts.festival import FestivalConfig  # issue-13 engines hook
 from synthaudio.tts.flite import FliteConfig  # issue-13 engines hook
 from synthaudio.tts.piper import PiperConfig  # issue-13 engines hook
 from synthaudio.tts.variants import VariantConfig
 
 Range = tuple[float, float]
 # issue-13 engines hook: the names of synthaudio.tts.extra.EXTRA_ENGINES added
-EngineName = Literal["espeak-ng", "coqui-tts", "flite", "piper"]
+EngineName = Literal["espeak-ng", "coqui-tts", "flite", "piper", "festival"]
 
 
 class _Model(BaseModel):
@@ -107,6 +108,7 @@ class SpeakersConfig(_Model):
     # --- issue-13 engines hook: speakers.<section> of synthaudio.tts.extra's engines ------
     flite: FliteConfig | None = Field(default=None, exclude_if=lambda v: v is None)
     piper: PiperConfig | None = Field(default=None, exclude_if=lambda v: v is None)
+    festival: FestivalConfig | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _ranges(self) -> SpeakersConfig:

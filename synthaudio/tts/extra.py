@@ -36,6 +36,8 @@ class ExtraEngine:
 EXTRA_ENGINES: tuple[ExtraEngine, ...] = (
     ExtraEngine("flite", "synthaudio.tts.flite", "flite", False, "FliteVoice", "flite_version",
                 True),
+    ExtraEngine("festival", "synthaudio.tts.festival", "festival", False, "FestivalVoice",
+                "festival_version", True),
     ExtraEngine("piper", "synthaudio.tts.piper", "piper", True, "PiperVoice", "piper_version",
                 True),
 )

@@ -115,3 +115,20 @@ def test_engine_share_is_the_speaker_share(tmp_path: Path) -> None:
     names = [s.voice.voice for s in plan.speakers if s.engine == "flite"]
     assert len(set(names)) == 5  # five speakers, the five shipped voices
     assert np.all([s.gender in ("m", "f") for s in plan.speakers if s.engine == "flite"])
+
+
+def test_festival_and_flite_mix_is_byte_identical_for_1_and_2_jobs(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "cfg", "{festival: 0.5, flite: 0.5}", count=4,
+                          sections="  festival: {voices: [ked, slt_hts]}\n")
+    out = tmp_path / "out"
+    generate_corpus(config, out, jobs=1, progress=False)
+    recs = check_records(out, {"festival", "flite"})
+    assert {r["tts"]["voice"] for r in recs if r["tts"]["engine"] == "festival"} == {
+        "ked", "slt_hts"}
+    versions = yaml.safe_load((out / "corpus.yaml").read_text())["versions"]
+    assert versions["festival"] == "2.5.0"
+    assert validate_corpus(out) == []
+    one = tree_hashes(out)
+    out.rename(tmp_path / "j1")
+    generate_corpus(config, out, jobs=2, progress=False)
+    assert tree_hashes(out) == one
