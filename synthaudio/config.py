@@ -28,12 +28,13 @@ from synthaudio.errors import ConfigError
 from synthaudio.tts.coqui import CoquiConfig
 from synthaudio.tts.festival import FestivalConfig  # issue-13 engines hook
 from synthaudio.tts.flite import FliteConfig  # issue-13 engines hook
+from synthaudio.tts.pico import PicoConfig  # issue-13 engines hook
 from synthaudio.tts.piper import PiperConfig  # issue-13 engines hook
 from synthaudio.tts.variants import VariantConfig
 
 Range = tuple[float, float]
 # issue-13 engines hook: the names of synthaudio.tts.extra.EXTRA_ENGINES added
-EngineName = Literal["espeak-ng", "coqui-tts", "flite", "piper", "festival"]
+EngineName = Literal["espeak-ng", "coqui-tts", "flite", "piper", "festival", "pico"]
 
 
 class _Model(BaseModel):
@@ -109,6 +110,7 @@ class SpeakersConfig(_Model):
     flite: FliteConfig | None = Field(default=None, exclude_if=lambda v: v is None)
     piper: PiperConfig | None = Field(default=None, exclude_if=lambda v: v is None)
     festival: FestivalConfig | None = Field(default=None, exclude_if=lambda v: v is None)
+    pico: PicoConfig | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _ranges(self) -> SpeakersConfig:

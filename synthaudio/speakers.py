@@ -28,6 +28,7 @@ from synthaudio.tts.extra import EXTRA_ENGINES
 from synthaudio.tts.extra import NAMES as EXTRA_NAMES
 from synthaudio.tts.festival import FestivalVoice
 from synthaudio.tts.flite import FliteVoice
+from synthaudio.tts.pico import PicoVoice
 from synthaudio.tts.piper import PiperVoice
 from synthaudio.tts.variants import VariantConfig, sample_variant
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 VARIANT_MODES = ("shipped", "generated", "mixed")
 ENGINES = (ENGINE_NAME, COQUI_ENGINE, *EXTRA_NAMES)  # issue-13 engines hook: EXTRA_NAMES
 # issue-13 engines hook: their voice records
-Voice = EspeakVoice | CoquiVoice | FliteVoice | PiperVoice | FestivalVoice
+Voice = EspeakVoice | CoquiVoice | FliteVoice | PiperVoice | FestivalVoice | PicoVoice
 
 
 @dataclass(frozen=True)

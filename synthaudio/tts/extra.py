@@ -38,6 +38,8 @@ EXTRA_ENGINES: tuple[ExtraEngine, ...] = (
                 True),
     ExtraEngine("festival", "synthaudio.tts.festival", "festival", False, "FestivalVoice",
                 "festival_version", True),
+    ExtraEngine("pico", "synthaudio.tts.pico", "pico", False, "PicoVoice", "pico_version",
+                False),
     ExtraEngine("piper", "synthaudio.tts.piper", "piper", True, "PiperVoice", "piper_version",
                 True),
 )

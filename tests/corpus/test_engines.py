@@ -132,3 +132,22 @@ def test_festival_and_flite_mix_is_byte_identical_for_1_and_2_jobs(tmp_path: Pat
     out.rename(tmp_path / "j1")
     generate_corpus(config, out, jobs=2, progress=False)
     assert tree_hashes(out) == one
+
+
+def test_pico_speakers_render_without_word_timings_and_validate(tmp_path: Path) -> None:
+    pytest.importorskip("ttspico", reason="the pico extra is part of the test extra")
+    config = write_config(tmp_path / "cfg", "{pico: 0.5, flite: 0.5}", count=4)
+    out = tmp_path / "out"
+    generate_corpus(config, out, jobs=2, progress=False)
+    recs = records(out)
+    pico = [r for r in recs if r["tts"]["engine"] == "pico"]
+    assert {r["tts"]["voice"] for r in pico} == {"en-US", "en-GB"}
+    for r in recs:
+        audio, sr = sf.read(out / r["audio"], dtype="float32")
+        assert abs(len(audio) / sr - r["duration_s"]) < 0.01
+        assert (r["words"] is None) == (r["tts"]["engine"] == "pico")
+    assert validate_corpus(out) == []
+    one = tree_hashes(out)
+    out.rename(tmp_path / "j2")
+    generate_corpus(config, out, jobs=1, progress=False)
+    assert tree_hashes(out) == one
