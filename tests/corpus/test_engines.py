@@ -151,3 +151,17 @@ def test_pico_speakers_render_without_word_timings_and_validate(tmp_path: Path) 
     out.rename(tmp_path / "j2")
     generate_corpus(config, out, jobs=1, progress=False)
     assert tree_hashes(out) == one
+
+
+def test_piper_share_without_its_model_is_a_config_error_naming_the_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "cfg", "{espeak-ng: 0.5, piper: 0.5}")
+    assert main(["generate", str(config), "-o", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "piper: needed when piper speaks" in err
+    assert str(config) in err and not (tmp_path / "out").exists()
+    bad = write_config(tmp_path / "cfg2", "{espeak-ng: 0.5, piper: 0.5}",
+                       sections="  piper: {model: voices/missing.onnx}\n")
+    assert main(["generate", str(bad), "-o", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "speakers.piper.model" in err and "missing.onnx does not exist" in err
