@@ -7,10 +7,13 @@ beside it; loading models and voices is not counted (a warm-up utterance first).
 is this process's, plus Festival's own process (read from /proc), so the figure is per
 core whatever else the machine runs.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_engines.py [--runs 5]
+    OMP_NUM_THREADS=1 python benchmarks/bench_engines.py [--runs 5] [--similarity]
 
 Prints one line per engine and voice: the median over runs of x real time per core, and
-the median ratio to espeak-ng's en-us+m1 in the same runs.
+the median ratio to espeak-ng's en-us+m1 in the same runs. ``--similarity`` instead
+prints, for each voice, the nearest other voice by speaker-encoder cosine similarity
+(resemblyzer's pretrained encoder, one embedding per voice from the six prompts): how
+distinct the voices really are.
 """
 
 from __future__ import annotations
@@ -76,11 +79,38 @@ def measure(engine: Any, voice: Any) -> float:
     return audio_s / (time.process_time() - cpu0 + _child_cpu_s(engine) - child0)
 
 
+def similarity(cases: dict[str, tuple[Any, dict[str, Any]]]) -> None:
+    import numpy as np
+    import soxr
+    from resemblyzer import VoiceEncoder, preprocess_wav
+
+    encoder = VoiceEncoder("cpu", verbose=False)
+    embeddings = {}
+    for name, (engine, voices) in cases.items():
+        for label, voice in voices.items():
+            wavs = []
+            for text in TEXTS:
+                s = engine.synthesize(text, voice)
+                audio = s.audio if s.sample_rate == 16000 else soxr.resample(
+                    s.audio, s.sample_rate, 16000)
+                wavs.append(preprocess_wav(audio, 16000))
+            embeddings[f"{name}/{label}"] = encoder.embed_speaker(wavs)
+    for key, emb in embeddings.items():
+        sims = {other: float(np.sum(emb * e)) for other, e in embeddings.items() if other != key}
+        nearest = max(sims, key=lambda k: sims[k])
+        print(f"{key:<18} nearest: {nearest:<18} cosine {sims[nearest]:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--similarity", action="store_true",
+                        help="speaker-encoder similarity between the voices instead")
     args = parser.parse_args(argv)
     cases = _cases()
+    if args.similarity:
+        similarity(cases)
+        return 0
     for engine, voices in cases.values():
         for voice in voices.values():
             engine.synthesize("warm up", voice)
