@@ -7,13 +7,14 @@ beside it; loading models and voices is not counted (a warm-up utterance first).
 is this process's, plus Festival's own process (read from /proc), so the figure is per
 core whatever else the machine runs.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_engines.py [--runs 5] [--similarity]
+    OMP_NUM_THREADS=1 python benchmarks/bench_engines.py [--runs 5] [--similarity | --levers]
 
 Prints one line per engine and voice: the median over runs of x real time per core, and
 the median ratio to espeak-ng's en-us+m1 in the same runs. ``--similarity`` instead
 prints, for each voice, the nearest other voice by speaker-encoder cosine similarity
 (resemblyzer's pretrained encoder, one embedding per voice from the six prompts): how
-distinct the voices really are.
+distinct the voices really are. ``--levers`` prints what each voice follows: duration
+and median F0 (``librosa.pyin``) of one sentence with each parameter at two values.
 """
 
 from __future__ import annotations
@@ -101,12 +102,51 @@ def similarity(cases: dict[str, tuple[Any, dict[str, Any]]]) -> None:
         print(f"{key:<18} nearest: {nearest:<18} cosine {sims[nearest]:.2f}")
 
 
+LEVER_TEXT = ("she sells sea shells by the sea shore, and the shells she sells are surely "
+              "sea shells")
+
+
+def levers() -> None:
+    from dataclasses import replace
+
+    import librosa
+    import numpy as np
+
+    cases = _cases()
+    tried = {"flite": [("speed", 0.9, 1.1), ("f0_shift", 0.8, 1.3),
+                       ("duration_stretch", 0.8, 1.25), ("f0_mean_hz", 70.0, 140.0),
+                       ("f0_stddev_hz", 2.0, 25.0)],
+             "festival": [("duration_stretch", 0.85, 1.2), ("f0_mean_hz", 80.0, 140.0),
+                          ("f0_std_hz", 5.0, 30.0), ("hts_rate", 0.85, 1.15)],
+             "pico": [("pitch_percent", 80, 125), ("rate_percent", 85, 115)],
+             "piper": [("length_scale", 0.9, 1.2), ("noise_scale", 0.3, 0.9)]}
+    for name, params in tried.items():
+        engine, voices = cases[name]
+        for label, voice in voices.items():
+            for param, low, high in params:
+                cells = []
+                for value in (low, high):
+                    s = engine.synthesize(LEVER_TEXT, replace(voice, **{param: value}))
+                    f0, voiced, _ = librosa.pyin(
+                        s.audio, fmin=50, fmax=400, sr=s.sample_rate,
+                        frame_length=2048 if s.sample_rate > 16000 else 1024)
+                    cells.append(f"{len(s.audio) / s.sample_rate:5.2f} s "
+                                 f"{np.median(f0[voiced]):4.0f} Hz")
+                print(f"{name:<9} {label:<8} {param:<17} {low:>6} -> {high:<6} "
+                      f"{cells[0]} -> {cells[1]}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--similarity", action="store_true",
                         help="speaker-encoder similarity between the voices instead")
+    parser.add_argument("--levers", action="store_true",
+                        help="duration and F0 of each voice under each parameter instead")
     args = parser.parse_args(argv)
+    if args.levers:
+        levers()
+        return 0
     cases = _cases()
     if args.similarity:
         similarity(cases)

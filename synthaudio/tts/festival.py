@@ -59,9 +59,10 @@ class FestivalConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # kal is left out by default: a speaker encoder (resemblyzer) puts it at cosine 0.95
-    # to Flite's kal16, the same speaker; ked and slt_hts are as far from every Flite
-    # voice as two different Flite speakers are from each other (<= 0.75)
+    # kal is left out by default: a speaker encoder (resemblyzer; bench_engines.py
+    # --similarity) puts it at cosine 0.93-0.95 to Flite's kal and kal16, the same
+    # speaker; ked (nearest 0.74) and slt_hts (0.75-0.79 to Flite's slt) are about as
+    # far from every other voice as Flite's rms and awb are from each other (0.72-0.75)
     voices: list[str] = Field(default_factory=lambda: ["ked", "slt_hts"], min_length=1)
     # diphone voices (kal, ked)
     duration_stretch: Range = (0.9, 1.15)  # Duration_Stretch: > 1 slower

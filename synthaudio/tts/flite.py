@@ -1,13 +1,13 @@
 """Flite (CMU's Festival Lite), in process through ctypes on Debian's ``libflite1``.
 
-Voices: the CMU voices Debian ships (``rms``, ``awb``, ``slt``: unit selection from
-recordings of one speaker each; ``kal16``, ``kal``: diphone voices of one more) and any
-``.flitevox`` file (festvox's clustergen voices, or a dumped voice). Audio is float32 mono
+Voices: the CMU voices Debian ships (``rms``, ``awb``, ``slt``: clustergen statistical
+voices, each trained on recordings of one speaker; ``kal16``, ``kal``: diphone voices of
+one more) and any ``.flitevox`` file (festvox's clustergen voices, or a dumped voice). Audio is float32 mono
 ``(n_samples,)`` at the voice's rate (16 kHz; 8 kHz for ``kal``); word timings are the end
 times of the segments of each word in Flite's Word and Segment relations.
 
 What a voice responds to was measured (median F0 by ``librosa.pyin`` and duration, on one
-sentence; ``benchmarks`` figures in the module's tests): the diphone voices kal16 and kal
+sentence; ``tests/tts/test_flite.py`` checks the levers used): the diphone voices kal16 and kal
 follow ``int_f0_target_mean`` (70 -> 200 Hz gives a median F0 of 53 -> 202 Hz),
 ``int_f0_target_stddev`` and ``duration_stretch`` (0.8 -> 1.25: 4.01 -> 6.27 s); the
 clustergen voices awb and slt ignore all three (F0 and duration the same to 1 Hz and
@@ -17,7 +17,7 @@ responds to (``RESPONDS``), and every voice gets a drawn ``speed``: the audio pl
 faster or slower (resampled), which moves F0, formants and tempo together by that
 factor, like Kaldi's speed perturbation; it is the one lever rms has.
 
-Flite's unit concatenation draws from libc's ``rand``; ``srand`` is seeded from the voice
+Flite's synthesis draws from libc's ``rand``; ``srand`` is seeded from the voice
 and the text (as espeak-ng's noise is) right before each synthesis, under this module's
 lock, so an utterance's bytes never depend on the process or on what was spoken before.
 """
