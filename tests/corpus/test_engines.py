@@ -165,3 +165,17 @@ def test_piper_share_without_its_model_is_a_config_error_naming_the_key(
     assert main(["generate", str(bad), "-o", str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert "speakers.piper.model" in err and "missing.onnx does not exist" in err
+
+
+def test_one_engine_for_every_speaker(tmp_path: Path) -> None:
+    from synthaudio.config import load_corpus_config
+    from synthaudio.corpus.plan import plan_corpus
+
+    config = write_config(tmp_path, "null", count=3).read_text().replace(
+        "  engines: null\n", "  engine: festival\n  festival: {voices: [ked]}\n")
+    (tmp_path / "corpus.yaml").write_text(config)
+    plan = plan_corpus(load_corpus_config(tmp_path / "corpus.yaml"), tmp_path)
+    assert [s.engine for s in plan.speakers] == ["festival"] * 3
+    assert {s.voice.voice for s in plan.speakers} == {"ked"}
+    # three speakers of one voice still differ: their parameters are their own draws
+    assert len({s.voice.f0_mean_hz for s in plan.speakers}) == 3

@@ -134,6 +134,19 @@ def test_multi_speaker_models_deal_distinct_speaker_ids(
                        np.random.default_rng(0))
 
 
+def test_several_models_share_the_piper_speakers(tmp_path: Path) -> None:
+    model = resolve_model(JOE)
+    fake = tmp_path / "multi.onnx"
+    fake.symlink_to(model)
+    config = json.loads(Path(f"{model}.json").read_text())
+    config.update(num_speakers=2, speaker_id_map={"a": 0, "b": 1})
+    Path(f"{fake}.json").write_text(json.dumps(config))
+    cfg = PiperConfig(model=[JOE, "multi.onnx"])
+    dealt = speaker_voices(PiperEngine(cfg, tmp_path), cfg, 3, np.random.default_rng(5))
+    assert sorted((v.model, v.speaker_id) for v, _ in dealt) == [
+        ("multi.onnx", 0), ("multi.onnx", 1), (JOE, None)]
+
+
 def test_missing_models_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         resolve_model("voices/none.onnx", tmp_path)
