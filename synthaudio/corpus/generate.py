@@ -48,7 +48,7 @@ from synthaudio.fileio import (
 )
 from synthaudio.manifests.export import export_corpus
 from synthaudio.splits import SPLITS
-from synthaudio.tts import extra
+from synthaudio.tts import extra  # issue-13 engines hook
 from synthaudio.tts.coqui import coqui_version
 from synthaudio.tts.espeak import EspeakEngine
 from synthaudio.workers import os_error, portable_error

@@ -27,7 +27,7 @@ from synthaudio.corpus.quality import QualityGate
 from synthaudio.errors import ConfigError
 from synthaudio.fileio import write_audio_atomic
 from synthaudio.speakers import Voice, jitter_voice
-from synthaudio.tts import extra
+from synthaudio.tts import extra  # issue-13 engines hook
 from synthaudio.tts.base import Synthesis, WordTiming
 from synthaudio.tts.coqui import CoquiVoice, engine_for
 from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
@@ -107,7 +107,7 @@ class Renderer:
             built = extra.engine(entry, getattr(self.cfg.speakers, entry.section),
                                  self.config_dir)
             return entry.name, built.synthesize(text, voice)
-        assert isinstance(voice, EspeakVoice)
+        assert isinstance(voice, EspeakVoice)  # issue-13 engines hook: the rest is espeak-ng
         return self.engine.name, self.engine.synthesize(text, voice)
 
     @contextlib.contextmanager

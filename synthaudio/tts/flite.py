@@ -2,9 +2,10 @@
 
 Voices: the CMU voices Debian ships (``rms``, ``awb``, ``slt``: clustergen statistical
 voices, each trained on recordings of one speaker; ``kal16``, ``kal``: diphone voices of
-one more) and any ``.flitevox`` file (festvox's clustergen voices, or a dumped voice). Audio is float32 mono
-``(n_samples,)`` at the voice's rate (16 kHz; 8 kHz for ``kal``); word timings are the end
-times of the segments of each word in Flite's Word and Segment relations.
+one more) and any ``.flitevox`` file (festvox's clustergen voices, or a dumped voice).
+Audio is float32 mono ``(n_samples,)`` at the voice's rate (16 kHz; 8 kHz for ``kal``);
+word timings are the end times of the segments of each word in Flite's Word and Segment
+relations.
 
 What a voice responds to was measured (median F0 by ``librosa.pyin`` and duration, on one
 sentence; ``tests/tts/test_flite.py`` checks the levers used): the diphone voices kal16 and kal
