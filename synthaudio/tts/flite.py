@@ -7,16 +7,19 @@ Audio is float32 mono ``(n_samples,)`` at the voice's rate (16 kHz; 8 kHz for ``
 word timings are the end times of the segments of each word in Flite's Word and Segment
 relations.
 
-What a voice responds to was measured (median F0 by ``librosa.pyin`` and duration, on one
-sentence; ``tests/tts/test_flite.py`` checks the levers used): the diphone voices kal16 and kal
-follow ``int_f0_target_mean`` (70 -> 200 Hz gives a median F0 of 53 -> 202 Hz),
-``int_f0_target_stddev`` and ``duration_stretch`` (0.8 -> 1.25: 4.01 -> 6.27 s); the
-clustergen voices awb and slt ignore all three (F0 and duration the same to 1 Hz and
-10 ms) but follow ``f0_shift`` (0.8 -> 1.3: slt 130 -> 216 Hz, awb 101 -> 166 Hz); rms
-(its F0 from a separate model) follows none of them. So each voice gets only what it
-responds to (``RESPONDS``), and every voice gets a drawn ``speed``: the audio played
-faster or slower (resampled), which moves F0, formants and tempo together by that
-factor, like Kaldi's speed perturbation; it is the one lever rms has.
+What a voice responds to was measured (``benchmarks/bench_engines.py --levers``: duration
+and median F0 by ``librosa.pyin`` of one sentence, each parameter at two values): every
+voice follows ``duration_stretch`` (0.8 -> 1.25: rms 4.65 -> 7.27 s, slt 3.93 -> 6.14 s,
+kal16 4.01 -> 6.27 s); the diphone voices kal16 and kal follow ``int_f0_target_mean``
+(70 -> 200 Hz gives a median F0 of 53 -> 202 Hz) and ``int_f0_target_stddev``; the
+clustergen voices awb and slt follow ``f0_shift`` (0.8 -> 1.3: slt 130 -> 216 Hz, awb
+101 -> 166 Hz), which scales their own contour (``int_f0_target_mean`` would move both to
+one absolute mean, slt's 165 Hz and awb's 126 Hz alike); rms (its F0 from a separate
+model) follows no F0 feature: 101 Hz whatever they are. So each voice is given only what
+it follows (``RESPONDS``); features a voice does not set stay unset. Every voice also
+gets a drawn ``speed``: the audio played faster or slower (resampled), which moves F0,
+formants and tempo together by that factor, like Kaldi's speed perturbation; it is the
+one F0 lever rms has.
 
 Flite's synthesis draws from libc's ``rand``; ``srand`` is seeded from the voice
 and the text (as espeak-ng's noise is) right before each synthesis, under this module's
@@ -52,10 +55,12 @@ SHIPPED: dict[str, tuple[str, str]] = {
     "kal16": ("m", "diphone"), "kal": ("m", "diphone"),
 }
 _DIPHONE = ("duration_stretch", "f0_mean_hz", "f0_stddev_hz")
+_CLUSTERGEN = ("duration_stretch", "f0_shift")
 # the prosody features each voice measurably follows (module docstring); .flitevox files
-# (festvox clustergen voices) are taken to follow f0_shift as awb and slt do
+# (festvox clustergen voices) are taken to follow what awb and slt do
 RESPONDS: dict[str, tuple[str, ...]] = {
-    "rms": (), "awb": ("f0_shift",), "slt": ("f0_shift",), "kal16": _DIPHONE, "kal": _DIPHONE,
+    "rms": ("duration_stretch",), "awb": _CLUSTERGEN, "slt": _CLUSTERGEN,
+    "kal16": _DIPHONE, "kal": _DIPHONE,
 }
 _FEATURES = {"duration_stretch": b"duration_stretch", "f0_mean_hz": b"int_f0_target_mean",
              "f0_stddev_hz": b"int_f0_target_stddev", "f0_shift": b"f0_shift"}
@@ -74,10 +79,10 @@ class FliteConfig(BaseModel):
     # playback speed factor (F0, formants and tempo together), every voice
     speed: Range = (0.94, 1.06)
     # Flite's own prosody features, each given only to the voices that follow it
-    f0_shift: Range = (0.85, 1.2)  # F0 factor: awb, slt, .flitevox voices
-    duration_stretch: Range = (0.9, 1.15)  # the diphone voices kal16 and kal
-    f0_mean_hz: Range = (80.0, 135.0)  # int_f0_target_mean
-    f0_stddev_hz: Range = (6.0, 16.0)  # int_f0_target_stddev
+    duration_stretch: Range = (0.9, 1.15)  # every voice; > 1 slower
+    f0_shift: Range = (0.85, 1.2)  # F0 factor of awb, slt and .flitevox voices
+    f0_mean_hz: Range = (80.0, 135.0)  # int_f0_target_mean of kal16 and kal
+    f0_stddev_hz: Range = (6.0, 16.0)  # int_f0_target_stddev of kal16 and kal
 
     @model_validator(mode="after")
     def _ranges(self) -> FliteConfig:
@@ -136,7 +141,7 @@ def sample_voice(cfg: FliteConfig, name: str, rng: np.random.Generator,
     if name not in SHIPPED:
         p = Path(name)
         path = str(p if p.is_absolute() or base_dir is None else base_dir / p)
-    follows = RESPONDS.get(name, ("f0_shift",))
+    follows = RESPONDS.get(name, _CLUSTERGEN)
     return FliteVoice(name, drawn["speed"], path=path,
                       **{k: v for k, v in drawn.items() if k in follows})
 
@@ -181,6 +186,8 @@ class _Library:
             ("flite_ffeature_float", ctypes.c_float, [_P, ctypes.c_char_p]),
             ("flite_feat_set_float", None, [_P, ctypes.c_char_p, ctypes.c_float]),
             ("flite_get_param_float", ctypes.c_float, [_P, ctypes.c_char_p, ctypes.c_float]),
+            ("flite_get_param_val", _P, [_P, ctypes.c_char_p, _P]),
+            ("flite_feat_remove", ctypes.c_int, [_P, ctypes.c_char_p]),
             ("delete_utterance", None, [_P]),
             ("flite_add_lang", ctypes.c_int, [ctypes.c_char_p, _P, _P]),
             ("flite_voice_dump", ctypes.c_int, [_P, ctypes.c_char_p]),
@@ -224,11 +231,11 @@ class _Library:
         if not ptr:
             raise ConfigError(f"flite: cannot load voice {key!r}")
         feats = ptr.contents.features
-        get = self.lib.flite_get_param_float
+        # the voice's own values of the features a speaker may set; absent ones stay
+        # absent (setting int_f0_target_mean on slt would move its F0 to that mean)
         self._defaults[key] = {
-            name: get(feats, name, default) for name, default in (
-                (b"duration_stretch", 1.0), (b"int_f0_target_mean", 100.0),
-                (b"int_f0_target_stddev", 10.0), (b"f0_shift", 1.0))}
+            name: self.lib.flite_get_param_float(feats, name, 0.0)
+            for name in _FEATURES.values() if self.lib.flite_get_param_val(feats, name, None)}
         self._voices[key] = ptr
         return ptr
 
@@ -238,10 +245,13 @@ class _Library:
         ptr = self.voice(voice)
         key = voice.path or voice.voice
         feats = ptr.contents.features
-        # set every time: a voice is shared by the speakers that use it
+        # set (or removed) every time: a voice is shared by the speakers that use it
         wanted = {**self._defaults[key], **voice.features()}
-        for name, value in wanted.items():
-            self.lib.flite_feat_set_float(feats, name, value)
+        for name in _FEATURES.values():
+            if name in wanted:
+                self.lib.flite_feat_set_float(feats, name, wanted[name])
+            else:
+                self.lib.flite_feat_remove(feats, name)
         self.libc.srand(ctypes.c_uint(zlib.crc32(f"{voice}|{text}".encode())))
         utt = self.lib.flite_synth_text(text.encode("utf-8"), ctypes.cast(ptr, _P))
         if not utt:

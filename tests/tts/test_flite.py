@@ -79,6 +79,19 @@ def test_speed_moves_pitch_and_duration_of_every_voice_together() -> None:
     assert slow.words[-1].start_s / fast.words[-1].start_s == pytest.approx(ratio, rel=0.01)
 
 
+def test_unset_features_keep_the_voice_own_pitch_and_stretch_moves_every_voice() -> None:
+    engine = FliteEngine()
+    plain = engine.synthesize(TEXT, FliteVoice("slt", 1.0)).audio
+    engine.synthesize(TEXT, FliteVoice("kal16", 1.0, 1.0, 1.0, 90.0, 10.0))
+    engine.synthesize(TEXT, FliteVoice("slt", 1.0, f0_shift=0.8))
+    assert np.array_equal(engine.synthesize(TEXT, FliteVoice("slt", 1.0)).audio, plain)
+    assert median_f0(plain, 16000) > 150  # slt's own, not a default target mean
+    for name in ("rms", "slt"):
+        long = engine.synthesize(TEXT, FliteVoice(name, 1.0, duration_stretch=1.15)).audio
+        short = engine.synthesize(TEXT, FliteVoice(name, 1.0, duration_stretch=0.9)).audio
+        assert len(long) / len(short) == pytest.approx(1.15 / 0.9, rel=0.05)
+
+
 def test_f0_shift_moves_slt_and_f0_mean_and_stretch_move_kal16() -> None:
     engine = FliteEngine()
     low = engine.synthesize(TEXT, FliteVoice("slt", 1.0, f0_shift=0.85)).audio
@@ -123,7 +136,8 @@ def test_a_flitevox_file_loads_and_speaks(tmp_path: Path) -> None:
     voice = sample_voice(cfg, "rms_copy.flitevox", np.random.default_rng(0), tmp_path)
     assert voice.path == str(vox) and voice.f0_shift is not None
     s = FliteEngine().synthesize(TEXT, voice)
-    ref = FliteEngine().synthesize(TEXT, FliteVoice("rms", voice.speed))
+    ref = FliteEngine().synthesize(TEXT, FliteVoice("rms", voice.speed,
+                                                    duration_stretch=voice.duration_stretch))
     assert s.words is not None and [w.word for w in s.words] == TEXT.split()
     assert abs(len(s.audio) - len(ref.audio)) < 0.02 * len(ref.audio)
     missing = sample_voice(cfg, "rms_copy.flitevox", np.random.default_rng(0), tmp_path / "x")
