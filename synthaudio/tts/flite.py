@@ -300,21 +300,24 @@ def _library() -> _Library:
 def dump_voice(name: str, path: Path) -> None:
     """Write a shipped voice as a ``.flitevox`` file (``flite_voice_dump``).
 
-    Runs in a fresh process: Flite cannot dump a voice whose features were set (it exits
-    the process), and every voice this process has spoken with has them set.
+    Runs in a fresh (spawned) process: Flite cannot dump a voice whose features were set
+    (it exits the process), and every voice this process has spoken with has them set.
     """
-    import subprocess
-    import sys
+    import multiprocessing
 
-    code = ("import sys, ctypes; from synthaudio.tts import flite; lib = flite._library(); "
-            "ptr = lib.voice(flite.FliteVoice(sys.argv[1], 1.0)); "
-            "sys.exit(0 if lib.lib.flite_voice_dump(ctypes.cast(ptr, ctypes.c_void_p), "
-            "sys.argv[2].encode()) >= 0 else 1)")
-    done = subprocess.run([sys.executable, "-c", code, name, str(path)], capture_output=True,
-                          text=True, check=False)
-    if done.returncode != 0 or not path.is_file():
-        raise SynthaudioError(f"flite: cannot dump voice {name!r} to {path}: "
-                              f"{(done.stderr.strip().splitlines() or ['failed'])[-1]}")
+    proc = multiprocessing.get_context("spawn").Process(target=_dump_here,
+                                                         args=(name, str(path)))
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0 or not path.is_file():
+        raise SynthaudioError(f"flite: cannot dump voice {name!r} to {path} "
+                              f"(exit code {proc.exitcode})")
+
+
+def _dump_here(name: str, path: str) -> None:
+    lib = _library()
+    ptr = lib.voice(FliteVoice(name, 1.0))
+    lib.lib.flite_voice_dump(ctypes.cast(ptr, _P), path.encode())
 
 
 class FliteEngine:
