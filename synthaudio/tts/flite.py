@@ -9,17 +9,17 @@ relations.
 
 What a voice responds to was measured (``benchmarks/bench_engines.py --levers``: duration
 and median F0 by ``librosa.pyin`` of one sentence, each parameter at two values): every
-voice follows ``duration_stretch`` (0.8 -> 1.25: rms 4.65 -> 7.27 s, slt 3.93 -> 6.14 s,
-kal16 4.01 -> 6.27 s); the diphone voices kal16 and kal follow ``int_f0_target_mean``
-(70 -> 200 Hz gives a median F0 of 53 -> 202 Hz) and ``int_f0_target_stddev``; the
-clustergen voices awb and slt follow ``f0_shift`` (0.8 -> 1.3: slt 130 -> 216 Hz, awb
-101 -> 166 Hz), which scales their own contour (``int_f0_target_mean`` would move both to
+voice follows ``duration_stretch`` (0.8 -> 1.25: rms 4.56 -> 7.12 s, slt 3.85 -> 6.01 s,
+kal16 3.93 -> 6.15 s); the diphone voices kal16 and kal follow ``int_f0_target_mean``
+(70 -> 140 Hz gives a median F0 of 55 -> 139 Hz) and ``int_f0_target_stddev``; the
+clustergen voices awb and slt follow ``f0_shift`` (0.8 -> 1.3: slt 133 -> 219 Hz, awb
+102 -> 169 Hz), which scales their own contour (``int_f0_target_mean`` would move both to
 one absolute mean, slt's 165 Hz and awb's 126 Hz alike); rms (its F0 from a separate
-model) follows no F0 feature: 101 Hz whatever they are. So each voice is given only what
-it follows (``RESPONDS``); features a voice does not set stay unset. Every voice also
-gets a drawn ``speed``: the audio played faster or slower (resampled), which moves F0,
-formants and tempo together by that factor, like Kaldi's speed perturbation; it is the
-one F0 lever rms has.
+model) follows no F0 feature: 101-102 Hz whatever they are. So each voice is given only
+what it follows (``RESPONDS``); features a voice does not set stay unset. Every voice
+also gets a drawn ``speed``: the audio played faster or slower (resampled), which moves
+F0, formants and tempo together by that factor (0.9 -> 1.1: rms 90 -> 110 Hz), like
+Kaldi's speed perturbation; it is the one F0 lever rms has.
 
 Flite's synthesis draws from libc's ``rand``; ``srand`` is seeded from the voice
 and the text (as espeak-ng's noise is) right before each synthesis, under this module's
