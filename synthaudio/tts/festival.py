@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from synthaudio.augment.config import check_range
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
+from synthaudio.tts.wordspans import tighten
 
 ENGINE_NAME = "festival"
 PACKAGES = "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
@@ -209,7 +210,8 @@ class FestivalEngine:
             for word, (_, start, end) in zip(words, events, strict=True):
                 s = min(max(start, 0.0), duration_s)
                 timed.append(WordTiming(word, s, min(max(end, s), duration_s) - s))
-        return Synthesis(audio, int(rate), tuple(timed) if timed is not None else None)
+        return Synthesis(audio, int(rate),
+                         None if timed is None else tighten(timed, audio, int(rate)))
 
 
 def _read_words(proc: subprocess.Popen[bytes]) -> list[tuple[str, float, float]]:

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from synthaudio.augment.config import check_range
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
+from synthaudio.tts.wordspans import tighten
 
 ENGINE_NAME = "flite"
 PACKAGE = "libflite1"
@@ -352,8 +353,8 @@ class FliteEngine:
             # played ``speed`` times faster: the samples taken as rate * speed, back to rate
             audio = soxr.resample(audio, rate * voice.speed, rate, quality="HQ")
             audio = np.ascontiguousarray(np.clip(audio, -1.0, 1.0), dtype=np.float32)
-        return Synthesis(audio, rate, word_timings(text.split(), events, voice.speed,
-                                                   len(audio) / rate))
+        words = word_timings(text.split(), events, voice.speed, len(audio) / rate)
+        return Synthesis(audio, rate, None if words is None else tighten(words, audio, rate))
 
 
 # --- the engine's hooks (factory, version, voices, speaker sampler) ----------------------

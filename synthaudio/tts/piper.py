@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from synthaudio.augment.config import check_range
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
+from synthaudio.tts.wordspans import tighten
 
 ENGINE_NAME = "piper"
 INSTALL_HINT = "pip install 'synthaudio[piper]'"
@@ -347,6 +348,8 @@ class PiperEngine:
             counts = [model.phoneme_count(w) for w in text.split()]
             words = word_timings(text.split(), counts, tokens, durations,
                                  float(model.config.hop_length) / rate, audio.size / rate)
+            if words is not None:
+                words = tighten(words, audio, rate)
         return Synthesis(np.ascontiguousarray(audio, np.float32), rate, words)
 
 
