@@ -48,6 +48,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_voices(args: argparse.Namespace) -> int:
+    if args.engine != "espeak-ng":  # issue-13 engines hook
+        return _extra_voices(args)
     from synthaudio.tts.espeak import EspeakEngine, shipped_variants
 
     engine = EspeakEngine()
@@ -57,6 +59,29 @@ def _cmd_voices(args: argparse.Namespace) -> int:
             print(f"  {v.name:<20} {','.join(v.languages)}")
     print("variants (use as speakers.variants; 'none' is the plain voice):")
     print("  " + " ".join(shipped_variants()))
+    return 0
+
+
+def _extra_voices(args: argparse.Namespace) -> int:
+    """issue-13 engines hook: `voices --engine NAME` for synthaudio.tts.extra's engines."""
+    from synthaudio.tts import extra
+
+    entry = extra.get(args.engine)
+    section = None
+    if args.model is not None:
+        if entry.name != "piper":
+            raise SynthaudioError(f"--model: only for --engine piper, not {entry.name}")
+        section = entry.attr("PiperConfig")(model=str(Path(args.model).absolute()))
+    elif entry.section_required:
+        raise SynthaudioError(f"--engine {entry.name} needs --model PATH.onnx")
+    voices = entry.attr("list_voices")(section)
+    version = entry.attr(entry.version)()
+    print(f"{entry.name} {version}: {len(voices)} voices (use as speakers.{entry.section}"
+          f"{'.speakers' if entry.name == 'piper' else '.voices'})")
+    for v in voices:
+        if args.lang is None or any(lang.startswith(args.lang.lower()) for lang in v.languages):
+            gender = f"  {v.gender}" if v.gender else ""
+            print(f"  {v.name:<28} {','.join(v.languages)}{gender}")
     return 0
 
 
@@ -225,8 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     _executor_args(p)
     p.set_defaults(func=_cmd_generate)
 
-    p = sub.add_parser("voices", help="list the espeak-ng voices and variants")
+    p = sub.add_parser("voices", help="list an engine's voices (espeak-ng: and variants)")
     p.add_argument("--lang", help="only voices whose name starts with this")
+    # issue-13 engines hook: --engine and --model
+    p.add_argument("--engine", default="espeak-ng",
+                   choices=["espeak-ng", "flite", "piper", "festival", "pico"])
+    p.add_argument("--model", help="--engine piper: the PATH.onnx voice to list speakers of")
     p.set_defaults(func=_cmd_voices)
 
     p = sub.add_parser("rirs", help="build a room impulse response bank")

@@ -30,9 +30,14 @@ from synthaudio.configbase import (  # noqa: F401 - re-exported: other modules i
 from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
 from synthaudio.tts.coqui import CoquiConfig
+from synthaudio.tts.festival import FestivalConfig  # issue-13 engines hook
+from synthaudio.tts.flite import FliteConfig  # issue-13 engines hook
+from synthaudio.tts.pico import PicoConfig  # issue-13 engines hook
+from synthaudio.tts.piper import PiperConfig  # issue-13 engines hook
 from synthaudio.tts.variants import VariantConfig
 
-EngineName = Literal["espeak-ng", "coqui-tts"]
+# issue-13 engines hook: the names of synthaudio.tts.extra.EXTRA_ENGINES added
+EngineName = Literal["espeak-ng", "coqui-tts", "flite", "piper", "festival", "pico"]
 
 
 _Model = ConfigModel  # the name the models here were written against
@@ -94,6 +99,11 @@ class SpeakersConfig(_Model):
     volume: Range = (90.0, 110.0)
     word_gap_ms: Range = (0.0, 20.0)
     jitter: JitterConfig = JitterConfig()
+    # --- issue-13 engines hook: speakers.<section> of synthaudio.tts.extra's engines ------
+    flite: FliteConfig | None = Field(default=None, exclude_if=lambda v: v is None)
+    piper: PiperConfig | None = Field(default=None, exclude_if=lambda v: v is None)
+    festival: FestivalConfig | None = Field(default=None, exclude_if=lambda v: v is None)
+    pico: PicoConfig | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _ranges(self) -> SpeakersConfig:
@@ -107,6 +117,14 @@ class SpeakersConfig(_Model):
             raise ValueError("engines: shares must be >= 0 with a positive sum")
         if shares.get("coqui-tts", 0) > 0 and self.coqui is None:
             raise ValueError("coqui: needed when coqui-tts speaks (engine or engines)")
+        from synthaudio.tts.extra import EXTRA_ENGINES  # issue-13 engines hook
+
+        named = {str(k): v for k, v in shares.items()}
+        for entry in EXTRA_ENGINES:
+            if (named.get(entry.name, 0) > 0 and entry.section_required
+                    and getattr(self, entry.section) is None):
+                raise ValueError(f"{entry.section}: needed when {entry.name} speaks "
+                                 "(engine or engines)")
         return self
 
 

@@ -24,14 +24,21 @@ from synthaudio.errors import ConfigError
 from synthaudio.tts.coqui import ENGINE_NAME as COQUI_ENGINE
 from synthaudio.tts.coqui import CoquiConfig, CoquiVoice
 from synthaudio.tts.espeak import ENGINE_NAME, EspeakVoice, variant_gender
+from synthaudio.tts.extra import EXTRA_ENGINES
+from synthaudio.tts.extra import NAMES as EXTRA_NAMES
+from synthaudio.tts.festival import FestivalVoice
+from synthaudio.tts.flite import FliteVoice
+from synthaudio.tts.pico import PicoVoice
+from synthaudio.tts.piper import PiperVoice
 from synthaudio.tts.variants import VariantConfig, sample_variant
 
 if TYPE_CHECKING:
     from synthaudio.tts.coqui import CoquiEngine
 
 VARIANT_MODES = ("shipped", "generated", "mixed")
-ENGINES = (ENGINE_NAME, COQUI_ENGINE)
-Voice = EspeakVoice | CoquiVoice
+ENGINES = (ENGINE_NAME, COQUI_ENGINE, *EXTRA_NAMES)  # issue-13 engines hook: EXTRA_NAMES
+# issue-13 engines hook: their voice records
+Voice = EspeakVoice | CoquiVoice | FliteVoice | PiperVoice | FestivalVoice | PicoVoice
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,7 @@ def engine_counts(shares: Mapping[str, float], count: int) -> dict[str, int]:
 def sample_speakers(
     cfg: SpeakersConfig, rngs: Sequence[np.random.Generator], ids: Sequence[str], *,
     assign_rng: np.random.Generator, coqui: CoquiEngine | None = None,
-    corpus_language: str = "en-us",
+    corpus_language: str = "en-us", engines: Mapping[str, Any] | None = None,
 ) -> tuple[SpeakerParams, ...]:
     """All speakers of a corpus.
 
@@ -120,6 +127,10 @@ def sample_speakers(
         assign_rng: the generator of the engine and voice assignment.
         coqui: the loaded Coqui model, needed when a share goes to "coqui-tts".
         corpus_language: the corpus language, matched to a multilingual model's.
+        engines: built engines of :mod:`synthaudio.tts.extra`'s engines given speakers;
+            their voices come from each module's ``speaker_voices``, drawn from
+            ``assign_rng`` after the Coqui voices, each engine taking the next speakers of
+            the assignment order.
     """
     if len(rngs) != len(ids):
         raise ValueError(f"{len(rngs)} generators for {len(ids)} speakers")
@@ -139,9 +150,14 @@ def sample_speakers(
             raise ConfigError(f"speakers: {n_coqui} coqui-tts speakers need as many distinct "
                               f"voices; {coqui.model!r} offers {len(pool)}")
         pool = [pool[k] for k in assign_rng.permutation(len(pool))[:n_coqui]]
+    extra = _extra_voices(cfg, counts, order[n_coqui:], assign_rng, engines or {},
+                          corpus_language)  # issue-13 engines hook
     out: list[SpeakerParams] = []
     k = 0
     for i, sid in enumerate(ids):
+        if i in extra:
+            out.append(SpeakerParams(sid, *extra[i]))
+            continue
         if not is_coqui[i]:
             out.append(sample_speaker(cfg, rngs[i], sid))
             continue
@@ -157,21 +173,45 @@ def sample_speakers(
     return tuple(out)
 
 
+def _extra_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
+                  rng: np.random.Generator, engines: Mapping[str, Any], corpus_language: str,
+                  ) -> dict[int, tuple[str, str | None, Any]]:
+    """issue-13 engines hook: speaker index -> (engine, gender, voice) for the engines of
+    :mod:`synthaudio.tts.extra`, each taking the next ``counts[name]`` speakers of
+    ``order``."""
+    out: dict[int, tuple[str, str | None, Any]] = {}
+    start = 0
+    for entry in EXTRA_ENGINES:
+        n = counts.get(entry.name, 0)
+        if n <= 0:
+            continue
+        if entry.name not in engines:
+            raise ConfigError(f"speakers.engines: no {entry.name} engine was built")
+        section = getattr(cfg, entry.section, None)
+        voices = entry.attr("speaker_voices")(engines[entry.name], section, n, rng,
+                                              corpus_language)
+        for idx, (voice, gender) in zip(order[start:start + n], voices, strict=True):
+            out[int(idx)] = (entry.name, gender, voice)
+        start += n
+    return out
+
+
 @overload
 def jitter_voice(voice: EspeakVoice, cfg: JitterConfig,
                  rng: np.random.Generator) -> EspeakVoice: ...
 
 
 @overload
-def jitter_voice(voice: CoquiVoice, cfg: JitterConfig, rng: np.random.Generator) -> CoquiVoice: ...
+def jitter_voice(voice: Voice, cfg: JitterConfig, rng: np.random.Generator) -> Voice: ...
 
 
 def jitter_voice(voice: Voice, cfg: JitterConfig, rng: np.random.Generator) -> Voice:
     """The speaker's voice with this utterance's prosody jitter (rate and pitch).
 
-    Coqui voices have no such controls per utterance and come back unchanged.
+    Voices of other engines (Coqui, Flite...) have no such controls per utterance and come
+    back unchanged.
     """
-    if isinstance(voice, CoquiVoice):
+    if not isinstance(voice, EspeakVoice):  # issue-13 engines hook: was CoquiVoice
         return voice
     rate = voice.rate_wpm + rng.uniform(-cfg.rate_wpm, cfg.rate_wpm)
     pitch = voice.pitch + rng.uniform(-cfg.pitch, cfg.pitch)

@@ -47,6 +47,7 @@ from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.executors import check_executor
 from synthaudio.splits import SPLITS
 from synthaudio.streams import STREAMS_VERSION
+from synthaudio.tts import extra  # issue-13 engines hook
 from synthaudio.tts.coqui import coqui_version
 from synthaudio.tts.espeak import EspeakEngine
 
@@ -87,7 +88,9 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
         "versions": {"synthaudio": synthaudio.__version__,
                      "espeak-ng": EspeakEngine().version(),
                      **({"coqui-tts": coqui_version()}
-                        if any(s.engine == "coqui-tts" for s in plan.speakers) else {})},
+                        if any(s.engine == "coqui-tts" for s in plan.speakers) else {}),
+                     # issue-13 engines hook
+                     **extra.versions({s.engine for s in plan.speakers})},
         "prompts": {"count": len(prompts), "skipped": len(plan.skipped)},
     }
     body["fingerprint"] = fingerprint(body, prompts)

@@ -145,6 +145,12 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
         from synthaudio.tts.coqui import engine_for
 
         coqui = engine_for(cfg.speakers.coqui, config_dir)
+    # issue-13 engines hook: build the engines of synthaudio.tts.extra that get speakers
+    from synthaudio.tts import extra
+
+    shares = {str(k): v for k, v in (cfg.speakers.engines or {cfg.speakers.engine: 1.0}).items()}
+    engines = {e.name: extra.engine(e, getattr(cfg.speakers, e.section), config_dir)
+               for e in extra.EXTRA_ENGINES if shares.get(e.name, 0) > 0}
     speakers = sample_speakers(
         cfg.speakers,
         [np.random.default_rng([cfg.seed, STREAM_SPEAKER, i]) for i in range(len(ids))],
@@ -152,6 +158,7 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
         assign_rng=np.random.default_rng([cfg.seed, STREAM_VOICES]),
         coqui=coqui,
         corpus_language=cfg.language,
+        engines=engines,
     )
     splits = assign_splits(ids, cfg.splits, np.random.default_rng([cfg.seed, STREAM_SPLIT]))
     per_speaker = cfg.utterances.per_speaker

@@ -28,9 +28,10 @@ from synthaudio.errors import ConfigError
 from synthaudio.fileio import write_audio_atomic
 from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.speakers import Voice, jitter_voice
+from synthaudio.tts import extra  # issue-13 engines hook
 from synthaudio.tts.base import Synthesis, WordTiming
 from synthaudio.tts.coqui import CoquiVoice, engine_for
-from synthaudio.tts.espeak import EspeakEngine
+from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
 
 # Sub-streams of one utterance's randomness, in a fixed order; quality-gate re-draws use
 # _SUB_PROSODY + _REDRAW_STRIDE * attempt.
@@ -102,6 +103,12 @@ class Renderer:
                 raise ConfigError("a coqui-tts speaker, but no speakers.coqui in the config")
             engine = engine_for(self.cfg.speakers.coqui, self.config_dir)
             return engine.name, engine.synthesize(text, voice)
+        entry = extra.of_voice(voice)  # issue-13 engines hook
+        if entry is not None:
+            built = extra.engine(entry, getattr(self.cfg.speakers, entry.section),
+                                 self.config_dir)
+            return entry.name, built.synthesize(text, voice)
+        assert isinstance(voice, EspeakVoice)  # issue-13 engines hook: the rest is espeak-ng
         return self.engine.name, self.engine.synthesize(text, voice)
 
     @contextlib.contextmanager

@@ -99,7 +99,7 @@ def test_engine_shares_become_exact_counts():
                                                                        "coqui-tts": 3}
     assert sum(engine_counts({"espeak-ng": 1, "coqui-tts": 1}, 7).values()) == 7
     with pytest.raises(ConfigError, match="unknown engine"):
-        engine_counts({"festival": 1.0}, 3)
+        engine_counts({"no-such-tts": 1.0}, 3)
 
 
 def test_engine_without_coqui_installed_says_how_to_install():

