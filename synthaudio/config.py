@@ -25,6 +25,7 @@ from pydantic import (
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
+from synthaudio.tts.conversion import ConversionConfig
 from synthaudio.tts.coqui import CoquiConfig
 from synthaudio.tts.variants import VariantConfig
 
@@ -101,6 +102,11 @@ class SpeakersConfig(_Model):
     volume: Range = (90.0, 110.0)
     word_gap_ms: Range = (0.0, 20.0)
     jitter: JitterConfig = JitterConfig()
+    # voices, genders and shipped variants shared out evenly (synthaudio.balance), no
+    # variant in two splits, each speaker reading its prompts in its own order
+    balance: bool = True
+    # WORLD voice conversion of a share of the speakers (synthaudio.tts.conversion)
+    conversion: ConversionConfig | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _ranges(self) -> SpeakersConfig:
