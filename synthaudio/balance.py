@@ -47,6 +47,22 @@ def balanced_slots(shares: Mapping[K, float], count: int, rng: np.random.Generat
     return [slots[i] for i in rng.permutation(len(slots))]
 
 
+def interleaved_slots(shares: Mapping[K, float], count: int,
+                      rng: np.random.Generator) -> list[K]:
+    """Each key as often as its rounded share, spread evenly along the list (every prefix
+    as close to the shares as it can be), rotated by a drawn offset."""
+    counts = largest_remainder(shares, count)
+    used = dict.fromkeys(counts, 0)
+    out: list[K] = []
+    for pos in range(count):
+        key = max((k for k in counts if used[k] < counts[k]),
+                  key=lambda k: counts[k] * (pos + 1) / count - used[k])
+        used[key] += 1
+        out.append(key)
+    shift = int(rng.integers(count)) if count else 0
+    return out[shift:] + out[:shift]
+
+
 def partition_pool(pool: Sequence[V], need: Mapping[str, int],
                    rng: np.random.Generator) -> dict[str, list[V]]:
     """Split ``pool`` among the splits with ``need[split] > 0`` speakers: disjoint parts in

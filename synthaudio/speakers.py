@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
-from synthaudio.balance import balanced_slots, partition_pool
+from synthaudio.balance import balanced_slots, interleaved_slots, partition_pool
 from synthaudio.config import JitterConfig, SpeakersConfig
 from synthaudio.errors import ConfigError
 from synthaudio.tts.conversion import ConversionParams, check_available, sample_conversion
@@ -208,8 +208,16 @@ def balanced_espeak(cfg: SpeakersConfig, ids: Sequence[str], splits: Mapping[str
         gender_shares: dict[str | None, float] = {"m": 1 - female, "f": female}
     else:
         gender_shares = {g: float(len(v)) for g, v in pools.items()}
-    cells = {(v, g): share for v in cfg.voices for g, share in gender_shares.items()}
-    slots = dict(zip(ids, balanced_slots(cells, len(ids), rng), strict=True))
+    # each margin balanced (cells of a product would favour the larger gender), and the
+    # genders interleaved over the speakers grouped by voice, so each voice has both
+    voices = balanced_slots(dict.fromkeys(cfg.voices, 1.0), len(ids), rng)
+    by_voice = sorted(range(len(ids)), key=lambda i: (cfg.voices.index(voices[i]), i))
+    sequence = interleaved_slots(gender_shares, len(ids), rng)
+    genders: list[str | None] = [None] * len(ids)
+    for pos, i in enumerate(by_voice):
+        genders[i] = sequence[pos]
+    slots = dict(zip(ids, zip(voices, genders, strict=True), strict=True))
+    cells = dict.fromkeys((v, g) for v in cfg.voices for g in gender_shares)
     out: dict[str, dict[str, Any]] = {}
     for (voice, gender) in cells:
         members = [sid for sid in ids if slots[sid] == (voice, gender)]
