@@ -29,7 +29,11 @@ from synthaudio.fileio import write_audio_atomic
 from synthaudio.speakers import Voice, jitter_voice
 from synthaudio.tts.align import align_or_estimate
 from synthaudio.tts.base import Synthesis, WordTiming
-from synthaudio.tts.conversion import ConversionParams, apply_conversion
+from synthaudio.tts.conversion import (
+    CONVERSION_SAMPLE_RATE,
+    ConversionParams,
+    apply_conversion,
+)
 from synthaudio.tts.coqui import CoquiVoice, engine_for
 from synthaudio.tts.espeak import EspeakEngine
 
@@ -146,15 +150,17 @@ class Renderer:
         "engine", or "aligned"/"estimated" for an engine that gives none), in the speaker's
         converted voice when ``conversion`` is given (it keeps time: same timings)."""
         synth = self._synthesize(text, voice)[1]
-        audio = synth.audio
+        audio, rate = synth.audio, synth.sample_rate
         words, timings = synth.words, "engine"
         if words is None:
-            words, timings = align_or_estimate(audio, synth.sample_rate, text.split())
+            words, timings = align_or_estimate(audio, rate, text.split())
         if conversion is not None:
-            audio = apply_conversion(audio, synth.sample_rate, conversion)
-        if synth.sample_rate != self.cfg.audio.sample_rate:
-            audio = soxr.resample(audio, synth.sample_rate, self.cfg.audio.sample_rate,
-                                  quality="HQ")
+            if rate != CONVERSION_SAMPLE_RATE:
+                audio = soxr.resample(audio, rate, CONVERSION_SAMPLE_RATE, quality="HQ")
+                rate = CONVERSION_SAMPLE_RATE
+            audio = apply_conversion(audio, rate, conversion)
+        if rate != self.cfg.audio.sample_rate:
+            audio = soxr.resample(audio, rate, self.cfg.audio.sample_rate, quality="HQ")
         return np.ascontiguousarray(audio, dtype=np.float32), words, timings
 
     def clean_audio(self, text: str, voice: Voice) -> np.ndarray:
