@@ -103,6 +103,7 @@ def derive_config(base: dict[str, Any], condition: str, config_dir: Path,
                 mid = (spk[key][0] + spk[key][1]) / 2
                 spk[key] = [mid, mid]
         spk["jitter"] = {"rate_wpm": 0.0, "pitch": 0.0}
+        spk.pop("conversion", None)
     return cfg
 
 
