@@ -1,27 +1,36 @@
-"""Benchmark: speaker variety and intelligibility, shipped vs generated espeak-ng variants.
+"""Benchmark: how distinct, how human and how intelligible each voice source is, with and
+without voice conversion, and how fast.
 
-Draws ``--speakers`` speakers from the quickstart config twice, with
-``speakers.variant_mode`` "shipped" and "generated"; the two sets share every other draw
-(accent, rate, pitch, range, volume, word gap), so only the variant differs. Each speaker
-says the same ``--prompts`` quickstart prompts (clean, 16 kHz, no augmentation).
+Each condition is a voice source (one engine of the engine set, or ``mix``: equal shares of
+every engine in ``--engines``) with voice conversion off or on. Its ``--speakers`` speakers
+are drawn by the corpus planner from the quickstart config (``speakers.engines`` set to the
+source, ``speakers.conversion`` to ``--conversion`` when on; both share every other draw),
+and each says the same ``--prompts`` quickstart prompts through the render stage (clean,
+16 kHz, no environment), so any engine the renderer knows can be measured.
 
-    python benchmarks/bench_voices.py [--speakers 24] [--prompts 6] [-j 2]
+    python benchmarks/bench_voices.py [--engines espeak-ng,flite,piper] [--speakers 12]
+        [--prompts 6] [--conversion '{warp: [0.93, 1.08]}'] [--speakers-extra YAML] [-j 2]
 
-Prints one JSON object per mode:
-  mfcc_spread       mean pairwise Euclidean distance between per-speaker mean MFCCs (c1..c19)
-  f0_median_hz      per-speaker median F0 (pyin): min, max, std, and std in semitones
-  distinct_variants distinct variant files; distinct_voices: distinct voice+variant specs
-  speaker_id_acc    leave-one-out nearest-centroid speaker identification on utterance
-                    mean+std MFCCs (chance = 1/speakers): how separable the voices are
-  wer, cer          pocketsphinx (bundled en-us model and LM) on the clean renderings
-  wer_corpus_lm     pocketsphinx with a trigram of all the quickstart prompts (what
-                    ``synthaudio evaluate`` uses): less LM noise, more about the acoustics
+Prints one JSON object; per condition:
+  speaker_id_acc      leave-one-out nearest-centroid speaker identification on resemblyzer
+                      utterance embeddings (cosine; chance = 1/speakers): how separable
+  mfcc_speaker_id_acc the same on utterance mean+std MFCCs
+  nearest_real_sim    per synthetic speaker, the cosine similarity of its mean embedding to
+                      the nearest real speaker of tests/fixtures/real_speech: median, min, max
+                      (``real_speakers.nearest_other_sim`` is the same figure between the real
+                      speakers themselves: what "sounds like a person" scores)
+  f0_median_hz        per-speaker median F0: min, max, std in semitones
+  wer, wer_corpus_lm  pocketsphinx (bundled LM; a trigram of all quickstart prompts)
+  x_real_time_per_core  seconds of audio rendered per CPU second (TTS, alignment when the
+                      engine has no timings, conversion, resampling), in the workers
+  genders, timings    counts of speakers per gender, of utterances per timing source
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -31,142 +40,250 @@ from typing import Any
 
 import librosa
 import numpy as np
+import soundfile as sf
 import yaml
 
-from synthaudio.config import CorpusConfig, SpeakersConfig
-from synthaudio.corpus.plan import STREAM_SPEAKER, load_prompts
+from synthaudio.config import CorpusConfig
+from synthaudio.corpus.plan import load_prompts, plan_corpus
+from synthaudio.corpus.render import Renderer
 from synthaudio.evaluate.asr import PocketSphinxBackend, corpus_lm_backend
 from synthaudio.evaluate.normalizer import EvalNormalizer
 from synthaudio.evaluate.scoring import score
-from synthaudio.speakers import SpeakerParams, sample_speaker, speaker_ids
+from synthaudio.speakers import SpeakerParams
 from synthaudio.text.normalize import TextNormalizer
 from synthaudio.text.prompts import normalize_prompts
-from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
-from synthaudio.tts.variants import VariantConfig
 
 SR = 16000
 N_MFCC = 20
-CONFIG = Path(__file__).resolve().parents[1] / "corpora" / "quickstart" / "corpus.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "corpora" / "quickstart" / "corpus.yaml"
+REAL = ROOT / "tests" / "fixtures" / "real_speech"
 
 
-class BenchSpeakers(SpeakersConfig):
-    """SpeakersConfig with the variant fields (until config.py has them itself)."""
-
-    variant_mode: str = "shipped"
-    generated: VariantConfig = VariantConfig()
-
-
-def load(config: Path, n_prompts: int, seed: int) -> tuple[CorpusConfig, list[str], list[str]]:
-    """The quickstart config, ``n_prompts`` of its prompts (spoken form) drawn by seed, and
-    all its prompts."""
-    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+def base_config() -> dict[str, Any]:
+    """The quickstart config without environments, prompt paths made absolute, 16 kHz."""
+    data = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     data.pop("augment", None)
-    cfg = CorpusConfig.model_validate(data)
-    kept, _ = normalize_prompts(load_prompts(cfg, config.parent), TextNormalizer(cfg.language))
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(kept))[:n_prompts]
-    return cfg, [kept[i][1] for i in order], [text for _, text in kept]
+    data["text"]["sources"] = [
+        {**s, "file": str((CONFIG.parent / s["file"]).resolve())} if "file" in s else s
+        for s in data["text"]["sources"]]
+    data["audio"] = {"sample_rate": SR, "format": "wav"}
+    return data
 
 
-def draw_speakers(cfg: CorpusConfig, count: int, mode: str) -> list[SpeakerParams]:
-    spk_cfg = BenchSpeakers(**{**cfg.speakers.model_dump(), "count": count},
-                            variant_mode=mode)
-    return [sample_speaker(spk_cfg, np.random.default_rng([cfg.seed, STREAM_SPEAKER, i]), sid)
-            for i, sid in enumerate(speaker_ids(count))]
+def condition_config(source: str, engines: list[str], speakers: int, per_speaker: int,
+                     conversion: dict[str, Any] | None,
+                     speakers_extra: dict[str, Any]) -> CorpusConfig:
+    data = base_config()
+    shares = {e: 1.0 for e in engines} if source == "mix" else {source: 1.0}
+    spk = {**data["speakers"], **speakers_extra, "count": speakers, "engines": shares}
+    if conversion is not None:
+        spk["conversion"] = conversion
+    data["speakers"] = spk
+    data["utterances"] = {"per_speaker": per_speaker}
+    return CorpusConfig.model_validate(data)
 
 
-def speaker_stats(speaker: SpeakerParams, texts: list[str],
+def prompts(n: int, seed: int) -> tuple[list[str], list[str]]:
+    cfg = CorpusConfig.model_validate(base_config())
+    kept, _ = normalize_prompts(load_prompts(cfg, CONFIG.parent), TextNormalizer(cfg.language))
+    order = np.random.default_rng(seed).permutation(len(kept))[:n]
+    return [kept[i][1] for i in order], [text for _, text in kept]
+
+
+_ENCODER: Any = None
+
+
+def encoder() -> Any:
+    global _ENCODER
+    if _ENCODER is None:
+        from resemblyzer import VoiceEncoder
+
+        _ENCODER = VoiceEncoder("cpu", verbose=False)
+    return _ENCODER
+
+
+def embed(audio: np.ndarray) -> np.ndarray:
+    import warnings
+
+    with warnings.catch_warnings():  # webrtcvad imports pkg_resources, deprecated
+        warnings.simplefilter("ignore")
+        from resemblyzer import preprocess_wav
+
+    wav = preprocess_wav(audio.astype(np.float32), source_sr=SR)
+    if wav.size < SR // 4:  # the VAD kept almost nothing: embed the whole clip
+        wav = audio.astype(np.float32)
+    return np.asarray(encoder().embed_utterance(wav))
+
+
+def mfcc_features(audio: np.ndarray) -> np.ndarray:
+    mfcc = librosa.feature.mfcc(y=audio, sr=SR, n_mfcc=N_MFCC)[1:]
+    rms = librosa.feature.rms(y=audio)[0][: mfcc.shape[1]]
+    speech = mfcc[:, rms > 0.1 * rms.max()]
+    return np.concatenate([speech.mean(1), speech.std(1)])
+
+
+def median_f0(audio: np.ndarray) -> float:
+    f0 = librosa.yin(audio, fmin=50, fmax=500, sr=SR, frame_length=1024)
+    rms = librosa.feature.rms(y=audio, frame_length=1024)[0][: len(f0)]
+    return float(np.median(f0[: len(rms)][rms > 0.3 * rms.max()]))
+
+
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def speaker_stats(cfg_json: str, speaker: SpeakerParams, texts: list[str],
                   lm_asr: PocketSphinxBackend) -> dict[str, Any]:
-    """Render one speaker's prompts; MFCC statistics, median F0 and ASR hypotheses."""
-    import soxr
-
-    engine = EspeakEngine()
+    """Render one speaker's prompts; embeddings, features, F0, hypotheses, CPU time."""
+    renderer = _RENDERERS.get(cfg_json)
+    if renderer is None:
+        renderer = _RENDERERS[cfg_json] = Renderer(CorpusConfig.model_validate_json(cfg_json))
     asr = PocketSphinxBackend()
-    utt_feats, frames, voiced_f0, hyps, lm_hyps = [], [], [], [], []
-    assert isinstance(speaker.voice, EspeakVoice)
+    out: dict[str, list[Any]] = {k: [] for k in
+                                 ("emb", "mfcc", "f0", "hyps", "lm_hyps", "timings")}
+    cpu_s = audio_s = 0.0
     for text in texts:
-        synth = engine.synthesize(text, speaker.voice)
-        audio = soxr.resample(synth.audio, synth.sample_rate, SR).astype(np.float32)
-        mfcc = librosa.feature.mfcc(y=audio, sr=SR, n_mfcc=N_MFCC)[1:]  # drop c0 (level)
-        rms = librosa.feature.rms(y=audio)[0][: mfcc.shape[1]]
-        speech = mfcc[:, rms > 0.1 * rms.max()]
-        frames.append(speech)
-        utt_feats.append(np.concatenate([speech.mean(1), speech.std(1)]))
-        f0, voiced, _ = librosa.pyin(audio, fmin=50, fmax=450, sr=SR, frame_length=1024)
-        voiced_f0.append(f0[voiced & np.isfinite(f0)])
-        hyps.append(asr.transcribe(audio, SR))
-        lm_hyps.append(lm_asr.transcribe(audio, SR))
-    return {
-        "mean_mfcc": np.concatenate(frames, axis=1).mean(1),
-        "utt_feats": np.stack(utt_feats),
-        "f0_median_hz": float(np.median(np.concatenate(voiced_f0))),
-        "hyps": hyps,
-        "lm_hyps": lm_hyps,
-    }
+        start = time.process_time()
+        audio, _, timings = renderer.speak_timed(text, speaker.voice, speaker.conversion)
+        cpu_s += time.process_time() - start
+        audio_s += len(audio) / SR
+        out["timings"].append(timings)
+        out["emb"].append(embed(audio))
+        out["mfcc"].append(mfcc_features(audio))
+        out["f0"].append(median_f0(audio))
+        out["hyps"].append(asr.transcribe(audio, SR))
+        out["lm_hyps"].append(lm_asr.transcribe(audio, SR))
+    return {**out, "cpu_s": cpu_s, "audio_s": audio_s}
 
 
-def summarize(speakers: list[SpeakerParams], stats: list[dict[str, Any]],
-              texts: list[str]) -> dict[str, Any]:
-    means = np.stack([s["mean_mfcc"] for s in stats])
-    diffs = means[:, None, :] - means[None, :, :]
-    dist = np.sqrt((diffs**2).sum(-1))
-    iu = np.triu_indices(len(speakers), 1)
-    f0 = np.array([s["f0_median_hz"] for s in stats])
-    semitones = 12 * np.log2(f0 / np.median(f0))
-    # leave-one-out nearest centroid over utterances, features standardized over all
-    feats = np.stack([s["utt_feats"] for s in stats])  # (speakers, utts, dims)
-    flat = feats.reshape(-1, feats.shape[-1])
-    feats = (feats - flat.mean(0)) / (flat.std(0) + 1e-9)
+def loo_nearest_centroid(feats: np.ndarray, cosine: bool) -> float:
+    """Leave-one-out nearest-centroid accuracy over (speakers, utterances, dims)."""
+    if not cosine:
+        flat = feats.reshape(-1, feats.shape[-1])
+        feats = (feats - flat.mean(0)) / (flat.std(0) + 1e-9)
     n_spk, n_utt = feats.shape[:2]
     correct = 0
     for s in range(n_spk):
         for u in range(n_utt):
             cents = feats.mean(1).copy()
             cents[s] = np.delete(feats[s], u, axis=0).mean(0)
-            correct += int(np.argmin(((cents - feats[s, u]) ** 2).sum(-1)) == s)
+            x = feats[s, u]
+            if cosine:
+                cents /= np.linalg.norm(cents, axis=1, keepdims=True)
+                guess = int(np.argmax(cents @ (x / np.linalg.norm(x))))
+            else:
+                guess = int(np.argmin(((cents - x) ** 2).sum(-1)))
+            correct += int(guess == s)
+    return correct / (n_spk * n_utt)
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def real_speakers() -> dict[str, np.ndarray]:
+    """Mean resemblyzer embedding of each real speaker of the fixture (utt2spk)."""
+    spk_of = dict(line.split() for line in (REAL / "utt2spk").read_text().splitlines())
+    wavs = dict(line.split() for line in (REAL / "wav.scp").read_text().splitlines())
+    embs: dict[str, list[np.ndarray]] = {}
+    for utt, spk in spk_of.items():
+        audio, sr = sf.read(REAL / wavs[utt], dtype="float32")
+        assert sr == SR
+        embs.setdefault(spk, []).append(embed(audio))
+    return {spk: unit(np.mean(v, axis=0)) for spk, v in embs.items()}
+
+
+def real_summary(real: dict[str, np.ndarray]) -> dict[str, Any]:
+    names = sorted(real)
+    sims = [max(float(real[a] @ real[b]) for b in names if b != a) for a in names]
+    return {"speakers": len(names), "nearest_other_sim": {
+        "median": round(float(np.median(sims)), 3), "min": round(min(sims), 3),
+        "max": round(max(sims), 3)}}
+
+
+def summarize(speakers: tuple[SpeakerParams, ...], stats: list[dict[str, Any]],
+              texts: list[str], real: dict[str, np.ndarray]) -> dict[str, Any]:
+    emb = np.stack([np.stack(s["emb"]) for s in stats])
+    mfcc = np.stack([np.stack(s["mfcc"]) for s in stats])
+    real_mat = np.stack([real[k] for k in sorted(real)])
+    nearest = [float(np.max(real_mat @ unit(e.mean(0)))) for e in emb]
+    f0 = np.array([np.median(s["f0"]) for s in stats])
+    semitones = 12 * np.log2(f0 / np.median(f0))
     norm = EvalNormalizer()
     refs = [norm(t) for _ in stats for t in texts]
-    hyps = [norm(h) for s in stats for h in s["hyps"]]
-    scores = score(refs, hyps)
-    lm_scores = score(refs, [norm(h) for s in stats for h in s["lm_hyps"]])
-    variants = {sp.voice.variant for sp in speakers if isinstance(sp.voice, EspeakVoice)}
+    wer = score(refs, [norm(h) for s in stats for h in s["hyps"]]).wer
+    wer_lm = score(refs, [norm(h) for s in stats for h in s["lm_hyps"]]).wer
+    timings: dict[str, int] = {}
+    for s in stats:
+        for t in s["timings"]:
+            timings[t] = timings.get(t, 0) + 1
     return {
         "speakers": len(speakers),
-        "utterances": len(refs),
-        "mfcc_spread": round(float(dist[iu].mean()), 3),
+        "engines": sorted({sp.engine for sp in speakers}),
+        "speaker_id_acc": round(loo_nearest_centroid(emb, cosine=True), 3),
+        "mfcc_speaker_id_acc": round(loo_nearest_centroid(mfcc, cosine=False), 3),
+        "nearest_real_sim": {"median": round(float(np.median(nearest)), 3),
+                             "min": round(min(nearest), 3), "max": round(max(nearest), 3)},
         "f0_median_hz": {"min": round(float(f0.min()), 1), "max": round(float(f0.max()), 1),
-                         "std": round(float(f0.std()), 1),
                          "std_semitones": round(float(semitones.std()), 2)},
-        "distinct_variants": len(variants),
-        "distinct_voices": len({sp.voice.spec for sp in speakers}),
-        "genders": {g: sum(sp.gender == g for sp in speakers) for g in ("m", "f", None)},
-        "speaker_id_acc": round(correct / (n_spk * n_utt), 3),
-        "wer": round(scores.wer, 4),
-        "cer": round(scores.cer, 4),
-        "wer_corpus_lm": round(lm_scores.wer, 4),
+        "wer": round(wer, 4),
+        "wer_corpus_lm": round(wer_lm, 4),
+        "x_real_time_per_core": round(sum(s["audio_s"] for s in stats)
+                                      / max(sum(s["cpu_s"] for s in stats), 1e-9), 1),
+        "genders": {str(g): sum(sp.gender == g for sp in speakers) for g in ("m", "f", None)},
+        "timings": timings,
     }
+
+
+def run_condition(cfg: CorpusConfig, texts: list[str], lm_asr: PocketSphinxBackend,
+                  real: dict[str, np.ndarray], jobs: int) -> dict[str, Any]:
+    start = time.perf_counter()
+    speakers = plan_corpus(cfg, CONFIG.parent).speakers
+    n = len(speakers)
+    cfg_json = cfg.model_dump_json()
+    # spawn: the main process has torch loaded (the encoder); forked workers can hang
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        stats = list(pool.map(speaker_stats, [cfg_json] * n, speakers, [texts] * n,
+                              [lm_asr] * n))
+    return {**summarize(speakers, stats, texts, real),
+            "seconds": round(time.perf_counter() - start, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--speakers", type=int, default=24)
+    ap.add_argument("--engines", default="espeak-ng",
+                    help="comma-separated engine names; each is a condition, and 'mix'")
+    ap.add_argument("--no-mix", action="store_true", help="skip the mix of --engines")
+    ap.add_argument("--speakers", type=int, default=12)
     ap.add_argument("--prompts", type=int, default=6)
-    ap.add_argument("--modes", default="shipped,generated")
+    ap.add_argument("--conversion", default="{}",
+                    help="YAML of speakers.conversion for the 'vc' conditions ({}: defaults)")
+    ap.add_argument("--vc", default="off,on", help="which of off,on to run")
+    ap.add_argument("--speakers-extra", default="{}",
+                    help="YAML merged into the speakers section (e.g. a piper model)")
     ap.add_argument("--seed", type=int, default=0, help="which prompts are drawn")
     ap.add_argument("-j", "--jobs", type=int, default=1)
     args = ap.parse_args(argv)
-    cfg, texts, all_texts = load(CONFIG, args.prompts, args.seed)
-    out: dict[str, Any] = {"prompts": len(texts)}
+    engines = [e for e in args.engines.split(",") if e]
+    sources = engines + ([] if args.no_mix or len(engines) < 2 else ["mix"])
+    conversion = yaml.safe_load(args.conversion) or {}
+    extra = yaml.safe_load(args.speakers_extra) or {}
+    texts, all_texts = prompts(args.prompts, args.seed)
+    real = real_speakers()
+    out: dict[str, Any] = {"prompts": len(texts), "conversion": conversion,
+                           "real_speakers": real_summary(real)}
     with tempfile.TemporaryDirectory() as tmp:
         lm_asr, _ = corpus_lm_backend(all_texts, Path(tmp))
-        for mode in args.modes.split(","):
-            start = time.perf_counter()
-            speakers = draw_speakers(cfg, args.speakers, mode)
-            n = len(speakers)
-            with ProcessPoolExecutor(args.jobs) as pool:
-                stats = list(pool.map(speaker_stats, speakers, [texts] * n, [lm_asr] * n))
-            out[mode] = {**summarize(speakers, stats, texts),
-                         "seconds": round(time.perf_counter() - start, 1)}
+        for source in sources:
+            for vc in args.vc.split(","):
+                name = f"{source}{'+vc' if vc == 'on' else ''}"
+                try:
+                    cfg = condition_config(source, engines, args.speakers, args.prompts,
+                                           conversion if vc == "on" else None, extra)
+                    out[name] = run_condition(cfg, texts, lm_asr, real, args.jobs)
+                except Exception as exc:  # an engine not installed: say so, go on
+                    out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+                print(json.dumps({name: out[name]}), file=sys.stderr)
     json.dump(out, sys.stdout, indent=2)
     print()
     return 0

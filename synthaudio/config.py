@@ -29,6 +29,7 @@ from synthaudio.configbase import (  # noqa: F401 - re-exported: other modules i
 )
 from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
+from synthaudio.tts.conversion import ConversionConfig
 from synthaudio.tts.coqui import CoquiConfig
 from synthaudio.tts.festival import FestivalConfig  # issue-13 engines hook
 from synthaudio.tts.flite import FliteConfig  # issue-13 engines hook
@@ -104,6 +105,11 @@ class SpeakersConfig(_Model):
     piper: PiperConfig | None = Field(default=None, exclude_if=lambda v: v is None)
     festival: FestivalConfig | None = Field(default=None, exclude_if=lambda v: v is None)
     pico: PicoConfig | None = Field(default=None, exclude_if=lambda v: v is None)
+    # voices, genders and shipped variants shared out evenly (synthaudio.balance), no
+    # variant in two splits, each speaker reading its prompts in its own order
+    balance: bool = True
+    # WORLD voice conversion of a share of the speakers (synthaudio.tts.conversion)
+    conversion: ConversionConfig | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _ranges(self) -> SpeakersConfig:

@@ -9,18 +9,25 @@ share of the speakers) the voice gets its own espeak-ng variant drawn from
 (e.g. ``{espeak-ng: 0.7, coqui-tts: 0.3}``) gives a share of them distinct voices of a
 Coqui model (:mod:`synthaudio.tts.coqui`); espeak-ng speakers keep the draws they would
 have in an espeak-only corpus.
+
+With ``speakers.balance`` (the default) the voices (accents), genders and shipped variants
+are shared out as evenly as the count allows (:mod:`synthaudio.balance`), a shipped variant
+never in two splits when there are enough of them; with ``speakers.conversion`` a share
+of the speakers gets a voice conversion (:mod:`synthaudio.tts.conversion`), drawn last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
+from synthaudio.balance import balanced_slots, interleaved_slots, partition_pool
 from synthaudio.config import JitterConfig, SpeakersConfig
 from synthaudio.errors import ConfigError
+from synthaudio.tts.conversion import ConversionParams, check_available, sample_conversion
 from synthaudio.tts.coqui import ENGINE_NAME as COQUI_ENGINE
 from synthaudio.tts.coqui import CoquiConfig, CoquiVoice
 from synthaudio.tts.espeak import ENGINE_NAME, EspeakVoice, variant_gender
@@ -47,10 +54,14 @@ class SpeakerParams:
     engine: str  # "espeak-ng" or "coqui-tts"
     gender: str | None  # "m", "f" or None when the voice does not imply one
     voice: Voice  # the speaker's own voice, before per-utterance jitter
+    conversion: ConversionParams | None = None  # applied to the engine's audio, if any
 
     def to_dict(self) -> dict[str, Any]:
-        return {"speaker_id": self.speaker_id, "engine": self.engine, "gender": self.gender,
-                **self.voice.to_dict()}
+        out = {"speaker_id": self.speaker_id, "engine": self.engine, "gender": self.gender,
+               **self.voice.to_dict()}
+        if self.conversion is not None:
+            out["conversion"] = self.conversion.to_dict()
+        return out
 
 
 def speaker_ids(count: int) -> list[str]:
@@ -63,10 +74,18 @@ def _uniform_int(rng: np.random.Generator, bounds: tuple[float, float]) -> int:
     return int(round(rng.uniform(bounds[0], bounds[1])))
 
 
-def sample_speaker(cfg: SpeakersConfig, rng: np.random.Generator, speaker_id: str) -> SpeakerParams:
-    """Draw one speaker's voice from the configured ranges."""
-    voice_name = cfg.voices[int(rng.integers(len(cfg.voices)))]
-    variant_name = cfg.variants[int(rng.integers(len(cfg.variants)))]
+def sample_speaker(cfg: SpeakersConfig, rng: np.random.Generator, speaker_id: str, *,
+                   voice_name: str | None = None, variant_name: str | None = None,
+                   gender: Literal["m", "f"] | None = None) -> SpeakerParams:
+    """Draw one speaker's voice from the configured ranges.
+
+    ``voice_name``, ``variant_name`` and ``gender`` (of a generated variant), when given,
+    replace the draws (which are still made, so the other draws stay the same).
+    """
+    drawn_voice = cfg.voices[int(rng.integers(len(cfg.voices)))]
+    drawn_variant = cfg.variants[int(rng.integers(len(cfg.variants)))]
+    voice_name = voice_name or drawn_voice
+    variant_name = variant_name or drawn_variant
     variant = None if variant_name == "none" else variant_name
     voice = EspeakVoice(
         voice=voice_name,
@@ -85,7 +104,7 @@ def sample_speaker(cfg: SpeakersConfig, rng: np.random.Generator, speaker_id: st
     if mode == "generated" or (
         mode == "mixed" and rng.uniform() < generated_cfg.mixed_fraction
     ):
-        params = sample_variant(generated_cfg, rng)
+        params = sample_variant(generated_cfg, rng, gender)
         voice = replace(voice, variant=params.name, generated=params)
         return SpeakerParams(speaker_id, ENGINE_NAME, params.gender, voice)
     return SpeakerParams(speaker_id, ENGINE_NAME, variant_gender(variant), voice)
@@ -112,6 +131,7 @@ def sample_speakers(
     cfg: SpeakersConfig, rngs: Sequence[np.random.Generator], ids: Sequence[str], *,
     assign_rng: np.random.Generator, coqui: CoquiEngine | None = None,
     corpus_language: str = "en-us", engines: Mapping[str, Any] | None = None,
+    splits: Mapping[str, str] | None = None,
 ) -> tuple[SpeakerParams, ...]:
     """All speakers of a corpus.
 
@@ -131,6 +151,8 @@ def sample_speakers(
             their voices come from each module's ``speaker_voices``, drawn from
             ``assign_rng`` after the Coqui voices, each engine taking the next speakers of
             the assignment order.
+        splits: speaker id -> split, for ``speakers.balance`` to keep each shipped variant
+            in one split; None: as if all were in one.
     """
     if len(rngs) != len(ids):
         raise ValueError(f"{len(rngs)} generators for {len(ids)} speakers")
@@ -152,6 +174,9 @@ def sample_speakers(
         pool = [pool[k] for k in assign_rng.permutation(len(pool))[:n_coqui]]
     extra = _extra_voices(cfg, counts, order[n_coqui:], assign_rng, engines or {},
                           corpus_language)  # issue-13 engines hook
+    espeak_ids = [sid for i, sid in enumerate(ids) if not is_coqui[i] and i not in extra]
+    forced = (balanced_espeak(cfg, espeak_ids, splits or {}, assign_rng)
+              if getattr(cfg, "balance", False) else {})
     out: list[SpeakerParams] = []
     k = 0
     for i, sid in enumerate(ids):
@@ -159,7 +184,7 @@ def sample_speakers(
             out.append(SpeakerParams(sid, *extra[i]))
             continue
         if not is_coqui[i]:
-            out.append(sample_speaker(cfg, rngs[i], sid))
+            out.append(sample_speaker(cfg, rngs[i], sid, **forced.get(sid, {})))
             continue
         assert coqui is not None and coqui_cfg is not None
         speaker, reference, name = pool[k]
@@ -170,6 +195,12 @@ def sample_speakers(
         voice = CoquiVoice(model=coqui.model, speaker=speaker, language=language,
                            reference=reference, speed=speed, name=name)
         out.append(SpeakerParams(sid, COQUI_ENGINE, None, voice))
+    conversion = getattr(cfg, "conversion", None)
+    if conversion is not None:  # drawn last: the voices above keep their draws
+        if conversion.share > 0:
+            check_available()
+        out = [replace(spk, conversion=sample_conversion(conversion, rngs[i]))
+               for i, spk in enumerate(out)]
     return tuple(out)
 
 
@@ -193,6 +224,58 @@ def _extra_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
         for idx, (voice, gender) in zip(order[start:start + n], voices, strict=True):
             out[int(idx)] = (entry.name, gender, voice)
         start += n
+    return out
+
+
+def balanced_espeak(cfg: SpeakersConfig, ids: Sequence[str], splits: Mapping[str, str],
+                    rng: np.random.Generator) -> dict[str, dict[str, Any]]:
+    """Voice, gender and (shipped) variant of each espeak-ng speaker for ``speakers.balance``.
+
+    Voices get equal shares; genders the config's (``generated.female_fraction`` for
+    generated variants, else the genders of ``variants``); within a (voice, gender) cell
+    the cell's variants are split among the splits (:func:`partition_pool`) and each
+    split's speakers take its variants in turn. Returns keyword arguments of
+    :func:`sample_speaker` per speaker id.
+    """
+    if not ids:
+        return {}
+    generated = getattr(cfg, "variant_mode", "shipped") == "generated"
+    pools: dict[str | None, list[str]] = {}
+    for name in cfg.variants:
+        pools.setdefault(variant_gender(None if name == "none" else name), []).append(name)
+    if generated:
+        female = (getattr(cfg, "generated", None) or VariantConfig()).female_fraction
+        gender_shares: dict[str | None, float] = {"m": 1 - female, "f": female}
+    else:
+        gender_shares = {g: float(len(v)) for g, v in pools.items()}
+    # each margin balanced (cells of a product would favour the larger gender), and the
+    # genders interleaved over the speakers grouped by voice, so each voice has both
+    voices = balanced_slots(dict.fromkeys(cfg.voices, 1.0), len(ids), rng)
+    by_voice = sorted(range(len(ids)), key=lambda i: (cfg.voices.index(voices[i]), i))
+    sequence = interleaved_slots(gender_shares, len(ids), rng)
+    genders: list[str | None] = [None] * len(ids)
+    for pos, i in enumerate(by_voice):
+        genders[i] = sequence[pos]
+    slots = dict(zip(ids, zip(voices, genders, strict=True), strict=True))
+    cells = dict.fromkeys((v, g) for v in cfg.voices for g in gender_shares)
+    out: dict[str, dict[str, Any]] = {}
+    for (voice, gender) in cells:
+        members = [sid for sid in ids if slots[sid] == (voice, gender)]
+        if not members:
+            continue
+        if generated:
+            for sid in members:
+                out[sid] = {"voice_name": voice, "gender": gender}
+            continue
+        need = {s: sum(splits.get(sid, "train") == s for sid in members)
+                for s in ("train", "dev", "test")}
+        parts = partition_pool(pools[gender], need, rng)
+        taken = dict.fromkeys(parts, 0)
+        for sid in members:
+            split = splits.get(sid, "train")
+            part = parts[split]
+            out[sid] = {"voice_name": voice, "variant_name": part[taken[split] % len(part)]}
+            taken[split] += 1
     return out
 
 

@@ -30,6 +30,7 @@ STREAMS = MappingProxyType({
     "voices": 6,  # which speakers get which engine and Coqui voice
     "babble": 7,  # the babble pool of a corpus
     "rirs": 8,  # the seed of the corpus's RIR bank (was 6, colliding with "voices")
+    "order": 9,  # speaker s's own order of its prompts (speakers.balance): [seed, 9, s]
 })
 
 STREAM_TEXT = STREAMS["text"]
@@ -40,6 +41,7 @@ STREAM_UTTERANCE = STREAMS["utterance"]
 STREAM_VOICES = STREAMS["voices"]
 STREAM_BABBLE = STREAMS["babble"]
 STREAM_RIRS = STREAMS["rirs"]
+STREAM_ORDER = STREAMS["order"]
 
 if len(set(STREAMS.values())) != len(STREAMS):  # pragma: no cover - caught by the tests too
     raise RuntimeError("synthaudio.streams: two stream tags are equal")

@@ -33,6 +33,9 @@ from synthaudio.train.data import Utterance, compute_features, corpus_split, kal
 from synthaudio.train.features import FeatureConfig
 from synthaudio.train.tokens import Unit, Vocabulary
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's own modules
+from real_sets import as_kaldi_dir  # noqa: E402
+
 if TYPE_CHECKING:  # torch is optional (extra "train"): imported where training starts
     from synthaudio.train.model import ModelConfig
     from synthaudio.train.trainer import TrainConfig
@@ -46,6 +49,14 @@ CONDITIONS = {
     "voices": "(b) many voices, clean",
     "full": "(c) full randomization",
 }
+# Voice-source rows of the ablation: one engine alone (same prompts, counts, environments
+# and conversion as "full"); the mix is corpus.yaml's own speakers.engines ("full"), and
+# "mix-novc" is the mix without speakers.conversion. The engine names live here and in
+# corpus.yaml's speakers.engines only.
+SOURCE_ENGINES = ("espeak-ng", "flite", "piper")
+for _engine in SOURCE_ENGINES:
+    CONDITIONS[f"only-{_engine}"] = f"voices: {_engine} only"
+CONDITIONS["mix-novc"] = "voices: the mix, no VC"
 QUICK_SPEAKERS, QUICK_PER_SPEAKER, QUICK_EPOCHS, QUICK_BATCH, QUICK_BANK = 32, 12, 6, 16, 8
 MIN_DEV_LOSS_DROP = 0.25  # --quick fails unless the dev loss falls at least this much
 
@@ -76,6 +87,11 @@ def derive_config(base: dict[str, Any], condition: str, config_dir: Path,
     if per_speaker is not None:
         cfg["utterances"]["per_speaker"] = per_speaker
     cfg["exports"] = ["kaldi"]
+    if condition.startswith("only-"):
+        cfg["speakers"]["engines"] = {condition.removeprefix("only-"): 1.0}
+        cfg["speakers"].pop("engine", None)
+    if condition == "mix-novc":
+        cfg["speakers"].pop("conversion", None)
     if condition in ("voices", "clean-1voice"):
         cfg.pop("augment", None)
     if condition == "clean-1voice":
@@ -87,7 +103,26 @@ def derive_config(base: dict[str, Any], condition: str, config_dir: Path,
                 mid = (spk[key][0] + spk[key][1]) / 2
                 spk[key] = [mid, mid]
         spk["jitter"] = {"rate_wpm": 0.0, "pitch": 0.0}
+        spk.pop("conversion", None)
     return cfg
+
+
+def check_condition(cfg: dict[str, Any], condition: str) -> None:
+    """SynthaudioError naming the row and its engines when its corpus cannot be made here
+    (an engine not installed, or unknown to this synthaudio)."""
+    from synthaudio.config import parse_corpus_config
+    from synthaudio.corpus.plan import plan_corpus
+
+    engines = sorted(cfg["speakers"].get("engines")
+                     or {cfg["speakers"].get("engine", "espeak-ng"): 1})
+    try:
+        plan_corpus(parse_corpus_config(yaml.safe_dump(cfg), f"<{condition}>"), Path.cwd(),
+                    limit=1)
+    except SynthaudioError as exc:
+        raise SynthaudioError(
+            f"--ablation row {condition!r} ({CONDITIONS[condition]}): its voices "
+            f"({', '.join(engines)}) cannot be rendered here: {exc}; install the engine, or "
+            "leave the row out with --rows") from None
 
 
 def make_corpus(cfg: dict[str, Any], out: Path, jobs: int) -> Path:
@@ -181,6 +216,21 @@ def format_table(table: dict[str, dict[str, float | None]]) -> str:
     return "\n".join(lines)
 
 
+def ablation_rows(base: dict[str, Any], rows: str | None) -> list[str]:
+    """The ablation's rows in table order: all of CONDITIONS, or those named in ``rows``;
+    "mix-novc" only when the config converts voices (else it is "full")."""
+    chosen = list(CONDITIONS) if rows is None else [r for r in rows.split(",") if r]
+    unknown = [r for r in chosen if r not in CONDITIONS]
+    if unknown:
+        raise SynthaudioError(f"--rows: unknown row(s) {unknown}; choose from "
+                              f"{', '.join(CONDITIONS)}")
+    if "full" not in chosen:
+        chosen.insert(0, "full")  # its test split is the synthetic test set
+    if not base.get("speakers", {}).get("conversion"):
+        chosen = [r for r in chosen if r != "mix-novc"]
+    return [r for r in CONDITIONS if r in chosen]
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=REPO / "out" / "digits",
@@ -191,9 +241,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         f"{QUICK_EPOCHS} epochs; exit 1 unless the loss falls")
     p.add_argument("--ablation", action="store_true",
                    help="train on (a) clean one-voice, (b) many clean voices, (c) full "
-                        "randomization; print a WER table")
+                        "randomization, and each voice source alone and the mix without "
+                        "voice conversion; print a WER table")
+    p.add_argument("--rows", help="comma-separated ablation rows (default: all of "
+                                  f"{', '.join(CONDITIONS)})")
     p.add_argument("--real-test", type=Path, metavar="DIR",
-                   help="also score a Kaldi data directory of real recordings (any rate)")
+                   help="also score real recordings (any rate): a Kaldi data dir, a folder "
+                        "of <word>/*.wav (Speech Commands) or of <digit>_<speaker>_<n>.wav "
+                        "(Free Spoken Digit)")
     p.add_argument("--match", type=Path, metavar="DIR",
                    help="fit the corpus to DIR's audio first (synthaudio profile + match; "
                         "see matching.py); DIR is also scored when it is a Kaldi directory")
@@ -229,10 +284,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         base, target = match_target(args.match, args.config, out, jobs=args.jobs)
         args.real_test = args.real_test or target
-    conditions = list(CONDITIONS) if args.ablation else ["full"]
-    corpora = {c: make_corpus(derive_config(base, c, args.config.resolve().parent, args.speakers,
-                                            args.per_speaker, args.quick), out, args.jobs)
-               for c in conditions}
+    conditions = ablation_rows(base, args.rows) if args.ablation else ["full"]
+    real_dir = (as_kaldi_dir(args.real_test.resolve(), out)
+                if args.real_test is not None else None)
+    cfgs = {c: derive_config(base, c, args.config.resolve().parent, args.speakers,
+                             args.per_speaker, args.quick) for c in conditions}
+    for c, cfg in cfgs.items():  # every row's engines, before hours of work
+        check_condition(cfg, c)
+    corpora = {c: make_corpus(cfg, out, args.jobs) for c, cfg in cfgs.items()}
     gen_s = time.perf_counter() - started
 
     feats_cfg = FeatureConfig(sample_rate=int(base.get("audio", {}).get("sample_rate", 16000)))
@@ -240,8 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ablation:
         tests.append(TestSet("synth-clean", corpus_split(corpora["voices"], "test"),
                              corpora["voices"]))
-    if args.real_test is not None:
-        tests.append(TestSet("real", kaldi_dir_utterances(args.real_test), None, args.real_test))
+    if real_dir is not None:
+        tests.append(TestSet("real", kaldi_dir_utterances(real_dir), None, real_dir))
     test_feats = [compute_features(t.utts, feats_cfg, args.jobs) for t in tests]
 
     unit: Unit = args.unit

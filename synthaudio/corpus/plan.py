@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import overload
 
@@ -19,6 +20,7 @@ from synthaudio.speakers import SpeakerParams, sample_speakers, speaker_ids
 from synthaudio.splits import SPLITS, assign_splits
 from synthaudio.streams import (  # noqa: F401 - re-exported: the tags used to live here
     STREAM_ASSIGN,
+    STREAM_ORDER,
     STREAM_SPEAKER,
     STREAM_SPLIT,
     STREAM_TEXT,
@@ -55,8 +57,11 @@ class UtteranceList(Sequence[UtteranceSpec]):
 
     def __init__(self, speakers: tuple[SpeakerParams, ...], splits: dict[str, str],
                  pools: dict[str, list[PlannedPrompt]], per_speaker: int,
-                 limit: int | None) -> None:
+                 limit: int | None, order_seed: int | None = None) -> None:
         self._speakers = speakers
+        # None: every speaker reads its prompts in pool order; else in its own order
+        self._order_seed = order_seed
+        self._order = lru_cache(maxsize=4)(self._speaker_order)
         self._splits = splits
         self._pools = pools
         self._per_speaker = per_speaker
@@ -90,11 +95,18 @@ class UtteranceList(Sequence[UtteranceSpec]):
         spk = self._speakers[s]
         split = self._splits[spk.speaker_id]
         pool = self._pools[split]
+        if self._order_seed is not None:
+            j = int(self._order(s)[j])
         chosen = pool[(self._cursor[s] + j) % len(pool)]
         return UtteranceSpec(
             index=index, utt_id=f"{spk.speaker_id}-{index:06d}", speaker=spk, split=split,
             prompt_id=chosen.prompt.id, raw_text=chosen.prompt.raw_text, text=chosen.text,
         )
+
+    def _speaker_order(self, s: int) -> np.ndarray:
+        """Speaker ``s``'s reading order of its ``per_speaker`` prompt slots."""
+        rng = np.random.default_rng([self._order_seed or 0, STREAM_ORDER, s])
+        return rng.permutation(self._per_speaker)
 
     def __iter__(self) -> Iterator[UtteranceSpec]:
         return (self[i] for i in range(self._len))
@@ -151,6 +163,7 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
     shares = {str(k): v for k, v in (cfg.speakers.engines or {cfg.speakers.engine: 1.0}).items()}
     engines = {e.name: extra.engine(e, getattr(cfg.speakers, e.section), config_dir)
                for e in extra.EXTRA_ENGINES if shares.get(e.name, 0) > 0}
+    splits = assign_splits(ids, cfg.splits, np.random.default_rng([cfg.seed, STREAM_SPLIT]))
     speakers = sample_speakers(
         cfg.speakers,
         [np.random.default_rng([cfg.seed, STREAM_SPEAKER, i]) for i in range(len(ids))],
@@ -159,12 +172,13 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
         coqui=coqui,
         corpus_language=cfg.language,
         engines=engines,
+        splits=splits,
     )
-    splits = assign_splits(ids, cfg.splits, np.random.default_rng([cfg.seed, STREAM_SPLIT]))
     per_speaker = cfg.utterances.per_speaker
     pools = _prompt_pools(prompts, splits, per_speaker, cfg)
 
-    utterances = UtteranceList(speakers, splits, pools, per_speaker, limit)
+    utterances = UtteranceList(speakers, splits, pools, per_speaker, limit,
+                               cfg.seed if cfg.speakers.balance else None)
     return CorpusPlan(speakers, splits, utterances, tuple(prompts), tuple(skipped))
 
 

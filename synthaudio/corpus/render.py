@@ -29,7 +29,13 @@ from synthaudio.fileio import write_audio_atomic
 from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.speakers import Voice, jitter_voice
 from synthaudio.tts import extra  # issue-13 engines hook
+from synthaudio.tts.align import align_or_estimate
 from synthaudio.tts.base import Synthesis, WordTiming
+from synthaudio.tts.conversion import (
+    CONVERSION_SAMPLE_RATE,
+    ConversionParams,
+    apply_conversion,
+)
 from synthaudio.tts.coqui import CoquiVoice, engine_for
 from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
 
@@ -139,15 +145,31 @@ class Renderer:
         self._writes.append(self._writer.submit(_write_files, files))
 
     def speak(
-        self, text: str, voice: Voice
+        self, text: str, voice: Voice, conversion: ConversionParams | None = None
     ) -> tuple[np.ndarray, tuple[WordTiming, ...] | None]:
         """Clean speech at the corpus rate, with its word timings."""
+        audio, words, _ = self.speak_timed(text, voice, conversion)
+        return audio, words
+
+    def speak_timed(
+        self, text: str, voice: Voice, conversion: ConversionParams | None = None
+    ) -> tuple[np.ndarray, tuple[WordTiming, ...], str]:
+        """(clean speech at the corpus rate, word timings, where the timings come from:
+        "engine", or "aligned"/"estimated" for an engine that gives none), in the speaker's
+        converted voice when ``conversion`` is given (it keeps time: same timings)."""
         synth = self._synthesize(text, voice)[1]
-        audio = synth.audio
-        if synth.sample_rate != self.cfg.audio.sample_rate:
-            audio = soxr.resample(audio, synth.sample_rate, self.cfg.audio.sample_rate,
-                                  quality="HQ")
-        return np.ascontiguousarray(audio, dtype=np.float32), synth.words
+        audio, rate = synth.audio, synth.sample_rate
+        words, timings = synth.words, "engine"
+        if words is None:
+            words, timings = align_or_estimate(audio, rate, text.split())
+        if conversion is not None:
+            if rate != CONVERSION_SAMPLE_RATE:
+                audio = soxr.resample(audio, rate, CONVERSION_SAMPLE_RATE, quality="HQ")
+                rate = CONVERSION_SAMPLE_RATE
+            audio = apply_conversion(audio, rate, conversion)
+        if rate != self.cfg.audio.sample_rate:
+            audio = soxr.resample(audio, rate, self.cfg.audio.sample_rate, quality="HQ")
+        return np.ascontiguousarray(audio, dtype=np.float32), words, timings
 
     def clean_audio(self, text: str, voice: Voice) -> np.ndarray:
         return self.speak(text, voice)[0]
@@ -166,7 +188,7 @@ class Renderer:
                 spec.speaker.voice, self.cfg.speakers.jitter,
                 utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY + _REDRAW_STRIDE * attempt),
             )
-            audio, words = self.speak(spec.text, voice)
+            audio, words, timings = self.speak_timed(spec.text, voice, spec.speaker.conversion)
             if self.gate is None:
                 break
             check = self.gate.check(audio, sample_rate, spec.text)
@@ -178,7 +200,9 @@ class Renderer:
             return DroppedUtterance(
                 f"cer {quality['cer']:.2f} > {self.gate.cfg.max_cer:.2f} after "
                 f"{attempts} renderings", quality)
-        tts = {"engine": spec.speaker.engine, **voice.to_dict()}
+        tts = {"engine": spec.speaker.engine, **voice.to_dict(), "timings": timings}
+        if spec.speaker.conversion is not None:
+            tts["conversion"] = spec.speaker.conversion.to_dict()
         if self.augmenter is None:
             return RenderedAudio(audio, words, tts, None, None, quality)
         result = self.augmenter(audio, sample_rate, utterance_rng(self.cfg.seed, spec.index,

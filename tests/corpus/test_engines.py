@@ -134,7 +134,7 @@ def test_festival_and_flite_mix_is_byte_identical_for_1_and_2_jobs(tmp_path: Pat
     assert tree_hashes(out) == one
 
 
-def test_pico_speakers_render_without_word_timings_and_validate(tmp_path: Path) -> None:
+def test_pico_speakers_get_aligned_word_timings_and_validate(tmp_path: Path) -> None:
     pytest.importorskip("ttspico", reason="the pico extra is part of the test extra")
     config = write_config(tmp_path / "cfg", "{pico: 0.5, flite: 0.5}", count=4)
     out = tmp_path / "out"
@@ -145,7 +145,11 @@ def test_pico_speakers_render_without_word_timings_and_validate(tmp_path: Path) 
     for r in recs:
         audio, sr = sf.read(out / r["audio"], dtype="float32")
         assert abs(len(audio) / sr - r["duration_s"]) < 0.01
-        assert (r["words"] is None) == (r["tts"]["engine"] == "pico")
+        # Pico gives no timings: the forced aligner's; Flite's own otherwise
+        want = "aligned" if r["tts"]["engine"] == "pico" else "engine"
+        assert r["tts"]["timings"] == want, r["id"]
+        assert [w[0] for w in r["words"]] == r["text"].split()
+        assert r["words"][-1][1] + r["words"][-1][2] <= r["duration_s"] + 0.01
     assert validate_corpus(out) == []
     one = tree_hashes(out)
     out.rename(tmp_path / "j2")
