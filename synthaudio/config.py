@@ -16,9 +16,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StrictInt,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -29,7 +31,7 @@ from synthaudio.tts.coqui import CoquiConfig
 from synthaudio.tts.variants import VariantConfig
 
 Range = tuple[float, float]
-EngineName = Literal["espeak-ng", "coqui-tts"]
+EngineName = str  # a name in the TTS engine registry (synthaudio.tts.engines.ENGINES)
 
 
 class _Model(BaseModel):
@@ -101,6 +103,68 @@ class SpeakersConfig(_Model):
     volume: Range = (90.0, 110.0)
     word_gap_ms: Range = (0.0, 20.0)
     jitter: JitterConfig = JitterConfig()
+    # speakers.<section> of engines from other packages (entry points), by section key;
+    # dumped back under their own keys
+    engine_sections: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    # --- engine registry hooks (synthaudio.tts.engines) -------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plugin_sections(cls, data: Any) -> Any:
+        """Move ``speakers.<section>`` of registered plugin engines into engine_sections."""
+        if not isinstance(data, dict):
+            return data
+        unknown = [k for k in data if k not in cls.model_fields]
+        if not unknown:
+            return data
+        from synthaudio.tts.engines import by_section
+
+        data, sections = dict(data), dict(data.get("engine_sections") or {})
+        for key in unknown:
+            entry = by_section(key)
+            if entry is not None:
+                sections[key] = entry.validate_section(data.pop(key))
+        return {**data, "engine_sections": sections} if sections else data
+
+    @model_serializer(mode="wrap")
+    def _dump_sections(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        for key, section in self.engine_sections.items():
+            out[key] = section.model_dump(mode="json") if isinstance(section, BaseModel) \
+                else section
+        return out
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        from synthaudio.tts.engines import ENGINES
+
+        if value not in ENGINES:
+            raise ValueError(f"unknown TTS engine {value!r}; known: {', '.join(ENGINES.names())}")
+        return value
+
+    @field_validator("engines")
+    @classmethod
+    def _known_engines(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        from synthaudio.tts.engines import ENGINES
+
+        for name in value or {}:
+            if name not in ENGINES:
+                raise ValueError(f"unknown TTS engine {name!r}; known: "
+                                 f"{', '.join(ENGINES.names())}")
+        return value
+
+    def engine_section(self, name: str) -> Any:
+        """The ``speakers.<section>`` config of engine ``name`` (None when not given)."""
+        from synthaudio.tts.engines import ENGINES
+
+        entry = ENGINES.get(name)
+        if entry.section is None:
+            return None
+        declared = getattr(self, entry.section, None) if entry.section in type(
+            self).model_fields else None
+        return declared if declared is not None else self.engine_sections.get(entry.section)
 
     @model_validator(mode="after")
     def _ranges(self) -> SpeakersConfig:
@@ -112,8 +176,13 @@ class SpeakersConfig(_Model):
         shares = self.engines or {self.engine: 1.0}
         if any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
             raise ValueError("engines: shares must be >= 0 with a positive sum")
-        if shares.get("coqui-tts", 0) > 0 and self.coqui is None:
-            raise ValueError("coqui: needed when coqui-tts speaks (engine or engines)")
+        from synthaudio.tts.engines import ENGINES
+
+        for name, share in shares.items():
+            entry = ENGINES.get(name)  # known: checked by the field validators
+            if share > 0 and entry.section_required and self.engine_section(name) is None:
+                raise ValueError(f"{entry.section}: needed when {name} speaks (engine or "
+                                 "engines)")
         return self
 
 

@@ -86,10 +86,12 @@ def sample_speaker(cfg: SpeakersConfig, rng: np.random.Generator, speaker_id: st
 
 def engine_counts(shares: Mapping[str, float], count: int) -> dict[str, int]:
     """Speakers per engine in proportion to ``shares`` (largest remainders, ties by name)."""
+    from synthaudio.tts.engines import ENGINES as REGISTRY
+
     for name in shares:
-        if name not in ENGINES:
+        if name not in REGISTRY:
             raise ConfigError(f"speakers.engines: unknown engine {name!r} "
-                              f"(known: {', '.join(ENGINES)})")
+                              f"(known: {', '.join(REGISTRY.names())})")
     total = sum(shares.values())
     if total <= 0 or any(v < 0 for v in shares.values()):
         raise ConfigError("speakers.engines: shares must be >= 0 with a positive sum")
@@ -104,7 +106,7 @@ def engine_counts(shares: Mapping[str, float], count: int) -> dict[str, int]:
 def sample_speakers(
     cfg: SpeakersConfig, rngs: Sequence[np.random.Generator], ids: Sequence[str], *,
     assign_rng: np.random.Generator, coqui: CoquiEngine | None = None,
-    corpus_language: str = "en-us",
+    corpus_language: str = "en-us", engines: Mapping[str, Any] | None = None,
 ) -> tuple[SpeakerParams, ...]:
     """All speakers of a corpus.
 
@@ -120,6 +122,9 @@ def sample_speakers(
         assign_rng: the generator of the engine and voice assignment.
         coqui: the loaded Coqui model, needed when a share goes to "coqui-tts".
         corpus_language: the corpus language, matched to a multilingual model's.
+        engines: built engines of registered plugin engines (neither espeak-ng nor
+            coqui-tts) given speakers; their voices come from the entry's
+            ``speaker_voices`` hook, drawn from ``assign_rng`` after the Coqui voices.
     """
     if len(rngs) != len(ids):
         raise ValueError(f"{len(rngs)} generators for {len(ids)} speakers")
@@ -139,9 +144,14 @@ def sample_speakers(
             raise ConfigError(f"speakers: {n_coqui} coqui-tts speakers need as many distinct "
                               f"voices; {coqui.model!r} offers {len(pool)}")
         pool = [pool[k] for k in assign_rng.permutation(len(pool))[:n_coqui]]
+    plugin = _plugin_voices(cfg, counts, order[n_coqui:], assign_rng, engines or {},
+                            corpus_language)
     out: list[SpeakerParams] = []
     k = 0
     for i, sid in enumerate(ids):
+        if i in plugin:
+            out.append(SpeakerParams(sid, *plugin[i]))
+            continue
         if not is_coqui[i]:
             out.append(sample_speaker(cfg, rngs[i], sid))
             continue
@@ -157,6 +167,35 @@ def sample_speakers(
     return tuple(out)
 
 
+def _plugin_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
+                   rng: np.random.Generator, engines: Mapping[str, Any], corpus_language: str,
+                   ) -> dict[int, tuple[str, str | None, Any]]:
+    """Speaker index -> (engine, gender, voice) for engines other than the two built in
+    here, each taking the next ``counts[name]`` speakers of ``order``."""
+    from synthaudio.registry import resolve
+    from synthaudio.tts.engines import ENGINES as REGISTRY
+
+    out: dict[int, tuple[str, str | None, Any]] = {}
+    start = 0
+    for name in REGISTRY.names():
+        n = counts.get(name, 0)
+        if name in ENGINES or n <= 0:
+            continue
+        entry = REGISTRY.get(name)
+        if entry.speaker_voices is None or name not in engines:
+            raise ConfigError(f"speakers.engines: engine {name!r} gives no speaker voices "
+                              "(its EngineEntry has no speaker_voices)")
+        section = cfg.engine_section(name) if hasattr(cfg, "engine_section") else None
+        voices = resolve(entry.speaker_voices)(engines[name], section, n, rng, corpus_language)
+        if len(voices) != n:
+            raise ConfigError(f"speakers: engine {name!r} gave {len(voices)} voices for "
+                              f"{n} speakers")
+        for idx, (voice, gender) in zip(order[start:start + n], voices, strict=True):
+            out[int(idx)] = (name, gender, voice)
+        start += n
+    return out
+
+
 @overload
 def jitter_voice(voice: EspeakVoice, cfg: JitterConfig,
                  rng: np.random.Generator) -> EspeakVoice: ...
@@ -169,9 +208,10 @@ def jitter_voice(voice: CoquiVoice, cfg: JitterConfig, rng: np.random.Generator)
 def jitter_voice(voice: Voice, cfg: JitterConfig, rng: np.random.Generator) -> Voice:
     """The speaker's voice with this utterance's prosody jitter (rate and pitch).
 
-    Coqui voices have no such controls per utterance and come back unchanged.
+    Voices of other engines (Coqui...) have no such controls per utterance and come back
+    unchanged.
     """
-    if isinstance(voice, CoquiVoice):
+    if not isinstance(voice, EspeakVoice):
         return voice
     rate = voice.rate_wpm + rng.uniform(-cfg.rate_wpm, cfg.rate_wpm)
     pitch = voice.pitch + rng.uniform(-cfg.pitch, cfg.pitch)

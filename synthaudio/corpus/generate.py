@@ -48,7 +48,7 @@ from synthaudio.fileio import (
 )
 from synthaudio.manifests.export import export_corpus
 from synthaudio.splits import SPLITS
-from synthaudio.tts.coqui import coqui_version
+from synthaudio.tts.engines import engine_versions
 from synthaudio.tts.espeak import EspeakEngine
 from synthaudio.workers import os_error, portable_error
 
@@ -122,9 +122,7 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
         "limit": limit,
         "render_group_size": GROUP_SIZE,  # the bytes depend on it: no resume across sizes
         "versions": {"synthaudio": synthaudio.__version__,
-                     "espeak-ng": EspeakEngine().version(),
-                     **({"coqui-tts": coqui_version()}
-                        if any(s.engine == "coqui-tts" for s in plan.speakers) else {})},
+                     **engine_versions({s.engine for s in plan.speakers})},
         "prompts": {"count": len(prompts), "skipped": len(plan.skipped)},
     }
     digest = json.dumps([body, prompts], sort_keys=True)

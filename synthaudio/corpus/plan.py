@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -139,19 +139,15 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
     prompts = [PlannedPrompt(p, text) for p, text in kept]
 
     ids = speaker_ids(cfg.speakers.count)
-    coqui = None
-    if cfg.speakers.coqui is not None and (cfg.speakers.engines or {cfg.speakers.engine: 1.0}
-                                           ).get("coqui-tts", 0) > 0:
-        from synthaudio.tts.coqui import engine_for
-
-        coqui = engine_for(cfg.speakers.coqui, config_dir)
+    engines = _speaking_engines(cfg, config_dir)  # engine registry hook
+    coqui = engines.pop("coqui-tts", None)
     speakers = sample_speakers(
         cfg.speakers,
         [np.random.default_rng([cfg.seed, STREAM_SPEAKER, i]) for i in range(len(ids))],
         ids,
         assign_rng=np.random.default_rng([cfg.seed, STREAM_VOICES]),
         coqui=coqui,
-        corpus_language=cfg.language,
+        corpus_language=cfg.language, engines=engines,
     )
     splits = assign_splits(ids, cfg.splits, np.random.default_rng([cfg.seed, STREAM_SPLIT]))
     per_speaker = cfg.utterances.per_speaker
@@ -159,6 +155,20 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
 
     utterances = UtteranceList(speakers, splits, pools, per_speaker, limit)
     return CorpusPlan(speakers, splits, utterances, tuple(prompts), tuple(skipped))
+
+
+def _speaking_engines(cfg: CorpusConfig, config_dir: Path) -> dict[str, Any]:
+    """The engines, other than espeak-ng, that the config gives speakers, built here."""
+    from synthaudio.tts.engines import ENGINES
+
+    shares = cfg.speakers.engines or {cfg.speakers.engine: 1.0}
+    out: dict[str, Any] = {}
+    for name, share in shares.items():
+        section = cfg.speakers.engine_section(name)
+        if name == "espeak-ng" or share <= 0 or (section is None and name == "coqui-tts"):
+            continue
+        out[name] = ENGINES.get(name).build(section, config_dir)
+    return out
 
 
 def _prompt_pools(
