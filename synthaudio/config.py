@@ -27,6 +27,7 @@ from pydantic import (
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
+from synthaudio.manifests.formats import default_formats
 from synthaudio.tts.coqui import CoquiConfig
 from synthaudio.tts.variants import VariantConfig
 
@@ -223,18 +224,18 @@ class CorpusConfig(_Model):
     audio: AudioConfig = AudioConfig()
     augment: AugmentConfig | None = None
     quality: QualityConfig | None = None  # drop and re-draw what the ASR cannot read
-    exports: list[str] = Field(default_factory=lambda: ["kaldi", "nemo", "lhotse", "hf", "ctm"])
+    exports: list[str] = Field(default_factory=lambda: list(default_formats()))
     shard_size: StrictInt = Field(default=1000, ge=1)  # samples per WebDataset shard
 
     @field_validator("exports")
     @classmethod
     def _known_exports(cls, value: list[str]) -> list[str]:
-        from synthaudio.manifests.export import FORMATS  # heavy: only when exports are given
+        from synthaudio.manifests.formats import EXPORTERS  # the export format registry
 
-        unknown = [f for f in value if f not in (*FORMATS, "all")]
+        unknown = [f for f in value if f != "all" and f not in EXPORTERS]
         if unknown or not value:
             problem = f"unknown export format(s) {unknown}" if unknown else "no export format"
-            raise ValueError(f"{problem}; choose from {', '.join(FORMATS)} or all")
+            raise ValueError(f"{problem}; choose from {', '.join(EXPORTERS.names())} or all")
         return value
 
     def fingerprint(self) -> str:

@@ -58,7 +58,7 @@ from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import write_audio_atomic, write_text_atomic
 from synthaudio.kaldi_input import KaldiDir, KaldiUtterance, read_kaldi_dir
-from synthaudio.manifests.export import FORMATS, export_corpus
+from synthaudio.manifests.export import export_corpus
 from synthaudio.workers import os_error, portable_error
 
 SPLIT = "train"  # every copy goes to this split
@@ -93,10 +93,12 @@ class AugmentDirConfig(BaseModel):
     @field_validator("exports")
     @classmethod
     def _known_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [f for f in value if f not in (*FORMATS, "all")]
+        from synthaudio.manifests.formats import EXPORTERS  # export format registry hook
+
+        unknown = [f for f in value if f != "all" and f not in EXPORTERS]
         if unknown:
             raise ValueError(f"unknown export format {unknown[0]!r}; valid formats: "
-                             f"{', '.join(FORMATS)}, all")
+                             f"{', '.join(EXPORTERS.names())}, all")
         if not value:
             raise ValueError("give at least one export format")
         return value
