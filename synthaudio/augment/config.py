@@ -27,29 +27,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from synthaudio.augment.noise_kinds import NOISE_KINDS, default_kinds
 from synthaudio.augment.room import RoomConfig
 
 Range = tuple[float, float]
 IntRange = tuple[int, int]
 
-NoiseKind = Literal[
-    "white", "pink", "brown", "blue", "hum", "music", "impulsive", "babble", "folder"
-]
+NoiseKind = str  # a name in the noise kind registry (synthaudio.augment.noise_kinds)
 CodecKind = Literal["mulaw", "alaw", "mp3", "opus"]
 Concealment = Literal["zero", "repeat"]
 
-# Sources that need no resources: generated from a seed at apply time.
-DEFAULT_NOISE_KINDS: dict[NoiseKind, float] = {
-    "white": 0.5,
-    "pink": 1.0,
-    "brown": 1.0,
-    "blue": 0.25,
-    "hum": 0.5,
-    "music": 0.5,
-    "impulsive": 0.5,
-}
+# Sources that need no resources: generated from a seed at apply time (the registry's
+# default weights: white 0.5, pink 1, brown 1, blue 0.25, hum 0.5, music 0.5, impulsive 0.5).
+DEFAULT_NOISE_KINDS: dict[NoiseKind, float] = default_kinds()
 _DEFAULT_CODECS: dict[CodecKind, float] = {"mulaw": 1.0, "alaw": 1.0, "mp3": 1.0, "opus": 1.0}
 _DEFAULT_CONCEALMENT: dict[Concealment, float] = {"zero": 1.0, "repeat": 1.0}
 FOLDER_DEFAULT_WEIGHT = 3.0  # weight of "folder" when noise_dirs is set and kinds is not
@@ -130,6 +122,15 @@ class NoiseConfig(_Model):
         if isinstance(data, dict) and data.get("noise_dirs") and "kinds" not in data:
             data = {**data, "kinds": {**DEFAULT_NOISE_KINDS, "folder": FOLDER_DEFAULT_WEIGHT}}
         return data
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        for name in value:  # noise kind registry hook
+            if name not in NOISE_KINDS:
+                raise ValueError(f"unknown noise kind {name!r}; known: "
+                                 f"{', '.join(NOISE_KINDS.names())}")
+        return value
 
     @model_validator(mode="after")
     def _ranges(self) -> NoiseConfig:

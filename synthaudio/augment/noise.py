@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -25,12 +25,11 @@ import soundfile as sf
 import soxr
 
 from synthaudio.augment.checks import check_audio
-from synthaudio.augment.config import NoiseConfig, NoiseKind
+from synthaudio.augment.config import NoiseConfig
+from synthaudio.augment.noise_kinds import MISSING, NOISE_KINDS, Resources, SampleContext
 from synthaudio.errors import ConfigError, InputError
 from synthaudio.fileio import check_wav_complete
 
-NOISE_KINDS: tuple[str, ...] = get_args(NoiseKind)
-PROCEDURAL_KINDS = frozenset({"white", "pink", "brown", "blue", "hum", "music", "impulsive"})
 AUDIO_SUFFIXES = (".wav", ".flac")
 POINT_PREROLL_S = 0.5  # point sources start this early, so the room's reverb has built up
 _COLOR_EXPONENT = {"white": 0.0, "pink": -1.0, "brown": -2.0, "blue": 1.0}  # PSD ~ f**exponent
@@ -298,7 +297,7 @@ def _fit_length(x: np.ndarray, num_samples: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NoiseSourceParams:
-    kind: str  # one of NOISE_KINDS
+    kind: str  # a name of the noise kind registry (synthaudio.augment.noise_kinds)
     level_db: float  # level in the stem; each source is first rendered at unit mean power
     placement: str  # "diffuse" (at the mics) or "point" (through the room's noise RIR)
     seed: int  # seeds the procedural signal and the per-channel variants
@@ -309,6 +308,7 @@ class NoiseSourceParams:
     path: str | None = None  # folder: file path relative to that folder
     start_frame: int | None = None  # folder: first frame read, at the file's own rate
     talkers: tuple[BabbleTalker, ...] | None = None  # babble
+    options: dict[str, float] | None = None  # drawn values of registered kinds (e.g. hvac)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in self.__dict__.items() if v is not None}
@@ -329,6 +329,8 @@ class NoiseSourceParams:
             hum_hz=opt("hum_hz", float), folder=opt("folder", int), path=opt("path", str),
             start_frame=opt("start_frame", int),
             talkers=None if talkers is None else tuple(BabbleTalker.from_dict(t) for t in talkers),
+            options=None if data.get("options") is None else {
+                str(k): float(v) for k, v in data["options"].items()},
         )
 
 
@@ -350,12 +352,11 @@ class NoiseParams:
 
 def check_noise_resources(cfg: NoiseConfig, num_folders: int, babble_pool_size: int) -> None:
     """Raise ConfigError when a kind with weight > 0 lacks what it needs."""
-    if cfg.kinds.get("babble", 0.0) > 0 and babble_pool_size == 0:
-        raise ConfigError("augment.noise.kinds.babble > 0 but no babble pool of speech clips "
-                          "was given")
-    if cfg.kinds.get("folder", 0.0) > 0 and num_folders == 0:
-        raise ConfigError("augment.noise.kinds.folder > 0 but no noise folder was loaded "
-                          "(augment.noise.noise_dirs)")
+    have = {"babble_pool": babble_pool_size > 0, "noise_folders": num_folders > 0}
+    for resource in MISSING:  # babble first, then folders
+        for name, weight in cfg.kinds.items():
+            if weight > 0 and NOISE_KINDS.get(name).needs == resource and not have[resource]:
+                raise ConfigError(f"augment.noise.kinds.{name} > 0 but {MISSING[resource]}")
 
 
 def sample_noise(cfg: NoiseConfig, rng: np.random.Generator, *, num_samples: int,
@@ -378,20 +379,9 @@ def sample_noise(cfg: NoiseConfig, rng: np.random.Generator, *, num_samples: int
         kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
         level_db = 0.0 if i == 0 else float(rng.uniform(*cfg.relative_level_db))
         point = point_source_ok and rng.random() < cfg.point_source_probability
-        extra: dict[str, Any] = {}
         length = num_samples + (preroll_point if point else 0)
-        if kind == "hum":
-            extra["hum_hz"] = float(cfg.hum_hz[int(rng.integers(len(cfg.hum_hz)))])
-        elif kind == "babble":
-            talkers = int(rng.integers(cfg.babble_talkers[0], cfg.babble_talkers[1] + 1))
-            picks = []
-            for _ in range(talkers):
-                clip = int(rng.integers(len(babble_lengths)))
-                picks.append(BabbleTalker(clip, int(rng.integers(babble_lengths[clip])),
-                                          float(rng.uniform(-6.0, 0.0))))
-            extra["talkers"] = tuple(picks)
-        elif kind == "folder":
-            extra.update(_sample_folder_file(folders, rng, length, sample_rate))
+        extra = NOISE_KINDS.get(kind).draw(  # the kind's own parameters (registry hook)
+            cfg, rng, SampleContext(length, sample_rate, folders, babble_lengths))
         sources.append(NoiseSourceParams(
             kind=kind, level_db=level_db, placement="point" if point else "diffuse",
             seed=int(rng.integers(_SEED_MAX)), coherence=float(rng.uniform(*cfg.coherence)),
@@ -414,26 +404,71 @@ def _sample_folder_file(folders: Sequence[NoiseFolder], rng: np.random.Generator
 def _render_mono(src: NoiseSourceParams, num_samples: int, sample_rate: int,
                  rng: np.random.Generator, folders: Sequence[NoiseFolder],
                  babble_pool: Sequence[np.ndarray] | None) -> np.ndarray:
-    kind = src.kind
-    if kind in _COLOR_EXPONENT:
-        return colored_noise(kind, num_samples, sample_rate, rng)
-    if kind == "hum":
-        return mains_hum(num_samples, sample_rate, float(src.hum_hz or 50.0), rng)
-    if kind == "music":
-        return music_bed(num_samples, sample_rate, rng)
-    if kind == "impulsive":
-        return impulsive_events(num_samples, sample_rate, rng)
-    if kind == "babble":
-        if babble_pool is None or src.talkers is None:
-            raise ValueError("babble noise needs the babble pool it was sampled with")
-        return babble(babble_pool, src.talkers, num_samples)
-    if kind == "folder":
-        if src.folder is None or src.path is None or src.folder >= len(folders):
-            raise ValueError(f"folder noise {src.path!r} needs the folder it was sampled from")
-        mono = folders[src.folder].read(src.path, int(src.start_frame or 0), num_samples,
-                                        sample_rate)
-        return mono
-    raise ValueError(f"unknown noise kind {kind!r}; expected one of {NOISE_KINDS}")
+    kind = NOISE_KINDS.find(src.kind)
+    if kind is None:
+        raise ValueError(f"unknown noise kind {src.kind!r}; expected one of "
+                         f"{NOISE_KINDS.names()}")
+    return kind.make(src, num_samples, sample_rate, rng, Resources(folders, babble_pool))
+
+
+# --- the built-in kinds' samplers and renderers (named by noise_kinds.NOISE_KINDS) --------
+
+
+def sample_hum(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
+               ) -> dict[str, Any]:
+    return {"hum_hz": float(cfg.hum_hz[int(rng.integers(len(cfg.hum_hz)))])}
+
+
+def sample_babble(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
+                  ) -> dict[str, Any]:
+    talkers = int(rng.integers(cfg.babble_talkers[0], cfg.babble_talkers[1] + 1))
+    picks = []
+    for _ in range(talkers):
+        clip = int(rng.integers(len(ctx.babble_lengths)))
+        picks.append(BabbleTalker(clip, int(rng.integers(ctx.babble_lengths[clip])),
+                                  float(rng.uniform(-6.0, 0.0))))
+    return {"talkers": tuple(picks)}
+
+
+def sample_folder(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
+                  ) -> dict[str, Any]:
+    return _sample_folder_file(ctx.folders, rng, ctx.num_samples, ctx.sample_rate)
+
+
+def render_colored(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                   rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    return colored_noise(src.kind, num_samples, sample_rate, rng)
+
+
+def render_hum(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+               rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    return mains_hum(num_samples, sample_rate, float(src.hum_hz or 50.0), rng)
+
+
+def render_music(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                 rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    return music_bed(num_samples, sample_rate, rng)
+
+
+def render_impulsive(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                     rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    return impulsive_events(num_samples, sample_rate, rng)
+
+
+def render_babble(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                  rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    if resources.babble_pool is None or src.talkers is None:
+        raise ValueError("babble noise needs the babble pool it was sampled with")
+    return babble(resources.babble_pool, src.talkers, num_samples)
+
+
+def render_folder(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                  rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    folders = resources.folders
+    if src.folder is None or src.path is None or src.folder >= len(folders):
+        raise ValueError(f"folder noise {src.path!r} needs the folder it was sampled from")
+    return folders[src.folder].read(src.path, int(src.start_frame or 0), num_samples,
+                                    sample_rate)
 
 
 def render_source(src: NoiseSourceParams, num_samples: int, sample_rate: int,
@@ -468,7 +503,7 @@ def render_source(src: NoiseSourceParams, num_samples: int, sample_rate: int,
     c = float(np.clip(src.coherence, 0.0, 1.0))
     for k in range(num_channels):
         rng = np.random.default_rng([src.seed, k + 1])
-        if src.kind in PROCEDURAL_KINDS:
+        if NOISE_KINDS.get(src.kind).procedural:
             own = _render_mono(src, num_samples, sample_rate, rng, folders, babble_pool)
         else:
             own = np.roll(common, int(rng.integers(num_samples // 4, 3 * num_samples // 4 + 1)))
