@@ -27,10 +27,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from synthaudio.augment.noise_kinds import NOISE_KINDS, default_kinds
 from synthaudio.augment.room import RoomConfig
+from synthaudio.errors import ConfigError
 
 Range = tuple[float, float]
 IntRange = tuple[int, int]
@@ -61,6 +70,30 @@ def _check_weights(weights: Mapping[Any, float], name: str) -> None:
         raise ValueError(f"{name}: weights must be >= 0, got {weights}")
     if sum(weights.values()) <= 0:
         raise ValueError(f"{name}: at least one weight must be > 0, got {weights}")
+
+
+class AugmentConfigError(ConfigError, ValueError):
+    """An augmentation config built with bad keywords: one line naming the key path.
+
+    Also a ValueError, so that pydantic reports it under the enclosing field when one
+    model is built inside another's validation.
+    """
+
+
+def one_line_error(exc: ValidationError, where: str = "", strip: str = "") -> str:
+    """``where: key.path: message (and N more problems)`` from pydantic's first error;
+    ``strip`` is a key path prefix left out (``"noise"``: ``snr_db``, not ``noise.snr_db``)."""
+    first = exc.errors()[0]
+    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    path = ".".join(str(p) for p in loc)
+    if strip and (path == strip or path.startswith(strip + ".")):
+        path = path[len(strip) + 1:]
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown key {str(loc[-1])!r}"
+    more = exc.error_count() - 1
+    text = ": ".join(x for x in (where, path, msg) if x)
+    return text + (f" (and {more} more problems)" if more else "")
 
 
 class _Model(BaseModel):
