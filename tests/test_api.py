@@ -170,7 +170,7 @@ class _Clips:
 
 
 def test_dataloader_workers_get_distinct_reproducible_streams() -> None:
-    torch = pytest.importorskip("torch")  # the test extra has it (lhotse needs it)
+    import torch
     clip = speech()[:8000]
 
     def run(seed: int, init: object) -> tuple[list[np.ndarray], list[int]]:
