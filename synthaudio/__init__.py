@@ -34,7 +34,7 @@ _LAZY: dict[str, str] = {
     "AugmentParams": "synthaudio.augment.augmenter:AugmentParams",
     "AugmentResult": "synthaudio.augment.augmenter:AugmentResult",
     "RirBank": "synthaudio.augment.rirbank:RirBank",
-    "RoomConfig": "synthaudio.augment.room:RoomConfig",
+    "RoomConfig": "synthaudio.augment.room.config:RoomConfig",
     "NoiseFolder": "synthaudio.augment.noise:NoiseFolder",
     "mix_at_snr": "synthaudio.augment.noise:mix_at_snr",
     # composable transforms

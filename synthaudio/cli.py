@@ -94,7 +94,7 @@ def _other_engine_voices(args: argparse.Namespace) -> int:
 
 def _cmd_rirs(args: argparse.Namespace) -> int:
     from synthaudio.augment.rirbank import build_rir_bank
-    from synthaudio.augment.room import RoomConfig
+    from synthaudio.augment.room.config import RoomConfig
 
     try:
         cfg = RoomConfig(rt60_s=args.rt60)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from importlib.metadata import entry_points
 from typing import Any, Generic, Protocol, TypeVar
 
 from synthaudio.errors import ConfigError
@@ -76,6 +75,8 @@ class Registry(Generic[T]):
             return
         self._plugins_loaded = True
         assert self.group is not None
+        from importlib.metadata import entry_points  # not at import: it loads email & co.
+
         for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
             try:
                 obj = ep.load()

@@ -38,7 +38,7 @@ from pydantic import (
 )
 
 from synthaudio.augment.noise_kinds import NOISE_KINDS, default_kinds
-from synthaudio.augment.room import RoomConfig
+from synthaudio.augment.room.config import RoomConfig
 from synthaudio.errors import ConfigError
 
 Range = tuple[float, float]

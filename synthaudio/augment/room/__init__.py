@@ -8,30 +8,23 @@ a float32 RIR of shape ``(K, n)``, one row per microphone. Positions are metres 
 coordinates (x along the length, y along the width, z up from the floor).
 """
 
-from synthaudio.augment.room.config import (
-    SPEED_OF_SOUND,
-    WALLS,
-    MicArrayConfig,
-    Range,
-    RoomConfig,
-    RoomConfigError,
-    Source,
-    Vec3,
-)
-from synthaudio.augment.room.sampling import RoomParams, sample_room
-from synthaudio.augment.room.simulation import simulate_rir, simulate_rir_full
+from __future__ import annotations
 
-__all__ = [
-    "SPEED_OF_SOUND",
-    "WALLS",
-    "MicArrayConfig",
-    "Range",
-    "RoomConfig",
-    "RoomConfigError",
-    "RoomParams",
-    "Source",
-    "Vec3",
-    "sample_room",
-    "simulate_rir",
-    "simulate_rir_full",
-]
+import importlib
+from typing import Any
+
+_LAZY = {  # imported on first use: the config alone does not load pyroomacoustics
+    **dict.fromkeys(("SPEED_OF_SOUND", "WALLS", "MicArrayConfig", "Range", "RoomConfig",
+                     "RoomConfigError", "Source", "Vec3"), "config"),
+    **dict.fromkeys(("RoomParams", "sample_room"), "sampling"),
+    **dict.fromkeys(("simulate_rir", "simulate_rir_full"), "simulation"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pyroomacoustics.parameters import materials_absorption_table
 
 from synthaudio.errors import ConfigError
 
@@ -61,6 +60,14 @@ def _check_range(value: Range, lo: float, hi: float, unit: str) -> Range:
             f"must be (min, max) with {lo:g} <= min <= max <= {hi:g} {unit}, got {value}"
         )
     return value
+
+
+def _materials() -> Any:
+    """pyroomacoustics' material table, imported only when a config names materials
+    (pyroomacoustics takes seconds to import; the configs should not)."""
+    from pyroomacoustics.parameters import materials_absorption_table
+
+    return materials_absorption_table
 
 
 class MicArrayConfig(BaseModel):
@@ -190,7 +197,7 @@ class RoomConfig(BaseModel):
         if not v:
             raise ValueError("must name at least one material (or be null for flat walls)")
         for name in v:
-            if name not in materials_absorption_table:
+            if name not in _materials():
                 raise ValueError(f"unknown pyroomacoustics material {name!r}")
         return v
 
