@@ -70,6 +70,19 @@ def test_all_names_resolve() -> None:
         sa.Nope  # noqa: B018
 
 
+def test_type_stub_matches_the_lazy_names() -> None:
+    import ast
+
+    stub = Path(sa.__file__).with_suffix(".pyi")
+    tree = ast.parse(stub.read_text(encoding="utf-8"))
+    imported = {a.asname or a.name: f"{node.module}:{a.name}" for node in tree.body
+                if isinstance(node, ast.ImportFrom) for a in node.names}
+    assert imported == sa._LAZY  # the same names, from the same places
+    declared = next(n for n in tree.body if isinstance(n, ast.Assign)
+                    and getattr(n.targets[0], "id", "") == "__all__")
+    assert ast.literal_eval(declared.value) == sa.__all__
+
+
 def test_compose_draws_what_the_equivalent_augmenter_draws(bank: sa.RirBank) -> None:
     audio = speech()
     compose = sa.Compose([sa.Reverb(bank, p=0.8), sa.AddNoise(p=0.9, snr_db=(5, 20)),
