@@ -15,6 +15,7 @@ the CLI's choices and its help text all come from :meth:`Registry.names` and the
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
@@ -34,10 +35,15 @@ def resolve(target: Any) -> Any:
     """``"package.module:attribute"`` imported, anything else returned as is.
 
     Entries name heavy code (an engine, a writer) by such strings, so building a table
-    imports nothing.
+    imports nothing. Resolved once per process (renderers are looked up per source).
     """
     if not isinstance(target, str):
         return target
+    return _import(target)
+
+
+@functools.cache
+def _import(target: str) -> Any:
     module, _, attr = target.partition(":")
     obj: Any = importlib.import_module(module)
     for part in attr.split(".") if attr else ():
