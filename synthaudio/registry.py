@@ -51,6 +51,15 @@ def _import(target: str) -> Any:
     return obj
 
 
+@functools.cache
+def _entry_points() -> Any:
+    """Every installed entry point, read once per process (one pass over the installed
+    distributions serves all the registries)."""
+    from importlib.metadata import entry_points  # not at import: it loads email & co.
+
+    return entry_points()
+
+
 class Registry(Generic[T]):
     """Entries by name, in registration order: built-ins first, then entry-point plugins."""
 
@@ -81,9 +90,7 @@ class Registry(Generic[T]):
             return
         self._plugins_loaded = True
         assert self.group is not None
-        from importlib.metadata import entry_points  # not at import: it loads email & co.
-
-        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
+        for ep in sorted(_entry_points().select(group=self.group), key=lambda e: e.name):
             try:
                 obj = ep.load()
             except Exception as exc:  # a plugin's own import error: say which plugin
