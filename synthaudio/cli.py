@@ -2,15 +2,24 @@
 
 Bad input prints one line ``synthaudio: error: ...`` and exits with code 2 (no traceback
 unless ``--debug``); so does a failed read or write (full disk, permissions), naming the
-path. Ctrl-C exits with code 130. ``validate`` exits 1 when it finds problems.
+path. Ctrl-C exits with code 130. ``validate`` exits 1 when it finds problems. Output
+piped into a reader that stops early (``| head``) ends the command quietly (exit 141, as a
+program killed by SIGPIPE). ``--debug`` goes before or after the subcommand.
+
+Defaults shown in ``--help`` are the library's: the export formats and TTS engines come
+from their registries, and a test checks every other default against the signature of
+the library function the subcommand calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from synthaudio.errors import SynthaudioError
 
@@ -48,8 +57,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_voices(args: argparse.Namespace) -> int:
-    if args.engine != "espeak-ng":  # issue-13 engines hook
-        return _extra_voices(args)
+    if args.engine != "espeak-ng":
+        return _other_engine_voices(args)
     from synthaudio.tts.espeak import EspeakEngine, shipped_variants
 
     engine = EspeakEngine()
@@ -62,39 +71,50 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     return 0
 
 
-def _extra_voices(args: argparse.Namespace) -> int:
-    """issue-13 engines hook: `voices --engine NAME` for synthaudio.tts.extra's engines."""
-    from synthaudio.tts import extra
+def _other_engine_voices(args: argparse.Namespace) -> int:
+    """``voices --engine NAME``: the engine registry's voice listing."""
+    from synthaudio.tts.engines import ENGINES
 
-    entry = extra.get(args.engine)
+    entry = ENGINES.get(args.engine, "--engine")
     section = None
     if args.model is not None:
-        if entry.name != "piper":
-            raise SynthaudioError(f"--model: only for --engine piper, not {entry.name}")
-        section = entry.attr("PiperConfig")(model=str(Path(args.model).absolute()))
-    elif entry.section_required:
-        raise SynthaudioError(f"--engine {entry.name} needs --model PATH.onnx")
-    voices = entry.attr("list_voices")(section)
-    version = entry.attr(entry.version)()
-    print(f"{entry.name} {version}: {len(voices)} voices (use as speakers.{entry.section}"
-          f"{'.speakers' if entry.name == 'piper' else '.voices'})")
-    for v in voices:
+        if entry.section is None or entry.config_model is None:
+            raise SynthaudioError(f"--model: {entry.name} takes no model")
+        try:
+            section = entry.validate_section({"model": str(Path(args.model).absolute())})
+        except ValueError as exc:
+            raise SynthaudioError(f"--model: not a model of {entry.name}: "
+                                  f"{str(exc).splitlines()[0]}") from None
+    elif args.config is not None:
+        from synthaudio.config import load_corpus_config
+
+        section = load_corpus_config(Path(args.config)).speakers.engine_section(entry.name)
+    if section is None and entry.section_required:
+        raise SynthaudioError(f"--engine {entry.name}: give --model PATH or --config "
+                              f"CORPUS.yaml with speakers.{entry.section}")
+    voices = entry.list_voices(section)
+    print(f"{entry.name} {entry.get_version() or '(version unknown)'}: {len(voices)} voices"
+          + ("" if entry.word_timings else " (no word timings: force-aligned)"))
+    if not voices and entry.section is not None and section is None:
+        print(f"  (its voices depend on speakers.{entry.section}: give --config CORPUS.yaml)")
+    for v in voices:  # in the engine's order (a Piper model's: by speaker id)
         if args.lang is None or any(lang.startswith(args.lang.lower()) for lang in v.languages):
-            gender = f"  {v.gender}" if v.gender else ""
-            print(f"  {v.name:<28} {','.join(v.languages)}{gender}")
+            print(f"  {v.name:<28} {','.join(v.languages)}  {v.gender or ''}".rstrip())
     return 0
 
 
 def _cmd_rirs(args: argparse.Namespace) -> int:
     from synthaudio.augment.rirbank import build_rir_bank
-    from synthaudio.augment.room import RoomConfig
+    from synthaudio.augment.room.config import RoomConfig
 
     try:
         cfg = RoomConfig(rt60_s=args.rt60)
     except ValueError as exc:
         raise SynthaudioError(f"--rt60: {str(exc).splitlines()[-1].strip()}") from None
-    bank = build_rir_bank(Path(args.out), cfg, args.count, args.sample_rate, args.seed,
-                          jobs=args.jobs)
+    with _flags_for("build_rir_bank", {"count": "--count", "sample_rate": "--sample-rate",
+                                       "jobs": "-j/--jobs"}):
+        bank = build_rir_bank(Path(args.out), cfg, args.count, args.sample_rate, args.seed,
+                              jobs=args.jobs)
     print(f"{len(bank.entries)} RIRs in {args.out} (index.jsonl)")
     return 0
 
@@ -115,7 +135,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from synthaudio.manifests.export import export_corpus
 
-    report = export_corpus(Path(args.out), args.format.split(","),
+    report = export_corpus(Path(args.out), [f for f in args.format.split(",") if f],
                            absolute_paths=args.absolute_paths, shard_size=args.shard_size,
                            jobs=args.jobs, executor=args.executor, ray_address=args.ray_address)
     print(report.format() if hasattr(report, "format") else report)
@@ -146,9 +166,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             gate = {"max_cer": float(value)}
         except ValueError:
             raise SynthaudioError(f"--gate: {value!r} is not a number") from None
-    summary = evaluate_corpus(Path(args.out), split=args.split, asr=args.asr, name=args.name,
-                              jobs=args.jobs, gate=gate, executor=args.executor,
-                              ray_address=args.ray_address)
+    target = Path(args.out)
+    if not (target / "metadata.jsonl").is_file() and (target / "wav.scp").is_file():
+        from synthaudio.evaluate.evaluate import evaluate_kaldi_dir
+
+        if args.split is not None:
+            raise SynthaudioError(f"--split: {target} is a Kaldi data directory (wav.scp), "
+                                  "not a corpus: it has no splits")
+        summary = evaluate_kaldi_dir(target, asr=args.asr, name=args.name, jobs=args.jobs,
+                                     gate=gate, executor=args.executor,
+                                     ray_address=args.ray_address)
+    else:
+        summary = evaluate_corpus(target, split=args.split or "test", asr=args.asr,
+                                  name=args.name, jobs=args.jobs, gate=gate,
+                                  executor=args.executor, ray_address=args.ray_address)
     print(format_table(summary))
     return 0
 
@@ -197,29 +228,56 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _profile_parsers(sub: argparse._SubParsersAction) -> None:
     from synthaudio.profile.features import FAMILIES
 
-    p = sub.add_parser("profile", help="measure a corpus (Kaldi dir, audio folder or OUT) "
-                                       "into PROFILE.json")
-    p.add_argument("corpus")
+    p = _subparser(sub, "profile", "measure a corpus (Kaldi dir, audio folder or OUT) into "
+                                   "PROFILE.json")
+    p.add_argument("corpus", help="a Kaldi data dir, a folder of audio files or a corpus")
     p.add_argument("-o", "--out", required=True, help="the profile file (JSON)")
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1)
+    p.add_argument("-j", "--jobs", type=_positive_int, default=1, help="worker processes")
     p.add_argument("--skip", help=f"comma list of measurements to leave out ({','.join(FAMILIES)})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _executor_args(p)
     p.set_defaults(func=_cmd_profile)
 
-    p = sub.add_parser("match", help="write a config whose randomization covers a profile")
-    p.add_argument("profile")
+    p = _subparser(sub, "match", "write a config whose randomization covers a profile")
+    p.add_argument("profile", help="PROFILE.json of the target (synthaudio profile)")
     p.add_argument("config", help="base corpus.yaml or augment config")
-    p.add_argument("-o", "--out", required=True)
+    p.add_argument("-o", "--out", required=True, help="the matched config (YAML)")
     p.add_argument("--widen", type=float, default=0.25,
                    help="margin on each side of every fitted 5-95%% range, as a share of its "
-                        "width (default 0.25)")
+                        "width")
     p.set_defaults(func=_cmd_match)
 
-    p = sub.add_parser("compare", help="distances between two profiles (A: the reference)")
-    p.add_argument("a")
-    p.add_argument("b")
+    p = _subparser(sub, "compare", "distances between two profiles (A: the reference)")
+    p.add_argument("a", help="the reference PROFILE.json")
+    p.add_argument("b", help="the PROFILE.json compared with it")
     p.set_defaults(func=_cmd_compare)
+
+
+@contextlib.contextmanager
+def _flags_for(function: str, flags: dict[str, str]) -> Iterator[None]:
+    """Re-word ``"function: param ..."`` errors of a library call as ``"--flag ..."``."""
+    try:
+        yield
+    except SynthaudioError as exc:
+        message = str(exc)
+        for param, flag in flags.items():
+            prefix = f"{function}: {param} "
+            if message.startswith(prefix):
+                raise type(exc)(f"{flag}: {message.removeprefix(prefix)}") from None
+        raise
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help unless the default is None or False."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("%(default)" in text or default is None or default is False
+                or default == argparse.SUPPRESS or not action.option_strings):
+            return text
+        shown = ":".join(f"{x:g}" for x in default) if isinstance(default, tuple) else "%(default)s"
+        return f"{text} (default: {shown})"
 
 
 def _executor_args(p: argparse.ArgumentParser) -> None:
@@ -230,15 +288,38 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
                                          "with -j CPUs)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="synthaudio", description=__doc__.splitlines()[0])
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _jobs_arg(p: argparse.ArgumentParser, what: str = "worker processes") -> None:
+    p.add_argument("-j", "--jobs", type=_positive_int, default=1, help=what)
 
-    p = sub.add_parser("generate", help="make a corpus from a corpus.yaml")
-    p.add_argument("config")
-    p.add_argument("-o", "--out", required=True)
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1)
+
+def _quiet_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _subparser(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text,
+                                                formatter_class=_HelpFormatter)
+    # also after the subcommand; SUPPRESS keeps a --debug given before it
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from synthaudio import __version__
+    from synthaudio.manifests.formats import EXPORTERS, default_formats
+    from synthaudio.tts.engines import ENGINES
+
+    parser = argparse.ArgumentParser(prog="synthaudio", description=__doc__.splitlines()[0],
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"synthaudio {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _subparser(sub, "generate", "make a corpus from a corpus.yaml")
+    p.add_argument("config", help="the corpus config (corpus.yaml)")
+    p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
+    _jobs_arg(p)
     p.add_argument("--limit", type=_positive_int, help="render only the first N utterances")
     p.add_argument("--seed", type=int, help="override the config's seed")
     p.add_argument("--overwrite", action="store_true",
@@ -246,67 +327,80 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="finish an interrupted run of this config in OUT, and fail if there is "
                         "none (re-running the same command without it resumes too)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _quiet_arg(p)
     _executor_args(p)
     p.set_defaults(func=_cmd_generate)
 
-    p = sub.add_parser("voices", help="list an engine's voices (espeak-ng: and variants)")
-    p.add_argument("--lang", help="only voices whose name starts with this")
-    # issue-13 engines hook: --engine and --model
-    p.add_argument("--engine", default="espeak-ng",
-                   choices=["espeak-ng", "flite", "piper", "festival", "pico"])
-    p.add_argument("--model", help="--engine piper: the PATH.onnx voice to list speakers of")
+    engines = ENGINES.entries()
+    p = _subparser(sub, "voices", "list the voices of a TTS engine")
+    p.add_argument("--engine", choices=[e.name for e in engines], default="espeak-ng",
+                   help="; ".join(f"{e.name}: {e.description}" for e in engines))
+    p.add_argument("--lang", help="only voices whose name (espeak-ng) or language starts "
+                                  "with this")
+    p.add_argument("--config", help="corpus.yaml whose speakers.<engine> section selects the "
+                                    "voices (engines such as coqui-tts)")
+    p.add_argument("--model", help="the model file to list the voices or speakers of "
+                                   "(e.g. a Piper PATH.onnx)")
     p.set_defaults(func=_cmd_voices)
 
-    p = sub.add_parser("rirs", help="build a room impulse response bank")
-    p.add_argument("-o", "--out", required=True)
-    p.add_argument("--count", type=_positive_int, default=100)
-    p.add_argument("--rt60", type=_range, default=(0.2, 1.2), help="MIN:MAX seconds")
-    p.add_argument("--sample-rate", type=_positive_int, default=16000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1)
+    p = _subparser(sub, "rirs", "build a room impulse response bank")
+    p.add_argument("-o", "--out", required=True, help="bank folder (index.jsonl + RIRs)")
+    p.add_argument("--count", type=_positive_int, default=100, help="rooms to simulate")
+    p.add_argument("--rt60", type=_range, default=(0.2, 1.2),
+                   help="MIN:MAX target reverberation time, seconds")
+    p.add_argument("--sample-rate", type=_positive_int, default=16000, help="Hz")
+    p.add_argument("--seed", type=int, default=0, help="bank seed (room i draws from [seed, i])")
+    _jobs_arg(p)
     p.set_defaults(func=_cmd_rirs)
 
-    p = sub.add_parser("augment", help="augment a Kaldi data directory of real speech")
-    p.add_argument("kaldi_dir")
-    p.add_argument("-o", "--out", required=True)
-    p.add_argument("--config", help="augmentation YAML (the augment: section of a corpus)")
-    p.add_argument("--copies", type=_positive_int, default=1)
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p = _subparser(sub, "augment", "augment a Kaldi data directory of real speech")
+    p.add_argument("kaldi_dir", help="Kaldi data directory (wav.scp, text, utt2spk...)")
+    p.add_argument("-o", "--out", required=True, help="folder of the augmented corpus")
+    p.add_argument("--config", help="augmentation YAML (the augment: section of a corpus; "
+                                    "default: synthaudio's room, noise and channel ranges)")
+    p.add_argument("--copies", type=_positive_int, default=1,
+                   help="augmented copies of each utterance")
+    _jobs_arg(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of every drawn environment")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an OUT made from another input or config")
+    _quiet_arg(p)
     _executor_args(p)
     p.set_defaults(func=_cmd_augment)
 
-    p = sub.add_parser("export", help="(re)write manifests from OUT/metadata.jsonl")
-    p.add_argument("out")
-    p.add_argument("--format", default="kaldi,nemo,lhotse,hf,ctm",
-                   help="comma list of kaldi,espnet,nemo,lhotse,hf,ctm,webdataset or all")
-    p.add_argument("--absolute-paths", action="store_true")
-    p.add_argument("--shard-size", type=_positive_int, default=1000)
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1,
-                   help="workers writing WebDataset shards")
+    formats = EXPORTERS.entries()
+    p = _subparser(sub, "export", "(re)write manifests from OUT/metadata.jsonl")
+    p.add_argument("out", help="corpus folder")
+    p.add_argument("--format", default=",".join(default_formats()),
+                   help="comma list of " + ", ".join(f.name for f in formats) + " or all ("
+                        + "; ".join(f"{f.name}: {f.description}" for f in formats) + ")")
+    p.add_argument("--absolute-paths", action="store_true",
+                   help="absolute audio paths in wav.scp, NeMo and SpeechBrain manifests")
+    p.add_argument("--shard-size", type=_positive_int, default=1000,
+                   help="samples per WebDataset shard")
+    _jobs_arg(p, "workers writing WebDataset shards")
     _executor_args(p)
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("validate", help="check a corpus; exit 1 when any problem")
-    p.add_argument("out")
+    p = _subparser(sub, "validate", "check a corpus; exit 1 when any problem")
+    p.add_argument("out", help="corpus folder")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("evaluate", help="WER of an ASR on a corpus split")
-    p.add_argument("out")
-    p.add_argument("--split", default="test")
+    p = _subparser(sub, "evaluate", "WER of an ASR on a corpus split or a Kaldi data directory")
+    p.add_argument("out", help="corpus folder (OUT/metadata.jsonl) or Kaldi data directory "
+                               "(wav.scp, text); results go to OUT/eval/NAME/")
+    p.add_argument("--split", help="corpus split to decode (default: test; not for a Kaldi "
+                                   "directory)")
     p.add_argument("--asr", default="pocketsphinx",
                    help="pocketsphinx, pocketsphinx:corpus-lm, whisper:MODEL or hyp:FILE")
-    p.add_argument("--name")
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1)
+    p.add_argument("--name", help="results folder name under OUT/eval/ (default: from --asr)")
+    _jobs_arg(p, "decoding workers")
     p.add_argument("--gate", help="max_cer=X marks utterances the ASR cannot read")
     _executor_args(p)
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("report", help="write OUT/report/index.html")
-    p.add_argument("out")
+    p = _subparser(sub, "report", "write OUT/report/index.html")
+    p.add_argument("out", help="corpus folder")
     p.add_argument("--compare", metavar="PROFILE",
                    help="draw OUT's measured distributions beside this profile's (OUT is "
                         "profiled into OUT/profile.json unless that file is there)")
@@ -317,11 +411,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``| head``): no message, no flush error at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, like a program killed by it
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:  # --help, --version, a usage error: flush inside the try
+            sys.stdout.flush()
+            raise
+    except BrokenPipeError:  # --help | head
+        return _quiet_broken_pipe()
+    except SynthaudioError as exc:  # a broken plugin entry point, while listing choices
+        print(f"synthaudio: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except (SynthaudioError, OSError) as exc:
         if args.debug:
             raise

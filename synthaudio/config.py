@@ -7,13 +7,16 @@ into a one-line :class:`~synthaudio.errors.ConfigError` naming the file, line an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
+    BaseModel,
     Field,
+    SerializerFunctionWrapHandler,
     StrictInt,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -29,16 +32,12 @@ from synthaudio.configbase import (  # noqa: F401 - re-exported: other modules i
 )
 from synthaudio.corpus.quality import QualityConfig
 from synthaudio.errors import ConfigError
+from synthaudio.manifests.formats import default_formats
 from synthaudio.tts.conversion import ConversionConfig
 from synthaudio.tts.coqui import CoquiConfig
-from synthaudio.tts.festival import FestivalConfig  # issue-13 engines hook
-from synthaudio.tts.flite import FliteConfig  # issue-13 engines hook
-from synthaudio.tts.pico import PicoConfig  # issue-13 engines hook
-from synthaudio.tts.piper import PiperConfig  # issue-13 engines hook
 from synthaudio.tts.variants import VariantConfig
 
-# issue-13 engines hook: the names of synthaudio.tts.extra.EXTRA_ENGINES added
-EngineName = Literal["espeak-ng", "coqui-tts", "flite", "piper", "festival", "pico"]
+EngineName = str  # a name in the TTS engine registry (synthaudio.tts.engines.ENGINES)
 
 
 _Model = ConfigModel  # the name the models here were written against
@@ -100,16 +99,73 @@ class SpeakersConfig(_Model):
     volume: Range = (90.0, 110.0)
     word_gap_ms: Range = (0.0, 20.0)
     jitter: JitterConfig = JitterConfig()
-    # --- issue-13 engines hook: speakers.<section> of synthaudio.tts.extra's engines ------
-    flite: FliteConfig | None = Field(default=None, exclude_if=lambda v: v is None)
-    piper: PiperConfig | None = Field(default=None, exclude_if=lambda v: v is None)
-    festival: FestivalConfig | None = Field(default=None, exclude_if=lambda v: v is None)
-    pico: PicoConfig | None = Field(default=None, exclude_if=lambda v: v is None)
     # voices, genders and shipped variants shared out evenly (synthaudio.balance), no
     # variant in two splits, each speaker reading its prompts in its own order
     balance: bool = True
     # WORLD voice conversion of a share of the speakers (synthaudio.tts.conversion)
     conversion: ConversionConfig | None = Field(default=None, exclude_if=lambda v: v is None)
+    # speakers.<section> of engines from other packages (entry points), by section key;
+    # dumped back under their own keys
+    engine_sections: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    # --- engine registry hooks (synthaudio.tts.engines) -------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plugin_sections(cls, data: Any) -> Any:
+        """Move ``speakers.<section>`` of registered plugin engines into engine_sections."""
+        if not isinstance(data, dict):
+            return data
+        unknown = [k for k in data if k not in cls.model_fields]
+        if not unknown:
+            return data
+        from synthaudio.tts.engines import by_section
+
+        data, sections = dict(data), dict(data.get("engine_sections") or {})
+        for key in unknown:
+            entry = by_section(key)
+            if entry is not None:
+                sections[key] = entry.validate_section(data.pop(key))
+        return {**data, "engine_sections": sections} if sections else data
+
+    @model_serializer(mode="wrap")
+    def _dump_sections(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        for key, section in self.engine_sections.items():
+            out[key] = section.model_dump(mode="json") if isinstance(section, BaseModel) \
+                else section
+        return out
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        from synthaudio.tts.engines import ENGINES
+
+        if value not in ENGINES:
+            raise ValueError(f"unknown TTS engine {value!r}; known: {', '.join(ENGINES.names())}")
+        return value
+
+    @field_validator("engines")
+    @classmethod
+    def _known_engines(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        from synthaudio.tts.engines import ENGINES
+
+        for name in value or {}:
+            if name not in ENGINES:
+                raise ValueError(f"unknown TTS engine {name!r}; known: "
+                                 f"{', '.join(ENGINES.names())}")
+        return value
+
+    def engine_section(self, name: str) -> Any:
+        """The ``speakers.<section>`` config of engine ``name`` (None when not given)."""
+        from synthaudio.tts.engines import ENGINES
+
+        entry = ENGINES.get(name)
+        if entry.section is None:
+            return None
+        declared = getattr(self, entry.section, None) if entry.section in type(
+            self).model_fields else None
+        return declared if declared is not None else self.engine_sections.get(entry.section)
 
     @model_validator(mode="after")
     def _ranges(self) -> SpeakersConfig:
@@ -121,16 +177,13 @@ class SpeakersConfig(_Model):
         shares = self.engines or {self.engine: 1.0}
         if any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
             raise ValueError("engines: shares must be >= 0 with a positive sum")
-        if shares.get("coqui-tts", 0) > 0 and self.coqui is None:
-            raise ValueError("coqui: needed when coqui-tts speaks (engine or engines)")
-        from synthaudio.tts.extra import EXTRA_ENGINES  # issue-13 engines hook
+        from synthaudio.tts.engines import ENGINES
 
-        named = {str(k): v for k, v in shares.items()}
-        for entry in EXTRA_ENGINES:
-            if (named.get(entry.name, 0) > 0 and entry.section_required
-                    and getattr(self, entry.section) is None):
-                raise ValueError(f"{entry.section}: needed when {entry.name} speaks "
-                                 "(engine or engines)")
+        for name, share in shares.items():
+            entry = ENGINES.get(name)  # known: checked by the field validators
+            if share > 0 and entry.section_required and self.engine_section(name) is None:
+                raise ValueError(f"{entry.section}: needed when {name} speaks (engine or "
+                                 "engines)")
         return self
 
 
@@ -171,18 +224,18 @@ class CorpusConfig(_Model):
     audio: AudioConfig = AudioConfig()
     augment: AugmentConfig | None = None
     quality: QualityConfig | None = None  # drop and re-draw what the ASR cannot read
-    exports: list[str] = Field(default_factory=lambda: ["kaldi", "nemo", "lhotse", "hf", "ctm"])
+    exports: list[str] = Field(default_factory=lambda: list(default_formats()))
     shard_size: StrictInt = Field(default=1000, ge=1)  # samples per WebDataset shard
 
     @field_validator("exports")
     @classmethod
     def _known_exports(cls, value: list[str]) -> list[str]:
-        from synthaudio.manifests.export import FORMATS  # heavy: only when exports are given
+        from synthaudio.manifests.formats import EXPORTERS  # the export format registry
 
-        unknown = [f for f in value if f not in (*FORMATS, "all")]
+        unknown = [f for f in value if f != "all" and f not in EXPORTERS]
         if unknown or not value:
             problem = f"unknown export format(s) {unknown}" if unknown else "no export format"
-            raise ValueError(f"{problem}; choose from {', '.join(FORMATS)} or all")
+            raise ValueError(f"{problem}; choose from {', '.join(EXPORTERS.names())} or all")
         return value
 
 

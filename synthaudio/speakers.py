@@ -31,8 +31,6 @@ from synthaudio.tts.conversion import ConversionParams, check_available, sample_
 from synthaudio.tts.coqui import ENGINE_NAME as COQUI_ENGINE
 from synthaudio.tts.coqui import CoquiConfig, CoquiVoice
 from synthaudio.tts.espeak import ENGINE_NAME, EspeakVoice, variant_gender
-from synthaudio.tts.extra import EXTRA_ENGINES
-from synthaudio.tts.extra import NAMES as EXTRA_NAMES
 from synthaudio.tts.festival import FestivalVoice
 from synthaudio.tts.flite import FliteVoice
 from synthaudio.tts.pico import PicoVoice
@@ -43,8 +41,9 @@ if TYPE_CHECKING:
     from synthaudio.tts.coqui import CoquiEngine
 
 VARIANT_MODES = ("shipped", "generated", "mixed")
-ENGINES = (ENGINE_NAME, COQUI_ENGINE, *EXTRA_NAMES)  # issue-13 engines hook: EXTRA_NAMES
+ENGINES = (ENGINE_NAME, COQUI_ENGINE)  # built in here; the others come through the registry
 # issue-13 engines hook: their voice records
+# the voice records of the built-in engines (others: their EngineEntry.voice_type)
 Voice = EspeakVoice | CoquiVoice | FliteVoice | PiperVoice | FestivalVoice | PicoVoice
 
 
@@ -112,10 +111,12 @@ def sample_speaker(cfg: SpeakersConfig, rng: np.random.Generator, speaker_id: st
 
 def engine_counts(shares: Mapping[str, float], count: int) -> dict[str, int]:
     """Speakers per engine in proportion to ``shares`` (largest remainders, ties by name)."""
+    from synthaudio.tts.engines import ENGINES as REGISTRY
+
     for name in shares:
-        if name not in ENGINES:
+        if name not in REGISTRY:
             raise ConfigError(f"speakers.engines: unknown engine {name!r} "
-                              f"(known: {', '.join(ENGINES)})")
+                              f"(known: {', '.join(REGISTRY.names())})")
     total = sum(shares.values())
     if total <= 0 or any(v < 0 for v in shares.values()):
         raise ConfigError("speakers.engines: shares must be >= 0 with a positive sum")
@@ -147,10 +148,9 @@ def sample_speakers(
         assign_rng: the generator of the engine and voice assignment.
         coqui: the loaded Coqui model, needed when a share goes to "coqui-tts".
         corpus_language: the corpus language, matched to a multilingual model's.
-        engines: built engines of :mod:`synthaudio.tts.extra`'s engines given speakers;
-            their voices come from each module's ``speaker_voices``, drawn from
-            ``assign_rng`` after the Coqui voices, each engine taking the next speakers of
-            the assignment order.
+        engines: built engines of registered plugin engines (neither espeak-ng nor
+            coqui-tts) given speakers; their voices come from the entry's
+            ``speaker_voices`` hook, drawn from ``assign_rng`` after the Coqui voices.
         splits: speaker id -> split, for ``speakers.balance`` to keep each shipped variant
             in one split; None: as if all were in one.
     """
@@ -172,16 +172,16 @@ def sample_speakers(
             raise ConfigError(f"speakers: {n_coqui} coqui-tts speakers need as many distinct "
                               f"voices; {coqui.model!r} offers {len(pool)}")
         pool = [pool[k] for k in assign_rng.permutation(len(pool))[:n_coqui]]
-    extra = _extra_voices(cfg, counts, order[n_coqui:], assign_rng, engines or {},
-                          corpus_language)  # issue-13 engines hook
-    espeak_ids = [sid for i, sid in enumerate(ids) if not is_coqui[i] and i not in extra]
+    plugin = _plugin_voices(cfg, counts, order[n_coqui:], assign_rng, engines or {},
+                            corpus_language)
+    espeak_ids = [sid for i, sid in enumerate(ids) if not is_coqui[i] and i not in plugin]
     forced = (balanced_espeak(cfg, espeak_ids, splits or {}, assign_rng)
               if getattr(cfg, "balance", False) else {})
     out: list[SpeakerParams] = []
     k = 0
     for i, sid in enumerate(ids):
-        if i in extra:
-            out.append(SpeakerParams(sid, *extra[i]))
+        if i in plugin:
+            out.append(SpeakerParams(sid, *plugin[i]))
             continue
         if not is_coqui[i]:
             out.append(sample_speaker(cfg, rngs[i], sid, **forced.get(sid, {})))
@@ -204,25 +204,31 @@ def sample_speakers(
     return tuple(out)
 
 
-def _extra_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
-                  rng: np.random.Generator, engines: Mapping[str, Any], corpus_language: str,
-                  ) -> dict[int, tuple[str, str | None, Any]]:
-    """issue-13 engines hook: speaker index -> (engine, gender, voice) for the engines of
-    :mod:`synthaudio.tts.extra`, each taking the next ``counts[name]`` speakers of
-    ``order``."""
+def _plugin_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
+                   rng: np.random.Generator, engines: Mapping[str, Any], corpus_language: str,
+                   ) -> dict[int, tuple[str, str | None, Any]]:
+    """Speaker index -> (engine, gender, voice) for engines other than the two built in
+    here, each taking the next ``counts[name]`` speakers of ``order``."""
+    from synthaudio.registry import resolve
+    from synthaudio.tts.engines import ENGINES as REGISTRY
+
     out: dict[int, tuple[str, str | None, Any]] = {}
     start = 0
-    for entry in EXTRA_ENGINES:
-        n = counts.get(entry.name, 0)
-        if n <= 0:
+    for name in REGISTRY.names():
+        n = counts.get(name, 0)
+        if name in ENGINES or n <= 0:
             continue
-        if entry.name not in engines:
-            raise ConfigError(f"speakers.engines: no {entry.name} engine was built")
-        section = getattr(cfg, entry.section, None)
-        voices = entry.attr("speaker_voices")(engines[entry.name], section, n, rng,
-                                              corpus_language)
+        entry = REGISTRY.get(name)
+        if entry.speaker_voices is None or name not in engines:
+            raise ConfigError(f"speakers.engines: engine {name!r} gives no speaker voices "
+                              "(its EngineEntry has no speaker_voices)")
+        section = cfg.engine_section(name) if hasattr(cfg, "engine_section") else None
+        voices = resolve(entry.speaker_voices)(engines[name], section, n, rng, corpus_language)
+        if len(voices) != n:
+            raise ConfigError(f"speakers: engine {name!r} gave {len(voices)} voices for "
+                              f"{n} speakers")
         for idx, (voice, gender) in zip(order[start:start + n], voices, strict=True):
-            out[int(idx)] = (entry.name, gender, voice)
+            out[int(idx)] = (name, gender, voice)
         start += n
     return out
 
@@ -294,7 +300,7 @@ def jitter_voice(voice: Voice, cfg: JitterConfig, rng: np.random.Generator) -> V
     Voices of other engines (Coqui, Flite...) have no such controls per utterance and come
     back unchanged.
     """
-    if not isinstance(voice, EspeakVoice):  # issue-13 engines hook: was CoquiVoice
+    if not isinstance(voice, EspeakVoice):
         return voice
     rate = voice.rate_wpm + rng.uniform(-cfg.rate_wpm, cfg.rate_wpm)
     pitch = voice.pitch + rng.uniform(-cfg.pitch, cfg.pitch)

@@ -5,7 +5,8 @@ of the RIR drawn for the utterance (1 without reverb); arrays are ``(n,)`` when 
 ``(K, n)``.
 
 Output length: ``round(n / speed_factor)`` samples, plus ``room.tail_s`` of reverberation
-tail when a room is applied (the convolution is cut there; a shorter RIR leaves zeros).
+tail when a room is applied (the convolution is cut there; a shorter RIR leaves zeros),
+unless the Augmenter was built with ``keep_length=True``.
 Noise covers the whole output; the channel keeps the length.
 
 Level: reverberant speech is scaled to the dry speech's mean power (``room.normalize_level``);
@@ -212,16 +213,21 @@ class Augmenter:
     """Draws and applies speed, reverb, noise and channel effects for one utterance at a time.
 
     Holds no open files and no random state: pickles, and is safe in DataLoader workers.
+    ``keep_length=True`` appends no reverb tail (``room.tail_s`` is ignored), so the output
+    has the input's length (divided by the speed factor when speed perturbation applies),
+    like audiomentations' ``leave_length_unchanged``.
     """
 
     def __init__(self, config: AugmentConfig, *, rir_bank: RirBankLike | None = None,
                  noise_folders: Sequence[NoiseFolder] = (),
-                 babble_pool: Sequence[np.ndarray] | None = None) -> None:
+                 babble_pool: Sequence[np.ndarray] | None = None,
+                 keep_length: bool = False) -> None:
         if config.room.probability > 0 and rir_bank is None:
             raise ConfigError("augment.room.probability > 0 but no RIR bank was given")
         if rir_bank is not None and config.room.probability > 0 and not rir_bank.entries:
             raise ConfigError("augment.room: the RIR bank is empty")
         self.config = config
+        self.keep_length = keep_length  # no reverb tail: output as long as the input
         self.rir_bank = rir_bank
         self.noise_folders = tuple(noise_folders)
         self.babble_pool = None if babble_pool is None else [
@@ -266,7 +272,7 @@ class Augmenter:
                 raise ValueError(f"RIR {entry.rir_id!r} is at {entry.sample_rate} Hz, the audio "
                                  f"at {sample_rate} Hz")
             labels = entry.labels
-            tail = round(cfg.room.tail_s * sample_rate)
+            tail = 0 if self.keep_length else round(cfg.room.tail_s * sample_rate)
             room = ReverbParams(entry.rir_id, int(entry.num_channels),
                                 float(labels.get("direct_delay_s", 0.0)),
                                 _maybe_float(labels.get("rt60_s")),

@@ -182,52 +182,13 @@ def _pick(rng: np.random.Generator, weights: Mapping[Any, float]) -> Any:
 
 def sample_channel(cfg: ChannelConfig, rng: np.random.Generator, sample_rate: int,
                    ) -> ChannelParams:
-    """Draw which channel effects apply and their values (one coin per effect, in order)."""
-    nyq_safe = 0.45 * sample_rate
-    values: dict[str, Any] = {}
-    if rng.random() < cfg.eq.probability:
-        bands = []
-        for _ in range(int(rng.integers(cfg.eq.num_bands[0], cfg.eq.num_bands[1] + 1))):
-            shape = ("peak", "peak", "low_shelf", "high_shelf")[int(rng.integers(4))]
-            lo, hi = {"peak": (200.0, 6000.0), "low_shelf": (80.0, 400.0),
-                      "high_shelf": (2000.0, 8000.0)}[shape]
-            hi = min(hi, nyq_safe)
-            freq = _log_uniform(rng, min(lo, hi), hi)
-            bands.append(EqBand(shape, freq, float(rng.uniform(*cfg.eq.gain_db)),
-                                float(rng.uniform(*cfg.eq.q)) if shape == "peak" else 0.7071))
-        values["eq"] = tuple(bands)
-    if rng.random() < cfg.clipping.probability:
-        values["clip_drive_db"] = float(rng.uniform(*cfg.clipping.drive_db))
-    if rng.random() < cfg.gain.probability:
-        values["gain_db"] = float(rng.uniform(*cfg.gain.gain_db))
-    if rng.random() < cfg.bit_depth.probability:
-        values["bits"] = int(rng.integers(cfg.bit_depth.bits[0], cfg.bit_depth.bits[1] + 1))
-    if rng.random() < cfg.band_limit.probability:
-        low = float(rng.uniform(*cfg.band_limit.low_hz))
-        high = min(float(rng.uniform(*cfg.band_limit.high_hz)), nyq_safe)
-        if low < high:
-            values["band_hz"] = (low, high)
-    if rng.random() < cfg.telephone.probability:
-        values["telephone"] = True
-    if rng.random() < cfg.resample.probability:
-        rates = [r for r in cfg.resample.rates_hz if r < sample_rate]
-        if rates:
-            values["resample_hz"] = int(rates[int(rng.integers(len(rates)))])
-    if rng.random() < cfg.codec.probability:
-        kind = str(_pick(rng, cfg.codec.kinds))
-        level = None
-        if kind in ("mp3", "opus"):
-            span = cfg.codec.mp3_compression if kind == "mp3" else cfg.codec.opus_compression
-            level = round(float(rng.uniform(*span)), 2)  # rounded: few distinct delay probes
-        values["codec"] = CodecParams(kind, level)
-    if rng.random() < cfg.packet_loss.probability:
-        values["packet_loss"] = PacketLossParams(
-            frame_ms=float(rng.uniform(*cfg.packet_loss.frame_ms)),
-            loss_rate=float(rng.uniform(*cfg.packet_loss.loss_rate)),
-            concealment=str(_pick(rng, cfg.packet_loss.concealment)),
-            seed=int(rng.integers(2**63 - 1)),
-        )
-    return ChannelParams(**values)
+    """Draw which channel effects apply and their values (one coin per effect, in order).
+
+    The effects and their order are the registry in :mod:`.channel_effects`.
+    """
+    from synthaudio.augment.channel_effects import sample_effects
+
+    return sample_effects(cfg, rng, sample_rate)
 
 
 # --- effects (2-D float32 in, 2-D float32 out) ------------------------------------------------
@@ -375,39 +336,10 @@ def apply_channel(audio: np.ndarray, params: ChannelParams, sample_rate: int,
         params: from ``sample_channel``.
         sample_rate: Hz, of the input and the output.
     """
+    from synthaudio.augment.channel_effects import apply_effects
+
     check_sample_rate(sample_rate)
     x = check_audio(audio).astype(np.float32, copy=False)
     mono = x.ndim == 1
-    x = x[None, :] if mono else x
-    n = x.shape[-1]
-    report: dict[str, Any] = {}
-    if params.eq:
-        sos = np.stack([biquad(b, sample_rate) for b in params.eq])
-        x = scipy.signal.sosfilt(sos, x, axis=-1).astype(np.float32)
-    if params.clip_drive_db is not None:
-        peak = float(np.max(np.abs(x))) if x.size else 0.0
-        if peak > 0:
-            x = x * np.float32(10 ** (params.clip_drive_db / 20) / peak)
-            report["clipped_fraction"] = float(np.mean(np.abs(x) >= 1.0))
-            x = np.clip(x, -1.0, 1.0)
-    if params.gain_db is not None:
-        x = x * np.float32(10 ** (params.gain_db / 20))
-    if params.bits is not None:
-        step = np.float32(2.0 ** (params.bits - 1))
-        x = np.clip(np.round(x * step) / step, -1.0, 1.0)
-    if params.band_hz is not None:
-        x = _zero_phase_band(x, params.band_hz[0], params.band_hz[1], sample_rate)
-    if params.telephone:
-        x = _zero_phase_band(x, *TELEPHONE_BAND_HZ, sample_rate)
-    if params.resample_hz is not None and params.resample_hz != sample_rate:
-        low = _resample(x, sample_rate, params.resample_hz)
-        x = _fit(_resample(low, params.resample_hz, sample_rate), n)
-    if params.codec is not None:
-        x, report["codec"], report["codec_delay_samples"] = apply_codec(
-            x, params.codec, sample_rate)
-    if params.packet_loss is not None:
-        x, report["dropped_frames"], report["total_frames"] = apply_packet_loss(
-            x, params.packet_loss, sample_rate)
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    report["peak"] = float(np.max(np.abs(x))) if x.size else 0.0
-    return (x[0] if mono else x), ChannelReport(**report)
+    x, report = apply_effects(x[None, :] if mono else x, params, sample_rate)
+    return (x[0] if mono else x), report

@@ -27,30 +27,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, StrictInt, ValidationError, field_validator, model_validator
 
-from synthaudio.augment.room import RoomConfig
+from synthaudio.augment.noise_kinds import NOISE_KINDS, default_kinds
+from synthaudio.augment.room.config import RoomConfig
 from synthaudio.configbase import ConfigModel, check_range  # noqa: F401 - check_range re-exported
+from synthaudio.errors import ConfigError
 
 Range = tuple[float, float]
 IntRange = tuple[int, int]
 
-NoiseKind = Literal[
-    "white", "pink", "brown", "blue", "hum", "music", "impulsive", "babble", "folder"
-]
+NoiseKind = str  # a name in the noise kind registry (synthaudio.augment.noise_kinds)
 CodecKind = Literal["mulaw", "alaw", "mp3", "opus"]
 Concealment = Literal["zero", "repeat"]
 
-# Sources that need no resources: generated from a seed at apply time.
-DEFAULT_NOISE_KINDS: dict[NoiseKind, float] = {
-    "white": 0.5,
-    "pink": 1.0,
-    "brown": 1.0,
-    "blue": 0.25,
-    "hum": 0.5,
-    "music": 0.5,
-    "impulsive": 0.5,
-}
+# Sources that need no resources: generated from a seed at apply time (the registry's
+# default weights: white 0.5, pink 1, brown 1, blue 0.25, hum 0.5, music 0.5, impulsive 0.5).
+DEFAULT_NOISE_KINDS: dict[NoiseKind, float] = default_kinds()
 _DEFAULT_CODECS: dict[CodecKind, float] = {"mulaw": 1.0, "alaw": 1.0, "mp3": 1.0, "opus": 1.0}
 _DEFAULT_CONCEALMENT: dict[Concealment, float] = {"zero": 1.0, "repeat": 1.0}
 FOLDER_DEFAULT_WEIGHT = 3.0  # weight of "folder" when noise_dirs is set and kinds is not
@@ -61,6 +54,30 @@ def _check_weights(weights: Mapping[Any, float], name: str) -> None:
         raise ValueError(f"{name}: weights must be >= 0, got {weights}")
     if sum(weights.values()) <= 0:
         raise ValueError(f"{name}: at least one weight must be > 0, got {weights}")
+
+
+class AugmentConfigError(ConfigError, ValueError):
+    """An augmentation config built with bad keywords: one line naming the key path.
+
+    Also a ValueError, so that pydantic reports it under the enclosing field when one
+    model is built inside another's validation.
+    """
+
+
+def one_line_error(exc: ValidationError, where: str = "", strip: str = "") -> str:
+    """``where: key.path: message (and N more problems)`` from pydantic's first error;
+    ``strip`` is a key path prefix left out (``"noise"``: ``snr_db``, not ``noise.snr_db``)."""
+    first = exc.errors()[0]
+    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    path = ".".join(str(p) for p in loc)
+    if strip and (path == strip or path.startswith(strip + ".")):
+        path = path[len(strip) + 1:]
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown key {str(loc[-1])!r}"
+    more = exc.error_count() - 1
+    text = ": ".join(x for x in (where, path, msg) if x)
+    return text + (f" (and {more} more problems)" if more else "")
 
 
 _Model = ConfigModel
@@ -121,6 +138,15 @@ class NoiseConfig(_Model):
         if isinstance(data, dict) and data.get("noise_dirs") and "kinds" not in data:
             data = {**data, "kinds": {**DEFAULT_NOISE_KINDS, "folder": FOLDER_DEFAULT_WEIGHT}}
         return data
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        for name in value:  # noise kind registry hook
+            if name not in NOISE_KINDS:
+                raise ValueError(f"unknown noise kind {name!r}; known: "
+                                 f"{', '.join(NOISE_KINDS.names())}")
+        return value
 
     @model_validator(mode="after")
     def _ranges(self) -> NoiseConfig:

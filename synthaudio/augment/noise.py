@@ -8,6 +8,10 @@ from the caller's clip pool. ``mix_at_snr`` is pure.
 
 SNR is defined once: ``snr_db = 10*log10(P_speech / P_noise)`` with ``P`` the mean power of
 the speech stem and of the noise stem exactly as they are summed, over all channels.
+
+The signal makers of the generated kinds live in :mod:`.noise_sources`; this module keeps
+the stage's records, its sampler and renderer (through the kind registry), the folder
+reader and the mixing: one stage, read top to bottom (about 450 lines).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -25,16 +29,23 @@ import soundfile as sf
 import soxr
 
 from synthaudio.augment.checks import check_audio
-from synthaudio.augment.config import NoiseConfig, NoiseKind
+from synthaudio.augment.config import NoiseConfig
+from synthaudio.augment.noise_kinds import MISSING, NOISE_KINDS, Resources, SampleContext
+from synthaudio.augment.noise_sources import (  # re-exported: the sources' signal makers
+    BabbleTalker,
+    _unit_power,
+    babble,
+    colored_noise,
+    impulsive_events,
+    mains_hum,
+    mean_power,
+    music_bed,
+)
 from synthaudio.errors import ConfigError, InputError
 from synthaudio.fileio import check_wav_complete
 
-NOISE_KINDS: tuple[str, ...] = get_args(NoiseKind)
-PROCEDURAL_KINDS = frozenset({"white", "pink", "brown", "blue", "hum", "music", "impulsive"})
 AUDIO_SUFFIXES = (".wav", ".flac")
 POINT_PREROLL_S = 0.5  # point sources start this early, so the room's reverb has built up
-_COLOR_EXPONENT = {"white": 0.0, "pink": -1.0, "brown": -2.0, "blue": 1.0}  # PSD ~ f**exponent
-_COLOR_FLOOR_HZ = 20.0  # spectrum flat below this, so brown noise does not drift without bound
 _SEED_MAX = 2**63 - 1
 
 
@@ -44,161 +55,6 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
     return value
-
-
-def mean_power(x: np.ndarray) -> float:
-    """Mean of ``x**2`` over all samples, summed in float64 over 64k-sample chunks.
-
-    numpy's own pairwise sum, not a BLAS dot product: BLAS sums in an order that depends on
-    its thread count, which would make the mixed bytes depend on the machine's settings."""
-    flat = np.ravel(x)
-    if flat.size == 0:
-        return 0.0
-    total = 0.0
-    for start in range(0, flat.size, 1 << 16):
-        chunk = flat[start:start + (1 << 16)]
-        total += float(np.sum(np.square(chunk, dtype=np.float64)))
-    return total / flat.size
-
-
-def _unit_power(x: np.ndarray) -> np.ndarray:
-    """Scale ``x`` to mean power 1 over all its samples (a silent input is returned as is)."""
-    x = x.astype(np.float32, copy=False)
-    power = mean_power(x)
-    if power <= 0.0:
-        return x
-    return x * np.float32(1.0 / math.sqrt(power))
-
-
-# --- procedural sources ------------------------------------------------------------------
-
-
-def colored_noise(color: str, num_samples: int, sample_rate: int, rng: np.random.Generator,
-                  ) -> np.ndarray:
-    """Gaussian noise with power spectral density ~ f**a, unit RMS, shape (num_samples,).
-
-    a = 0 white, -1 pink (-3.01 dB/octave), -2 brown (-6.02 dB/octave), +1 blue
-    (+3.01 dB/octave). The spectrum is flat below 20 Hz and has no DC.
-    """
-    white = rng.standard_normal(num_samples, dtype=np.float32)
-    exponent = _COLOR_EXPONENT[color]
-    if exponent == 0.0:
-        return _unit_power(white)
-    spectrum = scipy.fft.rfft(white)
-    freqs = np.maximum(np.fft.rfftfreq(num_samples, 1.0 / sample_rate), _COLOR_FLOOR_HZ)
-    spectrum *= (freqs ** (exponent / 2.0)).astype(np.float32)
-    spectrum[0] = 0.0
-    return _unit_power(scipy.fft.irfft(spectrum, n=num_samples))
-
-
-def mains_hum(num_samples: int, sample_rate: int, base_hz: float, rng: np.random.Generator,
-              ) -> np.ndarray:
-    """Mains hum: ``base_hz`` (50 or 60 Hz) and its harmonics below 0.45*sample_rate, unit RMS."""
-    count = max(1, min(12, int(0.45 * sample_rate // base_hz)))
-    harmonics = np.arange(1, count + 1)
-    amps = harmonics ** -rng.uniform(0.5, 1.5) * 10 ** (rng.uniform(-9.0, 3.0, count) / 20)
-    phases = rng.uniform(0.0, 2 * np.pi, count)
-    freq = base_hz * (1.0 + rng.uniform(-0.002, 0.002))  # the grid frequency is never exact
-    t = np.arange(num_samples) / sample_rate
-    out = np.zeros(num_samples)
-    for k, amp, phase in zip(harmonics, amps, phases, strict=True):
-        out += amp * np.sin(2 * np.pi * k * freq * t + phase)
-    wobble_hz = rng.uniform(0.05, 0.5)
-    out *= 1.0 + 0.1 * np.sin(2 * np.pi * wobble_hz * t + rng.uniform(0, 2 * np.pi))
-    return _unit_power(out)
-
-
-_MAJOR = (0, 2, 4, 5, 7, 9, 11)
-_MINOR = (0, 2, 3, 5, 7, 8, 10)
-
-
-def music_bed(num_samples: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """A tonal music-like bed: chords of harmonic tones with attack/decay envelopes, unit RMS."""
-    out = np.zeros(num_samples, dtype=np.float32)
-    scale = _MAJOR if rng.random() < 0.5 else _MINOR
-    key = int(rng.integers(45, 58))  # MIDI note of the tonic
-    start = 0
-    while start < num_samples:
-        step_s = rng.uniform(0.3, 1.5)
-        ring = min(int((step_s + rng.uniform(0.2, 0.8)) * sample_rate), num_samples - start)
-        degree = int(rng.integers(0, 7))
-        notes = [key + 12 * ((degree + i) // 7) + scale[(degree + i) % 7] for i in (0, 2, 4)]
-        notes.append(notes[0] - 12)  # bass
-        if rng.random() < 0.3:
-            notes.append(key + 12 + scale[(degree + 6) % 7])  # a seventh-ish colour
-        partial_f, partial_a = [], []
-        for note in notes:
-            f0 = 440.0 * 2 ** ((note - 69) / 12)
-            for h in range(1, 6):
-                if f0 * h < 0.45 * sample_rate:
-                    partial_f.append(f0 * h)
-                    partial_a.append(rng.uniform(0.5, 1.0) / h**1.5)
-        t = np.arange(ring, dtype=np.float32) / np.float32(sample_rate)
-        phases = rng.uniform(0, 2 * np.pi, len(partial_f)).astype(np.float32)
-        arg = np.outer(2 * np.pi * np.asarray(partial_f, np.float32), t) + phases[:, None]
-        # an explicit sum, not a BLAS product (its thread count would change the bytes)
-        tone = np.sum(np.asarray(partial_a, np.float32)[:, None] * np.sin(arg), axis=0)
-        attack, decay = rng.uniform(0.005, 0.06), rng.uniform(0.3, 1.5)
-        env = (1.0 - np.exp(-t / attack)) * np.exp(-t / decay)
-        out[start:start + ring] += rng.uniform(0.5, 1.0) * env * tone
-        start += int(step_s * sample_rate)
-    return _unit_power(out)
-
-
-def impulsive_events(num_samples: int, sample_rate: int, rng: np.random.Generator,
-                     ) -> np.ndarray:
-    """Short events at random times (clicks, knocks, door-slam-like bursts), unit RMS overall."""
-    out = np.zeros(num_samples, dtype=np.float32)
-    rate_hz = rng.uniform(0.3, 2.0)
-    count = max(1, int(rng.poisson(rate_hz * num_samples / sample_rate)))
-    for _ in range(count):
-        at = int(rng.integers(0, num_samples))
-        kind = int(rng.integers(0, 3))
-        if kind == 0:  # click: ~1 ms broadband
-            t = np.arange(int(0.004 * sample_rate)) / sample_rate
-            burst = rng.standard_normal(t.size) * np.exp(-t / 5e-4)
-        elif kind == 1:  # knock: damped low resonance plus a short transient
-            t = np.arange(int(0.2 * sample_rate)) / sample_rate
-            decay = np.exp(-t / rng.uniform(0.01, 0.05))
-            burst = np.sin(2 * np.pi * rng.uniform(80, 400) * t) * decay
-            burst += 0.3 * rng.standard_normal(t.size) * np.exp(-t / 0.002)
-        else:  # slam: low-passed noise burst with a thump
-            t = np.arange(int(0.7 * sample_rate)) / sample_rate
-            pole = math.exp(-2 * math.pi * rng.uniform(150, 800) / sample_rate)
-            noise = scipy.signal.lfilter([1 - pole], [1, -pole], rng.standard_normal(t.size))
-            tau = rng.uniform(0.05, 0.2)
-            burst = noise / (np.max(np.abs(noise)) + 1e-12) * np.exp(-t / tau)
-            burst += np.sin(2 * np.pi * rng.uniform(40, 80) * t) * np.exp(-t / (tau / 2))
-        burst *= 10 ** (rng.uniform(-10, 0) / 20) / (np.max(np.abs(burst)) + 1e-12)
-        end = min(num_samples, at + burst.size)
-        out[at:end] += burst[: end - at].astype(np.float32)
-    return _unit_power(out)
-
-
-@dataclass(frozen=True)
-class BabbleTalker:
-    clip: int  # index into the babble pool
-    offset: int  # samples into the (looped) clip where the output starts
-    gain_db: float  # level of this talker, each clip first scaled to unit RMS
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"clip": self.clip, "offset": self.offset, "gain_db": self.gain_db}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BabbleTalker:
-        return cls(int(data["clip"]), int(data["offset"]), float(data["gain_db"]))
-
-
-def babble(pool: Sequence[np.ndarray], talkers: Sequence[BabbleTalker], num_samples: int,
-           ) -> np.ndarray:
-    """Sum of looped speech clips (each at unit RMS times its gain), unit RMS, (num_samples,)."""
-    out = np.zeros(num_samples, dtype=np.float32)
-    positions = np.arange(num_samples)
-    for talker in talkers:
-        clip = np.asarray(pool[talker.clip], dtype=np.float32)
-        clip = _unit_power(clip) * np.float32(10 ** (talker.gain_db / 20))
-        out += clip[(positions + talker.offset) % clip.size]
-    return _unit_power(out)
 
 
 # --- recorded noise ----------------------------------------------------------------------
@@ -298,7 +154,7 @@ def _fit_length(x: np.ndarray, num_samples: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NoiseSourceParams:
-    kind: str  # one of NOISE_KINDS
+    kind: str  # a name of the noise kind registry (synthaudio.augment.noise_kinds)
     level_db: float  # level in the stem; each source is first rendered at unit mean power
     placement: str  # "diffuse" (at the mics) or "point" (through the room's noise RIR)
     seed: int  # seeds the procedural signal and the per-channel variants
@@ -309,6 +165,7 @@ class NoiseSourceParams:
     path: str | None = None  # folder: file path relative to that folder
     start_frame: int | None = None  # folder: first frame read, at the file's own rate
     talkers: tuple[BabbleTalker, ...] | None = None  # babble
+    options: dict[str, float] | None = None  # drawn values of registered kinds (e.g. hvac)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in self.__dict__.items() if v is not None}
@@ -329,6 +186,8 @@ class NoiseSourceParams:
             hum_hz=opt("hum_hz", float), folder=opt("folder", int), path=opt("path", str),
             start_frame=opt("start_frame", int),
             talkers=None if talkers is None else tuple(BabbleTalker.from_dict(t) for t in talkers),
+            options=None if data.get("options") is None else {
+                str(k): float(v) for k, v in data["options"].items()},
         )
 
 
@@ -350,12 +209,11 @@ class NoiseParams:
 
 def check_noise_resources(cfg: NoiseConfig, num_folders: int, babble_pool_size: int) -> None:
     """Raise ConfigError when a kind with weight > 0 lacks what it needs."""
-    if cfg.kinds.get("babble", 0.0) > 0 and babble_pool_size == 0:
-        raise ConfigError("augment.noise.kinds.babble > 0 but no babble pool of speech clips "
-                          "was given")
-    if cfg.kinds.get("folder", 0.0) > 0 and num_folders == 0:
-        raise ConfigError("augment.noise.kinds.folder > 0 but no noise folder was loaded "
-                          "(augment.noise.noise_dirs)")
+    have = {"babble_pool": babble_pool_size > 0, "noise_folders": num_folders > 0}
+    for resource in MISSING:  # babble first, then folders
+        for name, weight in cfg.kinds.items():
+            if weight > 0 and NOISE_KINDS.get(name).needs == resource and not have[resource]:
+                raise ConfigError(f"augment.noise.kinds.{name} > 0 but {MISSING[resource]}")
 
 
 def sample_noise(cfg: NoiseConfig, rng: np.random.Generator, *, num_samples: int,
@@ -378,20 +236,9 @@ def sample_noise(cfg: NoiseConfig, rng: np.random.Generator, *, num_samples: int
         kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
         level_db = 0.0 if i == 0 else float(rng.uniform(*cfg.relative_level_db))
         point = point_source_ok and rng.random() < cfg.point_source_probability
-        extra: dict[str, Any] = {}
         length = num_samples + (preroll_point if point else 0)
-        if kind == "hum":
-            extra["hum_hz"] = float(cfg.hum_hz[int(rng.integers(len(cfg.hum_hz)))])
-        elif kind == "babble":
-            talkers = int(rng.integers(cfg.babble_talkers[0], cfg.babble_talkers[1] + 1))
-            picks = []
-            for _ in range(talkers):
-                clip = int(rng.integers(len(babble_lengths)))
-                picks.append(BabbleTalker(clip, int(rng.integers(babble_lengths[clip])),
-                                          float(rng.uniform(-6.0, 0.0))))
-            extra["talkers"] = tuple(picks)
-        elif kind == "folder":
-            extra.update(_sample_folder_file(folders, rng, length, sample_rate))
+        extra = NOISE_KINDS.get(kind).draw(  # the kind's own parameters (registry hook)
+            cfg, rng, SampleContext(length, sample_rate, folders, babble_lengths))
         sources.append(NoiseSourceParams(
             kind=kind, level_db=level_db, placement="point" if point else "diffuse",
             seed=int(rng.integers(_SEED_MAX)), coherence=float(rng.uniform(*cfg.coherence)),
@@ -414,26 +261,71 @@ def _sample_folder_file(folders: Sequence[NoiseFolder], rng: np.random.Generator
 def _render_mono(src: NoiseSourceParams, num_samples: int, sample_rate: int,
                  rng: np.random.Generator, folders: Sequence[NoiseFolder],
                  babble_pool: Sequence[np.ndarray] | None) -> np.ndarray:
-    kind = src.kind
-    if kind in _COLOR_EXPONENT:
-        return colored_noise(kind, num_samples, sample_rate, rng)
-    if kind == "hum":
-        return mains_hum(num_samples, sample_rate, float(src.hum_hz or 50.0), rng)
-    if kind == "music":
-        return music_bed(num_samples, sample_rate, rng)
-    if kind == "impulsive":
-        return impulsive_events(num_samples, sample_rate, rng)
-    if kind == "babble":
-        if babble_pool is None or src.talkers is None:
-            raise ValueError("babble noise needs the babble pool it was sampled with")
-        return babble(babble_pool, src.talkers, num_samples)
-    if kind == "folder":
-        if src.folder is None or src.path is None or src.folder >= len(folders):
-            raise ValueError(f"folder noise {src.path!r} needs the folder it was sampled from")
-        mono = folders[src.folder].read(src.path, int(src.start_frame or 0), num_samples,
-                                        sample_rate)
-        return mono
-    raise ValueError(f"unknown noise kind {kind!r}; expected one of {NOISE_KINDS}")
+    kind = NOISE_KINDS.find(src.kind)
+    if kind is None:
+        raise ValueError(f"unknown noise kind {src.kind!r}; expected one of "
+                         f"{NOISE_KINDS.names()}")
+    return kind.make(src, num_samples, sample_rate, rng, Resources(folders, babble_pool))
+
+
+# --- the built-in kinds' samplers and renderers (named by noise_kinds.NOISE_KINDS) --------
+
+
+def sample_hum(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
+               ) -> dict[str, Any]:
+    return {"hum_hz": float(cfg.hum_hz[int(rng.integers(len(cfg.hum_hz)))])}
+
+
+def sample_babble(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
+                  ) -> dict[str, Any]:
+    talkers = int(rng.integers(cfg.babble_talkers[0], cfg.babble_talkers[1] + 1))
+    picks = []
+    for _ in range(talkers):
+        clip = int(rng.integers(len(ctx.babble_lengths)))
+        picks.append(BabbleTalker(clip, int(rng.integers(ctx.babble_lengths[clip])),
+                                  float(rng.uniform(-6.0, 0.0))))
+    return {"talkers": tuple(picks)}
+
+
+def sample_folder(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
+                  ) -> dict[str, Any]:
+    return _sample_folder_file(ctx.folders, rng, ctx.num_samples, ctx.sample_rate)
+
+
+def render_colored(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                   rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    return colored_noise(src.kind, num_samples, sample_rate, rng)
+
+
+def render_hum(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+               rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    return mains_hum(num_samples, sample_rate, float(src.hum_hz or 50.0), rng)
+
+
+def render_music(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                 rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    return music_bed(num_samples, sample_rate, rng)
+
+
+def render_impulsive(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                     rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    return impulsive_events(num_samples, sample_rate, rng)
+
+
+def render_babble(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                  rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    if resources.babble_pool is None or src.talkers is None:
+        raise ValueError("babble noise needs the babble pool it was sampled with")
+    return babble(resources.babble_pool, src.talkers, num_samples)
+
+
+def render_folder(src: NoiseSourceParams, num_samples: int, sample_rate: int,
+                  rng: np.random.Generator, resources: Resources) -> np.ndarray:
+    folders = resources.folders
+    if src.folder is None or src.path is None or src.folder >= len(folders):
+        raise ValueError(f"folder noise {src.path!r} needs the folder it was sampled from")
+    return folders[src.folder].read(src.path, int(src.start_frame or 0), num_samples,
+                                    sample_rate)
 
 
 def render_source(src: NoiseSourceParams, num_samples: int, sample_rate: int,
@@ -468,7 +360,7 @@ def render_source(src: NoiseSourceParams, num_samples: int, sample_rate: int,
     c = float(np.clip(src.coherence, 0.0, 1.0))
     for k in range(num_channels):
         rng = np.random.default_rng([src.seed, k + 1])
-        if src.kind in PROCEDURAL_KINDS:
+        if NOISE_KINDS.get(src.kind).procedural:
             own = _render_mono(src, num_samples, sample_rate, rng, folders, babble_pool)
         else:
             own = np.roll(common, int(rng.integers(num_samples // 4, 3 * num_samples // 4 + 1)))

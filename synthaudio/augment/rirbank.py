@@ -26,7 +26,9 @@ from synthaudio.augment.acoustics import (
     measure_rt60,
 )
 from synthaudio.augment.checks import check_audio
-from synthaudio.augment.room import RoomConfig, RoomParams, Source, sample_room, simulate_rir
+from synthaudio.augment.room.config import RoomConfig, Source
+from synthaudio.augment.room.sampling import RoomParams, sample_room
+from synthaudio.augment.room.simulation import simulate_rir
 from synthaudio.errors import ConfigError, InputError
 from synthaudio.fileio import (
     check_wav_complete,

@@ -15,7 +15,6 @@ from pydantic import Field, StrictInt, ValidationError, field_validator
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.configbase import ConfigModel, format_error, load_yaml, read_config_text, yaml_line
 from synthaudio.errors import ConfigError
-from synthaudio.manifests.export import FORMATS
 
 DEFAULT_EXPORTS = ("kaldi", "nemo", "lhotse", "hf")  # no CTM: real speech has no word timings
 
@@ -42,10 +41,12 @@ class AugmentDirConfig(ConfigModel):
     @field_validator("exports")
     @classmethod
     def _known_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [f for f in value if f not in (*FORMATS, "all")]
+        from synthaudio.manifests.formats import EXPORTERS  # the export format registry
+
+        unknown = [f for f in value if f != "all" and f not in EXPORTERS]
         if unknown:
             raise ValueError(f"unknown export format {unknown[0]!r}; valid formats: "
-                             f"{', '.join(FORMATS)}, all")
+                             f"{', '.join(EXPORTERS.names())}, all")
         if not value:
             raise ValueError("give at least one export format")
         return value

@@ -47,8 +47,7 @@ from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.executors import check_executor
 from synthaudio.splits import SPLITS
 from synthaudio.streams import STREAMS_VERSION
-from synthaudio.tts import extra  # issue-13 engines hook
-from synthaudio.tts.coqui import coqui_version
+from synthaudio.tts.engines import engine_versions
 from synthaudio.tts.espeak import EspeakEngine
 
 GENERATED = OUTPUTS  # the old name of what a run writes under OUT
@@ -86,11 +85,7 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
         "render_group_size": GROUP_SIZE,  # the bytes depend on it: no resume across sizes
         "random_streams": STREAMS_VERSION,  # likewise the stream tags
         "versions": {"synthaudio": synthaudio.__version__,
-                     "espeak-ng": EspeakEngine().version(),
-                     **({"coqui-tts": coqui_version()}
-                        if any(s.engine == "coqui-tts" for s in plan.speakers) else {}),
-                     # issue-13 engines hook
-                     **extra.versions({s.engine for s in plan.speakers})},
+                     **engine_versions({s.engine for s in plan.speakers})},
         "prompts": {"count": len(prompts), "skipped": len(plan.skipped)},
     }
     body["fingerprint"] = fingerprint(body, prompts)

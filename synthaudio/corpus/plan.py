@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -151,18 +151,8 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
     prompts = [PlannedPrompt(p, text) for p, text in kept]
 
     ids = speaker_ids(cfg.speakers.count)
-    coqui = None
-    if cfg.speakers.coqui is not None and (cfg.speakers.engines or {cfg.speakers.engine: 1.0}
-                                           ).get("coqui-tts", 0) > 0:
-        from synthaudio.tts.coqui import engine_for
-
-        coqui = engine_for(cfg.speakers.coqui, config_dir)
-    # issue-13 engines hook: build the engines of synthaudio.tts.extra that get speakers
-    from synthaudio.tts import extra
-
-    shares = {str(k): v for k, v in (cfg.speakers.engines or {cfg.speakers.engine: 1.0}).items()}
-    engines = {e.name: extra.engine(e, getattr(cfg.speakers, e.section), config_dir)
-               for e in extra.EXTRA_ENGINES if shares.get(e.name, 0) > 0}
+    engines = _speaking_engines(cfg, config_dir)  # engine registry hook
+    coqui = engines.pop("coqui-tts", None)
     splits = assign_splits(ids, cfg.splits, np.random.default_rng([cfg.seed, STREAM_SPLIT]))
     speakers = sample_speakers(
         cfg.speakers,
@@ -170,9 +160,7 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
         ids,
         assign_rng=np.random.default_rng([cfg.seed, STREAM_VOICES]),
         coqui=coqui,
-        corpus_language=cfg.language,
-        engines=engines,
-        splits=splits,
+        corpus_language=cfg.language, engines=engines, splits=splits,
     )
     per_speaker = cfg.utterances.per_speaker
     pools = _prompt_pools(prompts, splits, per_speaker, cfg)
@@ -180,6 +168,20 @@ def plan_corpus(cfg: CorpusConfig, config_dir: Path, limit: int | None = None) -
     utterances = UtteranceList(speakers, splits, pools, per_speaker, limit,
                                cfg.seed if cfg.speakers.balance else None)
     return CorpusPlan(speakers, splits, utterances, tuple(prompts), tuple(skipped))
+
+
+def _speaking_engines(cfg: CorpusConfig, config_dir: Path) -> dict[str, Any]:
+    """The engines, other than espeak-ng, that the config gives speakers, built here."""
+    from synthaudio.tts.engines import ENGINES
+
+    shares = cfg.speakers.engines or {cfg.speakers.engine: 1.0}
+    out: dict[str, Any] = {}
+    for name, share in shares.items():
+        section = cfg.speakers.engine_section(name)
+        if name == "espeak-ng" or share <= 0 or (section is None and name == "coqui-tts"):
+            continue
+        out[name] = ENGINES.get(name).build(section, config_dir)
+    return out
 
 
 def _prompt_pools(

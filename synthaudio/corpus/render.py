@@ -28,7 +28,6 @@ from synthaudio.errors import ConfigError
 from synthaudio.fileio import write_audio_atomic
 from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.speakers import Voice, jitter_voice
-from synthaudio.tts import extra  # issue-13 engines hook
 from synthaudio.tts.align import align_or_estimate
 from synthaudio.tts.base import Synthesis, WordTiming
 from synthaudio.tts.conversion import (
@@ -36,7 +35,7 @@ from synthaudio.tts.conversion import (
     ConversionParams,
     apply_conversion,
 )
-from synthaudio.tts.coqui import CoquiVoice, engine_for
+from synthaudio.tts.engines import engine_of
 from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
 
 # Sub-streams of one utterance's randomness, in a fixed order; quality-gate re-draws use
@@ -99,23 +98,24 @@ class Renderer:
         self.augmenter = augmenter
         self.gate = gate
         self.config_dir = config_dir  # where relative paths of speakers.coqui start
+        self._engines: dict[str, Any] = {}  # engines other than espeak-ng, built on use
         self._writer: ThreadPoolExecutor | None = None  # inside a session only
         self._writes: list[Future[None]] = []  # the session's writes, oldest first
 
     def _synthesize(self, text: str, voice: Voice) -> tuple[str, Synthesis]:
-        """(engine name, synthesis): espeak-ng in process, a Coqui model loaded on first use."""
-        if isinstance(voice, CoquiVoice):
-            if self.cfg.speakers.coqui is None:
-                raise ConfigError("a coqui-tts speaker, but no speakers.coqui in the config")
-            engine = engine_for(self.cfg.speakers.coqui, self.config_dir)
-            return engine.name, engine.synthesize(text, voice)
-        entry = extra.of_voice(voice)  # issue-13 engines hook
-        if entry is not None:
-            built = extra.engine(entry, getattr(self.cfg.speakers, entry.section),
-                                 self.config_dir)
-            return entry.name, built.synthesize(text, voice)
-        assert isinstance(voice, EspeakVoice)  # issue-13 engines hook: the rest is espeak-ng
-        return self.engine.name, self.engine.synthesize(text, voice)
+        """(engine name, synthesis): espeak-ng in process, other engines of the registry
+        built in this process on first use."""
+        if isinstance(voice, EspeakVoice):
+            return self.engine.name, self.engine.synthesize(text, voice)
+        entry = engine_of(voice)  # engine registry hook
+        engine = self._engines.get(entry.name)
+        if engine is None:
+            section = self.cfg.speakers.engine_section(entry.name)
+            if section is None and entry.section_required:
+                raise ConfigError(f"a {entry.name} speaker, but no speakers.{entry.section} "
+                                  "in the config")
+            engine = self._engines[entry.name] = entry.build(section, self.config_dir)
+        return entry.name, engine.synthesize(text, voice)
 
     @contextlib.contextmanager
     def session(self, specs: Sequence[UtteranceSpec] = ()) -> Iterator[None]:

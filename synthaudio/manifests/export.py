@@ -4,7 +4,9 @@
 whole-corpus lists) and rewrites that format's files atomically; running it
 twice gives byte-identical files. Where each format goes and how its paths
 work is described in its module: :mod:`.kaldi`, :mod:`.espnet`, :mod:`.nemo`,
-:mod:`.lhotse_export`, :mod:`.hf`, :mod:`.ctm`, :mod:`.webdataset_export`.
+:mod:`.lhotse_export`, :mod:`.hf`, :mod:`.ctm`, :mod:`.webdataset_export`,
+:mod:`.speechbrain`. Which names exist, and which writer each runs, is the registry in
+:mod:`.formats` (plugins included).
 """
 
 from __future__ import annotations
@@ -16,6 +18,14 @@ from pathlib import Path
 from synthaudio.errors import InputError
 from synthaudio.manifests.ctm import write_ctm
 from synthaudio.manifests.espnet import DROPPED_NAME, write_espnet_dropped
+from synthaudio.manifests.formats import (
+    EXPORTERS,
+    ExportContext,
+    ExportOutcome,
+    builtin_formats,
+    default_formats,
+    resolve_formats,
+)
 from synthaudio.manifests.hf import write_hf_metadata
 from synthaudio.manifests.kaldi import DATA_DIR, write_kaldi_dirs
 from synthaudio.manifests.lhotse_export import write_lhotse_manifests
@@ -23,8 +33,8 @@ from synthaudio.manifests.metadata import SPLITS, iter_metadata
 from synthaudio.manifests.nemo import write_nemo_manifests
 from synthaudio.manifests.webdataset_export import write_shards
 
-FORMATS = ("kaldi", "espnet", "nemo", "lhotse", "hf", "ctm", "webdataset")
-DEFAULT_FORMATS = ("kaldi", "nemo", "lhotse", "hf", "ctm")
+FORMATS = builtin_formats()  # the built-in names; plugins add more (formats.EXPORTERS)
+DEFAULT_FORMATS = default_formats()
 
 
 @dataclass(frozen=True)
@@ -32,47 +42,58 @@ class ExportReport:
     """What :func:`export_corpus` wrote."""
 
     out_dir: Path
-    formats: tuple[str, ...]  # in FORMATS order
+    formats: tuple[str, ...]  # in registry order
     utterances: dict[str, int]  # per split, from metadata.jsonl
     espnet_dropped: int = 0  # utterances outside ESPnet's 0.1-20 s (listed, not removed)
     ctm_omitted: int = 0  # utterances without word timings, absent from the CTM files
     shards: dict[str, int] = field(default_factory=dict)  # WebDataset shards per split
+    lines: tuple[str, ...] = ()  # each format's summary line, in order
 
     def format(self) -> str:
         """A few human-readable lines for the CLI."""
         counts = ", ".join(f"{s} {n}" for s, n in self.utterances.items())
-        lines = [
-            f"exported {', '.join(self.formats)} for {sum(self.utterances.values())} "
-            f"utterances ({counts}) in {self.out_dir}"
-        ]
-        if "espnet" in self.formats:
-            lines.append(
-                f"espnet: {self.espnet_dropped} utterances outside 0.1-20 s "
-                f"(listed in {DATA_DIR}/{DROPPED_NAME})"
-            )
-        if "ctm" in self.formats and self.ctm_omitted:
-            lines.append(f"ctm: {self.ctm_omitted} utterances without word timings left out")
-        if "webdataset" in self.formats:
-            lines.append(f"webdataset: {sum(self.shards.values())} shards")
-        return "\n".join(lines)
+        head = (f"exported {', '.join(self.formats)} for {sum(self.utterances.values())} "
+                f"utterances ({counts}) in {self.out_dir}")
+        return "\n".join([head, *self.lines])
 
 
-def resolve_formats(formats: Sequence[str]) -> tuple[str, ...]:
-    """Expand ``"all"``, drop duplicates, order as :data:`FORMATS`; reject unknown names."""
-    chosen: set[str] = set()
-    for name in formats:
-        key = name.strip().lower()
-        if key == "all":
-            chosen.update(FORMATS)
-        elif key in FORMATS:
-            chosen.add(key)
-        else:
-            raise InputError(
-                f"unknown export format {name!r}; valid formats: {', '.join(FORMATS)}, all"
-            )
-    if not chosen:
-        raise InputError(f"no export format given; valid formats: {', '.join(FORMATS)}, all")
-    return tuple(f for f in FORMATS if f in chosen)
+# --- the built-in writers (named by the registry in formats.py) ----------------------------
+
+
+def write_kaldi(ctx: ExportContext) -> None:
+    write_kaldi_dirs(ctx.out_dir, ctx.records(), ctx.absolute_paths)
+
+
+def write_espnet(ctx: ExportContext) -> ExportOutcome:
+    if "kaldi" not in ctx.formats:  # ESPnet reads the Kaldi dirs
+        write_kaldi_dirs(ctx.out_dir, ctx.records(), ctx.absolute_paths)
+    dropped = write_espnet_dropped(ctx.out_dir, ctx.records())
+    return ExportOutcome(f"espnet: {dropped} utterances outside 0.1-20 s (listed in "
+                         f"{DATA_DIR}/{DROPPED_NAME})", {"espnet_dropped": dropped})
+
+
+def write_nemo(ctx: ExportContext) -> None:
+    write_nemo_manifests(ctx.out_dir, ctx.records(), ctx.absolute_paths)
+
+
+def write_lhotse(ctx: ExportContext) -> None:
+    write_lhotse_manifests(ctx.out_dir, ctx.records())
+
+
+def write_hf(ctx: ExportContext) -> None:
+    write_hf_metadata(ctx.out_dir, ctx.records())
+
+
+def write_ctm_files(ctx: ExportContext) -> ExportOutcome:
+    omitted = sum(write_ctm(ctx.out_dir, ctx.records()).omitted.values())
+    line = f"ctm: {omitted} utterances without word timings left out" if omitted else None
+    return ExportOutcome(line, {"ctm_omitted": omitted})
+
+
+def write_webdataset(ctx: ExportContext) -> ExportOutcome:
+    shards = write_shards(ctx.out_dir, ctx.records(), ctx.shard_size, jobs=ctx.jobs,
+                          executor=ctx.executor, ray_address=ctx.ray_address)
+    return ExportOutcome(f"webdataset: {sum(shards.values())} shards", {"shards": shards})
 
 
 def export_corpus(
@@ -89,7 +110,7 @@ def export_corpus(
 
     Args:
         out_dir: corpus folder holding ``metadata.jsonl`` and ``audio/``.
-        formats: names from :data:`FORMATS`, or ``"all"``.
+        formats: names of the export format registry (:mod:`.formats`), or ``"all"``.
         absolute_paths: write absolute audio paths in Kaldi ``wav.scp`` and
             NeMo manifests (default: relative; lhotse is always absolute).
         shard_size: samples per WebDataset shard (>= 1).
@@ -116,28 +137,14 @@ def export_corpus(
     if not utterances:
         raise InputError(f"{out_dir / 'metadata.jsonl'}: no utterances to export")
 
-    espnet_dropped = ctm_omitted = 0
-    shards: dict[str, int] = {}
-    if "kaldi" in chosen or "espnet" in chosen:
-        write_kaldi_dirs(out_dir, iter_metadata(out_dir), absolute_paths)
-    if "espnet" in chosen:
-        espnet_dropped = write_espnet_dropped(out_dir, iter_metadata(out_dir))
-    if "nemo" in chosen:
-        write_nemo_manifests(out_dir, iter_metadata(out_dir), absolute_paths)
-    if "lhotse" in chosen:
-        write_lhotse_manifests(out_dir, iter_metadata(out_dir))
-    if "hf" in chosen:
-        write_hf_metadata(out_dir, iter_metadata(out_dir))
-    if "ctm" in chosen:
-        ctm_omitted = sum(write_ctm(out_dir, iter_metadata(out_dir)).omitted.values())
-    if "webdataset" in chosen:
-        shards = write_shards(out_dir, iter_metadata(out_dir), shard_size, jobs=jobs,
-                              executor=executor, ray_address=ray_address)
-    return ExportReport(
-        out_dir=out_dir,
-        formats=chosen,
-        utterances=utterances,
-        espnet_dropped=espnet_dropped,
-        ctm_omitted=ctm_omitted,
-        shards=shards,
-    )
+    ctx = ExportContext(out_dir, lambda: iter_metadata(out_dir), chosen, absolute_paths,
+                        shard_size, jobs, executor, ray_address)
+    counts: dict[str, object] = {}
+    lines: list[str] = []
+    for name in chosen:  # export format registry hook
+        outcome = EXPORTERS.get(name).run(ctx)
+        counts.update(outcome.counts)
+        if outcome.line:
+            lines.append(outcome.line)
+    return ExportReport(out_dir=out_dir, formats=chosen, utterances=utterances,
+                        lines=tuple(lines), **counts)  # type: ignore[arg-type]

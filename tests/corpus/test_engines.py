@@ -14,7 +14,7 @@ import yaml
 from synthaudio.cli import main
 from synthaudio.corpus.generate import generate_corpus
 from synthaudio.manifests.validate import validate_corpus
-from synthaudio.tts import extra, flite
+from synthaudio.tts import flite
 
 CONFIG = """\
 name: engines
@@ -96,7 +96,6 @@ def test_flite_without_its_library_is_one_line_and_writes_nothing(
     config = write_config(tmp_path / "cfg", "{flite: 1.0}", count=2, per_speaker=1)
     monkeypatch.setattr(flite, "LIBFLITE", "libflite_not_here.so.1")
     monkeypatch.setattr(flite, "_LIBRARY", None)
-    monkeypatch.setattr(extra, "_BUILT", {})
     out = tmp_path / "out"
     assert main(["generate", str(config), "-o", str(out), "-q"]) == 2
     err = capsys.readouterr().err.strip()

@@ -1,0 +1,144 @@
+"""Named tables of extension points: TTS engines, export formats, noise kinds.
+
+A :class:`Registry` maps a name to an entry (any object with a ``name``). The built-in
+entries are registered by the module that owns the table; other packages add entries
+through an entry-point group (``synthaudio.engines``, ``synthaudio.exporters``) in their own
+``pyproject.toml``::
+
+    [project.entry-points."synthaudio.exporters"]
+    mine = "my_package.export:ENTRY"
+
+The entry points are read on the first lookup of a name the built-ins do not have (or on
+``names()``), so ``import synthaudio`` never scans installed packages. Config validation,
+the CLI's choices and its help text all come from :meth:`Registry.names` and the entries.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, Protocol, TypeVar
+
+from synthaudio.errors import ConfigError
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+T = TypeVar("T", bound=Named)
+
+
+def resolve(target: Any) -> Any:
+    """``"package.module:attribute"`` imported, anything else returned as is.
+
+    Entries name heavy code (an engine, a writer) by such strings, so building a table
+    imports nothing. Resolved once per process (renderers are looked up per source).
+    """
+    if not isinstance(target, str):
+        return target
+    return _import(target)
+
+
+@functools.cache
+def _import(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+@functools.cache
+def _entry_points() -> Any:
+    """Every installed entry point, read once per process (one pass over the installed
+    distributions serves all the registries)."""
+    from importlib.metadata import entry_points  # not at import: it loads email & co.
+
+    return entry_points()
+
+
+class Registry(Generic[T]):
+    """Entries by name, in registration order: built-ins first, then entry-point plugins."""
+
+    def __init__(self, kind: str, group: str | None = None,
+                 check: Callable[[Any], T] | None = None) -> None:
+        self.kind = kind  # e.g. "export format": used in error messages
+        self.group = group  # entry-point group, or None: built-ins only
+        self._check = check  # validates what an entry point loads (e.g. isinstance)
+        self._entries: dict[str, T] = {}
+        self._plugins_loaded = group is None
+
+    def register(self, entry: T, *, replace: bool = False) -> T:
+        """Add ``entry`` under ``entry.name``; ValueError if taken (unless ``replace``)."""
+        name = entry.name
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a {self.kind} needs a non-empty name, got {name!r}")
+        if name in self._entries and not replace and self._entries[name] is not entry:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = entry
+        return entry
+
+    def unregister(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def load_plugins(self) -> None:
+        """Register every entry of the entry-point group (once; a broken plugin raises)."""
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        assert self.group is not None
+        for ep in sorted(_entry_points().select(group=self.group), key=lambda e: e.name):
+            try:
+                obj = ep.load()
+            except Exception as exc:  # a plugin's own import error: say which plugin
+                raise ConfigError(f"{self.group} entry point {ep.name!r} ({ep.value}) "
+                                  f"failed to load: {exc}") from exc
+            if callable(obj) and not hasattr(obj, "name"):
+                obj = obj()  # a factory returning the entry
+            entry = self._check(obj) if self._check is not None else obj
+            if entry.name != ep.name:
+                raise ConfigError(f"{self.group} entry point {ep.name!r} gives a {self.kind} "
+                                  f"named {entry.name!r}: the two must agree")
+            if entry.name not in self._entries:  # a built-in keeps its name
+                self._entries[entry.name] = entry
+
+    def entries(self, *, plugins: bool = True) -> list[T]:
+        """Every entry, built-ins first; ``plugins=False`` skips the entry points."""
+        if plugins:
+            self.load_plugins()
+        return list(self._entries.values())
+
+    def names(self, *, plugins: bool = True) -> tuple[str, ...]:
+        if plugins:
+            self.load_plugins()
+        return tuple(self._entries)
+
+    def find(self, name: str) -> T | None:
+        """The entry called ``name``, or None (looks at plugins only when needed)."""
+        entry = self._entries.get(name)
+        if entry is None and not self._plugins_loaded:
+            self.load_plugins()
+            entry = self._entries.get(name)
+        return entry
+
+    def get(self, name: str, where: str = "") -> T:
+        """The entry called ``name``; ConfigError naming the known ones otherwise."""
+        entry = self.find(name)
+        if entry is None:
+            prefix = f"{where}: " if where else ""
+            raise ConfigError(f"{prefix}unknown {self.kind} {name!r}; known: "
+                              f"{', '.join(self.names())}")
+        return entry
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.find(name) is not None
+
+    def __iter__(self) -> Iterator[T]:
+        self.load_plugins()
+        return iter(list(self._entries.values()))
+
+    def __len__(self) -> int:
+        return len(self.names())
