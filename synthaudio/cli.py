@@ -24,8 +24,6 @@ from typing import Any
 from synthaudio.errors import SynthaudioError
 
 Handler = Callable[[argparse.Namespace], int]
-
-
 def _range(text: str) -> tuple[float, float]:
     try:
         lo, hi = (float(x) for x in text.split(":"))
@@ -44,11 +42,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    """``-j``: one worker per usable core by default; more than that is lowered, with a note
+    (the output does not depend on it). With Ray, -j is the local instance's CPUs: kept."""
+    if getattr(args, "executor", "local") == "ray" and args.jobs is not None:
+        return int(args.jobs)
+    from synthaudio.executors import fit_jobs
+
+    jobs, note = fit_jobs(args.jobs)
+    if note is not None:
+        print(f"synthaudio: note: {note}", file=sys.stderr)
+    return jobs
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from synthaudio.corpus.generate import generate_corpus
 
     summary = generate_corpus(
-        Path(args.config), Path(args.out), jobs=args.jobs, limit=args.limit, seed=args.seed,
+        Path(args.config), Path(args.out), jobs=_jobs(args), limit=args.limit, seed=args.seed,
         overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
         executor=args.executor, ray_address=args.ray_address,
     )
@@ -114,7 +125,7 @@ def _cmd_rirs(args: argparse.Namespace) -> int:
     with _flags_for("build_rir_bank", {"count": "--count", "sample_rate": "--sample-rate",
                                        "jobs": "-j/--jobs"}):
         bank = build_rir_bank(Path(args.out), cfg, args.count, args.sample_rate, args.seed,
-                              jobs=args.jobs)
+                              jobs=_jobs(args))
     print(f"{len(bank.entries)} RIRs in {args.out} (index.jsonl)")
     return 0
 
@@ -125,7 +136,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     summary = augment_kaldi_dir(
         Path(args.kaldi_dir), Path(args.out),
         config_path=Path(args.config) if args.config else None,
-        copies=args.copies, jobs=args.jobs, seed=args.seed, overwrite=args.overwrite,
+        copies=args.copies, jobs=_jobs(args), seed=args.seed, overwrite=args.overwrite,
         progress=not args.quiet, executor=args.executor, ray_address=args.ray_address,
     )
     print(summary.format())
@@ -137,7 +148,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     report = export_corpus(Path(args.out), [f for f in args.format.split(",") if f],
                            absolute_paths=args.absolute_paths, shard_size=args.shard_size,
-                           jobs=args.jobs, executor=args.executor, ray_address=args.ray_address)
+                           jobs=_jobs(args), executor=args.executor, ray_address=args.ray_address)
     print(report.format() if hasattr(report, "format") else report)
     return 0
 
@@ -173,12 +184,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         if args.split is not None:
             raise SynthaudioError(f"--split: {target} is a Kaldi data directory (wav.scp), "
                                   "not a corpus: it has no splits")
-        summary = evaluate_kaldi_dir(target, asr=args.asr, name=args.name, jobs=args.jobs,
+        summary = evaluate_kaldi_dir(target, asr=args.asr, name=args.name, jobs=_jobs(args),
                                      gate=gate, executor=args.executor,
                                      ray_address=args.ray_address)
     else:
         summary = evaluate_corpus(target, split=args.split or "test", asr=args.asr,
-                                  name=args.name, jobs=args.jobs, gate=gate,
+                                  name=args.name, jobs=_jobs(args), gate=gate,
                                   executor=args.executor, ray_address=args.ray_address)
     print(format_table(summary))
     return 0
@@ -188,7 +199,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from synthaudio.evaluate.report import write_report
 
     compare = Path(args.compare) if args.compare else None
-    print(write_report(Path(args.out), compare=compare, jobs=args.jobs))
+    print(write_report(Path(args.out), compare=compare, jobs=_jobs(args)))
     return 0
 
 
@@ -203,7 +214,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     check_families(skip)
     options = ProfileOptions(families=tuple(f for f in FAMILIES if f not in skip))
     summary = profile_corpus(Path(args.corpus), Path(args.out), options=options,
-                             jobs=args.jobs, progress=not args.quiet, executor=args.executor,
+                             jobs=_jobs(args), progress=not args.quiet, executor=args.executor,
                              ray_address=args.ray_address)
     print(summary.format())
     return 0
@@ -289,7 +300,8 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 
 
 def _jobs_arg(p: argparse.ArgumentParser, what: str = "worker processes") -> None:
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1, help=what)
+    p.add_argument("-j", "--jobs", type=_positive_int,
+                   help=f"{what} (default: the usable CPU cores; never more than those)")
 
 
 def _quiet_arg(p: argparse.ArgumentParser) -> None:
@@ -320,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="the corpus config (corpus.yaml)")
     p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
     _jobs_arg(p)
-    p.add_argument("--limit", type=_positive_int, help="render only the first N utterances")
+    p.add_argument("--limit", type=_positive_int,
+                   help="render N utterances, every split in proportion (a later run with a "
+                        "larger limit or none extends the corpus)")
     p.add_argument("--seed", type=int, help="override the config's seed")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a corpus made from another config")

@@ -214,7 +214,7 @@ class AudioConfig(_Model):
 
 class CorpusConfig(_Model):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    seed: StrictInt = 0
+    seed: StrictInt = Field(default=0, ge=0)  # numpy's SeedSequence takes no negatives
     language: str = "en-us"  # text normalization language
     text: TextConfig
     speakers: SpeakersConfig

@@ -71,15 +71,49 @@ def format_error(source: str, text: str, err: ValidationError) -> str:
     return f"{where}: {path}: {msg}{more}"
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A key given twice in one mapping (the first and the second line, 1-based)."""
+
+    def __init__(self, key: Any, first: int, second: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.first, self.second = key, first, second
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a mapping that gives one key twice (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<": merged keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise _DuplicateKey(key, seen[key], line)
+                seen[key] = line
+            except TypeError:  # an unhashable key: the base loader says so
+                break
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(text: str, source: str) -> Any:
-    """The YAML document in ``text``; ConfigError naming ``source:line`` when it is not YAML."""
+    """The YAML document in ``text``; ConfigError naming ``source:line`` when it is not YAML
+    or when a mapping gives one key twice (naming both lines)."""
+    loader = _UniqueKeyLoader(text)
     try:
-        return yaml.safe_load(text)
+        return loader.get_single_data()
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{source}:{exc.second}: duplicate key {exc.key!r} (first given on "
+                          f"line {exc.first}; YAML would silently keep only the last)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
 
 
 def read_config_text(path: Path) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -47,6 +48,28 @@ IN_FLIGHT_PER_JOB = 3  # items queued per worker: enough to keep it busy, bounde
 def check_executor(executor: str) -> None:
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity mask: what a container or ``taskset``
+    allows, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def fit_jobs(jobs: int | None) -> tuple[int, str | None]:
+    """The number of local workers for ``-j jobs`` (None: one per usable core), and a note
+    when ``jobs`` was more than the usable cores and was lowered to them (more workers than
+    cores only add processes to start and switch between; the output is the same)."""
+    cores = usable_cores()
+    if jobs is None:
+        return cores, None
+    if jobs > cores:
+        return cores, (f"-j {jobs}: only {cores} CPU core(s) are usable here, "
+                       f"so {cores} worker(s) are used")
+    return jobs, None
 
 
 # The state ``init`` built in this worker process, per run (a run id: two runs in one
@@ -109,6 +132,7 @@ def run_tasks(
     if executor == "ray":
         _run_ray(task, items, on_result, jobs, init, init_args, ray_address)
         return
+    jobs = fit_jobs(jobs)[0]  # a local pool never forks more workers than usable cores
     if jobs <= 1:
         state = init(*init_args) if init is not None else None
         for item in items:

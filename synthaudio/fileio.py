@@ -9,7 +9,11 @@ process umask (``0o644`` under the usual umask 022), as ``open()`` would give it
 A file is written to a temporary name beside its final one (``.<name>.<random>.tmp``) and
 renamed into place with ``os.replace`` once complete, so a run killed at any moment leaves
 either the old file, the new file, or a stray temporary file that :func:`remove_temp_files`
-sweeps up on the next run. Audio is encoded in memory first, so a full disk or a permission
+sweeps up on the next run. Before the rename the file is synced (``fsync``), and after it
+the folder, so that after an operating-system crash or power loss too a published name holds
+the complete file and the order of publication (audio before the records that name it,
+records before ``metadata.jsonl``) holds on disk (:data:`FSYNC`; its cost is measured by
+``benchmarks/bench_fsync.py``). Audio is encoded in memory first, so a full disk or a permission
 problem surfaces as a plain ``OSError`` from the write, which becomes a one-line
 :class:`~synthaudio.errors.SynthaudioError` naming the final path.
 """
@@ -38,6 +42,9 @@ FILE_MODE = 0o644  # the mode under the usual umask 022; see file_mode()
 GZIP_LEVEL = 6  # fixed so gzip output bytes do not depend on library defaults
 # ".<final name>.<8 random characters>.tmp": what mkstemp makes for atomic_path
 TEMP_NAME_RE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+# fsync each file before the rename that publishes it and its folder after: the benchmark
+# turns it off to measure what it costs; nothing else should.
+FSYNC = True
 _RESUME_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
 
@@ -111,9 +118,35 @@ def _temp_beside(path: Path) -> tuple[int, Path]:
 
 
 def _commit_temp(tmp: Path, path: Path) -> None:
-    """Give the complete temporary file its mode and move it to ``path``."""
+    """Give the complete (and synced) temporary file its mode, move it to ``path`` and sync
+    the folder, so that the new name is on disk too."""
     os.chmod(tmp, file_mode())
     os.replace(tmp, path)
+    if FSYNC:
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync(f: BinaryIO) -> None:
+    """Flush ``f`` and make its data durable before it is renamed into place."""
+    f.flush()
+    if FSYNC:
+        os.fsync(f.fileno())
 
 
 @contextlib.contextmanager
@@ -123,6 +156,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield tmp
+        if FSYNC:
+            _fsync_file(tmp)
         _commit_temp(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -156,6 +191,7 @@ class AtomicFile:
         if self._done:
             return
         self._done = True
+        _sync(self._raw)
         self._raw.close()
         _commit_temp(self._tmp, self.path)
 
@@ -363,3 +399,50 @@ def check_wav_complete(path: Path) -> None:
                 f.seek(clen + (clen & 1), os.SEEK_CUR)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def check_finite_audio(path: Path, what: str = "audio") -> None:
+    """InputError naming ``path`` when its samples hold a NaN or an infinity (float WAV,
+    FLAC cannot) or it cannot be read; read in blocks, so memory does not grow with the file.
+
+    Called on every input before OUT is claimed, so that a bad file stops the run before
+    anything is written.
+    """
+    try:
+        info = sf.info(str(path))
+        if info.subtype not in ("FLOAT", "DOUBLE"):
+            return  # integer PCM (and compressed) audio cannot hold NaN or infinity
+        for start, block in enumerate(sf.blocks(str(path), blocksize=1 << 16, dtype="float32",
+                                                always_2d=True)):
+            if not np.isfinite(block).all():
+                bad = int(np.argmin(np.isfinite(block).all(axis=1)))
+                raise InputError(f"{path}: {what} contains NaN or infinite samples (first at "
+                                 f"sample {start * (1 << 16) + bad})")
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        detail = str(exc).replace("\n", " ")
+        raise InputError(f"{path}: cannot read {what}: {detail}") from None
+
+
+def check_no_symlinks(out_dir: Path, names: Iterable[str]) -> None:
+    """SynthaudioError naming the first symbolic link at or under ``OUT/<name>``.
+
+    OUT itself may be a link (a corpus kept on another disk); inside it, a linked folder
+    would take synthaudio's writes elsewhere.
+    """
+    for name in names:
+        top = out_dir / name
+        if top.is_symlink():
+            _refuse_link(top)
+        if not top.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            for entry in (*dirnames, *filenames):
+                path = Path(dirpath) / entry
+                if path.is_symlink():
+                    _refuse_link(path)
+
+
+def _refuse_link(path: Path) -> None:
+    raise SynthaudioError(
+        f"{path}: is a symbolic link (to {os.readlink(path)}); synthaudio never writes through "
+        "a link inside OUT: replace it with a real folder or file, or choose another OUT")

@@ -30,6 +30,7 @@ from synthaudio.augment.room.config import RoomConfig, Source
 from synthaudio.augment.room.sampling import RoomParams, sample_room
 from synthaudio.augment.room.simulation import simulate_rir
 from synthaudio.errors import ConfigError, InputError
+from synthaudio.executors import fit_jobs
 from synthaudio.fileio import (
     check_wav_complete,
     encode_audio,
@@ -378,6 +379,8 @@ def build_rir_bank(
         raise ConfigError(f"build_rir_bank: sample_rate must be 8000..192000 Hz, got {sample_rate}")
     if jobs < 1:
         raise ConfigError(f"build_rir_bank: jobs must be >= 1, got {jobs}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"--seed must be an integer >= 0, got {seed!r}")
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     previous: dict[str, RirEntry] = {}
@@ -407,7 +410,7 @@ def build_rir_bank(
     if jobs == 1 or len(todo) <= 1:
         collect(_render_star(t) for t in todo)
     else:
-        with worker_pool(min(jobs, len(todo))) as pool:  # stops at once on Ctrl-C or error
+        with worker_pool(min(fit_jobs(jobs)[0], len(todo))) as pool:  # stops on Ctrl-C or error
             chunk = max(1, min(16, len(todo) // (4 * jobs)))
             collect(pool.map(_render_star, todo, chunksize=chunk))
     _write_index(root, done.values())

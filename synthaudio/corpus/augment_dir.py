@@ -61,7 +61,7 @@ from synthaudio.corpus.environment import (
 from synthaudio.corpus.run import Record, RunStats, RunSummary, fingerprint, run_pipeline
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.executors import check_executor
-from synthaudio.fileio import write_audio_atomic
+from synthaudio.fileio import check_finite_audio, write_audio_atomic
 from synthaudio.kaldi import KaldiDir, KaldiUtterance, read_kaldi_dir
 from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.streams import STREAMS_VERSION
@@ -364,6 +364,8 @@ def augment_kaldi_dir(
     _check_id_collisions(kaldi)
     sample_rate = _corpus_rate(kaldi, cfg, source)
     env_notes = check_environment_inputs(cfg.augment, sample_rate, config_dir)
+    for utt in kaldi.utterances:  # before OUT is claimed: nothing is written for bad input
+        check_finite_audio(Path(utt.audio), f"audio of {utt.utt_id}")
     kaldi_abs = os.path.abspath(kaldi.path)
     resolved = resolved_config(cfg, kaldi, kaldi_abs, copies, seed, sample_rate)
     pipeline = AugmentPipeline(cfg, kaldi, kaldi_abs, copies, seed, sample_rate, config_dir,
@@ -382,9 +384,10 @@ def augment_kaldi_dir(
             wall_s=time.perf_counter() - started, audio_s=stats.rendered_audio_s,
             notes=env_notes + _notes(kaldi, scaled[0], sample_rate))
 
+    inputs = [Path(kaldi.path), *([config_path] if config_path is not None else [])]
     return run_pipeline(pipeline, out_dir, summarize, jobs=jobs, overwrite=overwrite,
                         progress=progress, executor=executor, ray_address=ray_address,
-                        observe=observe)
+                        observe=observe, inputs=inputs)
 
 
 def _notes(kaldi: KaldiDir, scaled: int, sample_rate: int) -> list[str]:

@@ -17,6 +17,7 @@ from synthaudio.augment.noise import NoiseFolder
 from synthaudio.augment.rirbank import RirBank, build_rir_bank
 from synthaudio.corpus.plan import CorpusPlan
 from synthaudio.errors import ConfigError
+from synthaudio.fileio import check_finite_audio
 from synthaudio.streams import STREAM_BABBLE, STREAM_RIRS
 
 BABBLE_POOL_SIZE = 24  # clips of corpus speakers that babble noise is mixed from
@@ -126,6 +127,8 @@ def check_environment_inputs(aug: AugmentConfig, sample_rate: int, base: Path) -
     if noise.probability > 0 and noise.kinds.get("folder", 0.0) > 0:
         for d in noise.noise_dirs:
             folder = NoiseFolder(resolve(d))
+            for f in folder.files:  # before OUT is claimed: a bad sample stops nothing midway
+                check_finite_audio(Path(folder.root) / f.path, "noise file")
             other = [f for f in folder.files if f.sample_rate != sample_rate]
             if other:
                 notes.append(f"note: noise: {len(other)} of {len(folder)} file(s) in "

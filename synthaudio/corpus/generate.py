@@ -13,6 +13,7 @@ the engine merges ``metadata.jsonl``, exports, removes ``.work/`` and appends a 
 
 from __future__ import annotations
 
+import bisect
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -81,7 +82,7 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
     prompts = [[p.prompt.id, p.text] for p in plan.prompts]
     body: dict[str, Any] = {
         "config": cfg.model_dump(mode="json"),
-        "limit": limit,
+        # no "limit": a run with a larger one (or none) extends the corpus (see plan.py)
         "render_group_size": GROUP_SIZE,  # the bytes depend on it: no resume across sizes
         "random_streams": STREAMS_VERSION,  # likewise the stream tags
         "versions": {"synthaudio": synthaudio.__version__,
@@ -157,10 +158,42 @@ class GeneratePipeline:
     def group_of(self, record: Record) -> int | None:
         """From the id's index part (``spk003-000012``: utterance 12)."""
         index = int(str(record["id"]).rsplit("-", 1)[1])
-        return index // GROUP_SIZE if 0 <= index < self.num_items else None
+        position = self.plan.utterances.position_of(index)
+        return None if position is None else index // GROUP_SIZE
+
+    def groups(self) -> list[int]:
+        """The groups of the full plan that hold an item of this one (all, without a
+        limit), under their numbers in the full plan."""
+        utts = self.plan.utterances
+        if self.num_items == 0:
+            return []
+        first, last = utts.global_index(0), utts.global_index(self.num_items - 1)
+        return [g for g in range(first // GROUP_SIZE, last // GROUP_SIZE + 1)
+                if len(self.items_of(g))]
+
+    def items_of(self, group: int) -> range:
+        """The positions of this plan's items in full-plan group ``group``."""
+        utts = self.plan.utterances
+        lo, hi = group * GROUP_SIZE, (group + 1) * GROUP_SIZE
+        start = bisect.bisect_left(_Indices(utts), lo)
+        end = bisect.bisect_left(_Indices(utts), hi)
+        return range(start, end)
 
     def merge_order(self) -> Iterable[int]:
-        return range(num_groups(GROUP_SIZE, self.num_items))
+        return self.groups()
+
+
+class _Indices(Sequence[int]):
+    """The corpus indices of a plan's utterances, in order (for bisect)."""
+
+    def __init__(self, utts: Any) -> None:
+        self._utts = utts
+
+    def __len__(self) -> int:
+        return len(self._utts)
+
+    def __getitem__(self, k: Any) -> Any:
+        return self._utts.global_index(k)
 
 
 def _check_int(value: Any, name: str, minimum: int | None = None) -> None:
@@ -192,7 +225,8 @@ def generate_corpus(
         config_path: the corpus.yaml.
         out_dir: the corpus folder (created).
         jobs: worker processes (>= 1).
-        limit: render only the first N utterances (>= 1).
+        limit: render N utterances (>= 1), every split in proportion; a later run with a
+            larger limit or none extends the corpus (the limit is not in the fingerprint).
         seed: overrides the config's seed.
         overwrite: replace an OUT that was made from another config.
         resume: insist on finishing an earlier run of the same config in ``out_dir``
@@ -211,7 +245,7 @@ def generate_corpus(
     if limit is not None:
         _check_int(limit, "--limit", 1)
     if seed is not None:
-        _check_int(seed, "--seed")
+        _check_int(seed, "--seed", 0)
     check_executor(executor)
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other: --resume finishes the "
@@ -257,6 +291,8 @@ def generate_corpus(
             notes=notes,
         )
 
+    inputs = [config_path, *(config_path.parent / s.file for s in cfg.text.sources
+                             if s.file is not None)]
     return run_pipeline(pipeline, out_dir, summarize, jobs=jobs, overwrite=overwrite,
                         resume=resume, progress=progress, executor=executor,
-                        ray_address=ray_address)
+                        ray_address=ray_address, inputs=inputs)

@@ -6,6 +6,7 @@ so that each utterance can later be rendered on its own, in any process, in any 
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,7 +74,21 @@ class UtteranceList(Sequence[UtteranceSpec]):
             self._cursor.append(seen[split])
             seen[split] += per_speaker
         total = len(speakers) * per_speaker
-        self._len = total if limit is None else min(limit, total)
+        # with a limit: the global indices kept (sorted); None: all of them
+        self._selected = None if limit is None or limit >= total else \
+            limited_selection([splits[s.speaker_id] for s in speakers], per_speaker, limit)
+        self._len = total if self._selected is None else len(self._selected)
+
+    def global_index(self, position: int) -> int:
+        """The corpus index (id, random stream) of the utterance at ``position``."""
+        return position if self._selected is None else self._selected[position]
+
+    def position_of(self, index: int) -> int | None:
+        """The position of corpus index ``index`` in this list (None: not in it)."""
+        if self._selected is None:
+            return index if 0 <= index < self._len else None
+        k = bisect.bisect_left(self._selected, index)
+        return k if k < len(self._selected) and self._selected[k] == index else None
 
     def __len__(self) -> int:
         return self._len
@@ -91,6 +106,7 @@ class UtteranceList(Sequence[UtteranceSpec]):
             index += self._len
         if not 0 <= index < self._len:
             raise IndexError(index)
+        index = self.global_index(index)
         s, j = divmod(index, self._per_speaker)
         spk = self._speakers[s]
         split = self._splits[spk.speaker_id]
@@ -110,6 +126,38 @@ class UtteranceList(Sequence[UtteranceSpec]):
 
     def __iter__(self) -> Iterator[UtteranceSpec]:
         return (self[i] for i in range(self._len))
+
+
+def limited_selection(speaker_splits: Sequence[str], per_speaker: int, limit: int) -> list[int]:
+    """The corpus indices a ``--limit`` keeps: every split in proportion to its number of
+    utterances (largest remainders; at least one per split when the limit allows), each
+    split's first ones in index order, so a later run with a larger limit (or none) keeps
+    what was made and renders the rest.
+
+    Args:
+        speaker_splits: the split of each speaker, in speaker (index) order.
+        per_speaker: utterances per speaker (speaker ``s`` has indices
+            ``s * per_speaker ...``).
+        limit: how many to keep (< the total).
+    """
+    totals = {sp: per_speaker * sum(1 for x in speaker_splits if x == sp) for sp in SPLITS}
+    active = [sp for sp in SPLITS if totals[sp] > 0]
+    total = sum(totals.values())
+    quota = {sp: limit * totals[sp] // total for sp in active}
+    by_remainder = sorted(active, key=lambda sp: (-(limit * totals[sp] % total),
+                                                  SPLITS.index(sp)))
+    for sp in by_remainder[:limit - sum(quota.values())]:
+        quota[sp] += 1
+    for sp in active:  # every split gets one, when there are enough, from the largest
+        if quota[sp] == 0 and limit >= len(active):
+            quota[max(active, key=lambda x: (quota[x], -SPLITS.index(x)))] -= 1
+            quota[sp] = 1
+    selected: list[int] = []
+    for s, split in enumerate(speaker_splits):
+        take = min(per_speaker, quota[split])
+        selected.extend(range(s * per_speaker, s * per_speaker + take))
+        quota[split] -= take
+    return selected
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ A pipeline is a :class:`Pipeline`: a plan of ``num_items`` items cut into fixed 
 writes their audio), and the resolved config that names the run. Everything the user gave
 is checked before the engine is called; from then on the engine does, in order:
 
-1. **claim OUT** (:func:`claim_out_dir`): refuse a non-empty OUT made from another config
-   unless ``overwrite`` (then remove what a run writes, :data:`OUTPUTS`), sweep temporary
-   files a killed run left;
+1. **claim OUT** (:func:`claim_out_dir`, under OUT's lock): refuse a non-empty OUT made
+   from another config unless ``overwrite`` (then only a synthaudio corpus, which is
+   replaced by one built beside it in ``OUT/.synthaudio-new`` and swapped in when
+   complete), an OUT holding the run's inputs where it writes, and links inside OUT
+   (:mod:`synthaudio.corpus.outdir`); sweep temporary files a killed run left;
 2. write ``OUT/corpus.yaml``: the resolved config and its :func:`fingerprint`;
 3. ``pipeline.prepare(out_dir, jobs)``: shared resources (the RIR bank, a babble pool, a
    quality gate), returning the arguments of the per-worker ``init``;
@@ -53,6 +55,16 @@ from typing import Any, Protocol, TypeVar
 import yaml
 from tqdm import tqdm
 
+from synthaudio.corpus.outdir import (
+    BOOKKEEPING,
+    STAGING_NAME,
+    check_inputs_outside,
+    check_no_symlinks,
+    out_lock,
+    record_written,
+    swap_in,
+    written_entries,
+)
 from synthaudio.errors import SynthaudioError
 from synthaudio.executors import run_tasks
 from synthaudio.fileio import (
@@ -68,9 +80,8 @@ WORK_DIR = ".work"
 CONFIG_NAME = "corpus.yaml"
 METADATA_NAME = "metadata.jsonl"
 DROPPED_NAME = "quality_dropped.jsonl"
-# What a run writes under OUT (removed by --overwrite; nothing else is touched), in the order
-# --overwrite removes them: the files that point at audio go first, so that a run killed
-# while removing never leaves a manifest line pointing at a deleted file.
+# What a run (and export, evaluate, report) writes under OUT: what --overwrite replaces once
+# the new corpus is complete (nothing else is touched; see corpus/outdir.py).
 OUTPUTS = (METADATA_NAME, DROPPED_NAME, CONFIG_NAME, "data", "manifests", "alignments",
            "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs")
 TASKS_PER_JOB = 4  # a pipeline with small groups batches them: this many tasks per worker
@@ -193,10 +204,18 @@ def previous_fingerprint(out_dir: Path) -> str | None:
 
 
 def claim_out_dir(out_dir: Path, run_fingerprint: str, overwrite: bool, resume: bool = False,
-                  ) -> bool:
+                  inputs: Sequence[Path] = ()) -> bool:
     """Make sure OUT may be written; return True when it holds a run of the same config.
 
-    Temporary files a killed run left are not content: an OUT holding only those is empty.
+    Temporary files a killed run left, and the engine's bookkeeping
+    (:data:`~synthaudio.corpus.outdir.BOOKKEEPING`), are not content: an OUT holding only
+    those is empty. Nothing is removed here: ``--overwrite`` builds beside the old corpus
+    (:func:`run_pipeline`).
+
+    Raises:
+        SynthaudioError: OUT holds something else and ``overwrite`` is not given; or it is
+            given and OUT is not a synthaudio output, or holds one of the run's ``inputs``
+            where the run writes.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise SynthaudioError(f"{out_dir}: output path exists and is not a directory")
@@ -210,28 +229,46 @@ def claim_out_dir(out_dir: Path, run_fingerprint: str, overwrite: bool, resume: 
             f"{out_dir}: --resume: the run here was made from another config (fingerprint "
             f"{previous}, this config {run_fingerprint}); use --overwrite to replace it")
     try:
-        content = out_dir.is_dir() and any(not is_temp_name(p.name) for p in out_dir.iterdir())
+        content = sorted(p.name for p in out_dir.iterdir()
+                         if not is_temp_name(p.name) and p.name not in BOOKKEEPING
+                         ) if out_dir.is_dir() else []
     except OSError as exc:
         raise SynthaudioError(f"{out_dir}: cannot read the output directory "
                               f"({exc.strerror or exc})") from None
+    check_inputs_outside(out_dir, OUTPUTS, inputs)
     if content and not same:
         if not overwrite:
             raise SynthaudioError(
                 f"{out_dir}: output directory is not empty and was not made from this config "
                 "(use --overwrite to replace it)")
-        for name in OUTPUTS:
-            target = out_dir / name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        remove_temp_files(out_dir, OUTPUTS)
-    except OSError as exc:
-        raise SynthaudioError(f"{out_dir}: cannot create the output directory "
-                              f"({exc.strerror or exc})") from None
+        if previous is None:
+            shown = ", ".join(content[:3]) + (", ..." if len(content) > 3 else "")
+            raise SynthaudioError(
+                f"{out_dir}: --overwrite only replaces a corpus synthaudio made, and this "
+                f"folder is not one (no corpus.yaml with a fingerprint; it holds {shown}): "
+                "choose a new or empty folder")
     return same
+
+
+def _claim_build_dir(out_dir: Path, run_fingerprint: str, overwrite: bool, resume: bool,
+                     inputs: Sequence[Path]) -> tuple[Path, bool]:
+    """Where this run builds (OUT, or beside the corpus it replaces) and whether that
+    folder holds a run of the same config (to resume)."""
+    same = claim_out_dir(out_dir, run_fingerprint, overwrite, resume, inputs)
+    content = any(p.name not in BOOKKEEPING and not is_temp_name(p.name)
+                  for p in out_dir.iterdir())
+    build_dir = out_dir / STAGING_NAME if content and not same else out_dir
+    staging = out_dir / STAGING_NAME
+    if build_dir == out_dir or previous_fingerprint(staging) != run_fingerprint:
+        shutil.rmtree(staging, ignore_errors=True)  # an unfinished build of another config
+    try:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        remove_temp_files(build_dir, OUTPUTS)
+    except OSError as exc:
+        raise SynthaudioError(f"{build_dir}: cannot create the output directory "
+                              f"({exc.strerror or exc})") from None
+    check_no_symlinks(build_dir, OUTPUTS)
+    return build_dir, previous_fingerprint(build_dir) == run_fingerprint
 
 
 # ---- work records -----------------------------------------------------------------------
@@ -248,6 +285,24 @@ def group_items(group: int, group_size: int, num_items: int) -> range:
 
 def num_groups(group_size: int, num_items: int) -> int:
     return -(-num_items // group_size)
+
+
+def plan_groups(pipeline: Pipeline) -> Sequence[int]:
+    """The groups of ``pipeline``'s plan: ``0 .. num_groups - 1``, unless the pipeline
+    numbers them itself (optional ``groups()`` and ``items_of(group)``: a ``--limit`` keeps
+    some items of the full plan's groups, under their numbers, so that a later run without
+    it finds them)."""
+    groups = getattr(pipeline, "groups", None)
+    return groups() if groups is not None else range(num_groups(pipeline.group_size,
+                                                                pipeline.num_items))
+
+
+def plan_items(pipeline: Pipeline, group: int) -> range:
+    """The items of ``group`` (positions in the plan, consecutive)."""
+    items_of = getattr(pipeline, "items_of", None)
+    if items_of is not None:
+        return items_of(group)  # type: ignore[no-any-return]
+    return group_items(group, pipeline.group_size, pipeline.num_items)
 
 
 def record_line(record: Record) -> str:
@@ -292,7 +347,7 @@ def adopt_finished_run(out_dir: Path, pipeline: Pipeline) -> None:
                 continue
             lines = partial.setdefault(group, [])
             lines.append(line)
-            if len(lines) == len(group_items(group, pipeline.group_size, pipeline.num_items)):
+            if len(lines) == len(plan_items(pipeline, group)):
                 write_text_atomic(group_path(out_dir, group), "".join(partial.pop(group)))
 
 
@@ -321,9 +376,8 @@ def _render_groups(state: tuple[Path, Callable[[Any, Any], list[Record]], Any],
 def _render_pending(pipeline: Pipeline, out_dir: Path, pending: list[int], jobs: int,
                     init_args: tuple[Any, ...], progress: bool, executor: str,
                     ray_address: str | None, stats: RunStats) -> None:
-    size, n = pipeline.group_size, pipeline.num_items
     tqdm.monitor_interval = 0  # no monitor thread: the local pool forks
-    bar = tqdm(total=sum(len(group_items(g, size, n)) for g in pending), unit="utt",
+    bar = tqdm(total=sum(len(plan_items(pipeline, g)) for g in pending), unit="utt",
                disable=not progress, dynamic_ncols=True, desc=pipeline.name)
     start = time.perf_counter()
 
@@ -340,7 +394,7 @@ def _render_pending(pipeline: Pipeline, out_dir: Path, pending: list[int], jobs:
 
     def batches() -> Iterator[list[tuple[int, Any]]]:
         for i in range(0, len(pending), per_task):
-            yield [(g, pipeline.payload(g, group_items(g, size, n)))
+            yield [(g, pipeline.payload(g, plan_items(pipeline, g)))
                    for g in pending[i:i + per_task]]
 
     try:
@@ -391,50 +445,67 @@ S = TypeVar("S", bound=RunSummary)
 def run_pipeline(pipeline: Pipeline, out_dir: Path, summarize: Callable[[RunStats], S], *,
                  jobs: int = 1, overwrite: bool = False, resume: bool = False,
                  progress: bool = True, executor: str = "local", ray_address: str | None = None,
-                 observe: Callable[[Record], None] | None = None) -> S:
+                 observe: Callable[[Record], None] | None = None,
+                 inputs: Sequence[Path] = ()) -> S:
     """Run ``pipeline`` into ``out_dir``: claim, render what is pending, merge, export, log.
 
     Call it once every input is checked: from here on files are written. ``summarize``
     turns the run's :class:`RunStats` into the pipeline's summary, which is appended to
-    ``OUT/logs/<name>.log`` and returned.
+    ``OUT/logs/<name>.log`` and returned. ``inputs`` are the files the run reads (its config,
+    prompt files): refused when they lie where the run writes. OUT is locked for the run
+    and never written through a link; ``overwrite`` builds the new corpus beside the old
+    one and swaps it in when complete (:mod:`synthaudio.corpus.outdir`).
 
     Raises:
         SynthaudioError: OUT cannot be claimed; a task failed (its one-line error); a failed
             write names the path and keeps what is complete for a later run to resume.
     """
     out_dir = Path(out_dir)
-    same_config = claim_out_dir(out_dir, pipeline.resolved["fingerprint"], overwrite, resume)
-    try:
-        stats = _run_claimed(pipeline, out_dir, same_config, jobs, progress, executor,
-                             ray_address, observe)
-        summary = summarize(stats)
-        summary.append_log(out_dir / "logs" / f"{pipeline.name}.log", jobs)
-        return summary
-    except OSError as exc:  # anything a helper did not already name
-        raise write_error(exc.filename if exc.filename is not None else out_dir, exc) from exc
+    with out_lock(out_dir):
+        build_dir, same_config = _claim_build_dir(out_dir, pipeline.resolved["fingerprint"],
+                                                  overwrite, resume, inputs)
+        try:
+            stats = _run_claimed(pipeline, build_dir, same_config, jobs, progress, executor,
+                                 ray_address, observe, export=build_dir == out_dir)
+            if build_dir != out_dir:  # the new corpus is complete: it replaces the old one
+                swap_in(out_dir, build_dir, written_entries(out_dir, OUTPUTS), CONFIG_NAME)
+                stats.exported = _export(pipeline, out_dir, jobs, executor, ray_address)
+            summary = summarize(stats)
+            summary.append_log(out_dir / "logs" / f"{pipeline.name}.log", jobs)
+            record_written(out_dir, OUTPUTS)
+            return summary
+        except OSError as exc:  # anything a helper did not already name
+            raise write_error(exc.filename if exc.filename is not None else out_dir,
+                              exc) from exc
+
+
+def _export(pipeline: Pipeline, out_dir: Path, jobs: int, executor: str,
+            ray_address: str | None) -> tuple[str, ...]:
+    from synthaudio.manifests.export import export_corpus  # the exporters load when used
+
+    report = export_corpus(out_dir, pipeline.exports, shard_size=pipeline.shard_size,
+                           jobs=jobs, executor=executor, ray_address=ray_address)
+    return tuple(report.formats)
 
 
 def _run_claimed(pipeline: Pipeline, out_dir: Path, same_config: bool, jobs: int,
                  progress: bool, executor: str, ray_address: str | None,
-                 observe: Callable[[Record], None] | None) -> RunStats:
+                 observe: Callable[[Record], None] | None, export: bool = True) -> RunStats:
     """Everything after OUT is claimed: each step is atomic or resumable."""
-    from synthaudio.manifests.export import export_corpus  # the exporters load when used
-
     write_text_atomic(out_dir / CONFIG_NAME,
                       yaml.safe_dump(pipeline.resolved, sort_keys=False, allow_unicode=True))
     init_args = pipeline.prepare(out_dir, jobs)
     if same_config:
         adopt_finished_run(out_dir, pipeline)
-    size, n = pipeline.group_size, pipeline.num_items
-    stats = RunStats(groups=num_groups(size, n))
-    pending = [g for g in range(stats.groups)
-               if not group_complete(out_dir, g, len(group_items(g, size, n)))]
+    groups = plan_groups(pipeline)
+    stats = RunStats(groups=len(groups))
+    pending = [g for g in groups
+               if not group_complete(out_dir, g, len(plan_items(pipeline, g)))]
     stats.resumed_groups = stats.groups - len(pending)
     _render_pending(pipeline, out_dir, pending, jobs, init_args, progress, executor,
                     ray_address, stats)
     merge_records(out_dir, pipeline.merge_order(), stats, observe)
-    report = export_corpus(out_dir, pipeline.exports, shard_size=pipeline.shard_size,
-                           jobs=jobs, executor=executor, ray_address=ray_address)
-    stats.exported = report.formats
+    if export:
+        stats.exported = _export(pipeline, out_dir, jobs, executor, ray_address)
     shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)
     return stats

@@ -215,6 +215,10 @@ class HypFileBackend:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
             raise InputError(f"{self.path}: no hypothesis for {len(missing)} utterance(s): {shown}")
 
+    def unused_ids(self, utt_ids: Sequence[str]) -> list[str]:
+        """The hypothesis ids that are not among ``utt_ids`` (sorted): not scored."""
+        return sorted(self.hyps.keys() - set(utt_ids))
+
     def hypothesis(self, utt_id: str) -> str:
         if utt_id not in self.hyps:
             raise InputError(f"{self.path}: no hypothesis for utterance {utt_id!r}")

@@ -59,6 +59,8 @@ class EvalSummary:
     gate: dict[str, float] | None = None
     gate_failed: tuple[str, ...] = ()
     oov_words: tuple[str, ...] = field(default=())  # corpus-lm words without pronunciation
+    # hyp:FILE ids that are not utterances of what was scored (left out, said in a note)
+    unused_hypotheses: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,8 @@ class EvalSummary:
             },
             "gate": None if self.gate is None else {**self.gate, "failed": len(self.gate_failed)},
             "lm_oov_words": list(self.oov_words),
+            **({"unused_hypotheses": list(self.unused_hypotheses)}
+               if self.unused_hypotheses else {}),
         }
 
 
@@ -204,6 +208,8 @@ def _run(
         oov = lm.oov_words
     else:
         backend = make_backend(asr)
+    unused = backend.unused_ids([it.id for it in items]) \
+        if isinstance(backend, HypFileBackend) else []
     hyps = _decode_all(items, backend, jobs, executor, ray_address)
 
     records: list[dict[str, Any]] = []
@@ -234,6 +240,7 @@ def _run(
         gate=checked_gate,
         gate_failed=tuple(failed),
         oov_words=oov,
+        unused_hypotheses=tuple(unused),
     )
 
     write_text_atomic(
@@ -353,6 +360,12 @@ def format_table(summary: EvalSummary | Mapping[str, Any], max_buckets: int = 20
         lines.append(f"gate     {limits}: {gate['failed']} utterance(s) failed")
     if d.get("lm_oov_words"):
         lines.append(f"corpus LM: {len(d['lm_oov_words'])} word(s) without pronunciation left out")
+    unused = d.get("unused_hypotheses")
+    if unused:
+        shown = ", ".join(unused[:5]) + (", ..." if len(unused) > 5 else "")
+        where = f"split {d['split']}" if d.get("split") else "the data directory"
+        lines.append(f"note: {len(unused)} hypothesis id(s) of {d['asr']} are not in "
+                     f"{where} and were not scored: {shown}")
     for key, buckets in d["breakdown"].items():
         lines.append("")
         width = max([len(key), *(len(b) for b in buckets)])

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
+import secrets
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -398,11 +400,43 @@ def write_report(out_dir: Path | str, compare: Path | None = None, jobs: int = 1
     records = read_metadata(out)
     if not records:
         raise InputError(f"{out / 'metadata.jsonl'}: no utterances")
+    _check_audio_inside(out, records)  # up front, as export does: nothing opened outside OUT
     report_dir = out / "report"
+    build = out / f".report.{secrets.token_hex(4)}.new"  # mkdir: the usual mode (umask)
+    build.mkdir()
+    try:
+        index = _write_report_into(out, records, build, compare, jobs)
+        _publish(build, report_dir)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return report_dir / index.name
+
+
+def _check_audio_inside(out: Path, records: Sequence[MetaRecord]) -> None:
+    """InputError naming the record whose audio lies outside OUT (through a link too)."""
+    root = os.path.realpath(out)
+    for r in records:
+        real = os.path.realpath(out / str(r.data["audio"]))
+        if os.path.commonpath([root, real]) != root:
+            raise InputError(f"{r.where}: audio {r.data['audio']!r} is outside {out} "
+                             f"(it resolves to {real}); the report reads only OUT's files")
+
+
+def _publish(build: Path, report_dir: Path) -> None:
+    """Put the complete report folder ``build`` in place of ``report_dir`` (two renames:
+    a reader sees the old report or the new one, never a partial one)."""
+    old = build.with_name(build.name.replace(".new", ".old"))
+    if report_dir.exists() or report_dir.is_symlink():
+        os.replace(report_dir, old)
+    os.replace(build, report_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_report_into(out: Path, records: Sequence[MetaRecord], report_dir: Path,
+                       compare: Path | None, jobs: int) -> Path:
     img_dir, audio_dir = report_dir / "img", report_dir / "audio"
     for d in (img_dir, audio_dir):
-        if d.exists():
-            shutil.rmtree(d)
         d.mkdir(parents=True)
     splits = _split_names(records)
     evals = _load_evals(out)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthaudio.errors import InputError
+from synthaudio.fileio import check_no_symlinks
 from synthaudio.manifests.ctm import write_ctm
 from synthaudio.manifests.espnet import DROPPED_NAME, write_espnet_dropped
 from synthaudio.manifests.formats import (
@@ -96,6 +97,10 @@ def write_webdataset(ctx: ExportContext) -> ExportOutcome:
     return ExportOutcome(f"webdataset: {sum(shards.values())} shards", {"shards": shards})
 
 
+# The folders of OUT the exports write into (none of them may be a link).
+EXPORT_DIRS = ("data", "manifests", "alignments", "shards", "audio")  # hf: audio/<split>/
+
+
 def export_corpus(
     out_dir: Path,
     formats: Sequence[str] = DEFAULT_FORMATS,
@@ -122,6 +127,7 @@ def export_corpus(
             ``metadata.jsonl`` / missing audio (message names file:line).
     """
     out_dir = Path(out_dir)
+    check_no_symlinks(out_dir, EXPORT_DIRS)  # a linked data/train would take writes outside
     chosen = resolve_formats(formats)
     if shard_size < 1:
         raise InputError(f"shard size must be at least 1, got {shard_size}")

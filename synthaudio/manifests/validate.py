@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from synthaudio.errors import InputError
 from synthaudio.kaldi import iter_table
 from synthaudio.manifests.audio_info import probe
 from synthaudio.manifests.ctm import ctm_path
@@ -448,7 +449,14 @@ def _check_shards(corpus: _Corpus, problems: _Problems) -> None:
 
 
 def validate_corpus(out_dir: Path) -> list[Problem]:
-    """Every problem found in the corpus at ``out_dir``, in a stable order (empty when clean)."""
+    """Every problem found in the corpus at ``out_dir``, in a stable order (empty when clean).
+
+    Raises:
+        InputError: ``out_dir`` is not a folder (nothing to validate: a usage error).
+    """
+    if not Path(out_dir).is_dir():
+        what = "is not a folder" if Path(out_dir).exists() else "no such folder"
+        raise InputError(f"{out_dir}: {what} (expected a corpus folder made by synthaudio)")
     corpus = _Corpus(Path(out_dir))
     problems = _Problems()
     if _check_metadata(corpus, problems):

@@ -175,3 +175,22 @@ def test_eval_files_get_the_umask_mode(corpus: Path, tmp_path: Path) -> None:
         os.umask(old)
     modes = {p.name: p.stat().st_mode & 0o777 for p in s.eval_dir.iterdir() if p.is_file()}
     assert len(modes) >= 3 and set(modes.values()) == {0o644}, modes
+
+
+def test_hypothesis_ids_not_in_the_split_are_named_in_a_note(
+        corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Like Kaldi's compute-wer, the reference set is scored; a hyp file holding more ids
+    (e.g. decoded for every split) is fine, but the ids not scored are said in one line."""
+    from synthaudio.cli import main
+
+    hyp = write_hyps(tmp_path / "h.txt", {**HYPS, "spk009-000099": "stray", "x-1": "other"})
+    s = evaluate_corpus(corpus, asr=f"hyp:{hyp}")
+    assert s.unused_hypotheses == ("spk009-000099", "x-1") and s.overall.count == len(HYPS)
+    summary = json.loads((s.eval_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["unused_hypotheses"] == ["spk009-000099", "x-1"]
+    assert main(["evaluate", str(corpus), "--asr", f"hyp:{hyp}"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "not scored" in line]
+    assert notes == [f"note: 2 hypothesis id(s) of hyp:{hyp} are not in split test and were "
+                     "not scored: spk009-000099, x-1"]
+    exact = evaluate_corpus(corpus, asr=f"hyp:{write_hyps(tmp_path / 'e.txt', HYPS)}")
+    assert exact.unused_hypotheses == () and "unused_hypotheses" not in exact.to_dict()

@@ -135,3 +135,57 @@ def test_report_without_evaluation_or_augmentation(corpus_factory: Any, tmp_path
     imgs = {v for t, v in parse(index).refs if t == "img"}
     assert imgs == {"img/duration.png", "img/codec.png"}
     assert all((index.parent / i).is_file() for i in imgs)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_report_refuses_audio_outside_out_up_front(corpus_factory: Any, tmp_path: Path) -> None:
+    import json as _json
+    import shutil
+
+    import pytest
+
+    from synthaudio.errors import InputError
+
+    out = corpus_factory(tmp_path / "c")
+    meta = out / "metadata.jsonl"
+    lines = meta.read_text(encoding="utf-8").splitlines()
+    first = _json.loads(lines[0])
+    folder = (out / first["audio"]).parent
+    outside = tmp_path / "outside"
+    shutil.move(str(folder), outside)  # the audio now lives outside OUT, reached by a link
+    folder.symlink_to(outside)
+    with pytest.raises(InputError, match=r"metadata.jsonl:1: audio .* is outside .*resolves to"):
+        write_report(out)
+    assert not (out / "report").exists()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".report")] == []
+    first["audio"] = "../../../../etc/passwd"
+    meta.write_text(_json.dumps(first) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="metadata.jsonl:1: .*must be a relative path"):
+        write_report(out)
+    assert not (out / "report").exists()
+
+
+def test_a_failed_report_leaves_the_old_one_whole(corpus_factory: Any, tmp_path: Path,
+                                                   monkeypatch: Any) -> None:
+    import errno
+
+    import pytest
+
+    import synthaudio.evaluate.report as report
+
+    out = evaluated_corpus(corpus_factory, tmp_path / "c")
+    write_report(out)
+    before = _tree(out / "report")
+
+    def full_disk(*args: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report, "_copy_wav", full_disk)
+    with pytest.raises(OSError):
+        write_report(out)
+    assert _tree(out / "report") == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".report")] == []
