@@ -96,6 +96,8 @@ def derive_config(base: dict[str, Any], condition: str, config_dir: Path,
         cfg.pop("augment", None)
     if condition == "clean-1voice":
         spk = cfg["speakers"]
+        spk["engines"] = {"espeak-ng": 1.0}  # one espeak-ng voice, whatever the mix
+        spk.pop("engine", None)
         spk["voices"] = spk.get("voices", ["en-us"])[:1]
         spk["variants"] = spk.get("variants", ["m1"])[:1]
         for key in ("rate_wpm", "pitch", "pitch_range", "volume", "word_gap_ms"):
