@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import time
@@ -170,12 +169,7 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
         result = augmenter(x, job.sample_rate, np.random.default_rng([job.seed, copy, index]))
     except ValueError as exc:  # e.g. digitally silent input: no SNR can be set
         raise InputError(f"{where}: {utt.utt_id}: cannot augment: {exc}") from None
-    audio = result.audio
-    # 16-bit PCM clips at full scale: scale down instead (levels and SNRs are relative).
-    gain_db = 0.0
-    if result.report.peak > 1.0:
-        audio = audio * np.float32(1.0 / result.report.peak)
-        gain_db = round(-20.0 * math.log10(result.report.peak), 3)
+    audio = result.audio  # never above full scale: see augmenter.fit_full_scale
     speaker, uid = copy_ids(utt.speaker, utt.utt_id, copy)
     rel = f"audio/{SPLIT}/{speaker}/{uid}.wav"
     num_samples = write_audio_atomic(out_dir / rel, audio, job.sample_rate)
@@ -195,7 +189,7 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
         words=None,  # real speech: no word timings
         tts=None,
         augment={**result.params.to_dict(),
-                 "measured": {**result.report.to_dict(), "output_gain_db": gain_db}},
+                 "measured": result.report.to_dict()},
         extra={"source": {
             "kaldi_dir": job.kaldi_dir,
             "utt_id": utt.utt_id,
