@@ -212,6 +212,8 @@ def _make(kind: str, folder: Path, problem: str) -> None:
         _write_wav(path, bad)
     elif problem == "silent":
         _write_wav(path, np.zeros_like(good))
+    elif problem == "short":
+        _write_wav(path, good[:3])
     elif problem == "truncated-header":
         _write_wav(path, good)
         _truncate(path, 30)
@@ -244,6 +246,7 @@ AUDIO_ERRORS = [
     ("noise", "zero-frames", ("noise/x.wav", "empty audio file")),
     ("noise", "truncated-header", ("noise/x.wav", "not a readable audio file")),
     ("noise", "truncated-data", ("noise/x.wav", "truncated WAV")),
+    ("noise", "short", ("noise/x.wav", "noise file of 3 frames", "augment.noise.min_file_s")),
     ("rir", "not-audio", ("rirs/x.wav", "not readable audio")),
     ("rir", "empty-file", ("rirs/x.wav", "not readable audio")),
     ("rir", "zero-frames", ("rirs/x.wav", "empty RIR")),
@@ -271,9 +274,11 @@ def test_bad_audio_file_is_refused_before_anything_is_written(
     assert not out.exists()
 
 
-@pytest.mark.parametrize("value", ["nan", "inf"])
+@pytest.mark.parametrize("value, expected", [("nan", "contains NaN or infinite samples"),
+                                             ("inf", "contains NaN or infinite samples"),
+                                             ("silent", "noise file is all zeros (silent)")])
 def test_noise_with_nan_stops_the_run_from_a_worker_with_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, expected: str
 ) -> None:
     """Noise samples are read when an utterance uses them (folders can be large): the error
     is raised in a worker process and reaches the CLI as the same one-line error."""
@@ -283,7 +288,7 @@ def test_noise_with_nan_stops_the_run_from_a_worker_with_one_line(
         _make("noise", folder, value)
 
     code, err, out = _run(tmp_path, capsys, mutate, ("-j", "2"))
-    _assert_one_line_error(code, err, "noise/x.wav", "contains NaN or infinite samples")
+    _assert_one_line_error(code, err, "noise/x.wav", expected)
     check_consistent(out)
 
 
