@@ -143,9 +143,11 @@ def _init_worker(job: _Job) -> tuple[_Job, Augmenter]:
 
 
 def _read_input(utt: KaldiUtterance, sample_rate: int, where: str) -> np.ndarray:
-    """Channel 0 of the input file as float32 ``(n,)`` at ``sample_rate``."""
+    """Channel 0 of the input utterance (its segment of the file) as float32 ``(n,)`` at
+    ``sample_rate``."""
     try:
-        audio, rate = sf.read(str(utt.audio), dtype="float32", always_2d=True)
+        audio, rate = sf.read(str(utt.audio), frames=utt.num_samples, start=utt.start_sample,
+                              dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         detail = str(exc).replace("\n", " ")
         raise InputError(f"{where}: cannot read audio {utt.audio}: {detail}") from None
@@ -236,7 +238,8 @@ def _input_digest(kaldi: KaldiDir) -> str:
     for u in kaldi.utterances:
         size = u.audio.stat().st_size
         h.update(json.dumps([u.utt_id, u.speaker, u.text, u.gender, str(u.audio), size,
-                             u.sample_rate, u.num_channels, u.num_samples]).encode())
+                             u.sample_rate, u.num_channels, u.num_samples]
+                            + ([u.start_sample] if u.start_sample else [])).encode())
     return h.hexdigest()[:16]
 
 

@@ -44,6 +44,7 @@ class _Item:
     reference: str  # normalized
     conditions: dict[str, str]
     where: str  # source line, for error messages
+    segment: tuple[float, float | None] | None = None  # Kaldi segments: (start_s, end_s)
 
 
 @dataclass(frozen=True)
@@ -151,14 +152,16 @@ def _worker_backend(backend: ASRBackend) -> ASRBackend:
     return backend
 
 
-def _decode_chunk(backend: ASRBackend,
-                  chunk: Sequence[tuple[str, Path, str]]) -> list[tuple[str, str]]:
+_Work = tuple[str, Path, str, tuple[float, float | None] | None]  # id, audio, where, segment
+
+
+def _decode_chunk(backend: ASRBackend, chunk: Sequence[_Work]) -> list[tuple[str, str]]:
     return [_decode(backend, item) for item in chunk]
 
 
-def _decode(backend: ASRBackend, item: tuple[str, Path, str]) -> tuple[str, str]:
-    utt_id, path, where = item
-    audio, sample_rate = load_audio(path, where)
+def _decode(backend: ASRBackend, item: _Work) -> tuple[str, str]:
+    utt_id, path, where, segment = item
+    audio, sample_rate = load_audio(path, where, segment)
     return utt_id, backend.transcribe(audio, sample_rate)
 
 
@@ -167,7 +170,7 @@ def _decode_all(items: Sequence[_Item], backend: ASRBackend, jobs: int,
     if isinstance(backend, HypFileBackend):
         backend.check_ids([it.id for it in items])
         return {it.id: backend.hypothesis(it.id) for it in items}
-    work = [(it.id, it.audio_path, it.where) for it in items]
+    work = [(it.id, it.audio_path, it.where, it.segment) for it in items]
     # backends load lazily, so the parent holds no decoder (nor torch threads) when the
     # local pool forks; chunks of work keep the per-task overhead small
     size = 1 if jobs <= 1 else max(1, min(32, len(work) // (jobs * 4)))
@@ -325,7 +328,8 @@ def evaluate_kaldi_dir(
             "gender": u.gender or "unknown",
             "length": length_bucket(len(ref.split())),
         }
-        items.append(_Item(u.id, u.wav_path, ref, conditions, u.where))
+        segment = (u.start_s, u.end_s) if u.start_s or u.end_s is not None else None
+        items.append(_Item(u.id, u.wav_path, ref, conditions, u.where, segment))
     eval_name = _check_name(name if name is not None else _default_name(asr))
     base = Path(out_dir) if out_dir is not None else kdir
     return _run(items, base / "eval" / eval_name, asr, eval_name, None, jobs, gate, executor,
