@@ -69,7 +69,7 @@ def _cmd_rirs(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SynthaudioError(f"--rt60: {str(exc).splitlines()[-1].strip()}") from None
     bank = build_rir_bank(Path(args.out), cfg, args.count, args.sample_rate, args.seed,
-                          jobs=args.jobs)
+                          jobs=args.jobs, progress=not args.quiet)
     print(f"{len(bank.entries)} RIRs in {args.out} (index.jsonl)")
     return 0
 
@@ -123,7 +123,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             raise SynthaudioError(f"--gate: {value!r} is not a number") from None
     summary = evaluate_corpus(Path(args.out), split=args.split, asr=args.asr, name=args.name,
                               jobs=args.jobs, gate=gate, executor=args.executor,
-                              ray_address=args.ray_address)
+                              ray_address=args.ray_address, progress=not args.quiet)
     print(format_table(summary))
     return 0
 
@@ -131,7 +131,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from synthaudio.evaluate.report import write_report
 
-    print(write_report(Path(args.out)))
+    print(write_report(Path(args.out), progress=not args.quiet))
     return 0
 
 
@@ -174,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=_positive_int, default=16000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-j", "--jobs", type=_positive_int, default=1)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_rirs)
 
     p = sub.add_parser("augment", help="augment a Kaldi data directory of real speech")
@@ -212,10 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=_positive_int, default=1)
     p.add_argument("--gate", help="max_cer=X marks utterances the ASR cannot read")
     _executor_args(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("report", help="write OUT/report/index.html")
     p.add_argument("out")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_report)
     return parser
 

@@ -35,6 +35,7 @@ from synthaudio.fileio import (
     write_bytes_atomic,
     write_text_atomic,
 )
+from synthaudio.progress import progress_bar
 from synthaudio.workers import worker_pool
 
 INDEX_NAME = "index.jsonl"
@@ -410,7 +411,8 @@ def _is_complete(root: Path, entry: RirEntry | None, params: RoomParams, sample_
 
 
 def build_rir_bank(
-    out_dir: Path, cfg: RoomConfig, count: int, sample_rate: int, seed: int, jobs: int = 1
+    out_dir: Path, cfg: RoomConfig, count: int, sample_rate: int, seed: int, jobs: int = 1,
+    progress: bool = False,
 ) -> RirBank:
     """Simulate ``count`` rooms into a bank folder; identical output for any ``jobs``.
 
@@ -431,6 +433,7 @@ def build_rir_bank(
         sample_rate: Hz.
         seed: bank seed.
         jobs: worker processes (1: in this process).
+        progress: a progress bar on stderr (when it is a terminal).
     """
     if count < 1:
         raise ConfigError(f"build_rir_bank: count must be >= 1, got {count}")
@@ -459,18 +462,22 @@ def build_rir_bank(
         else:
             todo.append((root, rir_id, params, sample_rate, (cfg, seed, i, attempt)))
 
+    bar = progress_bar(len(todo), "rirs", unit="room", progress=progress)
+
     def collect(results: Iterable[RirEntry]) -> None:
         for n_new, entry in enumerate(results, start=1):
             done[entry.rir_id] = entry
+            bar.update(1)
             if n_new % _INDEX_FLUSH_EVERY == 0:
                 _write_index(root, done.values())
 
-    if jobs == 1 or len(todo) <= 1:
-        collect(_render_star(t) for t in todo)
-    else:
-        with worker_pool(min(jobs, len(todo))) as pool:  # stops at once on Ctrl-C or error
-            chunk = max(1, min(16, len(todo) // (4 * jobs)))
-            collect(pool.map(_render_star, todo, chunksize=chunk))
+    with bar:
+        if jobs == 1 or len(todo) <= 1:
+            collect(_render_star(t) for t in todo)
+        else:
+            with worker_pool(min(jobs, len(todo))) as pool:  # stops at once on Ctrl-C or error
+                chunk = max(1, min(16, len(todo) // (4 * jobs)))
+                collect(pool.map(_render_star, todo, chunksize=chunk))
     _write_index(root, done.values())
     return RirBank(root, done.values())
 

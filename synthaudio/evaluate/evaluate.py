@@ -32,6 +32,7 @@ from synthaudio.evaluate.scoring import Scores, breakdown, pool, score_utterance
 from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import write_text_atomic
 from synthaudio.kaldi import list_kaldi_dir
+from synthaudio.progress import progress_bar
 
 GATE_KEYS = ("max_cer", "max_wer")
 _NORMALIZE = EvalNormalizer()
@@ -166,7 +167,8 @@ def _decode(backend: ASRBackend, item: _Work) -> tuple[str, str]:
 
 
 def _decode_all(items: Sequence[_Item], backend: ASRBackend, jobs: int,
-                executor: str = "local", ray_address: str | None = None) -> dict[str, str]:
+                executor: str = "local", ray_address: str | None = None,
+                progress: bool = False) -> dict[str, str]:
     if isinstance(backend, HypFileBackend):
         backend.check_ids([it.id for it in items])
         return {it.id: backend.hypothesis(it.id) for it in items}
@@ -176,12 +178,15 @@ def _decode_all(items: Sequence[_Item], backend: ASRBackend, jobs: int,
     size = 1 if jobs <= 1 else max(1, min(32, len(work) // (jobs * 4)))
     hyps: dict[str, str] = {}
 
-    def collect(chunk: list[tuple[str, str]]) -> None:
-        hyps.update(chunk)
+    with progress_bar(len(work), "evaluate", progress=progress) as bar:
 
-    run_tasks(_decode_chunk, (work[i:i + size] for i in range(0, len(work), size)),
-              collect, jobs=min(jobs, max(1, len(work))), init=_worker_backend,
-              init_args=(backend,), executor=executor, ray_address=ray_address)
+        def collect(chunk: list[tuple[str, str]]) -> None:
+            hyps.update(chunk)
+            bar.update(len(chunk))
+
+        run_tasks(_decode_chunk, (work[i:i + size] for i in range(0, len(work), size)),
+                  collect, jobs=min(jobs, max(1, len(work))), init=_worker_backend,
+                  init_args=(backend,), executor=executor, ray_address=ray_address)
     return hyps
 
 
@@ -195,6 +200,7 @@ def _run(
     gate: Mapping[str, Any] | None,
     executor: str = "local",
     ray_address: str | None = None,
+    progress: bool = False,
 ) -> EvalSummary:
     if jobs < 1:
         raise InputError(f"jobs: must be at least 1, got {jobs}")
@@ -207,7 +213,7 @@ def _run(
         oov = lm.oov_words
     else:
         backend = make_backend(asr)
-    hyps = _decode_all(items, backend, jobs, executor, ray_address)
+    hyps = _decode_all(items, backend, jobs, executor, ray_address, progress)
 
     records: list[dict[str, Any]] = []
     failed: list[str] = []
@@ -269,6 +275,7 @@ def evaluate_corpus(
     gate: Mapping[str, Any] | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    progress: bool = False,
 ) -> EvalSummary:
     """Decode one split of a synthaudio corpus and score it against ``metadata.jsonl``.
 
@@ -299,7 +306,7 @@ def evaluate_corpus(
     ]
     eval_name = _check_name(name if name is not None else f"{_default_name(asr)}-{split}")
     return _run(items, out / "eval" / eval_name, asr, eval_name, split, jobs, gate, executor,
-                ray_address)
+                ray_address, progress)
 
 
 def evaluate_kaldi_dir(
@@ -311,6 +318,7 @@ def evaluate_kaldi_dir(
     gate: Mapping[str, Any] | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    progress: bool = False,
 ) -> EvalSummary:
     """Evaluate a plain Kaldi data directory (``wav.scp`` with file paths, ``text``).
 
@@ -333,7 +341,7 @@ def evaluate_kaldi_dir(
     eval_name = _check_name(name if name is not None else _default_name(asr))
     base = Path(out_dir) if out_dir is not None else kdir
     return _run(items, base / "eval" / eval_name, asr, eval_name, None, jobs, gate, executor,
-                ray_address)
+                ray_address, progress)
 
 
 def _pct(x: float) -> str:

@@ -43,6 +43,7 @@ from synthaudio.evaluate.conditions import (
 )
 from synthaudio.evaluate.corpus_io import MetaRecord, load_audio, read_metadata
 from synthaudio.fileio import write_text_atomic
+from synthaudio.progress import progress_bar
 
 SPLIT_ORDER = ("train", "dev", "test")
 EXAMPLE_KEYS = ("snr", "rt60", "codec", "voice")  # conditions with listening examples
@@ -404,6 +405,7 @@ def _examples_section(
     records: Sequence[MetaRecord],
     evals: Sequence[Mapping[str, Any]],
     out_dir: Path,
+    progress: bool = False,
 ) -> str:
     parts = ['<h2 id="listen">Listening examples</h2>']
     chosen: dict[str, dict[str, list[MetaRecord]]] = {}
@@ -417,6 +419,9 @@ def _examples_section(
     ids = {r.id for g in chosen.values() for rs in g.values() for r in rs}
     hyps = _hypotheses(evals, ids)
     embedded = 0
+    rows_total = sum(len(recs) for g in chosen.values() for recs in g.values())
+    bar = progress_bar(min(rows_total, MAX_EMBEDDED_CLIPS), "report", unit="clip",
+                       progress=progress)
     for key, groups in chosen.items():
         parts.append(f"<h3>{_e(key)}</h3>")
         rows = []
@@ -425,6 +430,7 @@ def _examples_section(
                 if embedded < MAX_EMBEDDED_CLIPS:
                     uri = _clip_uri(out_dir / str(r.data["audio"]), r.where)
                     embedded += 1
+                    bar.update(1)
                     player = f'<audio controls preload="metadata" src="{uri}"></audio>'
                 else:
                     player = f"(not embedded: the page holds {MAX_EMBEDDED_CLIPS} clips)"
@@ -440,18 +446,22 @@ def _examples_section(
             f"<th class=l>{_e(h)}</th>" for h in (key, "utterance", "audio", "text", "recognized")
         )
         parts.append(f"<table><tr>{head}</tr>" + "".join(rows) + "</table>")
+    bar.close()
     return "".join(parts)
 
 
-def write_report(out_dir: Path | str) -> Path:
-    """Write ``OUT/report/index.html``, one self-contained file, and return its path."""
+def write_report(out_dir: Path | str, progress: bool = False) -> Path:
+    """Write ``OUT/report/index.html``, one self-contained file, and return its path.
+
+    ``progress``: a bar on stderr (when it is a terminal) over the embedded clips.
+    """
     out = Path(out_dir)
     records = read_metadata(out)
     if not records:
         raise InputError(f"{out / 'metadata.jsonl'}: no utterances")
     report_dir = out / "report"
     with tempfile.TemporaryDirectory(prefix="synthaudio-report-") as tmp:
-        page = _render_page(out, records, Path(tmp))
+        page = _render_page(out, records, Path(tmp), progress)
     report_dir.mkdir(parents=True, exist_ok=True)
     index = report_dir / "index.html"
     write_text_atomic(index, page)
@@ -461,7 +471,8 @@ def write_report(out_dir: Path | str) -> Path:
     return index
 
 
-def _render_page(out: Path, records: Sequence[MetaRecord], img_dir: Path) -> str:
+def _render_page(out: Path, records: Sequence[MetaRecord], img_dir: Path,
+                 progress: bool = False) -> str:
     """The whole page, its plots drawn in ``img_dir`` and embedded."""
     splits = _split_names(records)
     evals = _load_evals(out)
@@ -478,7 +489,7 @@ def _render_page(out: Path, records: Sequence[MetaRecord], img_dir: Path) -> str
         _balance_section(records, splits),
         _distributions_section(records, splits, img_dir),
         _eval_section(evals, img_dir),
-        _examples_section(records, evals, out),
+        _examples_section(records, evals, out, progress),
     ]
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

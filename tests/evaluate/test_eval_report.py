@@ -149,3 +149,18 @@ def test_matplotlib_is_a_core_dependency() -> None:
     root = Path(__file__).resolve().parents[2]
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert any(d.startswith("matplotlib") for d in project["dependencies"])
+
+
+def test_report_shows_progress_on_a_terminal(corpus_factory: Any, tmp_path: Path,
+                                             monkeypatch: Any) -> None:
+    import sys
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = corpus_factory(tmp_path / "c")
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    write_report(out, progress=True)
+    assert "report" in err.getvalue() and "clip" in err.getvalue()
