@@ -86,6 +86,8 @@ def test_augment_writes_each_segment_s_samples(corpus: tuple[Path, dict], tmp_pa
         assert got.size == want.size
         assert np.max(np.abs(got / 32767 - want)) <= 2 / 32767  # 16-bit rounding, both ways
         assert r["duration_s"] == pytest.approx(want.size / SR)
+        assert r["source"]["recording"] == reco
+        assert r["source"]["start_sample"] == round(start * SR)
 
 
 def test_evaluate_reader_cuts_the_same_segments(corpus: tuple[Path, dict]) -> None:

@@ -201,6 +201,9 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
             "sample_rate": utt.sample_rate,
             "num_channels": utt.num_channels,
             "channel": 0,
+            **({} if utt.recording is None else {  # a Kaldi segment of a longer recording
+                "recording": utt.recording, "start_sample": utt.start_sample,
+                "num_samples": utt.num_samples}),
         }},
     ).to_dict()
 
