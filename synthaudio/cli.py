@@ -92,7 +92,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     report = export_corpus(Path(args.out), args.format.split(","),
                            absolute_paths=args.absolute_paths, shard_size=args.shard_size,
-                           jobs=args.jobs, executor=args.executor, ray_address=args.ray_address)
+                           jobs=args.jobs, executor=args.executor, ray_address=args.ray_address,
+                           progress=not args.quiet)
     print(report.format() if hasattr(report, "format") else report)
     return 0
 
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=_positive_int, default=1,
                    help="workers writing WebDataset shards")
     _executor_args(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("validate", help="check a corpus; exit 1 when any problem")

@@ -58,7 +58,7 @@ def test_evaluate_shows_decoding_progress(tmp_path: Path, monkeypatch: Any) -> N
     assert "evaluate" in err.getvalue() and "/3 " in err.getvalue(), err.getvalue()
 
 
-@pytest.mark.parametrize("command", ["rirs", "evaluate", "report"])
+@pytest.mark.parametrize("command", ["rirs", "evaluate", "report", "export"])
 def test_long_commands_take_quiet(command: str) -> None:
     result = subprocess.run([sys.executable, "-m", "synthaudio.cli", command, "--help"],
                             capture_output=True, text=True, check=True)

@@ -84,6 +84,7 @@ def export_corpus(
     jobs: int = 1,
     executor: str = "local",
     ray_address: str | None = None,
+    progress: bool = False,
 ) -> ExportReport:
     """Write the chosen exports of the corpus in ``out_dir``.
 
@@ -95,6 +96,7 @@ def export_corpus(
         shard_size: samples per WebDataset shard (>= 1).
         jobs, executor, ray_address: where WebDataset shards are written (each by one
             worker; see :func:`synthaudio.executors.run_tasks`); the bytes are the same.
+        progress: a bar on stderr (when it is a terminal) while the shards are written.
 
     Raises:
         InputError: unknown format, bad shard size, or a malformed
@@ -132,7 +134,8 @@ def export_corpus(
         ctm_omitted = sum(write_ctm(out_dir, iter_metadata(out_dir)).omitted.values())
     if "webdataset" in chosen:
         shards = write_shards(out_dir, iter_metadata(out_dir), shard_size, jobs=jobs,
-                              executor=executor, ray_address=ray_address)
+                              executor=executor, ray_address=ray_address, progress=progress,
+                              total=sum(utterances.values()))
     return ExportReport(
         out_dir=out_dir,
         formats=chosen,
