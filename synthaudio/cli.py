@@ -125,7 +125,7 @@ def _cmd_rirs(args: argparse.Namespace) -> int:
     with _flags_for("build_rir_bank", {"count": "--count", "sample_rate": "--sample-rate",
                                        "jobs": "-j/--jobs"}):
         bank = build_rir_bank(Path(args.out), cfg, args.count, args.sample_rate, args.seed,
-                              jobs=_jobs(args))
+                              jobs=_jobs(args), progress=not args.quiet)
     print(f"{len(bank.entries)} RIRs in {args.out} (index.jsonl)")
     return 0
 
@@ -148,7 +148,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     report = export_corpus(Path(args.out), [f for f in args.format.split(",") if f],
                            absolute_paths=args.absolute_paths, shard_size=args.shard_size,
-                           jobs=_jobs(args), executor=args.executor, ray_address=args.ray_address)
+                           jobs=_jobs(args), executor=args.executor, ray_address=args.ray_address,
+                           progress=not args.quiet)
     print(report.format() if hasattr(report, "format") else report)
     return 0
 
@@ -186,11 +187,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                                   "not a corpus: it has no splits")
         summary = evaluate_kaldi_dir(target, asr=args.asr, name=args.name, jobs=_jobs(args),
                                      gate=gate, executor=args.executor,
-                                     ray_address=args.ray_address)
+                                     ray_address=args.ray_address, progress=not args.quiet)
     else:
         summary = evaluate_corpus(target, split=args.split or "test", asr=args.asr,
                                   name=args.name, jobs=_jobs(args), gate=gate,
-                                  executor=args.executor, ray_address=args.ray_address)
+                                  executor=args.executor, ray_address=args.ray_address,
+                                  progress=not args.quiet)
     print(format_table(summary))
     return 0
 
@@ -199,7 +201,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from synthaudio.evaluate.report import write_report
 
     compare = Path(args.compare) if args.compare else None
-    print(write_report(Path(args.out), compare=compare, jobs=_jobs(args)))
+    print(write_report(Path(args.out), compare=compare, jobs=_jobs(args),
+                       progress=not args.quiet))
     return 0
 
 
@@ -365,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=_positive_int, default=16000, help="Hz")
     p.add_argument("--seed", type=int, default=0, help="bank seed (room i draws from [seed, i])")
     _jobs_arg(p)
+    _quiet_arg(p)
     p.set_defaults(func=_cmd_rirs)
 
     p = _subparser(sub, "augment", "augment a Kaldi data directory of real speech")
@@ -394,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="samples per WebDataset shard")
     _jobs_arg(p, "workers writing WebDataset shards")
     _executor_args(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_export)
 
     p = _subparser(sub, "validate", "check a corpus; exit 1 when any problem")
@@ -411,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     _jobs_arg(p, "decoding workers")
     p.add_argument("--gate", help="max_cer=X marks utterances the ASR cannot read")
     _executor_args(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
     p = _subparser(sub, "report", "write OUT/report/index.html")
@@ -420,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "profiled into OUT/profile.json unless that file is there)")
     p.add_argument("-j", "--jobs", type=_positive_int, default=1,
                    help="workers profiling OUT for --compare")
+    _quiet_arg(p)
     p.set_defaults(func=_cmd_report)
     _profile_parsers(sub)
     return parser

@@ -20,13 +20,18 @@ strict one for input that becomes a corpus (``synthaudio augment``), every probl
 :class:`InputError` naming ``file:line``:
 
 - required: ``wav.scp``, ``text``, ``utt2spk``; optional and cross-checked: ``spk2utt``,
-  ``spk2gender`` (``m``/``f`` per speaker). A ``segments`` file is refused (one recording
-  per utterance only: cut the segments out first).
+  ``spk2gender`` (``m``/``f`` per speaker), ``segments`` (``<utt> <recording> <start_s>
+  <end_s>``, end -1: to the end of the file; ``wav.scp`` is then keyed by recording and
+  each utterance is cut from its recording) with ``reco2dur`` checked against the files.
 - every file sorted and unique on its first column in ``LC_ALL=C`` (byte) order, as
   Kaldi's ``validate_data_dir.sh`` demands; ``text``, ``wav.scp`` and ``utt2spk`` list
   the same utterances.
-- ``wav.scp`` entries are plain files. Commands (``... |``) and anything with shell syntax
-  are refused and never run; so are ark offsets (``foo.ark:123``) and ``-`` (stdin).
+- ``wav.scp`` entries are plain files, or one of the common pure decoders, whose input
+  file is read directly and the command never run: ``flac -c -d -s PATH |``,
+  ``sox PATH -t wav - |``, ``sph2pipe -f wav PATH |``, ``ffmpeg -i PATH -f wav - |``
+  (:func:`decoder_input`; FLAC, SPHERE and WAV through libsndfile). Any other command
+  (``... |``) and anything with shell syntax is refused and never run; so are ark offsets
+  (``foo.ark:123``) and ``-`` (stdin).
 - relative paths: the rule above.
 - ids (utterances and speakers) must not contain ``/``, ``\\``, ``..``, whitespace or
   non-printable characters: they become file names later.
@@ -38,6 +43,7 @@ readers built on them are read, and changed, together.)
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -47,12 +53,11 @@ from pathlib import Path
 import soundfile as sf
 
 from synthaudio.errors import InputError
+from synthaudio.fileio import check_wav_complete
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk")
-UNSUPPORTED_FILES = {
-    "segments": "segments files are not supported (one recording per utterance only; "
-                "cut the segments into files first, e.g. with lhotse or Kaldi's extract-segments)",
-}
+UNSUPPORTED_FILES: dict[str, str] = {}
+RECO2DUR_TOLERANCE_S = 0.01  # reco2dur and a segment's end may differ this much from the file
 # Characters that make a wav.scp entry a shell command rather than a file name.
 _SHELL_CHARS = set("|;&$`<>")
 _ARK_OFFSET_RE = re.compile(r".*\.(ark|scp):\d+(\[.*\])?\Z")
@@ -87,8 +92,10 @@ class KaldiUtterance:
     wav_line: int  # line in wav.scp
     sample_rate: int  # Hz, from the file header
     num_channels: int
-    num_samples: int  # per channel
+    num_samples: int  # per channel, of the utterance (the segment when segmented)
     gender: str | None = None  # from spk2gender when present
+    start_sample: int = 0  # first frame of the utterance in ``audio`` (segments)
+    recording: str | None = None  # the wav.scp key when the directory has segments
 
     @property
     def duration_s(self) -> float:
@@ -249,13 +256,73 @@ def resolve_audio_path(entry: str, data_dir: Path) -> Path | None:
     return None
 
 
+_FLAC_FLAGS = {"-c", "-d", "-s", "-cds", "-dcs", "-csd", "-dc", "-cd", "--decode", "--stdout",
+               "--silent", "-f", "--force"}
+
+
+def decoder_input(entry: str) -> str | None:
+    """PATH of a ``wav.scp`` entry that only decodes one file to WAV on stdout, else None.
+
+    Recognized (options in any order, nothing that changes rate, channels or time):
+    ``flac -c -d -s PATH |``, ``sox PATH -t wav - |``, ``sph2pipe -f wav [-p] PATH |``,
+    ``ffmpeg [-nostdin] [-hide_banner] [-loglevel L] -i PATH [-f wav] [-acodec pcm_s16le]
+    - |``. The decoded audio is what libsndfile reads from PATH, so the command is never run.
+    """
+    tokens = _KALDI_BLANKS.split(entry.strip(" \t"))
+    if len(tokens) < 3 or tokens[-1] != "|" or any(ch in _SHELL_CHARS for t in tokens[:-1]
+                                                   for ch in t):
+        return None
+    cmd, args = tokens[0], tokens[1:-1]
+    if cmd == "flac":
+        paths = [a for a in args if not a.startswith("-")]
+        flags = {a for a in args if a.startswith("-")}
+        decodes = any(f == "--decode" or (not f.startswith("--") and "d" in f) for f in flags)
+        if len(paths) == 1 and flags <= _FLAC_FLAGS and decodes:
+            return paths[0]
+        return None
+    if cmd == "sox":
+        if len(args) == 4 and not args[0].startswith("-") and args[1:] == ["-t", "wav", "-"]:
+            return args[0]
+        return None
+    if cmd == "sph2pipe":
+        rest = list(args)
+        path = rest.pop() if rest and not rest[-1].startswith("-") else None
+        opts = " ".join(rest)
+        if path is not None and opts in ("-f wav", "-f wav -p", "-p -f wav", "-f rif",
+                                         "-f rif -p", "-p -f rif"):
+            return path
+        return None
+    if cmd == "ffmpeg":
+        path, i = None, 0
+        while i < len(args):
+            a = args[i]
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if a == "-i" and nxt is not None and path is None:
+                path, i = nxt, i + 2
+            elif a in ("-nostdin", "-hide_banner", "-y") or (a == "-" and i == len(args) - 1):
+                i += 1
+            elif (a, nxt) in (("-f", "wav"), ("-acodec", "pcm_s16le"), ("-c:a", "pcm_s16le"),
+                              ("-sample_fmt", "s16")) or (a in ("-loglevel", "-v")
+                                                          and nxt is not None):
+                i += 2
+            else:
+                return None
+        return path if args and args[-1] == "-" else None
+    return None
+
+
 def _audio_path(rest: str, data_dir: Path, where: str) -> Path:
     """The file a wav.scp entry names; refuses commands, offsets and stdin."""
     if not rest:
         raise InputError(f"{where}: expected '<utterance-id> <path>'")
+    decoded = decoder_input(rest)
+    if decoded is not None:
+        rest = decoded
     if rest.endswith("|") or any(ch in _SHELL_CHARS for ch in rest):
         raise InputError(f"{where}: pipe commands are not supported: {rest!r} (convert the "
-                         "audio to files first; synthaudio never runs wav.scp commands)")
+                         "audio to files first; synthaudio never runs wav.scp commands and "
+                         "reads the file of only 'flac -c -d -s F |', 'sox F -t wav - |', "
+                         "'sph2pipe -f wav F |' and 'ffmpeg -i F -f wav - |')")
     if any(ch.isspace() for ch in rest):
         raise InputError(f"{where}: path contains whitespace, which Kaldi tables do not "
                          f"allow: {rest!r}")
@@ -326,12 +393,17 @@ def read_kaldi_dir(path: Path) -> KaldiDir:
     wav_rows = _read_table(wav_path)
     text_rows = _read_table(text_path)
     u2s_rows = _read_table(u2s_path)
-
+    seg_path = data_dir / "segments"
+    segmented = seg_path.is_file()
     for row in wav_rows:
-        check_id(row.key, "utterance", f"{wav_path}:{row.line}")
+        check_id(row.key, "recording" if segmented else "utterance", f"{wav_path}:{row.line}")
     wav_lines = {row.key: row.line for row in wav_rows}
-    _check_keys(text_rows, text_path, wav_lines, wav_path)
-    _check_keys(u2s_rows, u2s_path, wav_lines, wav_path)
+    seg_rows = _read_table(seg_path) if segmented else []
+    utt_lines, utt_path = wav_lines, wav_path
+    if segmented:
+        utt_lines, utt_path = {row.key: row.line for row in seg_rows}, seg_path
+    _check_keys(text_rows, text_path, utt_lines, utt_path)
+    _check_keys(u2s_rows, u2s_path, utt_lines, utt_path)
 
     speaker_of: dict[str, str] = {}
     for row in u2s_rows:
@@ -359,16 +431,106 @@ def read_kaldi_dir(path: Path) -> KaldiDir:
         gender_of = _read_spk2gender(spk2gender, speakers)
 
     utterances = []
+    files: dict[str, _File] = {}
     for row in wav_rows:
         where = f"{wav_path}:{row.line}"
         audio = _audio_path(row.rest, data_dir, where)
-        rate, channels, frames = _probe(audio, where)
-        speaker = speaker_of[row.key]
+        if audio.suffix.lower() == ".wav":
+            check_wav_complete(audio)  # libsndfile would read the part that is there
+        files[row.key] = _File(audio, *_probe(audio, where), row.line)
+    if segmented:
+        _check_reco2dur(data_dir / "reco2dur", files)
+        for row in seg_rows:
+            where = f"{seg_path}:{row.line}"
+            check_id(row.key, "utterance", where)
+            reco, start, count = _segment(row.rest, files, where)
+            f = files[reco]
+            speaker = speaker_of[row.key]
+            utterances.append(KaldiUtterance(
+                utt_id=row.key, speaker=speaker, text=text_of[row.key], audio=f.audio,
+                wav_line=f.line, sample_rate=f.rate, num_channels=f.channels,
+                num_samples=count, gender=gender_of.get(speaker), start_sample=start,
+                recording=reco))
+        return KaldiDir(data_dir, tuple(utterances))
+    for key, f in files.items():
+        speaker = speaker_of[key]
         utterances.append(KaldiUtterance(
-            utt_id=row.key, speaker=speaker, text=text_of[row.key], audio=audio,
-            wav_line=row.line, sample_rate=rate, num_channels=channels, num_samples=frames,
-            gender=gender_of.get(speaker)))
+            utt_id=key, speaker=speaker, text=text_of[key], audio=f.audio,
+            wav_line=f.line, sample_rate=f.rate, num_channels=f.channels,
+            num_samples=f.frames, gender=gender_of.get(speaker)))
     return KaldiDir(data_dir, tuple(utterances))
+
+
+@dataclass(frozen=True)
+class _File:
+    """A wav.scp entry's file, probed."""
+
+    audio: Path
+    rate: int
+    channels: int
+    frames: int
+    line: int
+
+
+def parse_segment(rest: str, duration_s: float, where: str) -> tuple[str, float, float]:
+    """(recording, start_s, end_s) of a ``segments`` line's ``rest`` (after the utterance
+    id), checked against the recording's ``duration_s``; end -1 is the recording's end."""
+    fields = _KALDI_BLANKS.split(rest) if rest else []
+    if len(fields) != 3:
+        raise InputError(f"{where}: expected '<utterance-id> <recording-id> <start_s> <end_s>'")
+    reco, start_txt, end_txt = fields
+    try:
+        start_s, end_s = float(start_txt), float(end_txt)
+    except ValueError:
+        raise InputError(f"{where}: start and end must be seconds, got {start_txt!r} "
+                         f"{end_txt!r}") from None
+    if end_s == -1:  # Kaldi's extract-segments: to the end of the recording
+        end_s = duration_s
+    if not 0.0 <= start_s < end_s:
+        raise InputError(f"{where}: segment must have 0 <= start < end, got {start_s:g} "
+                         f"{end_s:g}")
+    if end_s > duration_s + RECO2DUR_TOLERANCE_S:
+        raise InputError(f"{where}: segment ends at {end_s:g} s, after the end of recording "
+                         f"{reco!r} ({duration_s:.3f} s)")
+    return reco, start_s, min(end_s, duration_s)
+
+
+def _segment(rest: str, files: dict[str, _File], where: str) -> tuple[str, int, int]:
+    """(recording, first frame, frame count) of a ``segments`` line's ``rest``."""
+    reco = _KALDI_BLANKS.split(rest)[0] if rest else ""
+    if reco not in files:
+        raise InputError(f"{where}: recording {reco!r} is not in wav.scp")
+    f = files[reco]
+    _, start_s, end_s = parse_segment(rest, f.frames / f.rate, where)
+    first, last = int(round(start_s * f.rate)), min(int(round(end_s * f.rate)), f.frames)
+    if last <= first:
+        raise InputError(f"{where}: segment holds no samples")
+    return reco, first, last - first
+
+
+def _check_reco2dur(path: Path, files: dict[str, _File]) -> None:
+    """When ``reco2dur`` exists: one line per recording, each within
+    ``RECO2DUR_TOLERANCE_S`` of the file's duration."""
+    if not path.is_file():
+        return
+    seen = set()
+    for row in _read_table(path):
+        where = f"{path}:{row.line}"
+        if row.key not in files:
+            raise InputError(f"{where}: recording {row.key!r} is not in wav.scp")
+        try:
+            dur = float(row.rest)
+        except ValueError:
+            raise InputError(f"{where}: expected '<recording-id> <duration_s>'") from None
+        f = files[row.key]
+        if abs(dur - f.frames / f.rate) > RECO2DUR_TOLERANCE_S:
+            raise InputError(f"{where}: reco2dur says {dur:g} s but {f.audio} holds "
+                             f"{f.frames / f.rate:.3f} s (regenerate it with "
+                             "utils/data/get_reco2dur.sh)")
+        seen.add(row.key)
+    missing = [k for k in files if k not in seen]
+    if missing:
+        raise InputError(f"{path}: recording {missing[0]!r} of wav.scp has no duration")
 
 
 def _check_spk2utt(rows: list[_Row], path: Path, speaker_of: dict[str, str]) -> None:
@@ -412,6 +574,8 @@ class ListedUtterance:
     speaker: str | None
     gender: str | None
     where: str  # "wav.scp:line"
+    start_s: float = 0.0  # where the utterance starts in ``wav_path`` (segments)
+    end_s: float | None = None  # where it ends; None: at the end of the file
 
 
 def read_table_map(path: Path, required: bool = True) -> dict[str, tuple[str, str]]:
@@ -443,8 +607,15 @@ def list_kaldi_dir(kaldi_dir: Path) -> list[ListedUtterance]:
         raise InputError(f"{kaldi_dir}: not a directory")
     wavs = read_table_map(kaldi_dir / "wav.scp")
     texts = read_table_map(kaldi_dir / "text")
-    if (kaldi_dir / "segments").exists():
-        raise InputError(f"{kaldi_dir / 'segments'}: segmented Kaldi directories are not supported")
+    segments = read_table_map(kaldi_dir / "segments", required=False)
+    if segments:  # wav.scp holds recordings; each utterance is a stretch of one
+        recordings = wavs
+        wavs = {}
+        for utt_id, (rest, where) in segments.items():
+            reco = _KALDI_BLANKS.split(rest)[0] if rest else ""
+            if reco not in recordings:
+                raise InputError(f"{where}: recording {reco!r} is not in wav.scp")
+            wavs[utt_id] = (recordings[reco][0], where)
     utt2spk = read_table_map(kaldi_dir / "utt2spk", required=False)
     spk2gender = read_table_map(kaldi_dir / "spk2gender", required=False)
     for utt_id, (_, where) in sorted(texts.items()):
@@ -454,12 +625,20 @@ def list_kaldi_dir(kaldi_dir: Path) -> list[ListedUtterance]:
     for utt_id, (rxfile, where) in sorted(wavs.items()):
         if utt_id not in texts:
             raise InputError(f"{where}: utterance {utt_id!r} has no line in text")
+        rxfile = decoder_input(rxfile) or rxfile
         if rxfile.endswith("|") or len(_KALDI_BLANKS.split(rxfile)) != 1:
-            raise InputError(f"{where}: only plain file paths are supported, got {rxfile!r}")
+            raise InputError(f"{where}: only plain file paths and the common decoders "
+                             f"('flac -c -d -s F |', 'sox F -t wav - |', 'sph2pipe -f wav F |',"
+                             f" 'ffmpeg -i F -f wav - |') are supported, got {rxfile!r}")
         path = resolve_audio_path(rxfile, kaldi_dir) or Path(os.path.abspath(rxfile))
         speaker = utt2spk.get(utt_id, ("", ""))[0] or None
         gender = (spk2gender.get(speaker, ("", ""))[0] or None) if speaker else None
-        utts.append(ListedUtterance(utt_id, path, texts[utt_id][0], speaker, gender, where))
+        start_s, end_s = 0.0, None
+        if segments:
+            _, start_s, end = parse_segment(segments[utt_id][0], math.inf, where)
+            end_s = None if end == math.inf else end
+        utts.append(ListedUtterance(utt_id, path, texts[utt_id][0], speaker, gender, where,
+                                    start_s, end_s))
     if not utts:
         raise InputError(f"{kaldi_dir / 'wav.scp'}: no utterances")
     return utts

@@ -61,6 +61,7 @@ from synthaudio.errors import ConfigError
 _RIR_CACHE_BYTES = 16 << 20  # RIR spectra kept per Augmenter (so per worker process);
 # more buys nothing measurable on quickstart (64 MiB: 12.0 s, 16: 11.4 s, 8: 10.9 s)
 _SINGLE_FFT_MAX = 1 << 20  # longer convolutions use overlap-add
+FIT_PEAK = 32766 / 32767  # where a mix above full scale is scaled to: one 16-bit step under it
 
 
 def _fft_size(n: int) -> int:
@@ -159,8 +160,9 @@ class AugmentReport:
     snr_db: float | None  # 10*log10(P_speech / P_noise) of the returned stems; None: no noise
     num_channels: int
     num_samples: int
-    clipped_fraction: float = 0.0
+    clipped_fraction: float = 0.0  # of the output's samples, at 16-bit full scale
     peak: float = 0.0  # max |sample| of the output
+    output_gain_db: float = 0.0  # < 0: the output would have clipped and was turned down
     codec: str | None = None  # codec actually run: "FORMAT/SUBTYPE@RATE"
     codec_delay_samples: int = 0  # measured and removed
     dropped_frames: int = 0
@@ -394,9 +396,12 @@ class Augmenter:
             out, creport = apply_channel(mix, params.channel, sample_rate)
         else:
             out = mix
+        out, speech, noise, gain_db = fit_full_scale(out, speech, noise)
+        if gain_db and params.channel is None:
+            out = speech + noise  # still the exact sum of the stems
         report = AugmentReport(
             snr_db=snr, num_channels=k, num_samples=out.shape[-1],
-            clipped_fraction=creport.clipped_fraction,
+            clipped_fraction=clipped_fraction_pcm16(out), output_gain_db=gain_db,
             peak=max(float(out.max()), -float(out.min())), codec=creport.codec,
             codec_delay_samples=creport.codec_delay_samples,
             dropped_frames=creport.dropped_frames, total_frames=creport.total_frames)
@@ -415,6 +420,30 @@ class Augmenter:
         """Sample, then apply."""
         x = _validate_audio(audio, sample_rate)
         return self._apply(x, sample_rate, self.sample(rng, x.size, sample_rate))
+
+
+def fit_full_scale(out: np.ndarray, speech: np.ndarray, noise: np.ndarray,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The output level policy: a mix louder than full scale is turned down, never clipped.
+
+    When ``max |out| > 1`` (it would clip in a 16-bit file), ``out`` and the stems are all
+    multiplied by one gain that puts the peak at ``FIT_PEAK``, one 16-bit step under full
+    scale; SNR and relative levels are kept. Returns (out, speech, noise, gain in dB: 0.0
+    when nothing was scaled).
+    """
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak <= 1.0:
+        return out, speech, noise, 0.0
+    gain = np.float32(FIT_PEAK / peak)
+    return out * gain, speech * gain, noise * gain, round(20.0 * math.log10(float(gain)), 3)
+
+
+def clipped_fraction_pcm16(audio: np.ndarray) -> float:
+    """Fraction of the samples that are at full scale (+-32767 or -32768) once written as
+    16-bit PCM (``fileio.to_pcm16``): the clipping the written file holds."""
+    if audio.size == 0:
+        return 0.0
+    return float(np.mean(np.abs(np.round(audio.astype(np.float64) * 32767.0)) >= 32767.0))
 
 
 def _maybe_float(value: Any) -> float | None:

@@ -130,6 +130,8 @@ class NoiseConfig(_Model):
     coherence: Range = (0.0, 0.3)  # diffuse noise, K > 1 mics: correlation between channels
     hum_hz: tuple[float, ...] = (50.0, 60.0)  # mains frequencies for "hum"
     babble_talkers: IntRange = (3, 8)  # talkers summed for "babble"
+    # noise_dirs files shorter than this are refused: a few samples looped are a tone
+    min_file_s: float = Field(default=0.1, ge=0.0)
 
     @model_validator(mode="before")
     @classmethod

@@ -135,9 +135,20 @@ class NoiseFolder:
         mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
         if not np.all(np.isfinite(mono)):
             raise InputError(f"{full}: contains NaN or infinite samples")
+        if not np.any(mono) and is_all_zero(full):  # no noise can be mixed at an SNR
+            raise InputError(f"{full}: noise file is all zeros (silent); remove it from the folder")
         if file.sample_rate != sample_rate:
             mono = soxr.resample(mono, file.sample_rate, sample_rate)
         return _fit_length(np.asarray(mono, dtype=np.float32), num_samples)
+
+
+def is_all_zero(path: Path) -> bool:
+    """Whether every sample of the audio file is 0 (read in blocks; stops at the first
+    non-zero block)."""
+    for block in sf.blocks(str(path), blocksize=1 << 16, dtype="float32", always_2d=True):
+        if np.any(block):
+            return False
+    return True
 
 
 def _fit_length(x: np.ndarray, num_samples: int) -> np.ndarray:

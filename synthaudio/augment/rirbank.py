@@ -29,7 +29,8 @@ from synthaudio.augment.checks import check_audio
 from synthaudio.augment.room.config import RoomConfig, Source
 from synthaudio.augment.room.sampling import RoomParams, sample_room
 from synthaudio.augment.room.simulation import simulate_rir
-from synthaudio.errors import ConfigError, InputError
+from synthaudio.augment.rt60_limits import RT60_TOLERANCE, check_reachable, is_reachable, reached
+from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.executors import fit_jobs
 from synthaudio.fileio import (
     check_wav_complete,
@@ -37,11 +38,13 @@ from synthaudio.fileio import (
     write_bytes_atomic,
     write_text_atomic,
 )
+from synthaudio.progress import progress_bar
 from synthaudio.workers import worker_pool
 
 INDEX_NAME = "index.jsonl"
 AUDIO_SUFFIXES = (".wav", ".flac")  # accepted measured RIR files
 _INDEX_FLUSH_EVERY = 100  # rewrite the index after this many new entries (resumable runs)
+_MAX_REDRAWS = 20  # rooms drawn for one entry before its ranges are called unreachable
 
 
 @dataclass(frozen=True)
@@ -322,23 +325,78 @@ def _write_index(root: Path, entries: Iterable[RirEntry]) -> None:
     write_text_atomic(root / INDEX_NAME, "".join(lines))
 
 
-def _render_entry(root: Path, rir_id: str, params: RoomParams, sample_rate: int) -> RirEntry:
-    """Simulate and write one entry's two RIRs; returns its index entry."""
-    speech = simulate_rir(params, sample_rate, "speech")
+def _draw_room(
+    cfg: RoomConfig, seed: int, index: int, first_attempt: int = 0
+) -> tuple[RoomParams, int]:
+    """The first room, from attempt ``first_attempt`` on, whose target RT60 it can reach.
+
+    Attempt 0 draws from ``default_rng([seed, index])``, attempt ``a`` from
+    ``default_rng([seed, index, a])``; returns the room and its attempt number.
+    """
+    for attempt in range(first_attempt, _MAX_REDRAWS):
+        rng = np.random.default_rng([seed, index] if attempt == 0 else [seed, index, attempt])
+        params = sample_room(cfg, rng)
+        if is_reachable(params):
+            return params, attempt
+    raise ConfigError(
+        f"room simulation: {_MAX_REDRAWS} rooms drawn for rir-{index:06d} could not reach "
+        f"their RT60 target (within {RT60_TOLERANCE:.0%}); narrow rt60_s to longer times "
+        "or dims_m to smaller rooms"
+    )
+
+
+def _render_entry(
+    root: Path,
+    rir_id: str,
+    params: RoomParams,
+    sample_rate: int,
+    redraw: tuple[RoomConfig, int, int, int] | None = None,
+) -> RirEntry:
+    """Simulate and write one entry's two RIRs; returns its index entry.
+
+    A speech RIR whose measured RT60 misses its target by more than ``RT60_TOLERANCE``
+    never enters the bank: with ``redraw`` (cfg, seed, index, attempt) the next reachable
+    room is drawn; without it, or after ``_MAX_REDRAWS`` rooms, an error is raised.
+    """
+    while True:
+        path, noise_path = f"{rir_id}.wav", f"{rir_id}.noise.wav"
+        try:  # the calibration cannot measure a decay that collapses to NaN
+            with np.errstate(invalid="ignore", over="ignore"):
+                speech = simulate_rir(params, sample_rate, "speech")
+        except ValueError:
+            speech = np.full((1, 1), np.nan, dtype=np.float32)
+        if np.all(np.isfinite(speech)):
+            entry = _entry(rir_id, speech, sample_rate, path, noise_path, params)
+            if reached(params.rt60_target_s, entry.rt60_s):
+                break
+            miss = f"measures RT60 {entry.rt60_s:.4f} s"
+        else:
+            miss = "has NaN or inf samples"
+        if redraw is None:
+            raise SynthaudioError(
+                f"{root / path}: the simulated RIR {miss} against its target "
+                f"{params.rt60_target_s:.4f} s; not written"
+            )
+        cfg, seed, index, attempt = redraw
+        params, attempt = _draw_room(cfg, seed, index, attempt + 1)
+        redraw = (cfg, seed, index, attempt)
     noise = simulate_rir(params, sample_rate, "noise")
-    path, noise_path = f"{rir_id}.wav", f"{rir_id}.noise.wav"
     _write_wav_atomic(root / path, speech, sample_rate)
     _write_wav_atomic(root / noise_path, noise, sample_rate)
-    return _entry(rir_id, speech, sample_rate, path, noise_path, params)
+    return entry
 
 
-def _render_star(args: tuple[Path, str, RoomParams, int]) -> RirEntry:
+def _render_star(
+    args: tuple[Path, str, RoomParams, int, tuple[RoomConfig, int, int, int] | None],
+) -> RirEntry:
     return _render_entry(*args)
 
 
 def _is_complete(root: Path, entry: RirEntry | None, params: RoomParams, sample_rate: int) -> bool:
     if entry is None or entry.room != params.to_dict() or entry.sample_rate != sample_rate:
         return False
+    if entry.rt60_target_s is None or not reached(entry.rt60_target_s, entry.rt60_s):
+        return False  # made before targets were checked: simulate it again
     for rel in (entry.path, entry.noise_path):
         if rel is None:
             return False
@@ -356,11 +414,17 @@ def _is_complete(root: Path, entry: RirEntry | None, params: RoomParams, sample_
 
 
 def build_rir_bank(
-    out_dir: Path, cfg: RoomConfig, count: int, sample_rate: int, seed: int, jobs: int = 1
+    out_dir: Path, cfg: RoomConfig, count: int, sample_rate: int, seed: int, jobs: int = 1,
+    progress: bool = False,
 ) -> RirBank:
     """Simulate ``count`` rooms into a bank folder; identical output for any ``jobs``.
 
-    Entry ``i`` ("rir-%06d") draws its room from ``np.random.default_rng([seed, i])``.
+    Entry ``i`` ("rir-%06d") draws its room from ``np.random.default_rng([seed, i])``; a
+    room that cannot reach its drawn RT60 (Eyring with fully absorbent walls, see
+    ``rt60_limits``), or whose simulated RIR measures more than 10 % off its target, is
+    drawn again from ``default_rng([seed, i, attempt])``, so every entry's
+    ``rt60_target_s`` is what its RIR holds. Ranges that no room can reach are refused
+    (ConfigError) before anything is written.
     Entries already in the folder's index with the same room and sample rate, whose files
     are present, are kept as they are; the index is rewritten atomically every 100 new
     entries and at the end, so an interrupted run resumes where it stopped.
@@ -372,6 +436,7 @@ def build_rir_bank(
         sample_rate: Hz.
         seed: bank seed.
         jobs: worker processes (1: in this process).
+        progress: a progress bar on stderr (when it is a terminal).
     """
     if count < 1:
         raise ConfigError(f"build_rir_bank: count must be >= 1, got {count}")
@@ -381,6 +446,7 @@ def build_rir_bank(
         raise ConfigError(f"build_rir_bank: jobs must be >= 1, got {jobs}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"--seed must be an integer >= 0, got {seed!r}")
+    check_reachable(cfg)
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     previous: dict[str, RirEntry] = {}
@@ -391,28 +457,32 @@ def build_rir_bank(
             previous = {}  # a broken index is rebuilt
 
     done: dict[str, RirEntry] = {}
-    todo: list[tuple[Path, str, RoomParams, int]] = []
+    todo: list[tuple[Path, str, RoomParams, int, tuple[RoomConfig, int, int, int] | None]] = []
     for i in range(count):
         rir_id = f"rir-{i:06d}"
-        params = sample_room(cfg, np.random.default_rng([seed, i]))
+        params, attempt = _draw_room(cfg, seed, i)
         old = previous.get(rir_id)
         if old is not None and _is_complete(root, old, params, sample_rate):
             done[rir_id] = old
         else:
-            todo.append((root, rir_id, params, sample_rate))
+            todo.append((root, rir_id, params, sample_rate, (cfg, seed, i, attempt)))
+
+    bar = progress_bar(len(todo), "rirs", unit="room", progress=progress)
 
     def collect(results: Iterable[RirEntry]) -> None:
         for n_new, entry in enumerate(results, start=1):
             done[entry.rir_id] = entry
+            bar.update(1)
             if n_new % _INDEX_FLUSH_EVERY == 0:
                 _write_index(root, done.values())
 
-    if jobs == 1 or len(todo) <= 1:
-        collect(_render_star(t) for t in todo)
-    else:
-        with worker_pool(min(fit_jobs(jobs)[0], len(todo))) as pool:  # stops on Ctrl-C or error
-            chunk = max(1, min(16, len(todo) // (4 * jobs)))
-            collect(pool.map(_render_star, todo, chunksize=chunk))
+    with bar:
+        if jobs == 1 or len(todo) <= 1:
+            collect(_render_star(t) for t in todo)
+        else:
+            with worker_pool(min(fit_jobs(jobs)[0], len(todo))) as pool:  # stops on Ctrl-C, error
+                chunk = max(1, min(16, len(todo) // (4 * jobs)))
+                collect(pool.map(_render_star, todo, chunksize=chunk))
     _write_index(root, done.values())
     return RirBank(root, done.values())
 

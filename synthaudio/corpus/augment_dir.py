@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import time
@@ -144,9 +143,11 @@ def _init_worker(job: _Job) -> tuple[_Job, Augmenter]:
 
 
 def _read_input(utt: KaldiUtterance, sample_rate: int, where: str) -> np.ndarray:
-    """Channel 0 of the input file as float32 ``(n,)`` at ``sample_rate``."""
+    """Channel 0 of the input utterance (its segment of the file) as float32 ``(n,)`` at
+    ``sample_rate``."""
     try:
-        audio, rate = sf.read(str(utt.audio), dtype="float32", always_2d=True)
+        audio, rate = sf.read(str(utt.audio), frames=utt.num_samples, start=utt.start_sample,
+                              dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         detail = str(exc).replace("\n", " ")
         raise InputError(f"{where}: cannot read audio {utt.audio}: {detail}") from None
@@ -170,12 +171,7 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
         result = augmenter(x, job.sample_rate, np.random.default_rng([job.seed, copy, index]))
     except ValueError as exc:  # e.g. digitally silent input: no SNR can be set
         raise InputError(f"{where}: {utt.utt_id}: cannot augment: {exc}") from None
-    audio = result.audio
-    # 16-bit PCM clips at full scale: scale down instead (levels and SNRs are relative).
-    gain_db = 0.0
-    if result.report.peak > 1.0:
-        audio = audio * np.float32(1.0 / result.report.peak)
-        gain_db = round(-20.0 * math.log10(result.report.peak), 3)
+    audio = result.audio  # never above full scale: see augmenter.fit_full_scale
     speaker, uid = copy_ids(utt.speaker, utt.utt_id, copy)
     rel = f"audio/{SPLIT}/{speaker}/{uid}.wav"
     num_samples = write_audio_atomic(out_dir / rel, audio, job.sample_rate)
@@ -195,7 +191,7 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
         words=None,  # real speech: no word timings
         tts=None,
         augment={**result.params.to_dict(),
-                 "measured": {**result.report.to_dict(), "output_gain_db": gain_db}},
+                 "measured": result.report.to_dict()},
         extra={"source": {
             "kaldi_dir": job.kaldi_dir,
             "utt_id": utt.utt_id,
@@ -205,6 +201,9 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
             "sample_rate": utt.sample_rate,
             "num_channels": utt.num_channels,
             "channel": 0,
+            **({} if utt.recording is None else {  # a Kaldi segment of a longer recording
+                "recording": utt.recording, "start_sample": utt.start_sample,
+                "num_samples": utt.num_samples}),
         }},
     ).to_dict()
 
@@ -242,7 +241,8 @@ def _input_digest(kaldi: KaldiDir) -> str:
     for u in kaldi.utterances:
         size = u.audio.stat().st_size
         h.update(json.dumps([u.utt_id, u.speaker, u.text, u.gender, str(u.audio), size,
-                             u.sample_rate, u.num_channels, u.num_samples]).encode())
+                             u.sample_rate, u.num_channels, u.num_samples]
+                            + ([u.start_sample] if u.start_sample else [])).encode())
     return h.hexdigest()[:16]
 
 

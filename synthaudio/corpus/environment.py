@@ -13,10 +13,10 @@ import numpy as np
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.augment.channel import check_codec_support
 from synthaudio.augment.config import AugmentConfig
-from synthaudio.augment.noise import NoiseFolder
+from synthaudio.augment.noise import NoiseFolder, is_all_zero
 from synthaudio.augment.rirbank import RirBank, build_rir_bank
 from synthaudio.corpus.plan import CorpusPlan
-from synthaudio.errors import ConfigError
+from synthaudio.errors import ConfigError, InputError
 from synthaudio.fileio import check_finite_audio
 from synthaudio.streams import STREAM_BABBLE, STREAM_RIRS
 
@@ -127,8 +127,19 @@ def check_environment_inputs(aug: AugmentConfig, sample_rate: int, base: Path) -
     if noise.probability > 0 and noise.kinds.get("folder", 0.0) > 0:
         for d in noise.noise_dirs:
             folder = NoiseFolder(resolve(d))
+            short = [f for f in folder.files if f.frames < noise.min_file_s * f.sample_rate]
+            if short:
+                raise InputError(
+                    f"{folder.root / short[0].path}: noise file of {short[0].frames} frames "
+                    f"({short[0].frames / short[0].sample_rate:.3f} s) is shorter than "
+                    f"augment.noise.min_file_s ({noise.min_file_s:g} s)"
+                    + (f"; {len(short) - 1} more in this folder" if len(short) > 1 else ""))
             for f in folder.files:  # before OUT is claimed: a bad sample stops nothing midway
-                check_finite_audio(Path(folder.root) / f.path, "noise file")
+                path = Path(folder.root) / f.path
+                check_finite_audio(path, "noise file")
+                if is_all_zero(path):  # no noise can be mixed at an SNR
+                    raise InputError(f"{path}: noise file is all zeros (silent); remove it "
+                                     "from the folder")
             other = [f for f in folder.files if f.sample_rate != sample_rate]
             if other:
                 notes.append(f"note: noise: {len(other)} of {len(folder)} file(s) in "

@@ -25,7 +25,7 @@ from synthaudio.config import CorpusConfig
 from synthaudio.corpus.plan import STREAM_UTTERANCE, UtteranceSpec
 from synthaudio.corpus.quality import QualityGate
 from synthaudio.errors import ConfigError
-from synthaudio.fileio import write_audio_atomic
+from synthaudio.fileio import encode_audio, write_audio_atomic, write_bytes_atomic
 from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.speakers import Voice, jitter_voice
 from synthaudio.tts.align import align_or_estimate
@@ -43,6 +43,7 @@ from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
 _SUB_PROSODY = 0
 _SUB_AUGMENT = 1
 _REDRAW_STRIDE = 100
+STEM_FORMAT = "wav-float32"  # stems: float32 WAV, so speech + noise is the mix, unclipped
 
 
 def utterance_rng(seed: int, index: int, sub: int) -> np.random.Generator:
@@ -234,7 +235,8 @@ class Renderer:
         if self.cfg.audio.stems and rendered.stems is not None and augment is not None:
             stem_dir = f"stems/{check_path_component(spec.utt_id)}"
             for name, stem in zip(("speech", "noise"), rendered.stems, strict=True):
-                files.append((out_dir / stem_dir / f"{name}.wav", stem, sample_rate, "wav"))
+                # float32: a stem may exceed full scale, and 16-bit would clip it
+                files.append((out_dir / stem_dir / f"{name}.wav", stem, sample_rate, STEM_FORMAT))
             augment = {**augment, "stems": {"speech": f"{stem_dir}/speech.wav",
                                             "noise": f"{stem_dir}/noise.wav"}}
         self._write(files)
@@ -261,7 +263,11 @@ class Renderer:
 
 def _write_files(files: list[tuple[Path, np.ndarray, int, str]]) -> None:
     for path, audio, sample_rate, fmt in files:
-        write_audio_atomic(path, audio, sample_rate, fmt)
+        if fmt == STEM_FORMAT:
+            frames = audio.T if audio.ndim == 2 else audio
+            write_bytes_atomic(path, encode_audio(frames, sample_rate, "wav", "FLOAT"))
+        else:
+            write_audio_atomic(path, audio, sample_rate, fmt)
 
 
 def _clip_words(words: tuple[WordTiming, ...], duration_s: float,

@@ -70,10 +70,21 @@ KaldiUtt = ListedUtterance
 read_kaldi_dir = list_kaldi_dir
 
 
-def load_audio(path: Path, where: str) -> tuple[np.ndarray, int]:
-    """float32 ``(n_channels, n_samples)`` and the sample rate; errors name ``where``."""
+def load_audio(path: Path, where: str, segment: tuple[float, float | None] | None = None,
+               ) -> tuple[np.ndarray, int]:
+    """float32 ``(n_channels, n_samples)`` and the sample rate; errors name ``where``.
+
+    ``segment``: (start_s, end_s or None for the file's end), a Kaldi ``segments`` line.
+    """
     try:
-        data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
+        if segment is not None:
+            rate = sf.info(str(path)).samplerate
+            start = int(round(segment[0] * rate))
+            stop = None if segment[1] is None else int(round(segment[1] * rate))
+            data, sample_rate = sf.read(str(path), start=start, stop=stop, dtype="float32",
+                                        always_2d=True)
+        else:
+            data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise InputError(f"{where}: cannot read audio {path} ({e})") from e
     return np.ascontiguousarray(data.T), int(sample_rate)

@@ -32,6 +32,7 @@ from synthaudio.evaluate.scoring import Scores, breakdown, pool, score_utterance
 from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import write_text_atomic
 from synthaudio.kaldi import list_kaldi_dir
+from synthaudio.progress import progress_bar
 
 GATE_KEYS = ("max_cer", "max_wer")
 _NORMALIZE = EvalNormalizer()
@@ -44,6 +45,7 @@ class _Item:
     reference: str  # normalized
     conditions: dict[str, str]
     where: str  # source line, for error messages
+    segment: tuple[float, float | None] | None = None  # Kaldi segments: (start_s, end_s)
 
 
 @dataclass(frozen=True)
@@ -155,34 +157,40 @@ def _worker_backend(backend: ASRBackend) -> ASRBackend:
     return backend
 
 
-def _decode_chunk(backend: ASRBackend,
-                  chunk: Sequence[tuple[str, Path, str]]) -> list[tuple[str, str]]:
+_Work = tuple[str, Path, str, tuple[float, float | None] | None]  # id, audio, where, segment
+
+
+def _decode_chunk(backend: ASRBackend, chunk: Sequence[_Work]) -> list[tuple[str, str]]:
     return [_decode(backend, item) for item in chunk]
 
 
-def _decode(backend: ASRBackend, item: tuple[str, Path, str]) -> tuple[str, str]:
-    utt_id, path, where = item
-    audio, sample_rate = load_audio(path, where)
+def _decode(backend: ASRBackend, item: _Work) -> tuple[str, str]:
+    utt_id, path, where, segment = item
+    audio, sample_rate = load_audio(path, where, segment)
     return utt_id, backend.transcribe(audio, sample_rate)
 
 
 def _decode_all(items: Sequence[_Item], backend: ASRBackend, jobs: int,
-                executor: str = "local", ray_address: str | None = None) -> dict[str, str]:
+                executor: str = "local", ray_address: str | None = None,
+                progress: bool = False) -> dict[str, str]:
     if isinstance(backend, HypFileBackend):
         backend.check_ids([it.id for it in items])
         return {it.id: backend.hypothesis(it.id) for it in items}
-    work = [(it.id, it.audio_path, it.where) for it in items]
+    work = [(it.id, it.audio_path, it.where, it.segment) for it in items]
     # backends load lazily, so the parent holds no decoder (nor torch threads) when the
     # local pool forks; chunks of work keep the per-task overhead small
     size = 1 if jobs <= 1 else max(1, min(32, len(work) // (jobs * 4)))
     hyps: dict[str, str] = {}
 
-    def collect(chunk: list[tuple[str, str]]) -> None:
-        hyps.update(chunk)
+    with progress_bar(len(work), "evaluate", progress=progress) as bar:
 
-    run_tasks(_decode_chunk, (work[i:i + size] for i in range(0, len(work), size)),
-              collect, jobs=min(jobs, max(1, len(work))), init=_worker_backend,
-              init_args=(backend,), executor=executor, ray_address=ray_address)
+        def collect(chunk: list[tuple[str, str]]) -> None:
+            hyps.update(chunk)
+            bar.update(len(chunk))
+
+        run_tasks(_decode_chunk, (work[i:i + size] for i in range(0, len(work), size)),
+                  collect, jobs=min(jobs, max(1, len(work))), init=_worker_backend,
+                  init_args=(backend,), executor=executor, ray_address=ray_address)
     return hyps
 
 
@@ -196,6 +204,7 @@ def _run(
     gate: Mapping[str, Any] | None,
     executor: str = "local",
     ray_address: str | None = None,
+    progress: bool = False,
 ) -> EvalSummary:
     if jobs < 1:
         raise InputError(f"jobs: must be at least 1, got {jobs}")
@@ -210,7 +219,7 @@ def _run(
         backend = make_backend(asr)
     unused = backend.unused_ids([it.id for it in items]) \
         if isinstance(backend, HypFileBackend) else []
-    hyps = _decode_all(items, backend, jobs, executor, ray_address)
+    hyps = _decode_all(items, backend, jobs, executor, ray_address, progress)
 
     records: list[dict[str, Any]] = []
     failed: list[str] = []
@@ -273,6 +282,7 @@ def evaluate_corpus(
     gate: Mapping[str, Any] | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    progress: bool = False,
 ) -> EvalSummary:
     """Decode one split of a synthaudio corpus and score it against ``metadata.jsonl``.
 
@@ -303,7 +313,7 @@ def evaluate_corpus(
     ]
     eval_name = _check_name(name if name is not None else f"{_default_name(asr)}-{split}")
     return _run(items, out / "eval" / eval_name, asr, eval_name, split, jobs, gate, executor,
-                ray_address)
+                ray_address, progress)
 
 
 def evaluate_kaldi_dir(
@@ -315,6 +325,7 @@ def evaluate_kaldi_dir(
     gate: Mapping[str, Any] | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    progress: bool = False,
 ) -> EvalSummary:
     """Evaluate a plain Kaldi data directory (``wav.scp`` with file paths, ``text``).
 
@@ -332,11 +343,12 @@ def evaluate_kaldi_dir(
             "gender": u.gender or "unknown",
             "length": length_bucket(len(ref.split())),
         }
-        items.append(_Item(u.id, u.wav_path, ref, conditions, u.where))
+        segment = (u.start_s, u.end_s) if u.start_s or u.end_s is not None else None
+        items.append(_Item(u.id, u.wav_path, ref, conditions, u.where, segment))
     eval_name = _check_name(name if name is not None else _default_name(asr))
     base = Path(out_dir) if out_dir is not None else kdir
     return _run(items, base / "eval" / eval_name, asr, eval_name, None, jobs, gate, executor,
-                ray_address)
+                ray_address, progress)
 
 
 def _pct(x: float) -> str:

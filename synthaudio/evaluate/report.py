@@ -1,28 +1,34 @@
 """Self-contained HTML report of a corpus: statistics, evaluation results, listening examples.
 
-``write_report(OUT)`` writes ``OUT/report/index.html`` with PNG plots in ``OUT/report/img/``
-and example audio (WAV) in ``OUT/report/audio/``, all referenced by relative paths; the page
-loads nothing from the network. Rebuilding replaces those two folders.
+``write_report(OUT)`` writes ONE file, ``OUT/report/index.html``, that can be mailed: its
+PNG plots are embedded as ``data:`` URIs, and so are at most ``MAX_EMBEDDED_CLIPS`` example
+clips (mono Ogg/Opus, the first ``MAX_CLIP_S`` seconds each); the page loads nothing from
+the network or the disk. Rebuilding replaces it (and removes the ``img/`` and ``audio/``
+folders older versions wrote beside it).
 
 (Over 400 lines: one page, its sections written side by side so they stay consistent.)
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
+import io
 import json
 import os
 import re
 import secrets
 import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+import numpy as np
 import soundfile as sf
+import soxr
 
 from synthaudio.errors import InputError
 from synthaudio.evaluate import plots
@@ -39,11 +45,15 @@ from synthaudio.evaluate.conditions import (
 )
 from synthaudio.evaluate.corpus_io import MetaRecord, load_audio, read_metadata
 from synthaudio.fileio import write_text_atomic
+from synthaudio.progress import progress_bar
 
 SPLIT_ORDER = ("train", "dev", "test")
 EXAMPLE_KEYS = ("snr", "rt60", "codec", "voice")  # conditions with listening examples
 EXAMPLES_PER_BUCKET = 2
 MAX_EXAMPLE_BUCKETS = 24  # per condition, to bound the page size
+MAX_EMBEDDED_CLIPS = 24  # example clips embedded in the page (later rows say "not embedded")
+MAX_CLIP_S = 10.0  # seconds of each embedded clip
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)  # rates Opus encodes
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -316,15 +326,62 @@ def _safe_name(utt_id: str) -> str:
     return name
 
 
-def _copy_wav(src: Path, dst: Path, where: str) -> None:
-    if src.suffix.lower() == ".wav":
-        try:
-            shutil.copyfile(src, dst)
-        except OSError as e:
-            raise InputError(f"{where}: cannot copy audio {src} ({e.strerror})") from e
-        return
+def _clip_uri(src: Path, where: str) -> str:
+    """The first ``MAX_CLIP_S`` of channel 0 of ``src`` as an Ogg/Opus ``data:`` URI."""
     audio, sample_rate = load_audio(src, where)
-    sf.write(str(dst), audio.T, sample_rate, format="WAV", subtype="PCM_16")
+    x = np.asarray(audio[0, : int(MAX_CLIP_S * sample_rate)], dtype=np.float32)
+    if sample_rate not in _OPUS_RATES:
+        x, sample_rate = soxr.resample(x, sample_rate, 16000).astype(np.float32), 16000
+    buf = io.BytesIO()
+    sf.write(buf, x, sample_rate, format="OGG", subtype="OPUS")
+    data = _fixed_ogg_serial(buf.getvalue())
+    return "data:audio/ogg;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for i in range(256):
+        crc = i << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else crc << 1
+        table.append(crc & 0xFFFFFFFF)
+    return tuple(table)
+
+
+_OGG_CRC_TABLE = _crc_table()
+
+
+def _ogg_crc(data: bytes) -> int:
+    """Ogg's page CRC: CRC-32, polynomial 0x04C11DB7, not reflected, initial value 0."""
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ _OGG_CRC_TABLE[(crc >> 24) ^ byte]
+    return crc
+
+
+def _fixed_ogg_serial(data: bytes, serial: int = 1) -> bytes:
+    """``data`` (one Ogg stream) with its random stream serial number set to ``serial``, so
+    the same audio always gives the same bytes (and the same page)."""
+    out = bytearray(data)
+    pos = 0
+    while pos + 27 <= len(out) and out[pos:pos + 4] == b"OggS":
+        n_segments = out[pos + 26]
+        size = 27 + n_segments + sum(out[pos + 27:pos + 27 + n_segments])
+        out[pos + 14:pos + 18] = serial.to_bytes(4, "little")
+        out[pos + 22:pos + 26] = b"\0\0\0\0"
+        out[pos + 22:pos + 26] = _ogg_crc(bytes(out[pos:pos + size])).to_bytes(4, "little")
+        pos += size
+    return bytes(out)
+
+
+def _inline_images(page: str, img_dir: Path) -> str:
+    """Each ``src="img/NAME.png"`` of ``page`` replaced by the PNG as a ``data:`` URI."""
+
+    def embed(m: re.Match[str]) -> str:
+        data = (img_dir / html.unescape(m.group(1))).read_bytes()
+        return 'src="data:image/png;base64,' + base64.b64encode(data).decode("ascii") + '"'
+
+    return re.sub(r'src="img/([^"/]+\.png)"', embed, page)
 
 
 def _hypotheses(evals: Sequence[Mapping[str, Any]], ids: set[str]) -> dict[str, list[str]]:
@@ -350,7 +407,7 @@ def _examples_section(
     records: Sequence[MetaRecord],
     evals: Sequence[Mapping[str, Any]],
     out_dir: Path,
-    audio_dir: Path,
+    progress: bool = False,
 ) -> str:
     parts = ['<h2 id="listen">Listening examples</h2>']
     chosen: dict[str, dict[str, list[MetaRecord]]] = {}
@@ -363,19 +420,23 @@ def _examples_section(
         chosen[key] = {b: groups[b] for b in sort_buckets(key, groups)[:MAX_EXAMPLE_BUCKETS]}
     ids = {r.id for g in chosen.values() for rs in g.values() for r in rs}
     hyps = _hypotheses(evals, ids)
-    copied: set[str] = set()
+    embedded = 0
+    rows_total = sum(len(recs) for g in chosen.values() for recs in g.values())
+    bar = progress_bar(min(rows_total, MAX_EMBEDDED_CLIPS), "report", unit="clip",
+                       progress=progress)
     for key, groups in chosen.items():
         parts.append(f"<h3>{_e(key)}</h3>")
         rows = []
         for bucket, recs in groups.items():
             for r in recs:
-                fname = _safe_name(r.id) + ".wav"
-                if r.id not in copied:
-                    _copy_wav(out_dir / str(r.data["audio"]), audio_dir / fname, r.where)
-                    copied.add(r.id)
-                player = (
-                    f'<audio controls preload="metadata" src="audio/{_e(quote(fname))}"></audio>'
-                )
+                if embedded < MAX_EMBEDDED_CLIPS:
+                    uri = _clip_uri(out_dir / str(r.data["audio"]), r.where)
+                    embedded += 1
+                    bar.update(1)
+                    player = f'<audio controls preload="metadata" src="{uri}"></audio>'
+                else:
+                    player = f"(not embedded: the page holds {MAX_EMBEDDED_CLIPS} clips)"
+
                 hyp = "<br>".join(_e(h) for h in hyps.get(r.id, []))
                 rows.append(
                     f"<tr><td class=l>{_e(bucket)}</td><td class=l>{_e(r.id)}</td>"
@@ -387,14 +448,18 @@ def _examples_section(
             f"<th class=l>{_e(h)}</th>" for h in (key, "utterance", "audio", "text", "recognized")
         )
         parts.append(f"<table><tr>{head}</tr>" + "".join(rows) + "</table>")
+    bar.close()
     return "".join(parts)
 
 
-def write_report(out_dir: Path | str, compare: Path | None = None, jobs: int = 1) -> Path:
-    """Write ``OUT/report/index.html`` (plus ``img/`` and ``audio/``) and return its path.
+def write_report(out_dir: Path | str, compare: Path | None = None, jobs: int = 1,
+                 progress: bool = False) -> Path:
+    """Write ``OUT/report/index.html``, one self-contained file, and return its path.
 
     ``compare``: a reference PROFILE.json; OUT's own distributions are drawn beside it (see
     :mod:`synthaudio.profile.report_section`). Also when OUT holds ``reference_profile.json``.
+    ``jobs``: workers profiling OUT for the comparison. ``progress``: a bar on stderr (when it
+    is a terminal) over the embedded clips.
     """
     out = Path(out_dir)
     records = read_metadata(out)
@@ -405,12 +470,14 @@ def write_report(out_dir: Path | str, compare: Path | None = None, jobs: int = 1
     build = out / f".report.{secrets.token_hex(4)}.new"  # mkdir: the usual mode (umask)
     build.mkdir()
     try:
-        index = _write_report_into(out, records, build, compare, jobs)
-        _publish(build, report_dir)
+        with tempfile.TemporaryDirectory(prefix="synthaudio-report-") as tmp:
+            page = _render_page(out, records, Path(tmp), compare, jobs, progress)
+        write_text_atomic(build / "index.html", page)
+        _publish(build, report_dir)  # what older versions wrote beside it (img/, audio/) goes
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
-    return report_dir / index.name
+    return report_dir / "index.html"
 
 
 def _check_audio_inside(out: Path, records: Sequence[MetaRecord]) -> None:
@@ -433,11 +500,9 @@ def _publish(build: Path, report_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_report_into(out: Path, records: Sequence[MetaRecord], report_dir: Path,
-                       compare: Path | None, jobs: int) -> Path:
-    img_dir, audio_dir = report_dir / "img", report_dir / "audio"
-    for d in (img_dir, audio_dir):
-        d.mkdir(parents=True)
+def _render_page(out: Path, records: Sequence[MetaRecord], img_dir: Path,
+                 compare: Path | None = None, jobs: int = 1, progress: bool = False) -> str:
+    """The whole page, its plots drawn in ``img_dir`` and embedded."""
     splits = _split_names(records)
     evals = _load_evals(out)
     hours = sum(_duration(r) for r in records) / 3600.0
@@ -453,7 +518,7 @@ def _write_report_into(out: Path, records: Sequence[MetaRecord], report_dir: Pat
         _balance_section(records, splits),
         _distributions_section(records, splits, img_dir),
         _eval_section(evals, img_dir),
-        _examples_section(records, evals, out, audio_dir),
+        _examples_section(records, evals, out, progress),
     ]
     reference = compare if compare is not None else out / "reference_profile.json"
     if compare is not None or reference.is_file():
@@ -465,6 +530,4 @@ def _write_report_into(out: Path, records: Sequence[MetaRecord], report_dir: Pat
         f"<title>{_e('synthaudio report: ' + out.resolve().name)}</title>"
         f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
-    index = report_dir / "index.html"
-    write_text_atomic(index, page)
-    return index
+    return _inline_images(page, img_dir)

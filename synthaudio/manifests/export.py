@@ -93,7 +93,8 @@ def write_ctm_files(ctx: ExportContext) -> ExportOutcome:
 
 def write_webdataset(ctx: ExportContext) -> ExportOutcome:
     shards = write_shards(ctx.out_dir, ctx.records(), ctx.shard_size, jobs=ctx.jobs,
-                          executor=ctx.executor, ray_address=ctx.ray_address)
+                          executor=ctx.executor, ray_address=ctx.ray_address,
+                          progress=ctx.progress, total=ctx.total)
     return ExportOutcome(f"webdataset: {sum(shards.values())} shards", {"shards": shards})
 
 
@@ -110,6 +111,7 @@ def export_corpus(
     jobs: int = 1,
     executor: str = "local",
     ray_address: str | None = None,
+    progress: bool = False,
 ) -> ExportReport:
     """Write the chosen exports of the corpus in ``out_dir``.
 
@@ -121,6 +123,7 @@ def export_corpus(
         shard_size: samples per WebDataset shard (>= 1).
         jobs, executor, ray_address: where WebDataset shards are written (each by one
             worker; see :func:`synthaudio.executors.run_tasks`); the bytes are the same.
+        progress: a bar on stderr (when it is a terminal) while the shards are written.
 
     Raises:
         InputError: unknown format, bad shard size, or a malformed
@@ -144,7 +147,8 @@ def export_corpus(
         raise InputError(f"{out_dir / 'metadata.jsonl'}: no utterances to export")
 
     ctx = ExportContext(out_dir, lambda: iter_metadata(out_dir), chosen, absolute_paths,
-                        shard_size, jobs, executor, ray_address)
+                        shard_size, jobs, executor, ray_address, progress,
+                        sum(utterances.values()))
     counts: dict[str, object] = {}
     lines: list[str] = []
     for name in chosen:  # export format registry hook

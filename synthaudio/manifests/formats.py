@@ -39,6 +39,8 @@ class ExportContext:
     jobs: int = 1  # workers, for writers that use them
     executor: str = "local"
     ray_address: str | None = None
+    progress: bool = False  # a progress bar on stderr, for long writers
+    total: int = 0  # utterances in the corpus (for a progress bar)
 
 
 @dataclass(frozen=True)

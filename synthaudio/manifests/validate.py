@@ -352,14 +352,54 @@ def _check_nemo(corpus: _Corpus, problems: _Problems) -> None:
                 _check_text(path, i, uid, obj.get("text"), utt, problems)
 
 
-def _check_lhotse_recording(
-    path: Path, line: int, uid: str, recording: Any, corpus: _Corpus, problems: _Problems
-) -> None:
+def _lhotse_source(recording: Any) -> Any:
     sources = recording.get("sources") if isinstance(recording, dict) else None
     first = sources[0] if isinstance(sources, list) and sources else None
-    source = first.get("source") if isinstance(first, dict) else None
+    return first.get("source") if isinstance(first, dict) else None
+
+
+def _old_root(corpus: _Corpus, uid: str, source: Any) -> str | None:
+    """The folder the corpus was in when ``source`` (absolute) was written, when it names
+    the utterance's audio at its place relative to that folder; else None."""
+    utt = corpus.utts.get(uid)
+    if utt is None or not isinstance(source, str) or not os.path.isabs(source):
+        return None
+    rel = os.path.relpath(utt.audio, corpus.root)
+    norm = os.path.normpath(source)
+    if rel.startswith("..") or not norm.endswith(os.sep + rel):
+        return None
+    old = norm[: -len(rel) - 1] or os.sep
+    return old if old != corpus.root else None
+
+
+def _moved_from(corpus: _Corpus) -> str | None:
+    """Where the corpus was when its Lhotse manifests were written, when every source that
+    is not the utterance's audio names it under one other folder (the corpus was moved or
+    copied); else None."""
+    olds: set[str | None] = set()
+    for split in SPLITS:
+        for kind in ("recordings", "cuts"):
+            path = lhotse_manifest_path(corpus.out_dir, kind, split)
+            if not path.is_file():
+                continue
+            for _, obj in _json_lines(path, _Problems()):
+                recording = obj if kind == "recordings" else obj.get("recording")
+                uid, source = obj.get("id"), _lhotse_source(recording)
+                if not isinstance(uid, str) or not isinstance(source, str):
+                    continue
+                if corpus.find_audio(corpus.abspath(source)) != uid:
+                    olds.add(_old_root(corpus, uid, source))
+    return olds.pop() if len(olds) == 1 and None not in olds else None
+
+
+def _check_lhotse_recording(
+    path: Path, line: int, uid: str, recording: Any, corpus: _Corpus, problems: _Problems,
+    moved_from: str | None = None,
+) -> None:
+    source = _lhotse_source(recording)
     if not isinstance(source, str) or corpus.find_audio(corpus.abspath(source)) != uid:
-        problems.add(path, line, f"{uid}: source {source!r} is not the utterance's audio")
+        if moved_from is None or _old_root(corpus, uid, source) != moved_from:
+            problems.add(path, line, f"{uid}: source {source!r} is not the utterance's audio")
     expected = corpus.utts[uid].num_samples
     if isinstance(recording, dict) and expected is not None:
         if recording.get("num_samples") != expected:
@@ -367,6 +407,12 @@ def _check_lhotse_recording(
 
 
 def _check_lhotse(corpus: _Corpus, problems: _Problems) -> None:
+    moved_from = _moved_from(corpus)
+    if moved_from is not None:  # one line, not one per utterance
+        problems.add(lhotse_manifest_path(corpus.out_dir, "cuts", "train").parent, None,
+                     f"the corpus was moved from {moved_from}: its Lhotse manifests hold "
+                     "absolute audio paths there; rewrite them with "
+                     f"`synthaudio export {corpus.out_dir} --format lhotse`")
     for split in SPLITS:
         for kind in KINDS:
             path = lhotse_manifest_path(corpus.out_dir, kind, split)
@@ -374,9 +420,10 @@ def _check_lhotse(corpus: _Corpus, problems: _Problems) -> None:
                 continue
             for i, uid, obj, utt in _manifest_entries(corpus, path, split, problems):
                 if kind == "recordings":
-                    _check_lhotse_recording(path, i, uid, obj, corpus, problems)
+                    _check_lhotse_recording(path, i, uid, obj, corpus, problems, moved_from)
                 elif kind == "cuts":
-                    _check_lhotse_recording(path, i, uid, obj.get("recording"), corpus, problems)
+                    _check_lhotse_recording(path, i, uid, obj.get("recording"), corpus,
+                                            problems, moved_from)
                 else:
                     _check_text(path, i, uid, obj.get("text"), utt, problems)
 

@@ -23,6 +23,7 @@ from synthaudio.errors import InputError
 from synthaudio.executors import run_tasks
 from synthaudio.fileio import AtomicFile
 from synthaudio.manifests.metadata import SPLITS, MetadataRecord, dump_record, metadata_path
+from synthaudio.progress import progress_bar
 
 SHARDS_DIR = "shards"
 _SHARD_RE = re.compile(r"shard-(\d{6})\.tar\Z")
@@ -118,6 +119,7 @@ def _shard_jobs(out_dir: Path, records: Iterable[MetadataRecord], shard_size: in
 def write_shards(
     out_dir: Path, records: Iterable[MetadataRecord], shard_size: int = 1000, *,
     jobs: int = 1, executor: str = "local", ray_address: str | None = None,
+    progress: bool = False, total: int | None = None,
 ) -> dict[str, int]:
     """Write the shards of every split present; return the number of shards per split.
 
@@ -125,13 +127,15 @@ def write_shards(
     ``executor="ray"``) from the audio files: this process only cuts the metadata stream
     into shards, so no process holds the corpus. The bytes do not depend on ``jobs`` or
     the executor. Shards left over from an earlier export with other settings are removed.
+    ``progress``: a bar on stderr (when it is a terminal) over the ``total`` utterances.
     """
     if shard_size < 1:
         raise InputError(f"shard size must be at least 1, got {shard_size}")
     out_dir = Path(out_dir)
     shards: dict[str, int] = {}
-    run_tasks(_write_shard, _shard_jobs(out_dir, records, shard_size, shards), lambda n: None,
-              jobs=jobs, executor=executor, ray_address=ray_address)
+    with progress_bar(total or 0, "export webdataset", progress=progress) as bar:
+        run_tasks(_write_shard, _shard_jobs(out_dir, records, shard_size, shards), bar.update,
+                  jobs=jobs, executor=executor, ray_address=ray_address)
     for split in SPLITS:
         folder = out_dir / SHARDS_DIR / split
         if folder.is_dir():

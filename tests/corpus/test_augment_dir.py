@@ -272,7 +272,7 @@ def _bad_dir(tmp_path: Path, case: str) -> Path:
         shutil.copy(FIXTURE / name, d / name)
     lines = [f"{u} {FIXTURE}/wav/{u}.wav" for u in FIXTURE_IDS]
     if case == "pipe":
-        lines[2] = f"cards-003 sox {FIXTURE}/wav/cards-003.wav -t wav - |"
+        lines[2] = f"cards-003 sox {FIXTURE}/wav/cards-003.wav -r 8000 -t wav - |"  # resamples
     elif case == "unsorted":
         lines[0], lines[1] = lines[1], lines[0]
     elif case == "missing_file":

@@ -111,7 +111,8 @@ def test_kaldi_dir_errors(tmp_path: Path) -> None:
     d = _kaldi_copy(tmp_path)
     scp = (d / "wav.scp").read_text()
     (d / "wav.scp").write_text(
-        scp.replace("cards-002 wav/cards-002.wav", "cards-002 sox wav/cards-002.wav -t wav - |")
+        scp.replace("cards-002 wav/cards-002.wav",
+                    "cards-002 sox wav/cards-002.wav -r 8000 -t wav - |")  # resamples: refused
     )
     with pytest.raises(InputError, match=r"wav\.scp:2: only plain file paths"):
         evaluate_kaldi_dir(d, out_dir=tmp_path, asr="hyp:/dev/null")

@@ -1,7 +1,9 @@
-"""write_report: a self-contained page whose every image and audio file exists."""
+"""write_report: ONE self-contained page, its images and audio clips embedded."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Any
 import soundfile as sf
 
 from synthaudio.evaluate.evaluate import evaluate_corpus
-from synthaudio.evaluate.report import write_report
+from synthaudio.evaluate.report import MAX_EMBEDDED_CLIPS, write_report
 
 HYPS = {
     "spk001-000001": "ten of clubs",
@@ -27,9 +29,12 @@ class Refs(HTMLParser):
         super().__init__()
         self.refs: list[tuple[str, str]] = []
         self.tags: set[str] = set()
+        self.alts: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.add(tag)
+        if tag == "img":
+            self.alts.add(dict(attrs).get("alt") or "")
         for name, value in attrs:
             if name in ("src", "href") and value is not None:
                 self.refs.append((tag, value))
@@ -57,39 +62,33 @@ def test_report_files_and_references(corpus_factory: Any, tmp_path: Path) -> Non
     assert index == out / "report" / "index.html"
     page = parse(index)
     assert "script" not in page.tags and "link" not in page.tags
+    assert sorted(p.name for p in index.parent.iterdir()) == ["index.html"]  # one file
     imgs = [v for t, v in page.refs if t == "img"]
     audios = [v for t, v in page.refs if t == "audio"]
-    assert {
-        "img/duration.png",
-        "img/snr.png",
-        "img/rt60.png",
-        "img/drr.png",
-        "img/codec.png",
-        "img/wer_snr.png",
-        "img/wer_rt60.png",
-    } == set(imgs)
+    assert page.alts == {"histogram of duration (s)", "histogram of SNR of added noise (dB)",
+                         "histogram of RT60 (s)", "histogram of direct-to-reverberant ratio (dB)",
+                         "utterances per codec", "WER by SNR bucket (dB)",
+                         "WER by RT60 bucket (s)"}, page.alts
+    assert len(imgs) == 7
     for tag, ref in page.refs:
         assert not ref.startswith(("http:", "https:", "//", "/")), ref
-        if not ref.startswith("#"):
-            target = index.parent / ref
-            assert target.is_file(), (tag, ref)
-            if tag == "img":
-                assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # Every corpus utterance covers some bucket here, so all six got copied, as WAV.
-    assert set(audios) == {
-        f"audio/{u}.wav"
-        for u in [
-            "spk001-000001",
-            "spk001-000002",
-            "spk002-000003",
-            "spk002-000004",
-            "spk003-000005",
-            "spk003-000006",
-        ]
-    }
-    for a in set(audios):
-        info = sf.info(str(index.parent / a))
-        assert info.format == "WAV" and info.samplerate == 16000
+        assert ref.startswith(("#", "data:")), (tag, ref)
+    for ref in imgs:
+        assert ref.startswith("data:image/png;base64,")
+        assert base64.b64decode(ref.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    # Every corpus utterance covers some bucket here: clips of all six, as Ogg/Opus.
+    assert 6 <= len(audios) <= MAX_EMBEDDED_CLIPS
+    decoded = set()
+    for ref in audios:
+        assert ref.startswith("data:audio/ogg;base64,")
+        data = base64.b64decode(ref.split(",", 1)[1])
+        clip, rate = sf.read(io.BytesIO(data))
+        info = sf.info(io.BytesIO(data))
+        assert info.format == "OGG" and info.subtype == "OPUS" and rate == 16000
+        decoded.add(round(clip.size / rate, 2))
+    durations = {round(sf.info(str(p)).frames / 16000, 2)
+                 for p in (out / "audio").rglob("*.wav")}
+    assert decoded == durations  # six different utterances, each whole (< 10 s)
     html = index.read_text(encoding="utf-8")
     for bucket in ("clean", "&lt;0", "0-5", "10-20", "&gt;=20", "0.6-0.9", "mulaw", "mp3"):
         assert f"<td class=l>{bucket}</td>" in html, bucket
@@ -111,14 +110,12 @@ def test_report_is_byte_deterministic_and_replaces_stale_files(
 ) -> None:
     out = evaluated_corpus(corpus_factory, tmp_path / "c")
     index = write_report(out)
-    first = {p.relative_to(out): p.read_bytes() for p in (out / "report").rglob("*") if p.is_file()}
+    first = index.read_bytes()
+    (out / "report" / "img").mkdir()  # what an older version left beside the page
     (out / "report" / "img" / "stale.png").write_bytes(b"old")
     write_report(out)
-    second = {
-        p.relative_to(out): p.read_bytes() for p in (out / "report").rglob("*") if p.is_file()
-    }
-    assert first == second
-    assert index.exists()
+    assert index.read_bytes() == first
+    assert sorted(p.name for p in (out / "report").iterdir()) == ["index.html"]
 
 
 def test_report_without_evaluation_or_augmentation(corpus_factory: Any, tmp_path: Path) -> None:
@@ -132,9 +129,7 @@ def test_report_without_evaluation_or_augmentation(corpus_factory: Any, tmp_path
     html = index.read_text(encoding="utf-8")
     assert "No evaluation yet" in html
     assert "SNR of added noise (dB): no utterance has this value" in html
-    imgs = {v for t, v in parse(index).refs if t == "img"}
-    assert imgs == {"img/duration.png", "img/codec.png"}
-    assert all((index.parent / i).is_file() for i in imgs)
+    assert parse(index).alts == {"histogram of duration (s)", "utterances per codec"}
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -184,8 +179,42 @@ def test_a_failed_report_leaves_the_old_one_whole(corpus_factory: Any, tmp_path:
     def full_disk(*args: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(report, "_copy_wav", full_disk)
+    monkeypatch.setattr(report, "_render_page", full_disk)
     with pytest.raises(OSError):
         write_report(out)
     assert _tree(out / "report") == before
     assert [p.name for p in out.iterdir() if p.name.startswith(".report")] == []
+
+
+def test_embedded_clips_are_bounded(corpus_factory: Any, tmp_path: Path,
+                                    monkeypatch: Any) -> None:
+    import synthaudio.evaluate.report as report
+
+    monkeypatch.setattr(report, "MAX_EMBEDDED_CLIPS", 2)
+    out = evaluated_corpus(corpus_factory, tmp_path / "c")
+    index = write_report(out)
+    assert len([v for t, v in parse(index).refs if t == "audio"]) == 2
+    assert "(not embedded: the page holds 2 clips)" in index.read_text(encoding="utf-8")
+
+
+def test_matplotlib_is_a_core_dependency() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert any(d.startswith("matplotlib") for d in project["dependencies"])
+
+
+def test_report_shows_progress_on_a_terminal(corpus_factory: Any, tmp_path: Path,
+                                             monkeypatch: Any) -> None:
+    import sys
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = corpus_factory(tmp_path / "c")
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    write_report(out, progress=True)
+    assert "report" in err.getvalue() and "clip" in err.getvalue()

@@ -1,4 +1,5 @@
-"""The report in a real browser: headless Chromium loads the page, all images and all audio."""
+"""The report in a real browser: headless Chromium loads the page, alone in a folder of its
+own, with all its embedded images and audio."""
 
 from __future__ import annotations
 
@@ -92,7 +93,10 @@ def test_page_images_and_audio_load_in_chromium(report: Path, tmp_path: Path) ->
     browser = find_browser()
     if browser is None:
         pytest.skip("no chromium binary (apt-get install chromium)")
-    check = report.parent / "check.html"  # same folder: same relative paths as index.html
+    # The page alone, in a folder of its own (as a mail attachment is): everything in it loads.
+    mailed = tmp_path / "mailed"
+    mailed.mkdir()
+    check = mailed / "check.html"
     check.write_text(
         report.read_text(encoding="utf-8").replace("</body>", CHECK_SCRIPT + "</body>"),
         encoding="utf-8",
@@ -107,6 +111,7 @@ def test_page_images_and_audio_load_in_chromium(report: Path, tmp_path: Path) ->
     assert result["images"] == n_imgs == 7
     assert result["badImages"] == []
     assert result["audios"] > 0 and result["badAudios"] == []
+    assert result["audios"] == report.read_text(encoding="utf-8").count('src="data:audio/ogg')
 
     shot = tmp_path / "report.png"
     run_browser(

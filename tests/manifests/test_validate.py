@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -149,3 +150,29 @@ def test_format_problems(tmp_path: Path) -> None:
     problems = [Problem(tmp_path / "a", 3, "bad"), Problem(tmp_path / "b", None, "gone")]
     assert format_problems(problems) == f"{tmp_path}/a:3: bad\n{tmp_path}/b: gone\n"
     assert format_problems([]) == ""
+
+
+def test_moved_corpus_is_named_in_one_line_with_the_fix(exported: FakeCorpus,
+                                                        tmp_path: Path) -> None:
+    moved = tmp_path / "elsewhere" / "corpus"
+    moved.parent.mkdir()
+    exported.out.rename(moved)
+    problems = validate_corpus(moved)
+    assert len(problems) == 1, format_problems(problems)
+    message = problems[0].message
+    assert f"moved from {exported.out.resolve()}" in message
+    assert f"`synthaudio export {moved} --format lhotse`" in message
+    export_corpus(moved, ["lhotse"])  # the fix the line gives
+    assert validate_corpus(moved) == []
+
+
+def test_a_lhotse_source_elsewhere_is_not_called_a_move(exported: FakeCorpus) -> None:
+    path = exported.out / "manifests" / "lhotse" / "recordings_train.jsonl.gz"
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    first = json.loads(lines[0])
+    first["sources"][0]["source"] = "/nowhere/else.wav"
+    lines[0] = json.dumps(first)
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    problems = validate_corpus(exported.out)
+    assert [p.line for p in problems] == [1]
+    assert "is not the utterance's audio" in problems[0].message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
 from pathlib import Path
 
@@ -20,9 +22,13 @@ def test_report_draws_the_comparison(clean_corpus: Path, real_light_profile: Pat
     assert main(["report", str(out), "--compare", str(real_light_profile)]) == 0
     page = (out / "report" / "index.html").read_text(encoding="utf-8")
     assert "Real vs synthetic" in page and "Fréchet distance" in page
-    for name in ("snr_db", "rt60_s", "band_high_hz", "duration_s"):
-        png = out / "report" / "img" / f"profile-{name}.png"
-        assert png.stat().st_size > 1000 and f"img/profile-{name}.png" in page
+    for name in ("snr_db", "rt60_s", "band_high_hz", "duration_s"):  # embedded PNGs
+        m = re.search(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" '
+                      rf'alt="histograms of {name}">', page)
+        assert m is not None, name
+        png = base64.b64decode(m.group(1))
+        assert png.startswith(b"\x89PNG") and len(png) > 1000, name
+    assert not (out / "report" / "img").exists()  # one self-contained file
     assert (out / "profile.json").read_bytes() == before
 
     # a reference profile kept in OUT is picked up without --compare

@@ -212,6 +212,8 @@ def _make(kind: str, folder: Path, problem: str) -> None:
         _write_wav(path, bad)
     elif problem == "silent":
         _write_wav(path, np.zeros_like(good))
+    elif problem == "short":
+        _write_wav(path, good[:3])
     elif problem == "truncated-header":
         _write_wav(path, good)
         _truncate(path, 30)
@@ -244,6 +246,7 @@ AUDIO_ERRORS = [
     ("noise", "zero-frames", ("noise/x.wav", "empty audio file")),
     ("noise", "truncated-header", ("noise/x.wav", "not a readable audio file")),
     ("noise", "truncated-data", ("noise/x.wav", "truncated WAV")),
+    ("noise", "short", ("noise/x.wav", "noise file of 3 frames", "augment.noise.min_file_s")),
     ("rir", "not-audio", ("rirs/x.wav", "not readable audio")),
     ("rir", "empty-file", ("rirs/x.wav", "not readable audio")),
     ("rir", "zero-frames", ("rirs/x.wav", "empty RIR")),
@@ -271,9 +274,11 @@ def test_bad_audio_file_is_refused_before_anything_is_written(
     assert not out.exists()
 
 
-@pytest.mark.parametrize("value", ["nan", "inf"])
-def test_noise_with_nan_is_refused_before_anything_is_written(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+@pytest.mark.parametrize("value, expected", [("nan", "contains NaN or infinite samples"),
+                                             ("inf", "contains NaN or infinite samples"),
+                                             ("silent", "noise file is all zeros (silent)")])
+def test_noise_with_nan_or_silence_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, expected: str
 ) -> None:
     """Every noise file's samples are checked (in blocks) before OUT is claimed: one line
     naming the file, and no OUT (it used to hold corpus.yaml and a WAV already)."""
@@ -283,7 +288,7 @@ def test_noise_with_nan_is_refused_before_anything_is_written(
         _make("noise", folder, value)
 
     code, err, out = _run(tmp_path, capsys, mutate, ("-j", "2"))
-    _assert_one_line_error(code, err, "noise/x.wav", "contains NaN or infinite samples")
+    _assert_one_line_error(code, err, "noise/x.wav", expected)
     assert not out.exists()
 
 
