@@ -9,6 +9,9 @@ program killed by SIGPIPE). ``--debug`` goes before or after the subcommand.
 Defaults shown in ``--help`` are the library's: the export formats and TTS engines come
 from their registries, and a test checks every other default against the signature of
 the library function the subcommand calls.
+
+(Over 400 lines on purpose: one argparse front end, every subcommand's options side by
+side, so their help, defaults and flag names stay consistent.)
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ records before ``metadata.jsonl``) holds on disk (:data:`FSYNC`; its cost is mea
 ``benchmarks/bench_fsync.py``). Audio is encoded in memory first, so a full disk or a permission
 problem surfaces as a plain ``OSError`` from the write, which becomes a one-line
 :class:`~synthaudio.errors.SynthaudioError` naming the final path.
+
+(Over 400 lines on purpose: the one place bytes reach the disk, atomic writers, fsync and
+the audio checks, so every writer shares one rule.)
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ applies, the output may share memory with the input.
 Timing: a word at ``t`` in the input is at ``t * time_scale + time_offset_s`` in the output.
 Speed scales times by ``1 / factor``; reverb delays them by the RIR's direct-path delay
 (the bank's ``direct_delay_s`` label); the channel (codecs included) does not move them.
+
+(Over 400 lines on purpose: the stage order, the measured report and the output level
+policy are one sample-then-apply unit.)
 """
 
 from __future__ import annotations

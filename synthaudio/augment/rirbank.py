@@ -3,6 +3,9 @@
 A bank folder holds ``<rir_id>.wav`` (speech source, float32 WAV, ``K`` channels),
 ``<rir_id>.noise.wav`` (noise source, simulated banks only) and ``index.jsonl``: one
 ``RirEntry`` per line, sorted by ``rir_id``. RIRs are float32 ``(K, n)``.
+
+(Over 400 lines on purpose: the bank's format, its build with the RT60 checks and its
+loader are one file format, read and changed together.)
 """
 
 from __future__ import annotations

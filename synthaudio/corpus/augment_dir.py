@@ -22,6 +22,9 @@ non-empty OUT needs ``overwrite``), writes ``OUT/corpus.yaml``, builds the RIR b
 (:meth:`AugmentPipeline.prepare`), augments each pending copy in the workers (audio, then
 its record under ``.work/``, both atomically, so a re-run skips what is complete), merges
 ``metadata.jsonl`` streamed, exports and logs under ``logs/``.
+
+(A little over 400 lines: the augment pipeline's checks, plan and task, read top to
+bottom; the engine is synthaudio.corpus.run.)
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ Rules, applied in this order (English unless marked "all"):
   "2005" -> "two thousand five", "1500" -> "fifteen hundred".
 - symbols: "&" and, "+" plus, "=" equals, "@" at, "%" percent, "°" degrees
   (small tables for de, fr, es, it, pt, nl; other languages drop symbols).
+
+(Over 400 lines on purpose: the number, currency, time and date rules are one normalizer
+whose rules must not disagree.)
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ Kaldi's speed perturbation; it is the one F0 lever rms has.
 Flite's synthesis draws from libc's ``rand``; ``srand`` is seeded from the voice
 and the text (as espeak-ng's noise is) right before each synthesis, under this module's
 lock, so an utterance's bytes never depend on the process or on what was spoken before.
+
+(A little over 400 lines: the ctypes binding and the engine of one library, kept
+together as tts/espeak_binding.py is not, since Flite's binding is small.)
 """
 
 from __future__ import annotations

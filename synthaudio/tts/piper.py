@@ -17,6 +17,9 @@ one thread, since sums on another thread count come out in another order.
 Word timings come from the model's own phoneme durations: the ``Ceil`` tensor of the
 duration predictor is made a graph output (``piper.patch_voice_with_alignment``), giving
 frames per phoneme id; the ids between word-separator phonemes form a word.
+
+(Over 400 lines on purpose: the whole optional engine, model loading, the seeded graph
+and the phoneme-duration word timings, in one module.)
 """
 
 from __future__ import annotations
