@@ -199,8 +199,10 @@ def sample_speakers(
     if conversion is not None:  # drawn last: the voices above keep their draws
         if conversion.share > 0:
             check_available()
-        out = [replace(spk, conversion=sample_conversion(conversion, rngs[i]))
-               for i, spk in enumerate(out)]
+        for i, spk in enumerate(out):
+            params = sample_conversion(conversion, rngs[i])  # drawn for every speaker
+            if conversion.engines is None or spk.engine in conversion.engines:
+                out[i] = replace(spk, conversion=params)
     return tuple(out)
 
 

@@ -54,6 +54,9 @@ class ConversionConfig(_Model):
     f0_coupling: float = Field(default=3.0, ge=0, le=6)
     f0_semitones: Range = (-1.5, 1.5)  # the independent F0 shift
     f0_method: str = Field(default="dio", pattern="^(dio|harvest)$")  # WORLD's F0 tracker
+    # the engines whose speakers may be converted (None: all). bench_voices: conversion
+    # makes espeak-ng voices more intelligible, but Flite's (recorded voices) less
+    engines: list[str] | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _ranges(self) -> ConversionConfig:

@@ -99,3 +99,20 @@ def test_bad_conversion_config_is_one_line(tmp_path: Path, bad: str, message: st
     assert not (tmp_path / "o").exists()
     with pytest.raises(Exception, match=message):
         parse_corpus_config(CONFIG.format(extra=bad))
+
+
+def test_conversion_can_be_limited_to_some_engines_without_moving_other_draws(
+        tmp_path: Path) -> None:
+    mix = "  engines: {espeak-ng: 0.5, flite: 0.5}\n"
+    every = plan_corpus(parse_corpus_config(CONFIG.format(
+        extra=mix + "  conversion: {share: 1.0}\n").replace("count: 3", "count: 8")), tmp_path)
+    some = plan_corpus(parse_corpus_config(CONFIG.format(
+        extra=mix + "  conversion: {share: 1.0, engines: [espeak-ng]}\n").replace(
+        "count: 3", "count: 8")), tmp_path)
+    engines = [s.engine for s in some.speakers]
+    assert engines.count("espeak-ng") == engines.count("flite") == 4
+    for a, b in zip(every.speakers, some.speakers, strict=True):
+        assert a.conversion is not None  # share 1: every speaker drew one
+        # the espeak-ng speakers keep exactly the conversion they drew; Flite's get none
+        assert b.conversion == (a.conversion if b.engine == "espeak-ng" else None)
+        assert replace(a, conversion=None) == replace(b, conversion=None)
