@@ -122,12 +122,18 @@ def test_each_speaker_reads_its_prompts_in_its_own_order(tmp_path):
     assert len(rotations) == 1  # without balance: one cyclic order for all
 
 
-def test_balance_changes_the_fingerprint():
-    on = parse_corpus_config(config_text())
-    off = parse_corpus_config(config_text(balance="false"))
-    assert on.fingerprint() != off.fingerprint()
-    default = parse_corpus_config(config_text().replace("  balance: true\n", ""))
-    assert default.speakers.balance is True and default.fingerprint() == on.fingerprint()
+def test_balance_changes_the_fingerprint(tmp_path: Path):
+    from synthaudio.corpus.generate import resolved_config
+
+    def fingerprint(text: str) -> str:
+        cfg = parse_corpus_config(text)
+        return str(resolved_config(cfg, plan_corpus(cfg, tmp_path), None)["fingerprint"])
+
+    on = fingerprint(config_text())
+    assert on != fingerprint(config_text(balance="false"))
+    default = config_text().replace("  balance: true\n", "")
+    assert parse_corpus_config(default).speakers.balance is True
+    assert fingerprint(default) == on
 
 
 @pytest.mark.parametrize("share", [0.0, 1.0])
