@@ -33,17 +33,23 @@ def espeak(text, voice="en-us", variant="m1", rate=170):
     return EspeakEngine().synthesize(text, EspeakVoice(voice, variant, rate, 50, 50, 100, 0))
 
 
+def boundary_errors_ms(synth, text):
+    """|aligned - engine| of every word start and end, ms, for one engine synthesis."""
+    aligned = align_words(synth.audio, synth.sample_rate, text.split())
+    assert [w.word for w in aligned] == text.split()
+    errors = []
+    for ref, got in zip(synth.words, aligned, strict=True):
+        errors += [abs(got.start_s - ref.start_s),
+                   abs(got.start_s + got.dur_s - ref.start_s - ref.dur_s)]
+    return [1000 * e for e in errors]
+
+
 def test_boundaries_match_espeak_word_timings():
     errors = []
     for k, text in enumerate(SENTENCES):
         voice, variant, rate = VOICES[k % len(VOICES)]
-        synth = espeak(text, voice, variant, rate)
-        aligned = align_words(synth.audio, synth.sample_rate, text.split())
-        assert [w.word for w in aligned] == text.split()
-        for ref, got in zip(synth.words, aligned, strict=True):
-            errors += [abs(got.start_s - ref.start_s),
-                       abs(got.start_s + got.dur_s - ref.start_s - ref.dur_s)]
-    errors_ms = 1000 * np.array(errors)
+        errors += boundary_errors_ms(espeak(text, voice, variant, rate), text)
+    errors_ms = np.array(errors)
     assert np.median(errors_ms) <= 30, np.median(errors_ms)
     assert np.percentile(errors_ms, 95) <= 80, np.percentile(errors_ms, 95)
 
@@ -117,11 +123,7 @@ def test_boundaries_match_flite_word_timings():
     for k, text in enumerate(SENTENCES):
         synth = engine.synthesize(text, FliteVoice(voices[k % len(voices)], 1.0))
         assert synth.words is not None
-        aligned = align_words(synth.audio, synth.sample_rate, text.split())
-        assert [w.word for w in aligned] == text.split()
-        for ref, got in zip(synth.words, aligned, strict=True):
-            errors += [abs(got.start_s - ref.start_s),
-                       abs(got.start_s + got.dur_s - ref.start_s - ref.dur_s)]
-    errors_ms = 1000 * np.array(errors)
+        errors += boundary_errors_ms(synth, text)
+    errors_ms = np.array(errors)
     assert np.median(errors_ms) <= 30, np.median(errors_ms)
     assert np.percentile(errors_ms, 95) <= 80, np.percentile(errors_ms, 95)
