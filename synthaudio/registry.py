@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
 from synthaudio.errors import ConfigError
@@ -64,10 +64,10 @@ class Registry(Generic[T]):
     """Entries by name, in registration order: built-ins first, then entry-point plugins."""
 
     def __init__(self, kind: str, group: str | None = None,
-                 check: Callable[[Any], T] | None = None) -> None:
+                 entry_type: type[T] | None = None) -> None:
         self.kind = kind  # e.g. "export format": used in error messages
         self.group = group  # entry-point group, or None: built-ins only
-        self._check = check  # validates what an entry point loads (e.g. isinstance)
+        self._entry_type = entry_type  # what an entry point must give (checked on load)
         self._entries: dict[str, T] = {}
         self._plugins_loaded = group is None
 
@@ -98,7 +98,10 @@ class Registry(Generic[T]):
                                   f"failed to load: {exc}") from exc
             if callable(obj) and not hasattr(obj, "name"):
                 obj = obj()  # a factory returning the entry
-            entry = self._check(obj) if self._check is not None else obj
+            if self._entry_type is not None and not isinstance(obj, self._entry_type):
+                raise TypeError(f"a {self.group} entry point must give a "
+                                f"{self._entry_type.__name__}, got {type(obj).__name__}")
+            entry = obj
             if entry.name != ep.name:
                 raise ConfigError(f"{self.group} entry point {ep.name!r} gives a {self.kind} "
                                   f"named {entry.name!r}: the two must agree")

@@ -82,14 +82,8 @@ class NoiseKind:
                                     rng, resources)
 
 
-def _check(obj: Any) -> NoiseKind:
-    if not isinstance(obj, NoiseKind):
-        raise TypeError(f"a synthaudio.noise_kinds entry point must give a NoiseKind, "
-                        f"got {type(obj).__name__}")
-    return obj
 
-
-NOISE_KINDS: Registry[NoiseKind] = Registry("noise kind", "synthaudio.noise_kinds", _check)
+NOISE_KINDS: Registry[NoiseKind] = Registry("noise kind", "synthaudio.noise_kinds", NoiseKind)
 
 _N = "synthaudio.augment.noise:"
 for _kind in (  # registration order = the order of the default kinds

@@ -62,14 +62,8 @@ class ExportFormat:
         return resolve(self.write)(ctx) or ExportOutcome()
 
 
-def _check(obj: Any) -> ExportFormat:
-    if not isinstance(obj, ExportFormat):
-        raise TypeError(f"a synthaudio.exporters entry point must give an ExportFormat, "
-                        f"got {type(obj).__name__}")
-    return obj
 
-
-EXPORTERS: Registry[ExportFormat] = Registry("export format", "synthaudio.exporters", _check)
+EXPORTERS: Registry[ExportFormat] = Registry("export format", "synthaudio.exporters", ExportFormat)
 
 _W = "synthaudio.manifests.export:"
 for _entry in (

@@ -72,14 +72,8 @@ class EngineEntry:
         return self.voice_type is not None and isinstance(voice, resolve(self.voice_type))
 
 
-def _check(obj: Any) -> EngineEntry:
-    if not isinstance(obj, EngineEntry):
-        raise TypeError(f"a synthaudio.engines entry point must give an EngineEntry, "
-                        f"got {type(obj).__name__}")
-    return obj
 
-
-ENGINES: Registry[EngineEntry] = Registry("TTS engine", "synthaudio.engines", _check)
+ENGINES: Registry[EngineEntry] = Registry("TTS engine", "synthaudio.engines", EngineEntry)
 
 
 # --- built-in engines ----------------------------------------------------------------------
