@@ -240,8 +240,6 @@ class CorpusConfig(_Model):
 
 
 
-_format_error = format_error  # old private names, still imported by code on other branches
-_yaml_line = yaml_line
 
 
 def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
@@ -252,7 +250,7 @@ def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
     try:
         return CorpusConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_error(source, text, exc)) from None
+        raise ConfigError(format_error(source, text, exc)) from None
 
 
 def load_corpus_config(path: Path) -> CorpusConfig:

@@ -31,17 +31,12 @@ from synthaudio.corpus.environment import (
 from synthaudio.corpus.plan import CorpusPlan, UtteranceSpec, plan_corpus
 from synthaudio.corpus.quality import QualityGate
 from synthaudio.corpus.render import Renderer
-from synthaudio.corpus.run import (  # noqa: F401 - WORK_DIR, TimedRun, group_path re-exported
-    OUTPUTS,
+from synthaudio.corpus.run import (
     WORK_DIR,
     Record,
     RunStats,
     RunSummary,
-    TimedRun,
-    claim_out_dir,
     fingerprint,
-    group_path,
-    num_groups,
     run_pipeline,
 )
 from synthaudio.errors import ConfigError, SynthaudioError
@@ -51,8 +46,6 @@ from synthaudio.streams import STREAMS_VERSION
 from synthaudio.tts.engines import engine_versions
 from synthaudio.tts.espeak import EspeakEngine
 
-GENERATED = OUTPUTS  # the old name of what a run writes under OUT
-_claim_out_dir = claim_out_dir  # the old name, imported by code on other branches
 # Utterances are rendered in fixed groups of consecutive indices, whatever -j is: a group is
 # rendered in one TTS session and its records are committed together, so an interrupted
 # group is rendered again from its start and the bytes never depend on where a run stopped.
