@@ -57,17 +57,23 @@ def yaml_line(text: str, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def format_error(source: str, text: str, err: ValidationError) -> str:
-    """pydantic's first error as one line: ``source:line: key.path: message``."""
+def first_error(err: ValidationError) -> tuple[tuple[Any, ...], str, str]:
+    """pydantic's first error as (key path, message, " (and N more problems)" or "")."""
     first = err.errors()[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    path = ".".join(str(p) for p in loc) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
+    msg = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = f"unknown key {str(loc[-1])!r}"
+    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
+    return loc, msg, more
+
+
+def format_error(source: str, text: str, err: ValidationError) -> str:
+    """pydantic's first error as one line: ``source:line: key.path: message``."""
+    loc, msg, more = first_error(err)
+    path = ".".join(str(p) for p in loc) or "(top level)"
     line = yaml_line(text, loc)
     where = f"{source}:{line}" if line else source
-    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
     return f"{where}: {path}: {msg}{more}"
 
 

@@ -31,7 +31,11 @@ from pydantic import Field, StrictInt, ValidationError, field_validator, model_v
 
 from synthaudio.augment.noise_kinds import NOISE_KINDS, default_kinds
 from synthaudio.augment.room.config import RoomConfig
-from synthaudio.configbase import ConfigModel, check_range  # noqa: F401 - check_range re-exported
+from synthaudio.configbase import (  # noqa: F401 - check_range re-exported
+    ConfigModel,
+    check_range,
+    first_error,
+)
 from synthaudio.errors import ConfigError
 
 Range = tuple[float, float]
@@ -67,17 +71,11 @@ class AugmentConfigError(ConfigError, ValueError):
 def one_line_error(exc: ValidationError, where: str = "", strip: str = "") -> str:
     """``where: key.path: message (and N more problems)`` from pydantic's first error;
     ``strip`` is a key path prefix left out (``"noise"``: ``snr_db``, not ``noise.snr_db``)."""
-    first = exc.errors()[0]
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    loc, msg, more = first_error(exc)
     path = ".".join(str(p) for p in loc)
     if strip and (path == strip or path.startswith(strip + ".")):
         path = path[len(strip) + 1:]
-    msg = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg = f"unknown key {str(loc[-1])!r}"
-    more = exc.error_count() - 1
-    text = ": ".join(x for x in (where, path, msg) if x)
-    return text + (f" (and {more} more problems)" if more else "")
+    return ": ".join(x for x in (where, path, msg) if x) + more
 
 
 _Model = ConfigModel
