@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
 import numpy as np
 
@@ -31,20 +31,20 @@ from synthaudio.tts.conversion import ConversionParams, check_available, sample_
 from synthaudio.tts.coqui import ENGINE_NAME as COQUI_ENGINE
 from synthaudio.tts.coqui import CoquiConfig, CoquiVoice
 from synthaudio.tts.espeak import ENGINE_NAME, EspeakVoice, variant_gender
-from synthaudio.tts.festival import FestivalVoice
-from synthaudio.tts.flite import FliteVoice
-from synthaudio.tts.pico import PicoVoice
-from synthaudio.tts.piper import PiperVoice
 from synthaudio.tts.variants import VariantConfig, sample_variant
 
 if TYPE_CHECKING:
     from synthaudio.tts.coqui import CoquiEngine
+    from synthaudio.tts.festival import FestivalVoice
+    from synthaudio.tts.flite import FliteVoice
+    from synthaudio.tts.pico import PicoVoice
+    from synthaudio.tts.piper import PiperVoice
 
 VARIANT_MODES = ("shipped", "generated", "mixed")
 ENGINES = (ENGINE_NAME, COQUI_ENGINE)  # built in here; the others come through the registry
-# issue-13 engines hook: their voice records
-# the voice records of the built-in engines (others: their EngineEntry.voice_type)
-Voice = EspeakVoice | CoquiVoice | FliteVoice | PiperVoice | FestivalVoice | PicoVoice
+# the voice records of the built-in engines (others: their EngineEntry.voice_type); a string,
+# so that only the type checker imports the engine modules
+Voice: TypeAlias = "EspeakVoice | CoquiVoice | FliteVoice | PiperVoice | FestivalVoice | PicoVoice"
 
 
 @dataclass(frozen=True)
