@@ -1,0 +1,179 @@
+"""Placing turns on a session's time line so that the measured ratios follow the targets.
+
+Turns arrive synthesized (dry audio and word timings known), one at a time. For each the
+:class:`Timeline` draws a gap (``gap_s``) and an overlap (``overlap_s``, or with
+``interruption_probability`` an interruption: the new talker starts 40-80 % into the
+previous turn and the previous talker stops ``reaction_s`` later, at a word boundary), and
+keeps the candidate (the drawn gap or overlap, or the shortest or longest of either range)
+whose *measured* overlap and silence ratios (:func:`synthaudio.sessions.labels.measure_ratios`
+on the word segments placed so far plus the candidate) come closest to the targets. A backchannel is
+placed inside the current turn by another talker who is silent then. A talker never
+overlaps themself.
+
+Times are seconds on the session's dry time line (the render adds each talker's
+direct-path delay); turn words are ``(word, start_s, end_s)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from synthaudio.sessions.config import SessionsConfig
+from synthaudio.sessions.labels import Ratios, measure_ratios, speech_segments
+from synthaudio.tts.base import WordTiming
+
+_MAX_OVERLAP_SHARE = 0.8  # an overlap covers at most this share of either turn's speech
+_INTERRUPT_AT = (0.4, 0.8)  # where in the previous turn's speech an interruption starts
+
+
+@dataclass(frozen=True)
+class DryTurn:
+    """A synthesized turn before placement."""
+
+    talker: int  # index into the session's talkers
+    kind: str  # "turn" or "backchannel"
+    text: str
+    words: tuple[WordTiming, ...]  # relative to the start of its audio
+    num_samples: int
+
+    @property
+    def speech_span_s(self) -> tuple[float, float]:
+        spoken = [w for w in self.words if w.dur_s > 0]
+        return spoken[0].start_s, spoken[-1].start_s + spoken[-1].dur_s
+
+
+@dataclass
+class PlacedTurn:
+    turn: DryTurn
+    offset_s: float  # where its audio starts in the session
+    words: list[tuple[str, float, float]]  # kept words, session time
+    keep_s: float | None = None  # audio kept up to this turn-relative time (cut when set)
+    relation: dict[str, Any] = field(default_factory=dict)  # how it was placed (recorded)
+
+    @property
+    def start_s(self) -> float:
+        return self.words[0][1]
+
+    @property
+    def end_s(self) -> float:
+        return self.words[-1][2]
+
+
+def _words_at(turn: DryTurn, offset_s: float) -> list[tuple[str, float, float]]:
+    return [(w.word, round(offset_s + w.start_s, 3), round(offset_s + w.start_s + w.dur_s, 3))
+            for w in turn.words if w.dur_s > 0]
+
+
+class Timeline:
+    """The turns of one session, placed one at a time (see the module docstring)."""
+
+    def __init__(self, cfg: SessionsConfig, lead_s: float, trail_s: float,
+                 rng: np.random.Generator) -> None:
+        self.cfg, self.lead_s, self.trail_s, self.rng = cfg, lead_s, trail_s, rng
+        self.turns: list[PlacedTurn] = []
+
+    # --- measuring ------------------------------------------------------------------
+
+    @property
+    def end_s(self) -> float:
+        """The end of the last word placed (0 before the first turn)."""
+        return max((t.end_s for t in self.turns), default=0.0)
+
+    def _floor(self) -> PlacedTurn | None:
+        """The main turn whose speech ends last: the one the next turn follows."""
+        mains = [t for t in self.turns if t.turn.kind == "turn"]
+        return max(mains, key=lambda t: t.end_s) if mains else None
+
+    def ratios(self, extra: Sequence[PlacedTurn] = (), drop: PlacedTurn | None = None,
+               ) -> Ratios:
+        """Measured ratios of the placed turns (``drop`` replaced by ``extra``)."""
+        turns = [t for t in self.turns if t is not drop] + list(extra)
+        words = [(str(t.turn.talker), s, e) for t in turns for _, s, e in t.words]
+        end = max(e for _, _, e in words) + self.trail_s
+        return measure_ratios(speech_segments(words, self.cfg.merge_gap_s), end)
+
+    def _error(self, r: Ratios) -> float:
+        return (r.overlap_ratio - self.cfg.overlap_ratio) ** 2 + \
+               (r.silence_ratio - self.cfg.silence_ratio) ** 2
+
+    def _talker_free(self, talker: int, start_s: float, end_s: float) -> bool:
+        return all(t.turn.talker != talker or t.end_s <= start_s or t.start_s >= end_s
+                   for t in self.turns)
+
+    # --- placing --------------------------------------------------------------------
+
+    def add(self, turn: DryTurn) -> PlacedTurn:
+        """Place a main turn after the floor holder's (by gap, overlap or interruption)."""
+        a, b = turn.speech_span_s
+        floor = self._floor()
+        sess, rng = self.cfg, self.rng
+        gap = round(float(rng.uniform(*sess.gap_s)), 3)
+        overlap = round(float(rng.uniform(*sess.overlap_s)), 3)
+        interrupt = bool(rng.random() < sess.interruption_probability)
+        at = float(rng.uniform(*_INTERRUPT_AT))
+        reaction = round(float(rng.uniform(*sess.reaction_s)), 3)
+        if floor is None:
+            placed = PlacedTurn(turn, round(self.lead_s - a, 3), [], relation={"first": True})
+            placed.words = _words_at(turn, placed.offset_s)
+            self.turns.append(placed)
+            return placed
+        end = floor.end_s
+        options: list[tuple[PlacedTurn, PlacedTurn | None, PlacedTurn | None]] = []
+        gaps = tuple(dict.fromkeys((gap, *sess.gap_s)))
+        for g in gaps:
+            options.append((self._at(turn, end + g, {"gap_s": g}), None, None))
+        floor_span = floor.end_s - floor.start_s
+        if interrupt and floor.turn.talker != turn.talker and len(floor.words) > 1:
+            start = round(floor.start_s + at * floor_span, 3)
+            kept = [w for w in floor.words if w[1] < start + reaction]
+            if 0 < len(kept) < len(floor.words) and self._talker_free(
+                    turn.talker, start, start + b - a):
+                shortened = replace(floor, words=kept,
+                              keep_s=round(kept[-1][2] - floor.offset_s, 3),
+                              relation={**floor.relation, "interrupted": True})
+                new = self._at(turn, start, {"interrupts": True, "reaction_s": reaction,
+                                             "overlap_s": round(kept[-1][2] - start, 3)})
+                options.append((new, floor, shortened))
+        for drawn in dict.fromkeys((overlap, *sess.overlap_s)) if len(options) == len(gaps) \
+                else ():  # no interruption: the drawn overlap, or the shortest or longest
+            ov = min(drawn, _MAX_OVERLAP_SHARE * floor_span, _MAX_OVERLAP_SHARE * (b - a))
+            start = round(end - ov, 3)
+            if ov > 0 and floor.turn.talker != turn.talker and self._talker_free(
+                    turn.talker, start, start + b - a):
+                options.append((self._at(turn, start, {"overlap_s": round(ov, 3)}), None, None))
+        errors = [self._error(self.ratios([o[0]] + ([o[2]] if o[2] else []), o[1]))
+                  for o in options]
+        chosen, drop, cut = options[int(np.argmin(errors))]
+        if drop is not None and cut is not None:
+            self.turns[self.turns.index(drop)] = cut
+        self.turns.append(chosen)
+        return chosen
+
+    def _at(self, turn: DryTurn, speech_start_s: float, relation: dict[str, Any]) -> PlacedTurn:
+        offset = round(speech_start_s - turn.speech_span_s[0], 3)
+        return PlacedTurn(turn, offset, _words_at(turn, offset), relation=relation)
+
+    def add_backchannel(self, turn: DryTurn) -> PlacedTurn | None:
+        """Place a backchannel inside the floor holder's speech, or None when it does not
+        fit (the turn is too short, or the talker is speaking then)."""
+        floor = self._floor()
+        at = float(self.rng.uniform(0.3, 0.7))
+        if floor is None or floor.turn.talker == turn.talker:
+            return None
+        a, b = turn.speech_span_s
+        start = round(floor.start_s + at * (floor.end_s - floor.start_s), 3)
+        if start + (b - a) > floor.end_s - 0.1 or not self._talker_free(
+                turn.talker, start - self.cfg.merge_gap_s, start + b - a + self.cfg.merge_gap_s):
+            return None
+        placed = self._at(turn, start, {"backchannel_to": floor.turn.talker})
+        self.turns.append(placed)
+        return placed
+
+    @property
+    def duration_s(self) -> float:
+        """The session's length: the last word's end plus the trailing silence."""
+        return round(self.end_s + self.trail_s, 3)
