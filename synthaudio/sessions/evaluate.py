@@ -80,8 +80,8 @@ def diarization_scores(reference: dict[str, Any], hypothesis: dict[str, Any],
     from pyannote.core import Annotation
     from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
 
-    der = DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)
-    jer = JaccardErrorRate(collar=collar, skip_overlap=skip_overlap)
+    der: Any = DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)
+    jer: Any = JaccardErrorRate(collar=collar, skip_overlap=skip_overlap)
     per: dict[str, dict[str, float]] = {}
     for uri in sorted(reference):
         hyp = hypothesis.get(uri, Annotation(uri=uri))
