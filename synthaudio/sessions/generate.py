@@ -198,6 +198,13 @@ def generate_sessions(
         def mean(xs: list[float]) -> float:
             return sum(xs) / len(xs) if xs else 0.0
 
+        for what, target, got in (("overlap", cfg.sessions.overlap_ratio, measured.overlap),
+                                  ("silence", cfg.sessions.silence_ratio, measured.silence)):
+            if got and abs(mean(got) - target) > 0.03:
+                notes.append(f"note: the mean {what} ratio ({mean(got):.3f}) is more than 0.03 "
+                             f"from its target ({target:.3f}): one turn change is a gap or an "
+                             "overlap, so widen sessions.gap_s / overlap_s or shorten "
+                             "sessions.turn_words")
         return SessionsSummary(
             out_dir=out_dir, utterances=stats.utterances, hours=stats.audio_s / 3600,
             rendered=stats.rendered, wall_s=time.perf_counter() - started,
