@@ -329,14 +329,7 @@ def _sessions_parsers(sub: Any) -> None:
     p.add_argument("config", help="a corpus config with a sessions: section")
     p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
     _jobs_arg(p)
-    p.add_argument("--seed", type=int, help="override the config's seed")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a corpus made from another config")
-    p.add_argument("--resume", action="store_true",
-                   help="finish an interrupted run of this config in OUT, and fail if there is "
-                        "none")
-    _quiet_arg(p)
-    _executor_args(p)
+    _run_args(p)
     p.set_defaults(func=_cmd_sessions)
 
     p = _subparser(sub, "sessions-eval", "DER/JER (pyannote.metrics) and cpWER (meeteval) of "
@@ -360,6 +353,19 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
                         "(pip install 'synthaudio[ray]'); both write the same bytes")
     p.add_argument("--ray-address", help="Ray cluster address (default: a local Ray instance "
                                          "with -j CPUs)")
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    """The options of a run from a config (generate, sessions): seed, overwrite, resume,
+    progress, executor."""
+    p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a corpus made from another config")
+    p.add_argument("--resume", action="store_true",
+                   help="finish an interrupted run of this config in OUT, and fail if there is "
+                        "none (re-running the same command without it resumes too)")
+    _quiet_arg(p)
+    _executor_args(p)
 
 
 def _jobs_arg(p: argparse.ArgumentParser, what: str = "worker processes") -> None:
@@ -398,14 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int,
                    help="render N utterances, every split in proportion (a later run with a "
                         "larger limit or none extends the corpus)")
-    p.add_argument("--seed", type=int, help="override the config's seed")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a corpus made from another config")
-    p.add_argument("--resume", action="store_true",
-                   help="finish an interrupted run of this config in OUT, and fail if there is "
-                        "none (re-running the same command without it resumes too)")
-    _quiet_arg(p)
-    _executor_args(p)
+    _run_args(p)
     p.set_defaults(func=_cmd_generate)
 
     engines = ENGINES.entries()

@@ -14,18 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
-from synthaudio.config import CorpusConfig, UtterancesConfig
-from synthaudio.configbase import (
-    ConfigModel,
-    Range,
-    check_range,
-    format_error,
-    load_yaml,
-    read_config_text,
-)
-from synthaudio.errors import ConfigError
+from synthaudio.config import CorpusConfig, UtterancesConfig, parse_corpus_config
+from synthaudio.configbase import ConfigModel, Range, check_range, read_config_text
 
 IntRange = tuple[int, int]
 SESSION_FORMATS = ("sessions",)  # the export format of a session corpus
@@ -86,16 +78,7 @@ class SessionCorpusConfig(CorpusConfig):
 
 def parse_sessions_config(text: str, source: str = "<config>") -> SessionCorpusConfig:
     """Parse and validate YAML text; ConfigError naming ``source:line: key``."""
-    data = load_yaml(text, source)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the config must be a YAML mapping, got {type(data).__name__}")
-    if "sessions" not in data:
-        raise ConfigError(f"{source}: no 'sessions:' section (a sessions config is a corpus "
-                          "config with a sessions: section)")
-    try:
-        return SessionCorpusConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_error(source, text, exc)) from None
+    return parse_corpus_config(text, source, SessionCorpusConfig)
 
 
 def load_sessions_config(path: Path) -> SessionCorpusConfig:

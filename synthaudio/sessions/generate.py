@@ -79,21 +79,23 @@ def _render_group(state: tuple[SessionRenderer, Path], specs: Sequence[SessionSp
     return [renderer.render(spec, out_dir) for spec in specs]
 
 
+@dataclass
 class SessionsPipeline:
     """The session plan on the run engine (:class:`synthaudio.corpus.run.Pipeline`)."""
 
+    cfg: SessionCorpusConfig
+    config_dir: Path
+    plan: SessionPlan
+    resolved: dict[str, Any]  # OUT/corpus.yaml, with its fingerprint
     name = "sessions"
     group_size = GROUP_SIZE
     max_groups_per_task = 4  # short sessions: fewer round trips
 
-    def __init__(self, cfg: SessionCorpusConfig, config_dir: Path, plan: SessionPlan,
-                 resolved: dict[str, Any]) -> None:
-        self.cfg, self.config_dir, self.plan, self.resolved = cfg, config_dir, plan, resolved
-        self.num_items = len(plan.sessions)
-        self.exports: Sequence[str] = cfg.exports
-        self.shard_size = cfg.shard_size
-        self.init = _init_worker
-        self.render_group = _render_group
+    def __post_init__(self) -> None:
+        self.num_items = len(self.plan.sessions)
+        self.exports: Sequence[str] = self.cfg.exports
+        self.shard_size = self.cfg.shard_size
+        self.init, self.render_group = _init_worker, _render_group
 
     def prepare(self, out_dir: Path, jobs: int) -> tuple[Any, ...]:
         text = TextPool(tuple(p.text for p in self.plan.prompts), self.plan.dialogues,
