@@ -282,3 +282,22 @@ def test_the_plan_holds_no_per_session_state(tmp_path: Path) -> None:
 
     small, large = peak(10), peak(200_000)
     assert large < 1.5 * small + 200_000, (small, large)
+
+
+def test_validate_checks_the_session_exports(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from synthaudio.manifests.validate import validate_corpus
+
+    _, out = corpus
+    assert validate_corpus(out) == []
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    sid, split, _, _ = _sessions(copy)[0]
+    rttm = session_file(copy, "rttm", split, sid)
+    rttm.write_text(rttm.read_text().replace("SPEAKER", "SPEAKR", 1))
+    (copy / "data" / split / "segments").write_text("")
+    found = [str(p) for p in validate_corpus(copy)]
+    assert any(f"{rttm}: {sid}: RTTM differs" in p for p in found), found
+    assert any(f"{rttm}:1: not a segment" in p for p in found), found
+    assert any(str(copy / "data" / split) in p for p in found), found
