@@ -42,6 +42,7 @@ from synthaudio.manifests.metadata import (
     iter_metadata,
     metadata_path,
     parse_record,
+    read_json_lines,
     text_problem,
 )
 from synthaudio.manifests.nemo import nemo_manifest_path
@@ -512,11 +513,14 @@ def validate_corpus(out_dir: Path) -> list[Problem]:
     corpus = _Corpus(Path(out_dir))
     problems = _Problems()
     if _check_metadata(corpus, problems):
-        first = next(iter_metadata(Path(out_dir)), None)
-        if first is not None and "session" in first.extra:  # a session corpus: its exports
+        first = next(read_json_lines(metadata_path(Path(out_dir))), (0, None))[1]
+        if isinstance(first, dict) and "session" in first:  # a session corpus: its exports
             from synthaudio.sessions.validate import validate_sessions
 
-            problems.extend(validate_sessions(Path(out_dir), iter_metadata(Path(out_dir))))
+            try:
+                problems.extend(validate_sessions(Path(out_dir), iter_metadata(Path(out_dir))))
+            except InputError as exc:  # a line _check_metadata has named already
+                problems.add(metadata_path(Path(out_dir)), None, str(exc))
             return list(problems)
         _check_kaldi(corpus, problems)
         _check_nemo(corpus, problems)

@@ -40,7 +40,7 @@ from typing import Any
 
 from synthaudio.fileio import AtomicTextFile, write_text_atomic
 from synthaudio.manifests.formats import ExportContext, ExportOutcome
-from synthaudio.manifests.kaldi import format_seconds, wav_scp_entry
+from synthaudio.manifests.kaldi import OPTIONAL_FILES, format_seconds, wav_scp_entry
 from synthaudio.manifests.lhotse_export import lhotse_dicts
 from synthaudio.manifests.metadata import MetadataRecord
 from synthaudio.splits import SPLITS
@@ -123,6 +123,11 @@ def write_session_exports(out_dir: Path, records: Iterable[MetadataRecord],
                 continue
             _write_one(out_dir, rec, session, out, absolute_paths)
             counts[rec.split] = counts.get(rec.split, 0) + 1
+    if not counts:  # not a session corpus: leave its (utterance) exports alone
+        return counts
+    for split in counts:  # the utterance Kaldi export's files that do not apply to turns
+        for name in OPTIONAL_FILES:
+            (out_dir / "data" / split / name).unlink(missing_ok=True)
     for split in SPLITS:
         if split not in counts:
             for name in KALDI_FILES:
