@@ -34,6 +34,7 @@ sessions:
   overlap_ratio: 0.15
   silence_ratio: 0.12
   backchannel_probability: 0.3
+  move_probability: 0.3
 augment:
   speed: {probability: 0}
   channel:

@@ -96,6 +96,7 @@ def test_mix_is_the_stems_plus_noise_at_the_measured_snr_and_rt60(
     from synthaudio.augment.noise import measure_snr_db
 
     _, out = corpus
+    moved = 0
     for sid, split, duration, session in _sessions(out):
         mix = _read(out / f"audio/{split}/{sid}.wav")
         stems = sum(_read(out / session["stems"][t["speaker"]]) for t in session["talkers"])
@@ -111,6 +112,14 @@ def test_mix_is_the_stems_plus_noise_at_the_measured_snr_and_rt60(
         assert session["measured"]["rt60_s"] == pytest.approx(target, rel=0.1)
         positions = {tuple(t["position_m"]) for t in session["talkers"]}
         assert len(positions) == len(session["talkers"])  # each talker in their own place
+        for t in session["talkers"]:  # a talker who moved is heard from the new place
+            places = {tuple(u["position_m"]) for u in session["turns"]
+                      if u["speaker"] == t["speaker"]}
+            moved += len(places - {tuple(t["position_m"])})
+            delays = {u["direct_delay_s"] for u in session["turns"]
+                      if u["speaker"] == t["speaker"]}
+            assert len(delays) <= len(places | {tuple(t["position_m"])})
+    assert moved > 0
 
 
 def test_exports_validate_with_the_real_readers(corpus: tuple[Path, Path]) -> None:
@@ -170,6 +179,8 @@ def test_byte_identical_for_one_and_two_jobs(corpus: tuple[Path, Path], tmp_path
 
 
 def test_killed_run_resumes_to_the_same_bytes(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    """A real SIGKILL of the installed CLI after its first committed session (about 7 s:
+    the child's start-up is most of it), then a re-run: the bytes of an uninterrupted run."""
     config, out = corpus
     killed = tmp_path / "killed"
     child = subprocess.Popen([sys.executable, "-m", "synthaudio.cli", "sessions", str(config),
