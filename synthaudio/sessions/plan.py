@@ -59,9 +59,9 @@ class Talker:
 
     def to_dict(self) -> dict[str, Any]:
         return {"speaker": self.speaker.speaker_id, "gender": self.speaker.gender,
-                "engine": self.speaker.engine, "label": self.label,
-                "level_db": self.level_db,
-                "position_m": None if self.position_m is None else list(self.position_m)}
+                "label": self.label, "level_db": self.level_db,
+                "position_m": None if self.position_m is None else list(self.position_m),
+                "voice": self.speaker.to_dict()}  # engine, voice (each turn: its jitter)
 
 
 @dataclass(frozen=True)

@@ -247,12 +247,7 @@ class SessionRenderer:
         masks = [stem_activity(stems[i], sr, cfg.sessions.merge_gap_s)
                  for i in range(len(spec.talkers))]
         from_stems = mask_ratios(masks, 0.01, duration_s)
-        talkers = []
-        for t in spec.talkers:
-            entry = t.to_dict()
-            entry["tts"] = next((x["tts"] for x in turns if x["speaker"] == t.speaker.speaker_id),
-                                None)
-            talkers.append(entry)
+        talkers = [t.to_dict() for t in spec.talkers]
         rt60 = [measure_rt60(r, sr) for r, _ in rirs.values()]
         session = {
             "num_speakers": len(spec.talkers),

@@ -117,8 +117,7 @@ class Timeline:
         at = float(rng.uniform(*_INTERRUPT_AT))
         reaction = round(float(rng.uniform(*sess.reaction_s)), 3)
         if floor is None:
-            placed = PlacedTurn(turn, round(self.lead_s - a, 3), [], relation={"first": True})
-            placed.words = _words_at(turn, placed.offset_s)
+            placed = self._at(turn, self.lead_s, {"first": True})
             self.turns.append(placed)
             return placed
         end = floor.end_s
@@ -154,7 +153,9 @@ class Timeline:
         return chosen
 
     def _at(self, turn: DryTurn, speech_start_s: float, relation: dict[str, Any]) -> PlacedTurn:
-        offset = round(speech_start_s - turn.speech_span_s[0], 3)
+        """``turn`` with its first word at ``speech_start_s`` (later when its audio would
+        start before the session: a long leading silence)."""
+        offset = max(0.0, round(speech_start_s - turn.speech_span_s[0], 3))
         return PlacedTurn(turn, offset, _words_at(turn, offset), relation=relation)
 
     def add_backchannel(self, turn: DryTurn) -> PlacedTurn | None:

@@ -85,6 +85,10 @@ def test_rttm_overlap_equals_the_stems_overlap_and_segments_hold_the_speaker(
         assert measured["silence_ratio"] == pytest.approx((duration - speech) / duration,
                                                           abs=1e-3)
         assert {t["speaker"] for t in session["talkers"]} == set(ann.labels())
+        for talker in session["talkers"]:  # nobody talks over themself
+            spans = sorted((t["start_s"], t["end_s"]) for t in session["turns"]
+                           if t["speaker"] == talker["speaker"])
+            assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), sid
         kinds.update(t["kind"] for t in session["turns"])
         kinds.update(k for t in session["turns"] for k in ("interrupts", "overlap_s", "gap_s")
                      if k in t)
