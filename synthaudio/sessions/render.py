@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.fft
 
 from synthaudio.augment.acoustics import direct_path_index, measure_rt60
 from synthaudio.augment.augmenter import fit_full_scale
@@ -207,13 +208,16 @@ class SessionRenderer:
         if aug is None or aug.noise.probability <= 0 or rng.random() >= aug.noise.probability \
                 or not np.any(speech):
             return np.zeros_like(speech), None
-        params = sample_noise(aug.noise, rng, num_samples=n, sample_rate=sr,
-                              point_source_ok=spec.room is not None, folders=self.folders)
+        # drawn for a length the FFT of the coloured noises is fast at, then cut to n (a
+        # long session's sample count may have large prime factors: 5x slower)
+        params = sample_noise(aug.noise, rng, num_samples=scipy.fft.next_fast_len(n, real=True),
+                              sample_rate=sr, point_source_ok=spec.room is not None,
+                              folders=self.folders)
         noise_rir = None
         if spec.room is not None and any(s.placement == "point" for s in params.sources):
             noise_rir = _room_rir(spec.room, None, sr)
         stem = render_noise(params, sr, speech.shape[0], noise_rir=noise_rir,
-                            folders=self.folders)
+                            folders=self.folders)[:, :n]
         if not np.any(stem):
             return np.zeros_like(speech), None
         _, noise = mix_at_snr(speech, stem, params.snr_db)
