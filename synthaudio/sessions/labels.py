@@ -84,6 +84,14 @@ def measure_ratios(segments: Sequence[Segment], duration_s: float) -> Ratios:
     return _ratios(duration_s, speech, overlap)
 
 
+def activity_after(segments: Sequence[Segment], since_s: float) -> tuple[float, float]:
+    """(speech_s, overlap_s) of ``segments`` from ``since_s`` on."""
+    clipped = [Segment(s.speaker, max(s.start_s, since_s), s.end_s) for s in segments
+               if s.end_s > since_s]
+    r = measure_ratios(clipped, 0.0)
+    return r.speech_s, r.overlap_s
+
+
 def _ratios(duration_s: float, speech_s: float, overlap_s: float) -> Ratios:
     return Ratios(duration_s, speech_s, overlap_s,
                   overlap_s / speech_s if speech_s > 0 else 0.0,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from synthaudio.sessions.config import SessionsConfig
-from synthaudio.sessions.labels import Ratios, measure_ratios, speech_segments
+from synthaudio.sessions.labels import Ratios, activity_after, speech_segments
 from synthaudio.tts.base import WordTiming
 
 _MAX_OVERLAP_SHARE = 0.8  # an overlap covers at most this share of either turn's speech
@@ -75,6 +75,7 @@ class Timeline:
                  rng: np.random.Generator) -> None:
         self.cfg, self.lead_s, self.trail_s, self.rng = cfg, lead_s, trail_s, rng
         self.turns: list[PlacedTurn] = []
+        self._speech_s = self._overlap_s = 0.0  # measured on the placed turns' segments
 
     # --- measuring ------------------------------------------------------------------
 
@@ -88,13 +89,43 @@ class Timeline:
         mains = [t for t in self.turns if t.turn.kind == "turn"]
         return max(mains, key=lambda t: t.end_s) if mains else None
 
-    def ratios(self, extra: Sequence[PlacedTurn] = (), drop: PlacedTurn | None = None,
-               ) -> Ratios:
-        """Measured ratios of the placed turns (``drop`` replaced by ``extra``)."""
-        turns = [t for t in self.turns if t is not drop] + list(extra)
-        words = [(str(t.turn.talker), s, e) for t in turns for _, s, e in t.words]
-        end = max(e for _, _, e in words) + self.trail_s
-        return measure_ratios(speech_segments(words, self.cfg.merge_gap_s), end)
+    def ratios(self) -> Ratios:
+        """The measured ratios of the turns placed so far."""
+        return self._measure(self._speech_s, self._overlap_s, self.turns)
+
+    def _measure(self, speech_s: float, overlap_s: float, turns: Sequence[PlacedTurn],
+                 ) -> Ratios:
+        end = max(t.end_s for t in turns) + self.trail_s
+        return Ratios(end, speech_s, overlap_s, overlap_s / speech_s if speech_s else 0.0,
+                      max(0.0, end - speech_s) / end)
+
+    def _after(self, turns: Sequence[PlacedTurn], since_s: float) -> tuple[float, float]:
+        """(speech_s, overlap_s) of ``turns`` from ``since_s`` on: their words that end
+        after ``since_s - merge_gap_s`` decide every segment there (the gap rule)."""
+        lo = since_s - self.cfg.merge_gap_s
+        words = [(str(t.turn.talker), s, e) for t in turns if t.end_s >= lo
+                 for _, s, e in t.words if e >= lo]
+        return activity_after(speech_segments(words, self.cfg.merge_gap_s), since_s)
+
+    def _candidate(self, new: PlacedTurn, drop: PlacedTurn | None = None,
+                   cut: PlacedTurn | None = None) -> tuple[Ratios, float, float]:
+        """The measured ratios (and totals) with ``new`` placed (``drop`` replaced by
+        ``cut``): only the time from ``new``'s start less one merge gap changes, so only
+        that part is measured again (the rest is the running total)."""
+        since = new.start_s - self.cfg.merge_gap_s
+        turns = [t for t in self.turns if t is not drop] + [new] + ([cut] if cut else [])
+        old_speech, old_overlap = self._after(self.turns, since)
+        new_speech, new_overlap = self._after(turns, since)
+        speech = self._speech_s - old_speech + new_speech
+        overlap = self._overlap_s - old_overlap + new_overlap
+        return self._measure(speech, overlap, turns), speech, overlap
+
+    def _commit(self, new: PlacedTurn, drop: PlacedTurn | None = None,
+                cut: PlacedTurn | None = None) -> None:
+        _, self._speech_s, self._overlap_s = self._candidate(new, drop, cut)
+        if drop is not None and cut is not None:
+            self.turns[self.turns.index(drop)] = cut
+        self.turns.append(new)
 
     def _error(self, r: Ratios) -> float:
         return (r.overlap_ratio - self.cfg.overlap_ratio) ** 2 + \
@@ -118,7 +149,7 @@ class Timeline:
         reaction = round(float(rng.uniform(*sess.reaction_s)), 3)
         if floor is None:
             placed = self._at(turn, self.lead_s, {"first": True})
-            self.turns.append(placed)
+            self._commit(placed)
             return placed
         end = floor.end_s
         options: list[tuple[PlacedTurn, PlacedTurn | None, PlacedTurn | None]] = []
@@ -144,12 +175,9 @@ class Timeline:
             if ov > 0 and floor.turn.talker != turn.talker and self._talker_free(
                     turn.talker, start, start + b - a):
                 options.append((self._at(turn, start, {"overlap_s": round(ov, 3)}), None, None))
-        errors = [self._error(self.ratios([o[0]] + ([o[2]] if o[2] else []), o[1]))
-                  for o in options]
+        errors = [self._error(self._candidate(*o)[0]) for o in options]
         chosen, drop, cut = options[int(np.argmin(errors))]
-        if drop is not None and cut is not None:
-            self.turns[self.turns.index(drop)] = cut
-        self.turns.append(chosen)
+        self._commit(chosen, drop, cut)
         return chosen
 
     def _at(self, turn: DryTurn, speech_start_s: float, relation: dict[str, Any]) -> PlacedTurn:
@@ -171,7 +199,7 @@ class Timeline:
                 turn.talker, start - self.cfg.merge_gap_s, start + b - a + self.cfg.merge_gap_s):
             return None
         placed = self._at(turn, start, {"backchannel_to": floor.turn.talker})
-        self.turns.append(placed)
+        self._commit(placed)
         return placed
 
     @property
