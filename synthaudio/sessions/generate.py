@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +54,25 @@ class SessionsSummary(RunSummary):
 
 @dataclass
 class _Measured:
-    """Means of the measured ratios over the merged records (streamed)."""
+    """Sums of the measured ratios over the merged records (streamed: no list grows)."""
 
-    overlap: list[float] = field(default_factory=list)
-    silence: list[float] = field(default_factory=list)
-    speakers: list[int] = field(default_factory=list)
+    sessions: int = 0
+    overlap: float = 0.0
+    silence: float = 0.0
+    fewest: int = 0
+    most: int = 0
 
     def observe(self, record: Record) -> None:
         session = record["session"]
-        self.overlap.append(float(session["measured"]["overlap_ratio"]))
-        self.silence.append(float(session["measured"]["silence_ratio"]))
-        self.speakers.append(int(session["num_speakers"]))
+        talkers = int(session["num_speakers"])
+        self.fewest = min(self.fewest, talkers) if self.sessions else talkers
+        self.most = max(self.most, talkers)
+        self.sessions += 1
+        self.overlap += float(session["measured"]["overlap_ratio"])
+        self.silence += float(session["measured"]["silence_ratio"])
+
+    def mean(self, total: float) -> float:
+        return total / self.sessions if self.sessions else 0.0
 
 
 def _init_worker(cfg_data: dict[str, Any], text: TextPool, config_dir: str,
@@ -197,24 +205,21 @@ def generate_sessions(
         if stats.resumed_groups:
             notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} sessions were "
                          "already complete")
-        def mean(xs: list[float]) -> float:
-            return sum(xs) / len(xs) if xs else 0.0
-
         for what, target, got in (("overlap", cfg.sessions.overlap_ratio, measured.overlap),
                                   ("silence", cfg.sessions.silence_ratio, measured.silence)):
-            if got and abs(mean(got) - target) > 0.03:
-                notes.append(f"note: the mean {what} ratio ({mean(got):.3f}) is more than 0.03 "
-                             f"from its target ({target:.3f}): one turn change is a gap or an "
-                             "overlap, so widen sessions.gap_s / overlap_s or shorten "
-                             "sessions.turn_words")
+            if measured.sessions and abs(measured.mean(got) - target) > 0.03:
+                notes.append(f"note: the mean {what} ratio ({measured.mean(got):.3f}) is more "
+                             f"than 0.03 from its target ({target:.3f}): one turn change is a "
+                             "gap or an overlap, so widen sessions.gap_s / overlap_s or "
+                             "shorten sessions.turn_words")
         return SessionsSummary(
             out_dir=out_dir, utterances=stats.utterances, hours=stats.audio_s / 3600,
             rendered=stats.rendered, wall_s=time.perf_counter() - started,
             audio_s=stats.rendered_audio_s, notes=notes,
             sessions_per_split=dict(stats.per_split),
-            overlap=(cfg.sessions.overlap_ratio, mean(measured.overlap)),
-            silence=(cfg.sessions.silence_ratio, mean(measured.silence)),
-            speakers=(min(measured.speakers, default=0), max(measured.speakers, default=0)))
+            overlap=(cfg.sessions.overlap_ratio, measured.mean(measured.overlap)),
+            silence=(cfg.sessions.silence_ratio, measured.mean(measured.silence)),
+            speakers=(measured.fewest, measured.most))
 
     inputs = [config_path, *(config_path.parent / s.file for s in cfg.text.sources
                              if s.file is not None),
