@@ -163,8 +163,8 @@ class Timeline:
             if 0 < len(kept) < len(floor.words) and self._talker_free(
                     turn.talker, start, start + b - a):
                 shortened = replace(floor, words=kept,
-                              keep_s=round(kept[-1][2] - floor.offset_s, 3),
-                              relation={**floor.relation, "interrupted": True})
+                                    keep_s=round(kept[-1][2] - floor.offset_s, 3),
+                                    relation={**floor.relation, "interrupted": True})
                 new = self._at(turn, start, {"interrupts": True, "reaction_s": reaction,
                                              "overlap_s": round(kept[-1][2] - start, 3)})
                 options.append((new, floor, shortened))
