@@ -18,7 +18,7 @@ def test_diarization_recipe_prepares_nemo_and_pyannote(tmp_path: Path) -> None:
 
     cfg = yaml.safe_load((RECIPE / "sessions.yaml").read_text())
     cfg["text"]["sources"] = [{"file": str(RECIPE / "prompts.txt")}]
-    cfg["sessions"].update(count=6, length_s=[10, 12], speakers=[2, 3], turn_words=[3, 10])
+    cfg["sessions"].update(count=6, length_s=[10, 12], speakers=[2, 6], turn_words=[3, 10])
     cfg["speakers"]["count"] = 12
     config = tmp_path / "small.yaml"
     config.write_text(yaml.safe_dump(cfg))
@@ -34,7 +34,7 @@ def test_diarization_recipe_prepares_nemo_and_pyannote(tmp_path: Path) -> None:
     protocol = registry.get_protocol("Synthaudio.SpeakerDiarization.meetings",
                                      preprocessors={"audio": FileFinder()})
     rows = (out / "manifests" / "diarization_ratios.tsv").read_text().splitlines()[1:]
-    seen = 0
+    seen, talkers = 0, set()
     for subset in ("train", "development", "test"):
         lst = database.parent / "lists" / f"{subset}.lst"
         if not lst.exists():
@@ -43,10 +43,12 @@ def test_diarization_recipe_prepares_nemo_and_pyannote(tmp_path: Path) -> None:
             seen += 1
             assert Path(file["audio"]).is_file()
             annotation, annotated = file["annotation"], file["annotated"]
-            assert 2 <= len(annotation.labels()) <= 3
+            assert 2 <= len(annotation.labels()) <= 6
+            talkers.add(len(annotation.labels()))
             assert annotation.get_timeline().extent() in annotated.extent()
             row = next(r.split("\t") for r in rows if r.startswith(file["uri"] + "\t"))
             overlap = annotation.get_overlap().duration() / annotation.get_timeline().support(
             ).duration()
             assert abs(float(row[5]) - overlap) < 1e-3  # the table is what pyannote reads
     assert seen == 6 == len(rows)
+    assert min(talkers) <= 3 and max(talkers) >= 5, talkers  # the 2-6 range is used
