@@ -132,17 +132,28 @@ def _resolve(base: Path, name: str) -> Path:
 
 def check_sessions_inputs(cfg: SessionCorpusConfig, config_dir: Path) -> list[str]:
     """What a session corpus needs beyond a corpus's: simulated rooms (a talker's place),
-    no babble (it needs the babble pool of ``generate``). Returns the environment notes."""
+    no babble (it needs the babble pool of ``generate``), no quality gate. Returns the
+    notes: the environment's, and the augment stages sessions do not apply (speed, the
+    channel: a turn's timing and the stems' sum stay exact)."""
+    if cfg.quality is not None:
+        raise ConfigError("quality: the quality gate is for utterances (generate); leave it "
+                          "out of a sessions config")
     aug = cfg.augment
     if aug is None:
         return []
+    notes = []
+    channel = [name for name, section in aug.channel if section.probability > 0]
+    if aug.speed.probability > 0 or channel:
+        skipped = ["speed"] * (aug.speed.probability > 0) + [f"channel.{c}" for c in channel]
+        notes.append("note: sessions apply augment.room and augment.noise; not applied: "
+                     + ", ".join(f"augment.{x}" for x in skipped))
     if aug.room.probability > 0 and aug.room.measured_rirs:
         raise ConfigError("augment.room.measured_rirs: sessions place each talker in a "
                           "simulated room; leave measured_rirs out")
     if aug.noise.probability > 0 and aug.noise.kinds.get("babble", 0) > 0:
         raise ConfigError("augment.noise.kinds.babble: not available for sessions (the "
                           "other talkers are the babble); give it weight 0")
-    return check_environment_inputs(aug, cfg.audio.sample_rate, config_dir)
+    return notes + check_environment_inputs(aug, cfg.audio.sample_rate, config_dir)
 
 
 def generate_sessions(
@@ -184,7 +195,7 @@ def generate_sessions(
         notes = check_sessions_inputs(cfg, config_path.parent)
         plan = plan_sessions(cfg, config_path.parent)
     except SynthaudioError as exc:
-        if str(exc).startswith(("speakers.", "augment.", "sessions", "template ")):
+        if str(exc).startswith(("speakers.", "augment.", "sessions", "quality", "template ")):
             raise ConfigError(f"{config_path}: {exc}") from None
         raise
     body: dict[str, Any] = {

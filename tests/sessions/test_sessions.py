@@ -316,3 +316,16 @@ def test_validate_checks_the_session_exports(corpus: tuple[Path, Path], tmp_path
     assert any(f"{rttm}: {sid}: RTTM differs" in p for p in found), found
     assert any(f"{rttm}:1: not a segment" in p for p in found), found
     assert any(str(copy / "data" / split) in p for p in found), found
+
+
+def test_stages_sessions_do_not_apply_are_named(tmp_path: Path) -> None:
+    text = DRY_CONFIG.replace("count: 20", "count: 1").replace("length_s: [10, 14]",
+                                                               "length_s: [3, 3]")
+    config = write_config(tmp_path / "cfg", text + "augment:\n  speed: {probability: 0.5}\n"
+                          "  channel: {codec: {probability: 0.2}}\n")
+    summary = generate_sessions(config, tmp_path / "out", progress=False)
+    assert "note: sessions apply augment.room and augment.noise; not applied: " \
+           "augment.speed, augment.channel.codec" in summary.notes
+    gated = write_config(tmp_path / "cfg", text + "quality: {max_cer: 0.5}\n", "q.yaml")
+    with pytest.raises(ConfigError, match="quality: the quality gate is for utterances"):
+        generate_sessions(gated, tmp_path / "out2", progress=False)
