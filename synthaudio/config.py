@@ -230,13 +230,18 @@ class CorpusConfig(_Model):
     @field_validator("exports")
     @classmethod
     def _known_exports(cls, value: list[str]) -> list[str]:
-        from synthaudio.manifests.formats import EXPORTERS  # the export format registry
+        return check_exports(value)
 
-        unknown = [f for f in value if f != "all" and f not in EXPORTERS]
-        if unknown or not value:
-            problem = f"unknown export format(s) {unknown}" if unknown else "no export format"
-            raise ValueError(f"{problem}; choose from {', '.join(EXPORTERS.names())} or all")
-        return value
+
+def check_exports(value: list[str]) -> list[str]:
+    """``exports:`` of a config: names of the export format registry, or "all"."""
+    from synthaudio.manifests.formats import EXPORTERS  # the export format registry
+
+    unknown = [f for f in value if f != "all" and f not in EXPORTERS]
+    if unknown or not value:
+        problem = f"unknown export format(s) {unknown}" if unknown else "no export format"
+        raise ValueError(f"{problem}; choose from {', '.join(EXPORTERS.names())} or all")
+    return value
 
 
 

@@ -82,6 +82,9 @@ for _entry in (
                  "WebDataset tar shards (<id>.flac + <id>.json), shards/<split>/"),
     ExportFormat("speechbrain", "synthaudio.manifests.speechbrain:write_speechbrain",
                  "SpeechBrain CSV (ID,duration,wav,spk_id,wrd), manifests/speechbrain/"),
+    ExportFormat("speech_commands", "synthaudio.keywords.layout:write_speech_commands",
+                 "keyword corpora: Speech Commands lists (validation_list.txt, "
+                 "testing_list.txt) in audio/"),
 ):
     EXPORTERS.register(_entry)
 
