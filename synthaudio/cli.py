@@ -70,6 +70,18 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keywords(args: argparse.Namespace) -> int:
+    from synthaudio.keywords.pipeline import make_keywords
+
+    summary = make_keywords(
+        Path(args.config), Path(args.out), jobs=_jobs(args), seed=args.seed,
+        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
+        executor=args.executor, ray_address=args.ray_address,
+    )
+    print(summary.format())
+    return 0
+
+
 def _cmd_voices(args: argparse.Namespace) -> int:
     if args.engine != "espeak-ng":
         return _other_engine_voices(args)
@@ -350,6 +362,21 @@ def build_parser() -> argparse.ArgumentParser:
     _quiet_arg(p)
     _executor_args(p)
     p.set_defaults(func=_cmd_generate)
+
+    p = _subparser(sub, "keywords", "make a keyword-spotting corpus (targets, hard negatives, "
+                                    "Speech Commands layout) from a keywords config")
+    p.add_argument("config", help="the keywords config (keywords.yaml)")
+    p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
+    _jobs_arg(p)
+    p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a corpus made from another config")
+    p.add_argument("--resume", action="store_true",
+                   help="finish an interrupted run of this config in OUT, and fail if there is "
+                        "none (re-running the same command without it resumes too)")
+    _quiet_arg(p)
+    _executor_args(p)
+    p.set_defaults(func=_cmd_keywords)
 
     engines = ENGINES.entries()
     p = _subparser(sub, "voices", "list the voices of a TTS engine")

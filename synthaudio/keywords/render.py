@@ -150,8 +150,8 @@ class ClipRenderer:
 
             return render_stream(self, spec)
         if spec.kind in ("noise", "silence", "background"):
-            audio, extra = self._no_speech(spec)
-            return self.record(spec, audio, None, None, None, extra)
+            audio, noise = self._no_speech(spec)
+            return self.record(spec, audio, None, None, None, noise)
         params = self._environment_params(spec.index)
         n_in = params.num_samples if params is not None else self.n_clip
         factor = params.speed.factor if params is not None and params.speed else 1.0
