@@ -37,7 +37,7 @@ NO_SPEECH_TEXT = {"noise": "<noise>", "silence": "<sil>", "background": "<noise>
                   "babble": "<babble>"}
 BACKGROUND_KINDS = ("pink", "white", "brown", "music", "hum", "impulsive")
 BACKGROUND_SPEAKER, STREAM_SPEAKER = "bgnoise", "stream"
-_WINDOW_WORDS = (1, 3)  # other-speech clips say this many consecutive words of a prompt
+WORDS_PER_S = 2  # other-speech clips say 1 to this x clip_s consecutive words of a prompt
 _WINDOW_TRIES = 200
 
 
@@ -200,25 +200,26 @@ def _banned_codes(lexicon: Lexicon, targets: Sequence[str]) -> set[str]:
 
 def _speech_windows(cfg: KeywordsConfig, corpus: CorpusPlan, lexicon: Lexicon,
                     banned: set[str], count: int) -> list[str]:
-    """``count`` windows of 1-3 consecutive prompt words holding no target (nor a
+    """``count`` windows of a few consecutive prompt words holding no target (nor a
     homophone of one, nor a target phrase across words)."""
     if count == 0:
         return []
     rng = _rng(cfg, "speech", 1)
     prompts = [p.text.split() for p in corpus.prompts]
+    most = max(1, int(WORDS_PER_S * cfg.clip_s))
     single = {t for t in (str(x.text) for x in cfg.targets) if " " not in t}
     out: list[str] = []
     for _ in range(count):
         for _ in range(_WINDOW_TRIES):
             words = prompts[int(rng.integers(len(prompts)))]
-            size = min(len(words), int(rng.integers(_WINDOW_WORDS[0], _WINDOW_WORDS[1] + 1)))
+            size = min(len(words), int(rng.integers(1, most + 1)))
             start = int(rng.integers(len(words) - size + 1))
             window = words[start:start + size]
             if _clean(window, lexicon, banned, single):
                 out.append(" ".join(window))
                 break
         else:
-            raise InputError("text: no window of 1-3 prompt words without a target word in "
+            raise InputError("text: no window of prompt words without a target word in "
                              f"{_WINDOW_TRIES} tries; give prompts of other speech")
     return out
 
