@@ -115,32 +115,33 @@ class ClipRenderer:
 
     # --- environment ---------------------------------------------------------------------
 
-    def _environment_params(self, index: int) -> AugmentParams | None:
-        """The clip's environment, drawn for an input that comes out ``n_clip`` long after
-        the speed factor (the draw of the factor does not depend on the length)."""
+    def environment_params(self, index: int, n_out: int) -> AugmentParams | None:
+        """The environment of clip ``index``, drawn for an input that comes out ``n_out``
+        samples long after the speed factor (the factor's draw does not depend on the
+        length)."""
         if self.augmenter is None:
             return None
-        first = self.augmenter.sample(clip_rng(self.cfg.seed, index, SUB_AUGMENT),
-                                      self.n_clip, self.rate)
+        first = self.augmenter.sample(clip_rng(self.cfg.seed, index, SUB_AUGMENT), n_out,
+                                      self.rate)
         factor = first.speed.factor if first.speed is not None else 1.0
-        n_in = round(self.n_clip * factor)
+        n_in = round(n_out * factor)
         for candidate in (n_in, n_in - 1, n_in + 1):
-            if speed_length(candidate, factor) == self.n_clip:
+            if speed_length(candidate, factor) == n_out:
                 n_in = candidate
                 break
         return self.augmenter.sample(clip_rng(self.cfg.seed, index, SUB_AUGMENT), n_in,
                                      self.rate)
 
-    def _apply(self, buffer: np.ndarray, params: AugmentParams | None,
-               ) -> tuple[np.ndarray, np.ndarray, Any]:
-        """(audio, clean speech stem, result or None), both exactly ``n_clip`` long."""
+    def apply(self, buffer: np.ndarray, params: AugmentParams | None, n_out: int,
+              ) -> tuple[np.ndarray, np.ndarray, Any]:
+        """(audio, clean speech stem, result or None), both exactly ``n_out`` long."""
         if params is None or self.augmenter is None:
             return buffer, buffer, None
         result = self.augmenter.apply(buffer, self.rate, params)
         audio, speech = result.audio, result.speech
         if audio.ndim == 2:  # a multichannel RIR: the first microphone
             audio, speech = audio[0], speech[0]
-        return _fit(audio, self.n_clip), _fit(speech, self.n_clip), result
+        return _fit(audio, n_out), _fit(speech, n_out), result
 
     # --- the kinds ---------------------------------------------------------------------
 
@@ -152,7 +153,7 @@ class ClipRenderer:
         if spec.kind in ("noise", "silence", "background"):
             audio, noise = self._no_speech(spec)
             return self.record(spec, audio, None, None, None, noise)
-        params = self._environment_params(spec.index)
+        params = self.environment_params(spec.index, self.n_clip)
         n_in = params.num_samples if params is not None else self.n_clip
         factor = params.speed.factor if params is not None and params.speed else 1.0
         delay_s = params.room.direct_delay_s if params is not None and params.room else 0.0
@@ -160,7 +161,7 @@ class ClipRenderer:
         buffer = np.zeros(n_in, np.float32)
         if spec.kind == "babble":
             tts = self._babble(spec, buffer, place_rng)
-            audio, _, result = self._apply(buffer, params)
+            audio, _, result = self.apply(buffer, params, self.n_clip)
             return self.record(spec, audio, None, tts, result, {})
         assert spec.speaker is not None
         speech, words, tts = self.say(spec.text, spec.speaker,
@@ -177,7 +178,7 @@ class ClipRenderer:
                 "text": spec.text, "kind": spec.kind, "label": spec.label}
         offset = int(place_rng.integers(lo, hi + 1))
         buffer[offset:offset + len(speech)] = speech
-        audio, stem, result = self._apply(buffer, params)
+        audio, stem, result = self.apply(buffer, params, self.n_clip)
 
         def out_time(t_s: float) -> float:
             t = t_s + offset / self.rate

@@ -22,11 +22,13 @@ if TYPE_CHECKING:
 
 def render_stream(renderer: ClipRenderer, spec: ClipSpec) -> dict[str, Any]:
     """Render stream ``spec``; its record (audio written)."""
-    from synthaudio.keywords.render import SUB_AUGMENT, SUB_STREAM, clip_rng
+    from synthaudio.keywords.render import SUB_STREAM, clip_rng
 
     cfg, rate = renderer.cfg, renderer.rate
     rng = clip_rng(cfg.seed, spec.index, SUB_STREAM)
-    n = round(cfg.streams.duration_s * rate)
+    n_out = round(cfg.streams.duration_s * rate)
+    params = renderer.environment_params(spec.index, n_out)  # speed too: times are mapped
+    n = params.num_samples if params is not None else n_out
     buffer = np.zeros(n, np.float32)
     every_s = 60.0 / cfg.streams.positives_per_minute if cfg.streams.positives_per_minute else 0
     next_positive_s = float(rng.uniform(0.5, 1.0)) * every_s if every_s else float("inf")
@@ -60,15 +62,9 @@ def render_stream(renderer: ClipRenderer, spec: ClipSpec) -> dict[str, Any]:
         phrases.append({"speaker": speaker.speaker_id, "engine": speaker.engine, "text": text,
                         "start_s": round(start_s, 4)})
         t += len(speech) + int(rng.uniform(*cfg.streams.gap_s) * rate)
-    result = None
-    audio = buffer
-    if renderer.augmenter is not None:
-        params = renderer.augmenter.sample(clip_rng(cfg.seed, spec.index, SUB_AUGMENT), n,
-                                           rate)
-        params = replace(params, speed=None, output_samples=n)  # times stay as placed
-        result = renderer.augmenter.apply(buffer, rate, params)
-        audio = result.audio[0] if result.audio.ndim == 2 else result.audio
-        words = [(w, result.map_time(s), d) for w, s, d in words]
+    audio, _, result = renderer.apply(buffer, params, n_out)
+    if result is not None:
+        words = [(w, result.map_time(s), d * result.time_scale) for w, s, d in words]
         events = [[lab, round(result.map_time(a), 4), round(result.map_time(b), 4)]
                   for lab, a, b in events]
     spoken = " ".join(w for w, _, _ in words) or "<sil>"

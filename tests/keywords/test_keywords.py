@@ -38,7 +38,8 @@ text: {{sources: [{{file: {SENTENCES}}}]}}
 speakers: {{count: 6, variants: [m1, f2, m3]}}
 splits: {{train: 0.5, dev: 0.25, test: 0.25}}
 """
-NOISY = CLEAN.replace("kw-clean", "kw-noisy") + """\
+NOISY = CLEAN.replace("kw-clean", "kw-noisy").replace("count: 1, duration_s: 15",
+                                                      "count: 2, duration_s: 15") + """\
 augment:
   speed: {probability: 0.5}
   room: {probability: 0.7, bank_size: 3,
@@ -204,6 +205,9 @@ def test_environment_keeps_the_labels_and_any_jobs_gives_the_same_bytes(
         assert r["keyword"]["energy_inside"] > 0.9, r["id"]
         assert 0.0 <= r["keyword"]["start_s"] < r["keyword"]["end_s"] <= 1.5
         assert sf.info(str(out / r["audio"])).frames == 24000
+    for r in (r for r in records if r["kind"] == "stream"):  # exactly as long, times mapped
+        assert sf.info(str(out / r["audio"])).frames == 15 * 16000
+        assert all(0 <= a < b <= 15.0 for _, a, b in r["events"])
     serial = tmp_path / "serial"
     make_keywords(config, serial, jobs=1, progress=False)
     assert _hashes(serial) == _hashes(out)
