@@ -28,6 +28,8 @@ _LAZY: dict[str, str] = {
     "evaluate_kaldi_dir": "synthaudio.evaluate.evaluate:evaluate_kaldi_dir",
     "build_rir_bank": "synthaudio.augment.rirbank:build_rir_bank",
     "load_corpus_config": "synthaudio.config:load_corpus_config",
+    "make_keywords": "synthaudio.keywords.pipeline:make_keywords",  # `synthaudio keywords`
+    "find_confusables": "synthaudio.keywords.confusable:find_confusables",
     # augmentation
     "Augmenter": "synthaudio.augment.augmenter:Augmenter",
     "AugmentConfig": "synthaudio.transforms:AugmentConfig",
