@@ -50,6 +50,7 @@ ROWS = {"full": "all engines, hard negatives", "no-hard": "without hard negative
         "only-espeak-ng": "one engine (espeak-ng)"}
 QUICK = {"speakers": 12, "positives": 16, "epochs": 8, "batch": 16, "streams": 1,
          "stream_s": 30}
+EPOCHS = 20
 HOP_S = 0.1  # stream windows, every 100 ms
 # the digits recipe's network, narrower (16 conv channels, 64 GRU units a direction: 0.19 M
 # parameters, about 3 ms of one core per clip and epoch), 4x time subsampling
@@ -128,7 +129,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     print(f"{name}: {len(clips['train'])} train / {len(clips['dev'])} dev / "
           f"{len(clips['test'])} test clips, {len(labels)} labels, features "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
-    train_cfg = TrainConfig(epochs=args.epochs or (QUICK["epochs"] if args.quick else 12),
+    train_cfg = TrainConfig(epochs=args.epochs or (QUICK["epochs"] if args.quick else EPOCHS),
                             max_batch=(batch := QUICK["batch"] if args.quick else 64),
                             max_batch_frames=batch * 101, seed=args.seed,
                             threads=args.threads)
@@ -221,7 +222,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="false accepts an hour at which the false-reject rate is reported")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    p.add_argument("--epochs", type=int, help=f"default 12 (quick {QUICK['epochs']})")
+    p.add_argument("--epochs", type=int, help=f"default {EPOCHS} (quick {QUICK['epochs']})")
     p.add_argument("--speakers", type=int, help="override speakers.count")
     p.add_argument("--positives", type=int, help="override counts.positives")
     p.add_argument("--seed", type=int, default=0, help="training seed")

@@ -84,6 +84,12 @@ class CTCModel(nn.Module):
     def frame_logits(self, feats: torch.Tensor, lengths: torch.Tensor,
                      ) -> tuple[torch.Tensor, torch.Tensor]:
         """Unnormalized output scores ``(B, T', V)`` and their lengths ``(B,)``."""
+        y, olens = self.encode(feats, lengths)
+        return self.out(self.dropout(y)), olens
+
+    def encode(self, feats: torch.Tensor, lengths: torch.Tensor,
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The GRU's outputs ``(B, T', 2 * hidden)`` and their lengths ``(B,)``."""
         x = self.conv1(feats.unsqueeze(1))  # (B, C, T/2, F/2)
         # Zero the frames past each utterance's end, so its output does not depend on
         # how much padding the batch gave it.
@@ -97,7 +103,7 @@ class CTCModel(nn.Module):
                                                    enforce_sorted=False)
         y, _ = self.gru(packed)
         y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
-        return self.out(self.dropout(y)), olens
+        return y, olens
 
 
 class ClassifierModel(CTCModel):
