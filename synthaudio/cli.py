@@ -322,6 +322,18 @@ def _jobs_arg(p: argparse.ArgumentParser, what: str = "worker processes") -> Non
                    help=f"{what} (default: the usable CPU cores; never more than those)")
 
 
+def _run_args(p: argparse.ArgumentParser) -> None:
+    """--seed, --overwrite, --resume, -q and the executor: a config-to-OUT run's options."""
+    p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a corpus made from another config")
+    p.add_argument("--resume", action="store_true",
+                   help="finish an interrupted run of this config in OUT, and fail if there is "
+                        "none (re-running the same command without it resumes too)")
+    _quiet_arg(p)
+    _executor_args(p)
+
+
 def _quiet_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -353,14 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int,
                    help="render N utterances, every split in proportion (a later run with a "
                         "larger limit or none extends the corpus)")
-    p.add_argument("--seed", type=int, help="override the config's seed")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a corpus made from another config")
-    p.add_argument("--resume", action="store_true",
-                   help="finish an interrupted run of this config in OUT, and fail if there is "
-                        "none (re-running the same command without it resumes too)")
-    _quiet_arg(p)
-    _executor_args(p)
+    _run_args(p)
     p.set_defaults(func=_cmd_generate)
 
     p = _subparser(sub, "keywords", "make a keyword-spotting corpus (targets, hard negatives, "
@@ -368,14 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="the keywords config (keywords.yaml)")
     p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
     _jobs_arg(p)
-    p.add_argument("--seed", type=int, help="override the config's seed")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a corpus made from another config")
-    p.add_argument("--resume", action="store_true",
-                   help="finish an interrupted run of this config in OUT, and fail if there is "
-                        "none (re-running the same command without it resumes too)")
-    _quiet_arg(p)
-    _executor_args(p)
+    _run_args(p)
     p.set_defaults(func=_cmd_keywords)
 
     engines = ENGINES.entries()

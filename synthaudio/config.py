@@ -14,7 +14,6 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     StrictInt,
-    ValidationError,
     field_validator,
     model_serializer,
     model_validator,
@@ -27,11 +26,11 @@ from synthaudio.configbase import (  # noqa: F401 - re-exported: other modules i
     check_range,
     format_error,
     load_yaml,
+    parse_config,
     read_config_text,
     yaml_line,
 )
 from synthaudio.corpus.quality import QualityConfig
-from synthaudio.errors import ConfigError
 from synthaudio.manifests.formats import default_formats
 from synthaudio.tts.conversion import ConversionConfig
 from synthaudio.tts.coqui import CoquiConfig
@@ -249,13 +248,7 @@ def check_exports(value: list[str]) -> list[str]:
 
 def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
     """Parse and validate YAML text; raise ConfigError naming where the problem is."""
-    data = load_yaml(text, source)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the config must be a YAML mapping, got {type(data).__name__}")
-    try:
-        return CorpusConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_error(source, text, exc)) from None
+    return parse_config(CorpusConfig, text, source)
 
 
 def load_corpus_config(path: Path) -> CorpusConfig:

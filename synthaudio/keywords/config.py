@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.config import (
@@ -27,11 +27,9 @@ from synthaudio.configbase import (
     ConfigModel,
     Range,
     check_range,
-    format_error,
-    load_yaml,
+    parse_config,
     read_config_text,
 )
-from synthaudio.errors import ConfigError
 
 UNKNOWN = "_unknown_"  # Speech Commands' label of other speech
 SILENCE = "_silence_"  # and of clips without speech
@@ -181,14 +179,7 @@ class KeywordsConfig(ConfigModel):
 
 def parse_keywords_config(text: str, source: str = "<config>") -> KeywordsConfig:
     """Parse and validate YAML text; raise ConfigError naming where the problem is."""
-    data = load_yaml(text, source)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the config must be a YAML mapping, got "
-                          f"{type(data).__name__}")
-    try:
-        return KeywordsConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_error(source, text, exc)) from None
+    return parse_config(KeywordsConfig, text, source)
 
 
 def load_keywords_config(path: Path) -> KeywordsConfig:
