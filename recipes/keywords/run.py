@@ -51,6 +51,7 @@ ROWS = {"full": "all engines, hard negatives", "no-hard": "without hard negative
 QUICK = {"speakers": 12, "positives": 16, "epochs": 8, "batch": 16, "streams": 1,
          "stream_s": 30}
 EPOCHS = 20
+BATCH = 32  # clips a batch: small enough for some 2,000 updates in a default run
 HOP_S = 0.1  # stream windows, every 100 ms
 # the digits recipe's network, narrower (16 conv channels, 64 GRU units a direction: 0.19 M
 # parameters, about 3 ms of one core per clip and epoch), 4x time subsampling
@@ -130,7 +131,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
           f"{len(clips['test'])} test clips, {len(labels)} labels, features "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
     train_cfg = TrainConfig(epochs=args.epochs or (QUICK["epochs"] if args.quick else EPOCHS),
-                            max_batch=(batch := QUICK["batch"] if args.quick else 64),
+                            max_batch=(batch := QUICK["batch"] if args.quick else BATCH),
                             max_batch_frames=batch * 101, seed=args.seed,
                             threads=args.threads)
     result = train_classifier(feats["train"], [str(r.extra["label"]) for r in clips["train"]],

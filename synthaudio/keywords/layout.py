@@ -52,6 +52,8 @@ def write_speech_commands(ctx: ExportContext) -> ExportOutcome:
         labels[label] += 1
         if rec.split in lists:
             lists[rec.split].append(rec.audio[len(ROOT) + 1:])
+    if not labels:  # not a keyword corpus: nothing to list
+        return ExportOutcome("speech_commands: no keyword clips (labels), nothing written")
     root = ctx.out_dir / ROOT
     for split, name in LISTS.items():
         write_text_atomic(root / name, "".join(f"{p}\n" for p in sorted(lists[split])))
