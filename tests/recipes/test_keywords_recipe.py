@@ -46,3 +46,25 @@ def test_keywords_quick(tmp_path: Path) -> None:
     cut = sorted(p.relative_to(out / "real-cut-real_speech").as_posix()
                  for p in (out / "real-cut-real_speech").rglob("*.wav"))
     assert cut == ["go/forever01_nohash_0.wav", "on/forever01_nohash_0.wav"]
+
+
+def test_real_speech_commands_folder_maps_to_the_model_labels(tmp_path: Path) -> None:
+    """Any rate; a vocabulary word keeps its label, other words and _unknown_ are _unknown_,
+    _silence_ is _silence_, _background_noise_ is not scored."""
+    import numpy as np
+    import soundfile as sf
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from real_test import real_clips
+
+    folder = tmp_path / "sc"
+    tone = (0.1 * np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440)).astype(np.float32)
+    for rel in ("yes/ab12_nohash_0.wav", "yes/cd34_nohash_1.wav", "cat/ab12_nohash_0.wav",
+                "_unknown_/u1.wav", "_silence_/s1.wav", "_background_noise_/pink.wav"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / rel, tone, 8000)
+    clips = real_clips(folder, ["_silence_", "_unknown_", "no", "yes"], tmp_path / "work", 1.0)
+    got = sorted((c.word, c.label) for c in clips)
+    assert got == [("_silence_", "_silence_"), ("_unknown_", "_unknown_"),
+                   ("cat", "_unknown_"), ("yes", "yes"), ("yes", "yes")]
+    assert all(c.path.is_file() for c in clips)
