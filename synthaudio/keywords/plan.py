@@ -11,7 +11,7 @@ streams (speaker ``stream``) last.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -165,8 +165,6 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
 
 
 def _renumber(clip: ClipSpec, index: int) -> ClipSpec:
-    from dataclasses import replace
-
     return replace(clip, index=index, clip_id=f"{clip.speaker_id}-{index:06d}")
 
 

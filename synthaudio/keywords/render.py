@@ -102,9 +102,7 @@ class ClipRenderer:
         audio = audio[start:end]
         shift = start / self.rate
         length_s = len(audio) / self.rate
-        words = tuple(WordTiming(w.word, min(max(w.start_s - shift, 0.0), length_s),
-                                 w.dur_s) for w in words)
-        words = tuple(WordTiming(w.word, w.start_s, max(0.0, min(w.dur_s, length_s - w.start_s)))
+        words = tuple(_inside(w.word, w.start_s - shift, w.start_s + w.dur_s - shift, length_s)
                       for w in words)
         level = float(rng.uniform(*self.cfg.levels.speech_dbfs))
         tts = {"engine": speaker.engine, **voice.to_dict(), "timings": timings,
@@ -262,6 +260,12 @@ class ClipRenderer:
                 (w, round(s, 3), round(d, 3)) for w, s, d in words),
             tts=tts, augment=augment, extra={**keys, **extra},
         ).to_dict()
+
+
+def _inside(word: str, start_s: float, end_s: float, length_s: float) -> WordTiming:
+    """A word's timing kept inside ``[0, length_s]``."""
+    start = min(max(start_s, 0.0), length_s)
+    return WordTiming(word, start, min(max(end_s, start), length_s) - start)
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
