@@ -31,6 +31,8 @@ _LAZY: dict[str, str] = {
     # conversations (issue 17)
     "generate_sessions": "synthaudio.sessions.generate:generate_sessions",
     "evaluate_sessions": "synthaudio.sessions.evaluate:evaluate_sessions",
+    "make_keywords": "synthaudio.keywords.pipeline:make_keywords",  # `synthaudio keywords`
+    "find_confusables": "synthaudio.keywords.confusable:find_confusables",
     # augmentation
     "Augmenter": "synthaudio.augment.augmenter:Augmenter",
     "AugmentConfig": "synthaudio.transforms:AugmentConfig",

@@ -20,6 +20,8 @@ from synthaudio.errors import InputError as InputError
 from synthaudio.errors import SynthaudioError as SynthaudioError
 from synthaudio.evaluate.evaluate import evaluate_corpus as evaluate
 from synthaudio.evaluate.evaluate import evaluate_kaldi_dir as evaluate_kaldi_dir
+from synthaudio.keywords.confusable import find_confusables as find_confusables
+from synthaudio.keywords.pipeline import make_keywords as make_keywords
 from synthaudio.manifests.export import export_corpus as export
 from synthaudio.manifests.formats import ExportFormat as ExportFormat
 from synthaudio.manifests.validate import validate_corpus as validate
@@ -54,6 +56,8 @@ __all__ = [
     "load_corpus_config",
     "generate_sessions",
     "evaluate_sessions",
+    "make_keywords",
+    "find_confusables",
     "Augmenter",
     "AugmentConfig",
     "AugmentParams",

@@ -70,6 +70,18 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keywords(args: argparse.Namespace) -> int:
+    from synthaudio.keywords.pipeline import make_keywords
+
+    summary = make_keywords(
+        Path(args.config), Path(args.out), jobs=_jobs(args), seed=args.seed,
+        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
+        executor=args.executor, ray_address=args.ray_address,
+    )
+    print(summary.format())
+    return 0
+
+
 def _cmd_voices(args: argparse.Namespace) -> int:
     if args.engine != "espeak-ng":
         return _other_engine_voices(args)
@@ -356,8 +368,8 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
-    """The options of a run from a config (generate, sessions): seed, overwrite, resume,
-    progress, executor."""
+    """The options of a run from a config (generate, sessions, keywords): seed, overwrite,
+    resume, progress, executor."""
     p.add_argument("--seed", type=int, help="override the config's seed")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a corpus made from another config")
@@ -406,6 +418,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "larger limit or none extends the corpus)")
     _run_args(p)
     p.set_defaults(func=_cmd_generate)
+
+    p = _subparser(sub, "keywords", "make a keyword-spotting corpus (targets, hard negatives, "
+                                    "Speech Commands layout) from a keywords config")
+    p.add_argument("config", help="the keywords config (keywords.yaml)")
+    p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
+    _jobs_arg(p)
+    _run_args(p)
+    p.set_defaults(func=_cmd_keywords)
 
     engines = ENGINES.entries()
     p = _subparser(sub, "voices", "list the voices of a TTS engine")

@@ -14,7 +14,6 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     StrictInt,
-    ValidationError,
     field_validator,
     model_serializer,
     model_validator,
@@ -27,11 +26,11 @@ from synthaudio.configbase import (  # noqa: F401 - re-exported: other modules i
     check_range,
     format_error,
     load_yaml,
+    parse_config,
     read_config_text,
     yaml_line,
 )
 from synthaudio.corpus.quality import QualityConfig
-from synthaudio.errors import ConfigError
 from synthaudio.manifests.formats import default_formats
 from synthaudio.tts.conversion import ConversionConfig
 from synthaudio.tts.coqui import CoquiConfig
@@ -230,13 +229,18 @@ class CorpusConfig(_Model):
     @field_validator("exports")
     @classmethod
     def _known_exports(cls, value: list[str]) -> list[str]:
-        from synthaudio.manifests.formats import EXPORTERS  # the export format registry
+        return check_exports(value)
 
-        unknown = [f for f in value if f != "all" and f not in EXPORTERS]
-        if unknown or not value:
-            problem = f"unknown export format(s) {unknown}" if unknown else "no export format"
-            raise ValueError(f"{problem}; choose from {', '.join(EXPORTERS.names())} or all")
-        return value
+
+def check_exports(value: list[str]) -> list[str]:
+    """``exports:`` of a config: names of the export format registry, or "all"."""
+    from synthaudio.manifests.formats import EXPORTERS  # the export format registry
+
+    unknown = [f for f in value if f != "all" and f not in EXPORTERS]
+    if unknown or not value:
+        problem = f"unknown export format(s) {unknown}" if unknown else "no export format"
+        raise ValueError(f"{problem}; choose from {', '.join(EXPORTERS.names())} or all")
+    return value
 
 
 
@@ -257,13 +261,7 @@ def parse_corpus_config(text: str, source: str = "<config>",
                         model: type[CorpusConfig] = CorpusConfig) -> CorpusConfig:
     """Parse and validate YAML text (as ``model``: a corpus config, or one built on it such
     as the sessions config); raise ConfigError naming where the problem is."""
-    data = load_yaml(text, source)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the config must be a YAML mapping, got {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_error(source, text, exc)) from None
+    return parse_config(model, text, source)
 
 
 def load_corpus_config(path: Path) -> CorpusConfig:

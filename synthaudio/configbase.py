@@ -9,7 +9,7 @@ own models next to its code (``augment/config.py``, ``tts/coqui.py``, ``corpus/q
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -132,3 +132,18 @@ def read_config_text(path: Path) -> str:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_config(model: type[M], text: str, source: str = "<config>") -> M:
+    """YAML ``text`` validated as ``model``; ConfigError naming where the problem is."""
+    data = load_yaml(text, source)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the config must be a YAML mapping, got "
+                          f"{type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_error(source, text, exc)) from None

@@ -32,6 +32,8 @@ STREAMS = MappingProxyType({
     "rirs": 8,  # the seed of the corpus's RIR bank (was 6, colliding with "voices")
     "order": 9,  # speaker s's own order of its prompts (speakers.balance): [seed, 9, s]
     "session": 17,  # session i of a session corpus, stage sub: [seed, 17, i, sub]
+    "keywords_plan": 30,  # a keyword corpus's plan (30+: apart from other new pipelines)
+    "keywords_clip": 31,  # keyword clip i, stage sub: [seed, 31, i, sub]
 })
 
 STREAM_TEXT = STREAMS["text"]
@@ -44,6 +46,8 @@ STREAM_BABBLE = STREAMS["babble"]
 STREAM_RIRS = STREAMS["rirs"]
 STREAM_ORDER = STREAMS["order"]
 STREAM_SESSION = STREAMS["session"]
+STREAM_KEYWORDS_PLAN = STREAMS["keywords_plan"]
+STREAM_KEYWORDS_CLIP = STREAMS["keywords_clip"]
 
 if len(set(STREAMS.values())) != len(STREAMS):  # pragma: no cover - caught by the tests too
     raise RuntimeError("synthaudio.streams: two stream tags are equal")

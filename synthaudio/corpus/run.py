@@ -83,7 +83,8 @@ DROPPED_NAME = "quality_dropped.jsonl"
 # What a run (and export, evaluate, report) writes under OUT: what --overwrite replaces once
 # the new corpus is complete (nothing else is touched; see corpus/outdir.py).
 OUTPUTS = (METADATA_NAME, DROPPED_NAME, CONFIG_NAME, "data", "manifests", "alignments",
-           "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs")
+           "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs",
+           "negatives.json", "streams")  # the last two: keyword corpora
 TASKS_PER_JOB = 4  # a pipeline with small groups batches them: this many tasks per worker
 
 Record = dict[str, Any]

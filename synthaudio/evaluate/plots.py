@@ -98,3 +98,21 @@ def rate_by_bucket(
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     _save(fig, path)
+
+
+def det_plot(curves: Mapping[str, Sequence[tuple[float, float]]], path: Path) -> None:
+    """DET curves: false-reject rate (%) against false accepts per hour, one line per
+    model; the x axis is symlog so that zero false accepts stays on the plot."""
+    fig = Figure(figsize=_SIZE_IN)
+    ax = fig.subplots()
+    for name, points in curves.items():
+        pts = sorted(points)
+        ax.plot([x for x, _ in pts], [100.0 * y for _, y in pts], marker=".", label=name)
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlabel("false accepts per hour")
+    ax.set_ylabel("false rejects (%)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("DET curve (synthetic streams)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    _save(fig, path)

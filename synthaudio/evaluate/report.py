@@ -44,6 +44,7 @@ from synthaudio.evaluate.conditions import (
     voice_of,
 )
 from synthaudio.evaluate.corpus_io import MetaRecord, load_audio, read_metadata
+from synthaudio.evaluate.kws import kws_section
 from synthaudio.fileio import write_text_atomic
 from synthaudio.progress import progress_bar
 
@@ -518,6 +519,7 @@ def _render_page(out: Path, records: Sequence[MetaRecord], img_dir: Path,
         _balance_section(records, splits),
         _distributions_section(records, splits, img_dir),
         _eval_section(evals, img_dir),
+        kws_section(out, img_dir),  # keyword spotting: only when an evaluation wrote kws.json
         _examples_section(records, evals, out, progress),
     ]
     reference = compare if compare is not None else out / "reference_profile.json"

@@ -85,6 +85,9 @@ for _entry in (
     ExportFormat("sessions", "synthaudio.sessions.export:write_sessions",
                  "session corpora: RTTM, UEM, CTM, SegLST, NeMo diarization, Lhotse, Kaldi "
                  "with segments; manifests/ and data/"),
+    ExportFormat("speech_commands", "synthaudio.keywords.layout:write_speech_commands",
+                 "keyword corpora: Speech Commands lists (validation_list.txt, "
+                 "testing_list.txt) in audio/"),
 ):
     EXPORTERS.register(_entry)
 

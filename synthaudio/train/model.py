@@ -78,6 +78,18 @@ class CTCModel(nn.Module):
             feats: ``(B, T, n_mels)`` features, zero-padded after each utterance's length.
             lengths: ``(B,)`` frames per utterance (int64, on the CPU).
         """
+        logits, olens = self.frame_logits(feats, lengths)
+        return logits.log_softmax(dim=-1), olens
+
+    def frame_logits(self, feats: torch.Tensor, lengths: torch.Tensor,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unnormalized output scores ``(B, T', V)`` and their lengths ``(B,)``."""
+        y, olens = self.encode(feats, lengths)
+        return self.out(self.dropout(y)), olens
+
+    def encode(self, feats: torch.Tensor, lengths: torch.Tensor,
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The GRU's outputs ``(B, T', 2 * hidden)`` and their lengths ``(B,)``."""
         x = self.conv1(feats.unsqueeze(1))  # (B, C, T/2, F/2)
         # Zero the frames past each utterance's end, so its output does not depend on
         # how much padding the batch gave it.
@@ -91,4 +103,15 @@ class CTCModel(nn.Module):
                                                    enforce_sorted=False)
         y, _ = self.gru(packed)
         y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
-        return self.out(self.dropout(y)).log_softmax(dim=-1), olens
+        return y, olens
+
+
+class ClassifierModel(CTCModel):
+    """The same network as a clip classifier: the frame scores, max-pooled over each clip's
+    frames, are the class logits ``(B, V)`` (a keyword anywhere in the clip counts)."""
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor,  # type: ignore[override]
+                ) -> torch.Tensor:
+        logits, olens = self.frame_logits(feats, lengths)
+        valid = torch.arange(logits.shape[1])[None, :] < olens[:, None]
+        return logits.masked_fill(~valid[:, :, None], -1e4).amax(dim=1)

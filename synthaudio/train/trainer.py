@@ -46,7 +46,7 @@ class EpochStats:
     epoch: int
     train_loss: float  # mean CTC loss per target symbol over the epoch's batches
     dev_loss: float  # same, on the dev set, in eval mode
-    dev_wer: float  # greedy decoding
+    dev_wer: float  # greedy decoding (a classifier's: its dev error rate)
     seconds: float
 
 
@@ -165,12 +165,38 @@ def _fit(model: CTCModel, feats: Sequence[np.ndarray], ys: Sequence[Sequence[int
          lengths: Sequence[int], dev_feats: Sequence[np.ndarray], dev_y: Sequence[Sequence[int]],
          dev_texts: Sequence[str], cfg: TrainConfig, result: TrainResult,
          log: Callable[[str], None]) -> None:
+    def batch_loss(x: torch.Tensor, lens: torch.Tensor, idx: Sequence[int]) -> torch.Tensor:
+        y, ylens = _targets(ys, idx)
+        logp, olens = model(x, lens)
+        return _CTC(logp.transpose(0, 1), y, olens, ylens)
+
+    def evaluate() -> tuple[float, float]:
+        dev_loss = mean_ctc_loss(model, dev_feats, dev_y, cfg.max_batch_frames)
+        return score(list(dev_texts), decode(model, dev_feats, result.vocab)).wer, dev_loss
+
+    result.history, result.best_epoch = fit_epochs(model, feats, lengths, cfg, batch_loss,
+                                                   evaluate, log, "WER")
+
+
+def fit_epochs(model: torch.nn.Module, feats: Sequence[np.ndarray], lengths: Sequence[int],
+               cfg: TrainConfig,
+               batch_loss: Callable[[torch.Tensor, torch.Tensor, Sequence[int]], torch.Tensor],
+               evaluate: Callable[[], tuple[float, float]], log: Callable[[str], None],
+               error_name: str = "WER") -> tuple[list[EpochStats], int]:
+    """The training loop every model here shares: AdamW with a one-cycle schedule over
+    length-sorted batches (SpecAugment on), one ``evaluate() -> (dev error, dev loss)`` per
+    epoch; the weights of the epoch with the lowest (error, loss) are loaded at the end.
+
+    ``batch_loss(features, lengths, indices)`` is the loss of one padded batch. Returns the
+    history and the best epoch (1-based)."""
     steps_per_epoch = len(length_batches(lengths, cfg.max_batch_frames, cfg.max_batch))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
     best_key = (math.inf, math.inf)
     best_state: dict[str, Any] = {}
+    history: list[EpochStats] = []
+    best_epoch = 0
     for epoch in range(1, cfg.epochs + 1):
         start = time.perf_counter()
         rng = np.random.default_rng([cfg.seed, epoch])
@@ -179,9 +205,7 @@ def _fit(model: CTCModel, feats: Sequence[np.ndarray], ys: Sequence[Sequence[int
         batches = length_batches(lengths, cfg.max_batch_frames, cfg.max_batch, rng)
         for idx in batches[:steps_per_epoch]:
             x, lens = _batch(feats, idx, cfg.spec_augment, rng)
-            y, ylens = _targets(ys, idx)
-            logp, olens = model(x, lens)
-            loss = _CTC(logp.transpose(0, 1), y, olens, ylens)
+            loss = batch_loss(x, lens, idx)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -189,18 +213,18 @@ def _fit(model: CTCModel, feats: Sequence[np.ndarray], ys: Sequence[Sequence[int
             sched.step()
             total += float(loss.detach()) * len(idx)
             n += len(idx)
-        dev_loss = mean_ctc_loss(model, dev_feats, dev_y, cfg.max_batch_frames)
-        dev_wer = score(list(dev_texts), decode(model, dev_feats, result.vocab)).wer
-        stats = EpochStats(epoch, total / n, dev_loss, dev_wer, time.perf_counter() - start)
-        result.history.append(stats)
+        dev_error, dev_loss = evaluate()
+        stats = EpochStats(epoch, total / n, dev_loss, dev_error, time.perf_counter() - start)
+        history.append(stats)
         log(f"epoch {epoch:2d}  train loss {stats.train_loss:.3f}  dev loss {dev_loss:.3f}  "
-            f"dev WER {100 * dev_wer:5.1f}%  ({stats.seconds:.0f} s)")
-        if (dev_wer, dev_loss) < best_key:
-            best_key = (dev_wer, dev_loss)
+            f"dev {error_name} {100 * dev_error:5.1f}%  ({stats.seconds:.0f} s)")
+        if (dev_error, dev_loss) < best_key:
+            best_key = (dev_error, dev_loss)
             best_state = copy.deepcopy(model.state_dict())
-            result.best_epoch = epoch
+            best_epoch = epoch
     model.load_state_dict(best_state)
     model.eval()
+    return history, best_epoch
 
 
 def save_model(path: Path, result: TrainResult, features: FeatureConfig) -> None:

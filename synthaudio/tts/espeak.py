@@ -106,6 +106,12 @@ class EspeakEngine:
             finally:
                 lib.end_session()
 
+    def phonemes(self, text: str, voice: str = "en-us") -> list[list[str]]:
+        """The IPA phonemes of each word of ``text`` in language voice ``voice``."""
+        lib = _library()
+        with lib.lock:
+            return lib.phonemes(text, voice)
+
     def synthesize(self, text: str, voice: EspeakVoice) -> Synthesis:
         lib = _library()
         with lib.lock:

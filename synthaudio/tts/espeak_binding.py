@@ -37,6 +37,9 @@ _EVENT_LIST_TERMINATED = 0
 _EVENT_WORD = 1
 _EVENT_END = 5
 _EVENT_MSG_TERMINATED = 6
+# espeak_TextToPhonemes mode: IPA (bit 1), phonemes separated by '_' (bits 8-23)
+_PHONEMES_IPA_SEPARATED = 0x02 | (ord("_") << 8)
+_STRESS_MARKS = "\u02c8\u02cc'"  # primary, secondary stress (IPA), ASCII stress
 # espeak_PARAMETER
 _RATE, _VOLUME, _PITCH, _RANGE, _WORDGAP = 1, 2, 3, 4, 7
 
@@ -232,6 +235,26 @@ class _Library:
             raise SynthaudioError(f"espeak-ng failed (status {status}) on text {text[:60]!r}")
         pcm = np.frombuffer(b"".join(self._chunks), np.int16)
         return pcm, self._events
+
+    def phonemes(self, text: str, voice: str) -> list[list[str]]:
+        """The IPA phonemes of each word of ``text`` as ``voice`` (a language voice such as
+        ``en-us``) says it, stress marks dropped; a fresh library instance, so nothing
+        depends on what was spoken before."""
+        lib = self._open()
+        try:
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ConfigError(f"espeak-ng has no voice {voice!r}")
+            lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+            buffer = ctypes.c_char_p(text.encode("utf-8"))
+            pointer = ctypes.pointer(buffer)
+            clauses: list[str] = []
+            while pointer.contents.value:  # one clause per call; the pointer moves on
+                out = lib.espeak_TextToPhonemes(pointer, _CHARS_UTF8, _PHONEMES_IPA_SEPARATED)
+                clauses.append((out or b"").decode("utf-8"))
+        finally:
+            self._close(lib)
+        return [[ph.strip(_STRESS_MARKS) for ph in word.split("_") if ph.strip(_STRESS_MARKS)]
+                for clause in clauses for word in clause.split()]
 
     def begin_session(self) -> None:
         self._session = self._open()

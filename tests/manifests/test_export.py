@@ -21,7 +21,8 @@ def tree_digest(out: Path) -> dict[str, str]:
 
 def test_resolve_formats() -> None:
     assert FORMATS == ("kaldi", "espnet", "nemo", "lhotse", "hf", "ctm", "webdataset",
-                       "speechbrain", "sessions")
+                       "speechbrain", "sessions",
+                       "speech_commands")
     assert DEFAULT_FORMATS == ("kaldi", "nemo", "lhotse", "hf", "ctm")
     assert resolve_formats(["all"]) == FORMATS
     assert resolve_formats(["ctm", "Kaldi", "ctm"]) == ("kaldi", "ctm")
@@ -29,7 +30,8 @@ def test_resolve_formats() -> None:
         resolve_formats(["kaldi", "tfrecord"])
     assert str(err.value) == (
         "unknown export format 'tfrecord'; valid formats: "
-        "kaldi, espnet, nemo, lhotse, hf, ctm, webdataset, speechbrain, sessions, all"
+        "kaldi, espnet, nemo, lhotse, hf, ctm, webdataset, speechbrain, sessions, "
+        "speech_commands, all"
     )
 
 

@@ -1,0 +1,153 @@
+"""Keyword-spotting scores: accuracy, false accepts per hour on streams, false rejects,
+the DET curve, and the report section that shows them.
+
+A detector's scores are posteriors in [0, 1]. Clips: a positive is rejected at threshold
+``t`` when its target's score is <= ``t``. Streams: each label's score track (one value per
+window, ``hop_s`` apart) is reduced to peaks by non-maximum suppression (a peak silences
+its neighbours within ``refractory_s``); a peak above ``t`` is a detection, true when its
+window overlaps an inserted positive of that label, else a false accept. ``kws.json`` (one
+per evaluation, ``OUT/eval/<name>/kws.json``) holds what the report draws.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthaudio.errors import InputError
+
+KWS_NAME = "kws.json"
+THRESHOLDS = tuple(float(x) for x in np.round(np.linspace(0.0, 1.0, 201), 3))
+
+
+def peaks(track: np.ndarray, hop_s: float, refractory_s: float) -> list[tuple[float, float]]:
+    """(time_s, score) of the peaks of one label's score track, highest first (scores of
+    0 are never detections: left out)."""
+    order = np.argsort(-track, kind="stable")
+    taken = np.zeros(len(track), bool)
+    radius = max(0, round(refractory_s / hop_s))
+    out = []
+    for k in order.tolist():
+        if track[k] <= 0:
+            break
+        if taken[k]:
+            continue
+        out.append((k * hop_s, float(track[k])))
+        taken[max(0, k - radius):k + radius + 1] = True
+    return out
+
+
+@dataclass(frozen=True)
+class StreamPeaks:
+    """The peaks of one stream, judged against its inserted positives."""
+
+    true_scores: dict[int, float]  # event index -> its best true peak's score
+    false_scores: list[float]  # scores of the peaks that hit no event of their label
+    events: int
+    hours: float
+
+
+def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window_s: float,
+                 events: Sequence[Sequence[Any]], duration_s: float,
+                 refractory_s: float | None = None) -> StreamPeaks:
+    """Peaks of each target label's track (``scores``: ``(n_windows, n_labels)``, window
+    ``k`` covering ``[k * hop_s, k * hop_s + window_s)``) against ``events``
+    (``[label, start_s, end_s]``); labels starting with "_" are not detected."""
+    refractory = window_s if refractory_s is None else refractory_s
+    true: dict[int, float] = {}
+    false: list[float] = []
+    for j, label in enumerate(labels):
+        if label.startswith("_"):
+            continue
+        mine = [(e, float(ev[1]), float(ev[2])) for e, ev in enumerate(events) if ev[0] == label]
+        for t, score in peaks(scores[:, j], hop_s, refractory):
+            hit = [e for e, a, b in mine if t < b and a < t + window_s
+                   and min(b, t + window_s) - max(a, t) >= 0.5 * (b - a)]
+            if hit:
+                for e in hit:
+                    true[e] = max(true.get(e, 0.0), score)
+            else:
+                false.append(score)
+    return StreamPeaks(true, false, len(events), duration_s / 3600)
+
+
+@dataclass(frozen=True)
+class DetPoint:
+    threshold: float
+    false_accepts_per_hour: float
+    false_reject_rate: float  # of the positive clips
+
+
+def det_curve(positive_scores: Sequence[float], streams: Sequence[StreamPeaks],
+              thresholds: Sequence[float] = THRESHOLDS) -> list[DetPoint]:
+    """False rejects of the positive clips against false accepts per hour of the streams,
+    at each threshold."""
+    pos = np.asarray(positive_scores, np.float64)
+    false = np.asarray([s for st in streams for s in st.false_scores], np.float64)
+    hours = sum(st.hours for st in streams)
+    if pos.size == 0 or hours <= 0:
+        raise ValueError("a DET curve needs positive clips and streams")
+    return [DetPoint(t, float(np.sum(false > t)) / hours, float(np.mean(pos <= t)))
+            for t in thresholds]
+
+
+def frr_at(curve: Sequence[DetPoint], false_accepts_per_hour: float) -> DetPoint:
+    """The point of lowest false-reject rate with at most that many false accepts an
+    hour (the strictest threshold when none has so few)."""
+    ok = [p for p in curve if p.false_accepts_per_hour <= false_accepts_per_hour]
+    if not ok:
+        return max(curve, key=lambda p: p.threshold)
+    return min(ok, key=lambda p: (p.false_reject_rate, -p.threshold))
+
+
+def write_kws(path: Path, summary: Mapping[str, Any], curve: Sequence[DetPoint]) -> None:
+    """``kws.json``: the summary (accuracies, rates) and the DET curve."""
+    from synthaudio.fileio import write_text_atomic
+
+    write_text_atomic(path, json.dumps({**summary, "det": [asdict(p) for p in curve]},
+                                       indent=1) + "\n")
+
+
+def load_kws(out_dir: Path) -> list[dict[str, Any]]:
+    """The ``kws.json`` of each evaluation of a corpus, by name."""
+    found = []
+    for path in sorted((out_dir / "eval").glob(f"*/{KWS_NAME}")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: cannot read keyword-spotting scores ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("det"), list):
+            raise InputError(f"{path}: not keyword-spotting scores (no 'det')")
+        data.setdefault("name", path.parent.name)
+        found.append(data)
+    return found
+
+
+def kws_section(out_dir: Path, img_dir: Path) -> str:
+    """The report's keyword-spotting section (empty when no evaluation wrote kws.json)."""
+    from synthaudio.evaluate import plots
+
+    evals = load_kws(out_dir)
+    if not evals:
+        return ""
+    rows = []
+    for d in evals:
+        cells = [d["name"], d.get("test", "-"), d.get("clips", "-"),
+                 f"{100 * d['accuracy']:.1f}%" if "accuracy" in d else "-",
+                 f"{d.get('fa_per_hour_target', '-')}",
+                 f"{100 * d['frr_at_target']:.1f}%" if "frr_at_target" in d else "-",
+                 f"{d.get('stream_hours', 0):.2f}"]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("model", "test", "clips", "accuracy",
+                                              "FA/h", "FRR at FA/h", "stream hours"))
+    plots.det_plot({d["name"]: [(p["false_accepts_per_hour"], p["false_reject_rate"])
+                                for p in d["det"]] for d in evals}, img_dir / "kws_det.png")
+    return ('<h2 id="kws">Keyword spotting</h2>'
+            f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+            '<div class="plots"><img src="img/kws_det.png" alt="DET curve"></div>')

@@ -1,0 +1,121 @@
+"""Train a clip classifier (keyword spotting) on in-memory features; score clips.
+
+The network is the CTC model's (:class:`~synthaudio.train.model.ClassifierModel`), its frame
+scores max-pooled over the clip; the loop is the trainer's (:func:`fit_epochs`), with
+cross-entropy and the dev error rate (1 - accuracy) choosing the best epoch. Randomness as
+in :mod:`synthaudio.train.trainer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from synthaudio.train.data import length_batches
+from synthaudio.train.features import FeatureConfig
+from synthaudio.train.model import ClassifierModel, ModelConfig, torch
+from synthaudio.train.trainer import EpochStats, TrainConfig, _batch, fit_epochs
+
+
+@dataclass
+class ClassifierResult:
+    model: ClassifierModel  # the best epoch's weights (lowest dev error, then dev loss)
+    labels: tuple[str, ...]  # class index -> label
+    initial_dev_loss: float
+    history: list[EpochStats] = field(default_factory=list)
+    best_epoch: int = 0
+
+    @property
+    def best(self) -> EpochStats:
+        return self.history[self.best_epoch - 1]
+
+
+def posteriors(model: ClassifierModel, feats: Sequence[np.ndarray],
+               max_batch_frames: int = 16000) -> np.ndarray:
+    """Class probabilities ``(n_clips, n_labels)``, in order (eval mode, no gradients)."""
+    model.eval()
+    out = np.zeros((len(feats), model.out.out_features), dtype=np.float32)
+    with torch.no_grad():
+        for idx in length_batches([f.shape[0] for f in feats], max_batch_frames, 256):
+            x, lens = _batch(feats, idx, None, None)
+            out[idx] = model(x, lens).softmax(dim=-1).numpy()
+    return out
+
+
+def _dev_scores(model: ClassifierModel, feats: Sequence[np.ndarray], ys: np.ndarray,
+                max_batch_frames: int) -> tuple[float, float]:
+    """(error rate, mean cross-entropy) on the dev clips."""
+    probs = posteriors(model, feats, max_batch_frames)
+    error = float(np.mean(probs.argmax(1) != ys))
+    loss = float(-np.mean(np.log(np.maximum(probs[np.arange(len(ys)), ys], 1e-12))))
+    return error, loss
+
+
+def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[str],
+                     dev_feats: Sequence[np.ndarray], dev_labels: Sequence[str],
+                     labels: Sequence[str], model_cfg: ModelConfig | None = None,
+                     cfg: TrainConfig | None = None, log: Callable[[str], None] = print,
+                     ) -> ClassifierResult:
+    """Train on labelled clips; keep the epoch with the lowest dev error.
+
+    Args:
+        train_feats, dev_feats: ``(n_frames, n_mels)`` float32 arrays.
+        train_labels, dev_labels: each clip's label, one of ``labels``.
+        labels: the classes, in output order.
+    """
+    model_cfg = model_cfg or ModelConfig()
+    cfg = cfg or TrainConfig()
+    index = {label: k for k, label in enumerate(labels)}
+    unknown = sorted({x for x in (*train_labels, *dev_labels) if x not in index})
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the classes {list(labels)}")
+    if not train_feats or not dev_feats:
+        raise ValueError("need at least one training and one dev clip")
+    train_y = np.array([index[x] for x in train_labels])
+    dev_y = np.array([index[x] for x in dev_labels])
+    lengths = [f.shape[0] for f in train_feats]
+    threads = torch.get_num_threads()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = ClassifierModel(model_cfg, len(labels))
+            result = ClassifierResult(model, tuple(labels),
+                                      _dev_scores(model, dev_feats, dev_y,
+                                                  cfg.max_batch_frames)[1])
+            log(f"epoch  0  dev loss {result.initial_dev_loss:.3f} (untrained)")
+
+            def batch_loss(x: torch.Tensor, lens: torch.Tensor,
+                           idx: Sequence[int]) -> torch.Tensor:
+                return loss_fn(model(x, lens), torch.from_numpy(train_y[list(idx)]))
+
+            result.history, result.best_epoch = fit_epochs(
+                model, train_feats, lengths, cfg, batch_loss,
+                lambda: _dev_scores(model, dev_feats, dev_y, cfg.max_batch_frames), log,
+                "error")
+    finally:
+        torch.set_num_threads(threads)
+    return result
+
+
+def save_classifier(path: Path, result: ClassifierResult, features: FeatureConfig) -> None:
+    """Weights, model and feature settings and the labels in one ``torch.save`` file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model_config": result.model.cfg.to_dict(), "feature_config": asdict(features),
+                "labels": list(result.labels), "state_dict": result.model.state_dict(),
+                "history": [asdict(h) for h in result.history]}, path)
+
+
+def load_classifier(path: Path) -> tuple[ClassifierModel, tuple[str, ...], FeatureConfig]:
+    """The model (eval mode), labels and feature settings saved by `save_classifier`."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    labels = tuple(blob["labels"])
+    model = ClassifierModel(ModelConfig(**blob["model_config"]), len(labels))
+    model.load_state_dict(blob["state_dict"])
+    model.eval()
+    return model, labels, FeatureConfig(**blob["feature_config"])

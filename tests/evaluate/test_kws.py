@@ -1,0 +1,72 @@
+"""Keyword-spotting scores on hand-made score tracks: peaks, false accepts per hour, false
+rejects, the DET curve and the false-reject rate at a false-accept budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthaudio.errors import InputError
+from synthaudio.evaluate.kws import (
+    det_curve,
+    frr_at,
+    judge_stream,
+    kws_section,
+    load_kws,
+    peaks,
+    write_kws,
+)
+
+
+def test_peaks_suppress_their_neighbours() -> None:
+    track = np.array([0.1, 0.9, 0.8, 0.1, 0.1, 0.7, 0.2])
+    assert peaks(track, hop_s=0.1, refractory_s=0.2) == [(pytest.approx(0.1), 0.9),
+                                                          (pytest.approx(0.5), 0.7)]
+    assert len(peaks(track, hop_s=0.1, refractory_s=0.0)) == 7
+    assert peaks(np.zeros(3), 0.1, 0.2) == []
+
+
+def test_a_stream_counts_hits_and_false_accepts_per_label() -> None:
+    # 10 s of windows every 0.5 s, window 1 s; labels: yes, no, _unknown_
+    scores = np.zeros((20, 3))
+    scores[4, 0] = 0.9  # "yes" at 2.0-3.0 s: the inserted yes at 2.2-2.6 s
+    scores[12, 0] = 0.6  # "yes" at 6.0-7.0 s: nothing there, a false accept
+    scores[12, 2] = 0.99  # _unknown_ is never a detection
+    scores[16, 1] = 0.8  # "no" at 8.0-9.0 s over the inserted "yes": false for "no"
+    events = [["yes", 2.2, 2.6], ["yes", 8.1, 8.5]]
+    st = judge_stream(scores, ["yes", "no", "_unknown_"], 0.5, 1.0, events, 3600.0)
+    assert st.true_scores == {0: 0.9}
+    assert sorted(st.false_scores)[-2:] == [0.6, 0.8]
+    assert st.events == 2 and st.hours == 1.0
+    curve = det_curve([0.95, 0.7, 0.3, 0.1], [st], thresholds=[0.0, 0.5, 0.65, 0.85])
+    # at 0.5: false peaks above it are 0.6 and 0.8 (2 an hour); 2 of 4 positives <= 0.5
+    by_t = {p.threshold: p for p in curve}
+    assert by_t[0.5].false_accepts_per_hour == 2.0 and by_t[0.5].false_reject_rate == 0.5
+    assert by_t[0.85].false_accepts_per_hour == 0.0 and by_t[0.85].false_reject_rate == 0.75
+    assert frr_at(curve, 0.5).threshold == 0.85  # 0.65 still lets the 0.8 "no" through
+    assert frr_at(curve, 1.0).threshold == 0.65  # one an hour: FRR 0.5 (0.3 and 0.1)
+    assert frr_at(curve, 2.0).threshold == 0.0  # no rejects at all
+    assert frr_at(curve, 0.0).false_reject_rate == 0.75
+    with pytest.raises(ValueError, match="needs positive clips and streams"):
+        det_curve([], [st])
+
+
+def test_kws_json_feeds_the_report_section(tmp_path: Path) -> None:
+    scores = np.zeros((4, 2))
+    st = judge_stream(scores, ["go", "_silence_"], 0.5, 1.0, [], 1800.0)
+    curve = det_curve([0.2, 0.9], [st], thresholds=[0.0, 0.5, 1.0])
+    write_kws(tmp_path / "eval" / "m1" / "kws.json",
+              {"name": "m1", "accuracy": 0.875, "frr_at_target": 0.5,
+               "fa_per_hour_target": 1.0, "stream_hours": 0.5}, curve)
+    (found,) = load_kws(tmp_path)
+    assert found["det"][1] == {"threshold": 0.5, "false_accepts_per_hour": 0.0,
+                               "false_reject_rate": 0.5}
+    html = kws_section(tmp_path, tmp_path)
+    assert "<td>87.5%</td>" in html and (tmp_path / "kws_det.png").stat().st_size > 1000
+    (tmp_path / "eval" / "m2").mkdir()
+    (tmp_path / "eval" / "m2" / "kws.json").write_text(json.dumps({"name": "m2"}))
+    with pytest.raises(InputError, match="no 'det'"):
+        load_kws(tmp_path)

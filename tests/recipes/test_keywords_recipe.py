@@ -1,0 +1,70 @@
+"""recipes/keywords/run.py --quick as a user runs it: corpus, training, scores, report."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                    reason="the keywords recipe trains with torch (extra 'train')")
+def test_keywords_quick(tmp_path: Path) -> None:
+    out = tmp_path / "kws"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
+         "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    m = re.search(r"^commands10-full: accuracy (\d+\.\d)% \((\d+) test clips\), FRR "
+                  r"(\d+\.\d)% at 1 FA/h", proc.stdout, re.M)
+    assert m, proc.stdout
+    results = json.loads((out / "results.json").read_text())["rows"]["full"]
+    assert results["loss_ok"] and results["dev_loss"][1] < results["dev_loss"][0]
+    assert abs(100 * results["accuracy"] - float(m.group(1))) < 0.06
+    # the fixture's "go" and "on" ("feels like these days go on forever"), cut out by alignment
+    assert results["real"]["per_word"].keys() == {"go", "on"}
+    assert results["real"]["clips"] == 2
+    corpus = out / "corpora" / "kws-commands10-full-quick"
+    kws = json.loads((corpus / "eval" / "commands10-full" / "kws.json").read_text())
+    det = kws["det"]
+    assert len(det) == 201 and det[0]["threshold"] == 0.0 and det[-1]["threshold"] == 1.0
+    frr = [p["false_reject_rate"] for p in det]
+    fa = [p["false_accepts_per_hour"] for p in det]
+    assert frr == sorted(frr) and fa == sorted(fa, reverse=True)  # a DET curve is monotone
+    page = (corpus / "report" / "index.html").read_text()
+    assert "Keyword spotting" in page and 'alt="DET curve"' in page
+    assert (out / "exp" / "commands10-full" / "model.pt").is_file()
+    cut = sorted(p.relative_to(out / "real-cut-real_speech").as_posix()
+                 for p in (out / "real-cut-real_speech").rglob("*.wav"))
+    assert cut == ["go/forever01_nohash_0.wav", "on/forever01_nohash_0.wav"]
+
+
+def test_real_speech_commands_folder_maps_to_the_model_labels(tmp_path: Path) -> None:
+    """Any rate; a vocabulary word keeps its label, other words and _unknown_ are _unknown_,
+    _silence_ is _silence_, _background_noise_ is not scored."""
+    import numpy as np
+    import soundfile as sf
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from real_test import real_clips
+
+    folder = tmp_path / "sc"
+    tone = (0.1 * np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440)).astype(np.float32)
+    for rel in ("yes/ab12_nohash_0.wav", "yes/cd34_nohash_1.wav", "cat/ab12_nohash_0.wav",
+                "_unknown_/u1.wav", "_silence_/s1.wav", "_background_noise_/pink.wav"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / rel, tone, 8000)
+    clips = real_clips(folder, ["_silence_", "_unknown_", "no", "yes"], tmp_path / "work", 1.0)
+    got = sorted((c.word, c.label) for c in clips)
+    assert got == [("_silence_", "_silence_"), ("_unknown_", "_unknown_"),
+                   ("cat", "_unknown_"), ("yes", "yes"), ("yes", "yes")]
+    assert all(c.path.is_file() for c in clips)
