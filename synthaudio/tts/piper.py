@@ -372,7 +372,8 @@ class PiperEngine:
             prefix = f"{model}#" if len(self.paths) > 1 else ""
             for sid, name in model_speakers(path):
                 label = model if sid is None else prefix + f"{sid}" + (f":{name}" if name else "")
-                out.append(VoiceInfo(label, (lang,), None, ENGINE_NAME))
+                gender = speaker_gender(self.cfg, model, path, (sid, name))
+                out.append(VoiceInfo(label, (lang,), gender, ENGINE_NAME))
         return out
 
     def synthesize(self, text: str, voice: PiperVoice) -> Synthesis:
