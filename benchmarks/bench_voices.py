@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mix-config", type=Path,
                     help="the mix is this corpus config's speakers.engines (its engine "
                          "sections and, for mix+vc, its speakers.conversion)")
+    ap.add_argument("--only", help="comma-separated conditions to run, of those the other "
+                                   "options give (e.g. piper+vc,mix,mix+vc)")
     ap.add_argument("--seed", type=int, default=0, help="which prompts are drawn")
     ap.add_argument("-j", "--jobs", type=int, default=1)
     args = ap.parse_args(argv)
@@ -304,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         for source in sources:
             for vc in args.vc.split(","):
                 name = f"{source}{'+vc' if vc == 'on' else ''}"
+                if args.only is not None and name not in args.only.split(","):
+                    continue
                 try:
                     vc_cfg = (mix_conversion if source == "mix" and mix_conversion
                               else conversion)
