@@ -303,20 +303,21 @@ def main(argv: list[str] | None = None) -> int:
                            "real_speakers": real_summary(real)}
     with tempfile.TemporaryDirectory() as tmp:
         lm_asr, _ = corpus_lm_backend(all_texts, Path(tmp))
-        for source in sources:
-            for vc in args.vc.split(","):
-                name = f"{source}{'+vc' if vc == 'on' else ''}"
-                if args.only is not None and name not in args.only.split(","):
-                    continue
-                try:
-                    vc_cfg = (mix_conversion if source == "mix" and mix_conversion
-                              else conversion)
-                    cfg = condition_config(source, engines, args.speakers, args.prompts,
-                                           vc_cfg if vc == "on" else None, extra, mix)
-                    out[name] = run_condition(cfg, texts, lm_asr, real, args.jobs)
-                except Exception as exc:  # an engine not installed: say so, go on
-                    out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-                print(json.dumps({name: out[name]}), file=sys.stderr)
+        names = [(f"{s}{'+vc' if vc == 'on' else ''}", s, vc)
+                 for s in sources for vc in args.vc.split(",")]
+        if args.only is not None:  # those named, in the order given
+            wanted = args.only.split(",")
+            names = sorted((n for n in names if n[0] in wanted),
+                           key=lambda n: wanted.index(n[0]))
+        for name, source, vc in names:
+            try:
+                vc_cfg = mix_conversion if source == "mix" and mix_conversion else conversion
+                cfg = condition_config(source, engines, args.speakers, args.prompts,
+                                       vc_cfg if vc == "on" else None, extra, mix)
+                out[name] = run_condition(cfg, texts, lm_asr, real, args.jobs)
+            except Exception as exc:  # an engine not installed: say so, go on
+                out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            print(json.dumps({name: out[name]}), file=sys.stderr)
     json.dump(out, sys.stdout, indent=2)
     print()
     return 0
