@@ -28,6 +28,9 @@ _LAZY: dict[str, str] = {
     "evaluate_kaldi_dir": "synthaudio.evaluate.evaluate:evaluate_kaldi_dir",
     "build_rir_bank": "synthaudio.augment.rirbank:build_rir_bank",
     "load_corpus_config": "synthaudio.config:load_corpus_config",
+    # conversations (issue 17)
+    "generate_sessions": "synthaudio.sessions.generate:generate_sessions",
+    "evaluate_sessions": "synthaudio.sessions.evaluate:evaluate_sessions",
     # augmentation
     "Augmenter": "synthaudio.augment.augmenter:Augmenter",
     "AugmentConfig": "synthaudio.transforms:AugmentConfig",

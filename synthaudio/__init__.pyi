@@ -23,6 +23,8 @@ from synthaudio.evaluate.evaluate import evaluate_kaldi_dir as evaluate_kaldi_di
 from synthaudio.manifests.export import export_corpus as export
 from synthaudio.manifests.formats import ExportFormat as ExportFormat
 from synthaudio.manifests.validate import validate_corpus as validate
+from synthaudio.sessions.evaluate import evaluate_sessions as evaluate_sessions
+from synthaudio.sessions.generate import generate_sessions as generate_sessions
 from synthaudio.transforms import AddNoise as AddNoise
 from synthaudio.transforms import AugmentConfig as AugmentConfig
 from synthaudio.transforms import BandLimit as BandLimit
@@ -50,6 +52,8 @@ __all__ = [
     "evaluate_kaldi_dir",
     "build_rir_bank",
     "load_corpus_config",
+    "generate_sessions",
+    "evaluate_sessions",
     "Augmenter",
     "AugmentConfig",
     "AugmentParams",

@@ -297,12 +297,75 @@ class _HelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: {shown})"
 
 
+# ---- sessions (issue 17) ----------------------------------------------------------------
+
+
+def _cmd_sessions(args: argparse.Namespace) -> int:
+    from synthaudio.sessions.generate import generate_sessions
+
+    summary = generate_sessions(
+        Path(args.config), Path(args.out), jobs=_jobs(args), seed=args.seed,
+        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
+        executor=args.executor, ray_address=args.ray_address,
+    )
+    print(summary.format())
+    return 0
+
+
+def _cmd_sessions_eval(args: argparse.Namespace) -> int:
+    from synthaudio.sessions.evaluate import evaluate_sessions
+
+    scores = evaluate_sessions(Path(args.out), diarization=args.diarization,
+                               transcripts=args.transcripts, split=args.split,
+                               collar=args.collar, skip_overlap=args.skip_overlap,
+                               name=args.name)
+    print(scores.format())
+    return 0
+
+
+def _sessions_parsers(sub: Any) -> None:
+    p = _subparser(sub, "sessions", "make a corpus of multi-speaker conversations (sessions "
+                                    "for diarization and meeting ASR) from a sessions config")
+    p.add_argument("config", help="a corpus config with a sessions: section")
+    p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
+    _jobs_arg(p)
+    _run_args(p)
+    p.set_defaults(func=_cmd_sessions)
+
+    p = _subparser(sub, "sessions-eval", "DER/JER (pyannote.metrics) and cpWER (meeteval) of "
+                                         "a system on a session corpus split")
+    p.add_argument("out", help="session corpus folder")
+    p.add_argument("--diarization", metavar="hyp:FILE", help="the system's RTTM")
+    p.add_argument("--transcripts", metavar="hyp:FILE",
+                   help="the system's transcripts (SegLST JSON, or STM)")
+    p.add_argument("--split", default="test", help="split to score")
+    p.add_argument("--collar", type=float, default=0.0,
+                   help="pyannote's collar: seconds removed around each reference boundary, "
+                        "half on each side")
+    p.add_argument("--skip-overlap", action="store_true", help="do not score overlapped speech")
+    p.add_argument("--name", default="sessions", help="results folder under OUT/eval/")
+    p.set_defaults(func=_cmd_sessions_eval)
+
+
 def _executor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="where workers run: a local process pool (-j N) or a Ray cluster "
                         "(pip install 'synthaudio[ray]'); both write the same bytes")
     p.add_argument("--ray-address", help="Ray cluster address (default: a local Ray instance "
                                          "with -j CPUs)")
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    """The options of a run from a config (generate, sessions): seed, overwrite, resume,
+    progress, executor."""
+    p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a corpus made from another config")
+    p.add_argument("--resume", action="store_true",
+                   help="finish an interrupted run of this config in OUT, and fail if there is "
+                        "none (re-running the same command without it resumes too)")
+    _quiet_arg(p)
+    _executor_args(p)
 
 
 def _jobs_arg(p: argparse.ArgumentParser, what: str = "worker processes") -> None:
@@ -341,14 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int,
                    help="render N utterances, every split in proportion (a later run with a "
                         "larger limit or none extends the corpus)")
-    p.add_argument("--seed", type=int, help="override the config's seed")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a corpus made from another config")
-    p.add_argument("--resume", action="store_true",
-                   help="finish an interrupted run of this config in OUT, and fail if there is "
-                        "none (re-running the same command without it resumes too)")
-    _quiet_arg(p)
-    _executor_args(p)
+    _run_args(p)
     p.set_defaults(func=_cmd_generate)
 
     engines = ENGINES.entries()
@@ -432,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     _quiet_arg(p)
     p.set_defaults(func=_cmd_report)
     _profile_parsers(sub)
+    _sessions_parsers(sub)
     return parser
 
 

@@ -7,7 +7,7 @@ into a one-line :class:`~synthaudio.errors.ConfigError` naming the file, line an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, overload
 
 from pydantic import (
     BaseModel,
@@ -254,13 +254,26 @@ class CorpusConfig(_Model):
 
 
 
-def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig:
-    """Parse and validate YAML text; raise ConfigError naming where the problem is."""
+C = TypeVar("C", bound=CorpusConfig)
+
+
+@overload
+def parse_corpus_config(text: str, source: str = "<config>") -> CorpusConfig: ...
+
+
+@overload
+def parse_corpus_config(text: str, source: str, model: type[C]) -> C: ...
+
+
+def parse_corpus_config(text: str, source: str = "<config>",
+                        model: type[CorpusConfig] = CorpusConfig) -> CorpusConfig:
+    """Parse and validate YAML text (as ``model``: a corpus config, or one built on it such
+    as the sessions config); raise ConfigError naming where the problem is."""
     data = load_yaml(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a YAML mapping, got {type(data).__name__}")
     try:
-        return CorpusConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_error(source, text, exc)) from None
 

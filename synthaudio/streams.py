@@ -34,6 +34,7 @@ STREAMS = MappingProxyType({
     "babble": 7,  # the babble pool of a corpus
     "rirs": 8,  # the seed of the corpus's RIR bank (was 6, colliding with "voices")
     "order": 9,  # speaker s's own order of its prompts (speakers.balance): [seed, 9, s]
+    "session": 17,  # session i of a session corpus, stage sub: [seed, 17, i, sub]
 })
 
 STREAM_TEXT = STREAMS["text"]
@@ -45,6 +46,7 @@ STREAM_VOICES = STREAMS["voices"]
 STREAM_BABBLE = STREAMS["babble"]
 STREAM_RIRS = STREAMS["rirs"]
 STREAM_ORDER = STREAMS["order"]
+STREAM_SESSION = STREAMS["session"]
 
 if len(set(STREAMS.values())) != len(STREAMS):  # pragma: no cover - caught by the tests too
     raise RuntimeError("synthaudio.streams: two stream tags are equal")

@@ -139,11 +139,11 @@ class Renderer:
         """Write ``(path, audio, sample_rate, format)`` files atomically: now, or in the
         session's writer thread (after raising the error of any write that failed)."""
         if self._writer is None:
-            _write_files(files)
+            write_files(files)
             return
         while self._writes and self._writes[0].done():
             self._writes.pop(0).result()
-        self._writes.append(self._writer.submit(_write_files, files))
+        self._writes.append(self._writer.submit(write_files, files))
 
     def speak(
         self, text: str, voice: Voice, conversion: ConversionParams | None = None
@@ -261,7 +261,9 @@ class Renderer:
         ).to_dict()
 
 
-def _write_files(files: list[tuple[Path, np.ndarray, int, str]]) -> None:
+def write_files(files: list[tuple[Path, np.ndarray, int, str]]) -> None:
+    """Write ``(path, audio, sample_rate, format)`` files atomically (``STEM_FORMAT``: a
+    float32 WAV; else 16-bit ``wav`` or ``flac``)."""
     for path, audio, sample_rate, fmt in files:
         if fmt == STEM_FORMAT:
             frames = audio.T if audio.ndim == 2 else audio

@@ -82,6 +82,9 @@ for _entry in (
                  "WebDataset tar shards (<id>.flac + <id>.json), shards/<split>/"),
     ExportFormat("speechbrain", "synthaudio.manifests.speechbrain:write_speechbrain",
                  "SpeechBrain CSV (ID,duration,wav,spk_id,wrd), manifests/speechbrain/"),
+    ExportFormat("sessions", "synthaudio.sessions.export:write_sessions",
+                 "session corpora: RTTM, UEM, CTM, SegLST, NeMo diarization, Lhotse, Kaldi "
+                 "with segments; manifests/ and data/"),
 ):
     EXPORTERS.register(_entry)
 

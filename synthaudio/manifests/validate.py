@@ -39,8 +39,10 @@ from synthaudio.manifests.lhotse_export import KINDS, lhotse_manifest_path
 from synthaudio.manifests.metadata import (
     SPLITS,
     is_safe_relpath,
+    iter_metadata,
     metadata_path,
     parse_record,
+    read_json_lines,
     text_problem,
 )
 from synthaudio.manifests.nemo import nemo_manifest_path
@@ -209,15 +211,19 @@ def _check_metadata(corpus: _Corpus, problems: _Problems) -> bool:
         prev = max(prev, rec.id)
         if rec.id in corpus.utts:
             continue
-        first_split, first_line = speaker_split.setdefault(rec.speaker, (rec.split, line))
-        if first_split != rec.split and (rec.speaker, rec.split) not in leaks:
-            leaks.add((rec.speaker, rec.split))
-            problems.add(
-                path,
-                line,
-                f"speaker {rec.speaker} is in split {rec.split} and in split {first_split} "
-                f"(line {first_line})",
-            )
+        session = rec.extra.get("session")  # a session's speakers are its talkers
+        speakers = [str(t.get("speaker")) for t in session.get("talkers", ())] \
+            if isinstance(session, dict) else [rec.speaker]
+        for speaker in speakers:
+            first_split, first_line = speaker_split.setdefault(speaker, (rec.split, line))
+            if first_split != rec.split and (speaker, rec.split) not in leaks:
+                leaks.add((speaker, rec.split))
+                problems.add(
+                    path,
+                    line,
+                    f"speaker {speaker} is in split {rec.split} and in split {first_split} "
+                    f"(line {first_line})",
+                )
         utt = _Utt(rec.split, rec.speaker, rec.text, corpus.abspath(rec.audio), rec.duration_s)
         try:
             info = probe(Path(utt.audio))
@@ -507,6 +513,15 @@ def validate_corpus(out_dir: Path) -> list[Problem]:
     corpus = _Corpus(Path(out_dir))
     problems = _Problems()
     if _check_metadata(corpus, problems):
+        first = next(read_json_lines(metadata_path(Path(out_dir))), (0, None))[1]
+        if isinstance(first, dict) and "session" in first:  # a session corpus: its exports
+            from synthaudio.sessions.validate import validate_sessions
+
+            try:
+                problems.extend(validate_sessions(Path(out_dir), iter_metadata(Path(out_dir))))
+            except InputError as exc:  # a line _check_metadata has named already
+                problems.add(metadata_path(Path(out_dir)), None, str(exc))
+            return list(problems)
         _check_kaldi(corpus, problems)
         _check_nemo(corpus, problems)
         _check_lhotse(corpus, problems)

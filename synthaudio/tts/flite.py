@@ -21,9 +21,15 @@ also gets a drawn ``speed``: the audio played faster or slower (resampled), whic
 F0, formants and tempo together by that factor (0.9 -> 1.1: rms 90 -> 110 Hz), like
 Kaldi's speed perturbation; it is the one F0 lever rms has.
 
-Flite's synthesis draws from libc's ``rand``; ``srand`` is seeded from the voice
-and the text (as espeak-ng's noise is) right before each synthesis, under this module's
-lock, so an utterance's bytes never depend on the process or on what was spoken before.
+Flite's synthesis draws from libc's ``rand`` (the unvoiced excitation of the diphone
+voices, ``mlpg`` of the clustergen ones); ``srand`` is seeded from the voice and the text
+(as espeak-ng's noise is) right before each synthesis, under this module's lock. Since
+``rand`` has one state per C library, any other thread of the process that calls it
+(ONNX Runtime, espeak-ng, Ray's threads all import it) would take draws out of an
+utterance being spoken: Flite is therefore loaded with ``dlmopen`` into a link-map
+namespace of its own, with its own copy of the C library and so its own ``rand``, and an
+utterance's bytes never depend on the process, its threads or what was spoken before.
+(Where ``dlmopen`` is missing, not glibc, the libraries are loaded the usual way.)
 
 (A little over 400 lines: the ctypes binding and the engine of one library, kept
 together as tts/espeak_binding.py is not, since Flite's binding is small.)
@@ -166,20 +172,70 @@ _VoicePtr = ctypes.POINTER(_Voice)
 _P = ctypes.c_void_p
 
 
+class _Namespace:
+    """Shared libraries loaded into one link-map namespace of their own (``dlmopen``), so
+    that they and the C library they use are private to this module; the process's own
+    namespace where ``dlmopen`` is missing."""
+
+    _NEW = -1  # LM_ID_NEWLM
+    _DI_LMID = 1  # RTLD_DI_LMID
+
+    def __init__(self) -> None:
+        self._process = ctypes.CDLL(None)
+        self._lmid: int | None = None
+        self.private = hasattr(self._process, "dlmopen")
+        if self.private:
+            self._process.dlmopen.restype = ctypes.c_void_p
+            self._process.dlmopen.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_int]
+            self._process.dlinfo.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+            self._process.dlerror.restype = ctypes.c_char_p
+
+    def load(self, name: str) -> ctypes.CDLL:
+        """The library ``name`` in this namespace (the first load creates the namespace).
+
+        Raises:
+            OSError: the library is not found or does not load.
+        """
+        if not self.private:
+            return ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
+        lmid = self._NEW if self._lmid is None else self._lmid
+        # (RTLD_GLOBAL is refused for a new namespace; the voices name what they need)
+        handle = self._process.dlmopen(lmid, os.fsencode(name), os.RTLD_NOW)
+        if not handle:
+            raise OSError((self._process.dlerror() or b"").decode(errors="replace"))
+        if self._lmid is None:
+            found = ctypes.c_long()
+            if self._process.dlinfo(ctypes.c_void_p(handle), self._DI_LMID,
+                                    ctypes.byref(found)) != 0:
+                raise OSError(f"dlinfo failed on {name}")
+            self._lmid = found.value
+        return ctypes.CDLL(name, handle=handle)
+
+    def libc(self) -> ctypes.CDLL:
+        """The C library the namespace's libraries call (its ``srand`` seeds their
+        ``rand``)."""
+        if not self.private or self._lmid is None:
+            return self._process
+        return self.load("libc.so.6")
+
+
 class _Library:
     """libflite and its English language, loaded once per process; voices on first use."""
 
     def __init__(self) -> None:
+        # every call into the namespace's libraries holds it: the namespace's C library
+        # does not know of the process's threads
         self.lock = threading.Lock()
+        self._namespace = _Namespace()
         try:
-            lib = ctypes.CDLL(LIBFLITE, mode=ctypes.RTLD_GLOBAL)
-            lang = ctypes.CDLL(LIBRARY_TEMPLATE.format("usenglish"), mode=ctypes.RTLD_GLOBAL)
-            lex = ctypes.CDLL(LIBRARY_TEMPLATE.format("cmulex"), mode=ctypes.RTLD_GLOBAL)
+            lib = self._namespace.load(LIBFLITE)
+            lang = self._namespace.load(LIBRARY_TEMPLATE.format("usenglish"))
+            lex = self._namespace.load(LIBRARY_TEMPLATE.format("cmulex"))
         except OSError:
             raise SynthaudioError(f"flite: the Flite library is not installed ({LIBFLITE} "
                                   f"not found); {INSTALL_HINT}") from None
         self.lib = lib
-        self.libc = ctypes.CDLL(None)
+        self.libc = self._namespace.libc()
         for name, res, args in (
             ("flite_synth_text", _P, [ctypes.c_char_p, _P]),
             ("flite_voice_load", _VoicePtr, [ctypes.c_char_p]),
@@ -221,7 +277,7 @@ class _Library:
                 raise ConfigError(f"flite: no shipped voice {voice.voice!r} "
                                   f"(shipped: {', '.join(SHIPPED)})")
             try:
-                vlib = ctypes.CDLL(LIBRARY_TEMPLATE.format(f"cmu_us_{voice.voice}"))
+                vlib = self._namespace.load(LIBRARY_TEMPLATE.format(f"cmu_us_{voice.voice}"))
             except OSError:
                 raise SynthaudioError(f"flite: voice {voice.voice!r} is not installed; "
                                       f"{INSTALL_HINT}") from None

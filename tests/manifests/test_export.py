@@ -21,7 +21,7 @@ def tree_digest(out: Path) -> dict[str, str]:
 
 def test_resolve_formats() -> None:
     assert FORMATS == ("kaldi", "espnet", "nemo", "lhotse", "hf", "ctm", "webdataset",
-                       "speechbrain")
+                       "speechbrain", "sessions")
     assert DEFAULT_FORMATS == ("kaldi", "nemo", "lhotse", "hf", "ctm")
     assert resolve_formats(["all"]) == FORMATS
     assert resolve_formats(["ctm", "Kaldi", "ctm"]) == ("kaldi", "ctm")
@@ -29,7 +29,7 @@ def test_resolve_formats() -> None:
         resolve_formats(["kaldi", "tfrecord"])
     assert str(err.value) == (
         "unknown export format 'tfrecord'; valid formats: "
-        "kaldi, espnet, nemo, lhotse, hf, ctm, webdataset, speechbrain, all"
+        "kaldi, espnet, nemo, lhotse, hf, ctm, webdataset, speechbrain, sessions, all"
     )
 
 

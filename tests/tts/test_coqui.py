@@ -135,10 +135,17 @@ def test_corpus_speakers_map_to_distinct_model_speakers(engine):
     for s in coqui:
         assert isinstance(s.voice, CoquiVoice) and 0.9 <= s.voice.speed <= 1.1
         assert s.to_dict()["model"] == engine.model and s.gender is None
-    # espeak-ng speakers are drawn exactly as in an espeak-only corpus
-    for i, s in enumerate(spk):
+    # speakers.balance shares the genders out among the espeak-ng speakers only
+    genders = [s.gender for s in spk if s.engine == "espeak-ng"]
+    assert len(genders) == 5 and abs(genders.count("m") - genders.count("f")) == 1
+    # without balance, espeak-ng speakers are drawn exactly as in an espeak-only corpus
+    free = cfg.model_copy(update={"balance": False})
+    drawn = sample_speakers(free, [np.random.default_rng([3, 2, i]) for i in range(8)], ids,
+                            assign_rng=np.random.default_rng([3, 6]), coqui=engine)
+    assert [s.engine for s in drawn] == [s.engine for s in spk]
+    for i, s in enumerate(drawn):
         if s.engine == "espeak-ng":
-            assert s == sample_speaker(cfg, np.random.default_rng([3, 2, i]), ids[i])
+            assert s == sample_speaker(free, np.random.default_rng([3, 2, i]), ids[i])
     again = sample_speakers(cfg, [np.random.default_rng([3, 2, i]) for i in range(8)], ids,
                             assign_rng=np.random.default_rng([3, 6]), coqui=engine)
     assert again == spk

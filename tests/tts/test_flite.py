@@ -50,6 +50,38 @@ def test_synthesis_depends_on_its_own_text_and_voice_only() -> None:
     assert np.array_equal(engine.synthesize(TEXT, voice).audio, first)
 
 
+def test_other_threads_drawing_from_libc_rand_do_not_change_the_audio() -> None:
+    """Flite's rand() is its own: a thread drawing from the process's rand() meanwhile
+    (as ONNX Runtime, espeak-ng or Ray's threads may) leaves every utterance's bytes as
+    they are (with one shared rand() state, the draws interleave and the audio changes)."""
+    import ctypes
+    import threading
+
+    eng = FliteEngine()
+    voices = [FliteVoice("kal16", 1.0), FliteVoice("slt", 1.0, f0_shift=1.1),
+              FliteVoice("rms", 1.0, duration_stretch=1.1)]
+    texts = ["the birch canoe slid on the smooth planks", "seven three nine four"]
+    alone = [eng.synthesize(t, v).audio.tobytes() for v in voices for t in texts]
+    libc = ctypes.CDLL(None)
+    stop = threading.Event()
+    draws = [0]
+
+    def draw() -> None:
+        while not stop.is_set():
+            libc.rand()
+            draws[0] += 1
+
+    thread = threading.Thread(target=draw, daemon=True)
+    thread.start()
+    try:
+        busy = [eng.synthesize(t, v).audio.tobytes() for v in voices for t in texts]
+    finally:
+        stop.set()
+        thread.join()
+    assert draws[0] > 1000  # the other thread really drew meanwhile
+    assert busy == alone
+
+
 def test_speed_moves_pitch_and_duration_of_every_voice_together() -> None:
     engine = FliteEngine()
     slow = engine.synthesize(TEXT, FliteVoice("rms", 0.9))

@@ -16,7 +16,7 @@ from typing import Any
 _LAZY = {  # imported on first use: the config alone does not load pyroomacoustics
     **dict.fromkeys(("SPEED_OF_SOUND", "WALLS", "MicArrayConfig", "Range", "RoomConfig",
                      "RoomConfigError", "Source", "Vec3"), "config"),
-    **dict.fromkeys(("RoomParams", "sample_room"), "sampling"),
+    **dict.fromkeys(("RoomParams", "place_talker", "sample_room"), "sampling"),
     **dict.fromkeys(("simulate_rir", "simulate_rir_full"), "simulation"),
 }
 

@@ -101,20 +101,42 @@ def _place(
             ]
         )
         angle = rng.uniform(0.0, 2.0 * np.pi)
-        dist = rng.uniform(*cfg.source_mic_distance_m)
-        src_z = rng.uniform(*cfg.source_height_m)
-        azimuth = rng.uniform(0.0, 2.0 * np.pi)
-        dz = src_z - center[2]
-        if abs(dz) > dist:
+        src = _source_around(cfg, center, rng)
+        if src is None:
             continue
-        r = math.sqrt(dist**2 - dz**2)
-        src = np.round(center + [r * math.cos(azimuth), r * math.sin(azimuth), dz], 3)
         mics = np.round(
             np.column_stack([center[:2] + arr.offsets(angle), np.full(arr.num_mics, center[2])]), 3
         )
         if _inside(src, dims, w) and all(_inside(m, dims, w) for m in mics):
             return mics, (_mm(src[0]), _mm(src[1]), _mm(src[2]))
     return None
+
+
+def _source_around(cfg: RoomConfig, center: np.ndarray, rng: np.random.Generator,
+                   ) -> np.ndarray | None:
+    """A source at a uniform distance, height and azimuth from ``center`` (mm-rounded), or
+    None when the drawn height is out of reach of the drawn distance."""
+    dist = rng.uniform(*cfg.source_mic_distance_m)
+    src_z = rng.uniform(*cfg.source_height_m)
+    azimuth = rng.uniform(0.0, 2.0 * np.pi)
+    dz = src_z - center[2]
+    if abs(dz) > dist:
+        return None
+    r = math.sqrt(dist**2 - dz**2)
+    return np.round(center + [r * math.cos(azimuth), r * math.sin(azimuth), dz], 3)
+
+
+def place_talker(cfg: RoomConfig, room: RoomParams, rng: np.random.Generator) -> Vec3:
+    """One more speech source in a drawn room, placed as ``sample_room`` places its own
+    (distance, height and azimuth from the array centre; inside the walls): a second talker
+    of a conversation, or a talker who moved."""
+    dims = np.array(room.dims_m)
+    center = np.mean(np.array(room.mic_pos_m), axis=0)
+    for _ in range(_MAX_PLACE_TRIES):
+        src = _source_around(cfg, center, rng)
+        if src is not None and _inside(src, dims, cfg.min_wall_distance_m):
+            return (_mm(src[0]), _mm(src[1]), _mm(src[2]))
+    return room.source_pos_m  # no other place found: where the room's own talker stands
 
 
 def _place_noise(
