@@ -125,7 +125,8 @@ COQUI_TTS = ENGINES.register(EngineEntry(
 
 # Voices built from recordings of real people (issue 13): each module has the same shape,
 # a section model, a voice record, engine_for(section, config_dir), <name>_version(),
-# list_voices(section) and speaker_voices(engine, section, count, rng, corpus_language).
+# list_voices(section), speaker_voices(engine, section, count, rng, corpus_language,
+# genders=None) and voice_genders(engine, section).
 # Registered in this order: a mixed corpus deals its speakers to them in registry order.
 FLITE = ENGINES.register(EngineEntry(
     name="flite", factory="synthaudio.tts.flite:engine_for",
