@@ -13,8 +13,9 @@ have in an espeak-only corpus.
 With ``speakers.balance`` (the default) the voices (accents), genders and shipped variants
 are shared out as evenly as the count allows (:mod:`synthaudio.balance`), the genders over
 all engines of a mixed corpus together (``speakers.genders``, else espeak-ng's variants'
-shares), a shipped variant never in two splits when there are enough of them; with ``speakers.conversion`` a share
-of the speakers gets a voice conversion (:mod:`synthaudio.tts.conversion`), drawn last.
+shares), a shipped variant never in two splits when there are enough of them; with
+``speakers.conversion`` a share of the speakers gets a voice conversion
+(:mod:`synthaudio.tts.conversion`), drawn last.
 """
 
 from __future__ import annotations
