@@ -2,14 +2,17 @@
 without voice conversion, and how fast.
 
 Each condition is a voice source (one engine of the engine set, or ``mix``: equal shares of
-every engine in ``--engines``) with voice conversion off or on. Its ``--speakers`` speakers
+every engine in ``--engines``, or with ``--mix-config CORPUS.yaml`` that corpus's
+``speakers.engines`` shares, engine sections and, for ``mix+vc``, its
+``speakers.conversion``) with voice conversion off or on. Its ``--speakers`` speakers
 are drawn by the corpus planner from the quickstart config (``speakers.engines`` set to the
 source, ``speakers.conversion`` to ``--conversion`` when on; both share every other draw),
 and each says the same ``--prompts`` quickstart prompts through the render stage (clean,
 16 kHz, no environment), so any engine the renderer knows can be measured.
 
     python benchmarks/bench_voices.py [--engines espeak-ng,flite,piper] [--speakers 12]
-        [--prompts 6] [--conversion '{warp: [0.93, 1.08]}'] [--speakers-extra YAML] [-j 2]
+        [--prompts 6] [--conversion '{warp: [0.93, 1.08]}'] [--speakers-extra YAML]
+        [--mix-config corpora/digits/corpus.yaml] [-j 2]
 
 Prints one JSON object; per condition:
   speaker_id_acc      leave-one-out nearest-centroid speaker identification on resemblyzer
@@ -71,11 +74,25 @@ def base_config() -> dict[str, Any]:
     return data
 
 
+def mix_from(path: Path) -> tuple[dict[str, float], dict[str, Any], dict[str, Any] | None]:
+    """(engine shares, engine sections, conversion) of a corpus config's speakers."""
+    from synthaudio.tts.engines import ENGINES
+
+    spk = yaml.safe_load(path.read_text(encoding="utf-8"))["speakers"]
+    sections = {e.section: spk[e.section] for e in ENGINES
+                if e.section is not None and e.section in spk}
+    return dict(spk["engines"]), sections, spk.get("conversion")
+
+
 def condition_config(source: str, engines: list[str], speakers: int, per_speaker: int,
                      conversion: dict[str, Any] | None,
-                     speakers_extra: dict[str, Any]) -> CorpusConfig:
+                     speakers_extra: dict[str, Any],
+                     mix: dict[str, float] | None = None) -> CorpusConfig:
     data = base_config()
-    shares = {e: 1.0 for e in engines} if source == "mix" else {source: 1.0}
+    if source == "mix":
+        shares = mix or {e: 1.0 for e in engines}
+    else:
+        shares = {source: 1.0}
     spk = {**data["speakers"], **speakers_extra, "count": speakers, "engines": shares}
     if conversion is not None:
         spk["conversion"] = conversion
@@ -261,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vc", default="off,on", help="which of off,on to run")
     ap.add_argument("--speakers-extra", default="{}",
                     help="YAML merged into the speakers section (e.g. a piper model)")
+    ap.add_argument("--mix-config", type=Path,
+                    help="the mix is this corpus config's speakers.engines (its engine "
+                         "sections and, for mix+vc, its speakers.conversion)")
+    ap.add_argument("--only", help="comma-separated conditions to run, of those the other "
+                                   "options give (e.g. piper+vc,mix,mix+vc)")
     ap.add_argument("--seed", type=int, default=0, help="which prompts are drawn")
     ap.add_argument("-j", "--jobs", type=int, default=1)
     args = ap.parse_args(argv)
@@ -268,22 +290,34 @@ def main(argv: list[str] | None = None) -> int:
     sources = engines + ([] if args.no_mix or len(engines) < 2 else ["mix"])
     conversion = yaml.safe_load(args.conversion) or {}
     extra = yaml.safe_load(args.speakers_extra) or {}
+    mix: dict[str, float] | None = None
+    mix_conversion: dict[str, Any] | None = None
+    if args.mix_config is not None:
+        mix, sections, mix_conversion = mix_from(args.mix_config)
+        extra = {**sections, **extra}
+        sources = engines if args.no_mix else [*engines, "mix"]
     texts, all_texts = prompts(args.prompts, args.seed)
     real = real_speakers()
     out: dict[str, Any] = {"prompts": len(texts), "conversion": conversion,
+                           "mix": mix, "mix_conversion": mix_conversion,
                            "real_speakers": real_summary(real)}
     with tempfile.TemporaryDirectory() as tmp:
         lm_asr, _ = corpus_lm_backend(all_texts, Path(tmp))
-        for source in sources:
-            for vc in args.vc.split(","):
-                name = f"{source}{'+vc' if vc == 'on' else ''}"
-                try:
-                    cfg = condition_config(source, engines, args.speakers, args.prompts,
-                                           conversion if vc == "on" else None, extra)
-                    out[name] = run_condition(cfg, texts, lm_asr, real, args.jobs)
-                except Exception as exc:  # an engine not installed: say so, go on
-                    out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-                print(json.dumps({name: out[name]}), file=sys.stderr)
+        names = [(f"{s}{'+vc' if vc == 'on' else ''}", s, vc)
+                 for s in sources for vc in args.vc.split(",")]
+        if args.only is not None:  # those named, in the order given
+            wanted = args.only.split(",")
+            names = sorted((n for n in names if n[0] in wanted),
+                           key=lambda n: wanted.index(n[0]))
+        for name, source, vc in names:
+            try:
+                vc_cfg = mix_conversion if source == "mix" and mix_conversion else conversion
+                cfg = condition_config(source, engines, args.speakers, args.prompts,
+                                       vc_cfg if vc == "on" else None, extra, mix)
+                out[name] = run_condition(cfg, texts, lm_asr, real, args.jobs)
+            except Exception as exc:  # an engine not installed: say so, go on
+                out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            print(json.dumps({name: out[name]}), file=sys.stderr)
     json.dump(out, sys.stdout, indent=2)
     print()
     return 0

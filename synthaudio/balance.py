@@ -7,6 +7,10 @@ Engine-agnostic helpers that :mod:`synthaudio.speakers` uses to give each speake
   (:func:`balanced_slots`), in an order drawn from the assignment stream;
 - a pool of voices is split among the train/dev/test splits (:func:`partition_pool`) so
   that no voice is in two splits when the pool has a voice for each split that needs one;
+- the speakers of every engine together have the config's gender shares as nearly as the
+  engines' voice pools allow (:func:`gender_counts`): engines whose voices are few and fixed
+  (Flite's, Piper's...) keep their voices' own shares while espeak-ng, whose genders are a
+  free choice, makes up the difference; only what it cannot is moved to the others;
 - :func:`voice_key` is what "the same voice" means: engine, voice, variant (or model
   speaker) and conversion, and :func:`keys_in_two_splits` lists the voices that break it.
 """
@@ -48,9 +52,9 @@ def balanced_slots(shares: Mapping[K, float], count: int, rng: np.random.Generat
 
 
 def interleaved_slots(shares: Mapping[K, float], count: int,
-                      rng: np.random.Generator) -> list[K]:
+                      rng: np.random.Generator | None) -> list[K]:
     """Each key as often as its rounded share, spread evenly along the list (every prefix
-    as close to the shares as it can be), rotated by a drawn offset."""
+    as close to the shares as it can be), rotated by a drawn offset (none without ``rng``)."""
     counts = largest_remainder(shares, count)
     used = dict.fromkeys(counts, 0)
     out: list[K] = []
@@ -59,8 +63,70 @@ def interleaved_slots(shares: Mapping[K, float], count: int,
                   key=lambda k: counts[k] * (pos + 1) / count - used[k])
         used[key] += 1
         out.append(key)
-    shift = int(rng.integers(count)) if count else 0
+    shift = int(rng.integers(count)) if count and rng is not None else 0
     return out[shift:] + out[:shift]
+
+
+def gender_counts(target: Mapping[str, float], pools: Mapping[str, tuple[int, Mapping[Any, float]]],
+                  free: Sequence[str] = ()) -> dict[str, dict[Any, int]]:
+    """Speakers of each gender per engine, the corpus's genders as close to ``target`` as
+    the engines' voices allow.
+
+    Args:
+        target: shares of the genders to balance, e.g. ``{"m": 7, "f": 5}`` (two keys).
+        pools: engine -> (its number of speakers, the genders of its voice pool, as
+            weights: ``{"m": 4, "f": 1}`` for Flite's five CMU voices). An engine first
+            gets its pool's own shares (largest remainders); genders outside ``target``
+            (None: not known) keep that count.
+        free: engines whose gender split costs no voice balance (espeak-ng: any accent
+            with any gender); they make up the difference first, then the others, each
+            in proportion to what it can still move.
+    """
+    first, second = list(target)
+    out = {e: largest_remainder(dict(w), n) if n > 0 else dict.fromkeys(w, 0)
+           for e, (n, w) in pools.items()}
+    known = sum(c.get(first, 0) + c.get(second, 0) for c in out.values())
+    want = largest_remainder(target, known)[second]
+    gap = want - sum(c.get(second, 0) for c in out.values())
+    stages = ([e for e in free if e in pools], [e for e in pools if e not in free])
+    for stage in stages:
+        if gap == 0:
+            break
+        give, take = (second, first) if gap > 0 else (first, second)
+        room = {e: out[e].get(take, 0) for e in stage
+                if out[e].get(take, 0) > 0 and pools[e][1].get(give, 0) > 0}
+        move = min(abs(gap), sum(room.values()))
+        if move == 0:
+            continue
+        for e, k in largest_remainder({e: float(r) for e, r in room.items()}, move).items():
+            out[e][take] -= k
+            out[e][give] = out[e].get(give, 0) + k
+        gap -= move if gap > 0 else -move
+    return out
+
+
+def deal_voices(order: Sequence[V], genders_of: Sequence[str | None],
+                wanted: Sequence[str | None] | None, count: int) -> list[V]:
+    """The voice of each of ``count`` speakers, dealt in turns from ``order`` (a drawn
+    order of an engine's voices, ``genders_of`` their genders): with ``wanted`` (a gender
+    per speaker, or None for any), speaker ``i`` takes the next voice of its gender."""
+    if wanted is None:
+        return [order[i % len(order)] for i in range(count)]
+    if len(wanted) != count:
+        raise ValueError(f"{len(wanted)} genders for {count} speakers")
+    by_gender: dict[str | None, list[V]] = {}
+    for voice, gender in zip(order, genders_of, strict=True):
+        by_gender.setdefault(gender, []).append(voice)
+    turns: dict[str | None, int] = {}
+    out = []
+    for i, g in enumerate(wanted):
+        pool = by_gender.get(g) if g is not None else None
+        if pool is None:  # any voice (a gender its pool lacks cannot be asked for)
+            out.append(order[i % len(order)])
+            continue
+        out.append(pool[turns.get(g, 0) % len(pool)])
+        turns[g] = turns.get(g, 0) + 1
+    return out
 
 
 def partition_pool(pool: Sequence[V], need: Mapping[str, int],

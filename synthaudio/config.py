@@ -101,6 +101,10 @@ class SpeakersConfig(_Model):
     # voices, genders and shipped variants shared out evenly (synthaudio.balance), no
     # variant in two splits, each speaker reading its prompts in its own order
     balance: bool = True
+    # gender shares across all engines for `balance`, e.g. {m: 1, f: 1}; None: those of
+    # espeak-ng's variants (or generated.female_fraction)
+    genders: dict[Literal["m", "f"], float] | None = Field(default=None,
+                                                           exclude_if=lambda v: v is None)
     # WORLD voice conversion of a share of the speakers (synthaudio.tts.conversion)
     conversion: ConversionConfig | None = Field(default=None, exclude_if=lambda v: v is None)
     # speakers.<section> of engines from other packages (entry points), by section key;
@@ -153,6 +157,14 @@ class SpeakersConfig(_Model):
             if name not in ENGINES:
                 raise ValueError(f"unknown TTS engine {name!r}; known: "
                                  f"{', '.join(ENGINES.names())}")
+        return value
+
+    @field_validator("genders")
+    @classmethod
+    def _gender_shares(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None and (any(v < 0 for v in value.values())
+                                  or sum(value.values()) <= 0):
+            raise ValueError("genders: shares must be >= 0 with a positive sum")
         return value
 
     def engine_section(self, name: str) -> Any:

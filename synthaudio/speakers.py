@@ -11,9 +11,11 @@ Coqui model (:mod:`synthaudio.tts.coqui`); espeak-ng speakers keep the draws the
 have in an espeak-only corpus.
 
 With ``speakers.balance`` (the default) the voices (accents), genders and shipped variants
-are shared out as evenly as the count allows (:mod:`synthaudio.balance`), a shipped variant
-never in two splits when there are enough of them; with ``speakers.conversion`` a share
-of the speakers gets a voice conversion (:mod:`synthaudio.tts.conversion`), drawn last.
+are shared out as evenly as the count allows (:mod:`synthaudio.balance`), the genders over
+all engines of a mixed corpus together (``speakers.genders``, else espeak-ng's variants'
+shares), a shipped variant never in two splits when there are enough of them; with
+``speakers.conversion`` a share of the speakers gets a voice conversion
+(:mod:`synthaudio.tts.conversion`), drawn last.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
 import numpy as np
 
-from synthaudio.balance import balanced_slots, interleaved_slots, partition_pool
+from synthaudio.balance import balanced_slots, gender_counts, interleaved_slots, partition_pool
 from synthaudio.config import JitterConfig, SpeakersConfig
 from synthaudio.errors import ConfigError
 from synthaudio.tts.conversion import ConversionParams, check_available, sample_conversion
@@ -172,11 +174,13 @@ def sample_speakers(
             raise ConfigError(f"speakers: {n_coqui} coqui-tts speakers need as many distinct "
                               f"voices; {coqui.model!r} offers {len(pool)}")
         pool = [pool[k] for k in assign_rng.permutation(len(pool))[:n_coqui]]
+    balance = getattr(cfg, "balance", False)
+    plan = _gender_plan(cfg, counts, engines or {}) if balance else {}
     plugin = _plugin_voices(cfg, counts, order[n_coqui:], assign_rng, engines or {},
-                            corpus_language)
+                            corpus_language, plan)
     espeak_ids = [sid for i, sid in enumerate(ids) if not is_coqui[i] and i not in plugin]
-    forced = (balanced_espeak(cfg, espeak_ids, splits or {}, assign_rng)
-              if getattr(cfg, "balance", False) else {})
+    forced = (balanced_espeak(cfg, espeak_ids, splits or {}, assign_rng,
+                              plan.get(ENGINE_NAME)) if balance else {})
     out: list[SpeakerParams] = []
     k = 0
     for i, sid in enumerate(ids):
@@ -206,11 +210,45 @@ def sample_speakers(
     return tuple(out)
 
 
+def _gender_plan(cfg: SpeakersConfig, counts: Mapping[str, int],
+                 engines: Mapping[str, Any]) -> dict[str, dict[Any, int]]:
+    """Speakers of each gender per engine for ``speakers.balance`` across engines
+    (:func:`~synthaudio.balance.gender_counts`): the target is ``speakers.genders``, else
+    the genders of espeak-ng's variants (or ``generated.female_fraction``). Engines whose
+    voices' genders are not all known, and Coqui, are left out; {} when only espeak-ng
+    would be balanced (its draws then stay as they were before this plan existed)."""
+    from synthaudio.registry import resolve
+    from synthaudio.tts.engines import ENGINES as REGISTRY
+
+    weights = _espeak_gender_weights(cfg)
+    target = getattr(cfg, "genders", None) or {g: weights.get(g, 0.0) for g in ("m", "f")}
+    target = {g: float(target.get(g, 0.0)) for g in ("m", "f")}
+    if sum(target.values()) <= 0:
+        return {}
+    pools: dict[str, tuple[int, dict[Any, float]]] = {}
+    if counts.get(ENGINE_NAME, 0) > 0:
+        pools[ENGINE_NAME] = (counts[ENGINE_NAME], weights)
+    for name, n in counts.items():
+        if n <= 0 or name in ENGINES or name not in engines:
+            continue
+        hook = REGISTRY.get(name).voice_genders
+        section = cfg.engine_section(name) if hasattr(cfg, "engine_section") else None
+        genders = list(resolve(hook)(engines[name], section)) if hook is not None else [None]
+        if genders and all(g in target for g in genders):
+            pools[name] = (n, {g: float(genders.count(g)) for g in target if g in genders})
+    if set(pools) <= {ENGINE_NAME} and getattr(cfg, "genders", None) is None:
+        return {}
+    return gender_counts(target, pools, free=[ENGINE_NAME])
+
+
 def _plugin_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
                    rng: np.random.Generator, engines: Mapping[str, Any], corpus_language: str,
+                   plan: Mapping[str, Mapping[Any, int]] | None = None,
                    ) -> dict[int, tuple[str, str | None, Any]]:
     """Speaker index -> (engine, gender, voice) for engines other than the two built in
-    here, each taking the next ``counts[name]`` speakers of ``order``."""
+    here, each taking the next ``counts[name]`` speakers of ``order``; an engine in
+    ``plan`` (gender -> speakers) is asked for voices of those genders, spread evenly over
+    its speakers."""
     from synthaudio.registry import resolve
     from synthaudio.tts.engines import ENGINES as REGISTRY
 
@@ -225,7 +263,12 @@ def _plugin_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
             raise ConfigError(f"speakers.engines: engine {name!r} gives no speaker voices "
                               "(its EngineEntry has no speaker_voices)")
         section = cfg.engine_section(name) if hasattr(cfg, "engine_section") else None
-        voices = resolve(entry.speaker_voices)(engines[name], section, n, rng, corpus_language)
+        hook = resolve(entry.speaker_voices)
+        if plan and name in plan:
+            wanted = interleaved_slots(plan[name], n, None)
+            voices = hook(engines[name], section, n, rng, corpus_language, genders=wanted)
+        else:
+            voices = hook(engines[name], section, n, rng, corpus_language)
         if len(voices) != n:
             raise ConfigError(f"speakers: engine {name!r} gave {len(voices)} voices for "
                               f"{n} speakers")
@@ -235,27 +278,41 @@ def _plugin_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
     return out
 
 
+def _variant_pools(cfg: SpeakersConfig) -> dict[str | None, list[str]]:
+    """espeak-ng's shipped variants of the config by gender."""
+    pools: dict[str | None, list[str]] = {}
+    for name in cfg.variants:
+        pools.setdefault(variant_gender(None if name == "none" else name), []).append(name)
+    return pools
+
+
+def _espeak_gender_weights(cfg: SpeakersConfig) -> dict[str | None, float]:
+    """espeak-ng's gender shares: ``generated.female_fraction`` for generated variants,
+    else the genders of ``variants``."""
+    if getattr(cfg, "variant_mode", "shipped") == "generated":
+        female = (getattr(cfg, "generated", None) or VariantConfig()).female_fraction
+        return {"m": 1 - female, "f": female}
+    return {g: float(len(v)) for g, v in _variant_pools(cfg).items()}
+
+
 def balanced_espeak(cfg: SpeakersConfig, ids: Sequence[str], splits: Mapping[str, str],
-                    rng: np.random.Generator) -> dict[str, dict[str, Any]]:
+                    rng: np.random.Generator,
+                    per_gender: Mapping[Any, int] | None = None) -> dict[str, dict[str, Any]]:
     """Voice, gender and (shipped) variant of each espeak-ng speaker for ``speakers.balance``.
 
-    Voices get equal shares; genders the config's (``generated.female_fraction`` for
-    generated variants, else the genders of ``variants``); within a (voice, gender) cell
-    the cell's variants are split among the splits (:func:`partition_pool`) and each
-    split's speakers take its variants in turn. Returns keyword arguments of
-    :func:`sample_speaker` per speaker id.
+    Voices get equal shares; genders the config's (:func:`_espeak_gender_weights`), or
+    ``per_gender`` (speakers per gender, from the corpus-wide plan) when given; within a
+    (voice, gender) cell the cell's variants are split among the splits
+    (:func:`partition_pool`) and each split's speakers take its variants in turn. Returns
+    keyword arguments of :func:`sample_speaker` per speaker id.
     """
     if not ids:
         return {}
     generated = getattr(cfg, "variant_mode", "shipped") == "generated"
-    pools: dict[str | None, list[str]] = {}
-    for name in cfg.variants:
-        pools.setdefault(variant_gender(None if name == "none" else name), []).append(name)
-    if generated:
-        female = (getattr(cfg, "generated", None) or VariantConfig()).female_fraction
-        gender_shares: dict[str | None, float] = {"m": 1 - female, "f": female}
-    else:
-        gender_shares = {g: float(len(v)) for g, v in pools.items()}
+    pools = _variant_pools(cfg)
+    gender_shares = _espeak_gender_weights(cfg)
+    if per_gender is not None:  # counts as shares: largest_remainder gives them back exactly
+        gender_shares = {g: float(per_gender.get(g, 0)) for g in gender_shares}
     # each margin balanced (cells of a product would favour the larger gender), and the
     # genders interleaved over the speakers grouped by voice, so each voice has both
     voices = balanced_slots(dict.fromkeys(cfg.voices, 1.0), len(ids), rng)

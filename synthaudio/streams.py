@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-STREAMS_VERSION = 2  # bump when a tag changes (it changes output bytes)
+# bump when a tag changes, or what a stream's draws are used for (it changes output bytes).
+# 3: speakers.balance shares genders out across all engines of a mixed corpus (the voices
+# each engine's stream draws go to other speakers); espeak-ng-only corpora draw as in 2
+STREAMS_VERSION = 3
 
 STREAMS = MappingProxyType({
     "text": 1,  # template expansion: [seed, 1, source index]

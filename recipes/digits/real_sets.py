@@ -86,7 +86,12 @@ def as_kaldi_dir(folder: Path, work: Path) -> Path:
     for _, _, _, path in entries:
         if any(c.isspace() for c in str(path)):
             raise InputError(f"{path}: a path with white space cannot go into wav.scp")
-    out = work / f"real-{layout}"
+    return write_kaldi_dir(work / f"real-{layout}", entries)
+
+
+def write_kaldi_dir(out: Path, entries: list[tuple[str, str, str, Path]]) -> Path:
+    """``wav.scp``, ``text``, ``utt2spk`` and ``spk2utt`` of (utterance id, speaker, text,
+    audio path) entries in ``out``, sorted in byte order."""
     out.mkdir(parents=True, exist_ok=True)
     rows = sorted(entries, key=lambda e: e[0].encode())
     spk2utt: dict[str, list[str]] = {}

@@ -298,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     feats_cfg = FeatureConfig(sample_rate=int(base.get("audio", {}).get("sample_rate", 16000)))
     tests = [TestSet("synthetic", corpus_split(corpora["full"], "test"), corpora["full"])]
-    if args.ablation:
+    if "voices" in corpora:  # the clean many-voice row's test split, when it is trained
         tests.append(TestSet("synth-clean", corpus_split(corpora["voices"], "test"),
                              corpora["voices"]))
     if real_dir is not None:

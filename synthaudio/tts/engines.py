@@ -45,9 +45,13 @@ class EngineEntry:
     config_model: type[BaseModel] | str | None = None  # validates that section
     section_required: bool = False  # a config giving it speakers must have the section
     voice_type: type | str | None = None  # the voice records it synthesizes (dispatch)
-    # (engine, section, count, rng, corpus_language) -> [(voice, gender), ...]: the voices
-    # of `count` speakers, for engines other than espeak-ng and coqui-tts
+    # (engine, section, count, rng, corpus_language[, genders]) -> [(voice, gender), ...]:
+    # the voices of `count` speakers, for engines other than espeak-ng and coqui-tts;
+    # `genders` (a gender per speaker, when speakers.balance asks) picks voices of them
     speaker_voices: Callable[..., list[tuple[Any, str | None]]] | str | None = None
+    # (engine, section) -> the gender of each voice speaker_voices deals from (None: not
+    # known); an engine without it is not asked for genders
+    voice_genders: Callable[..., list[str | None]] | str | None = None
     description: str = ""  # one line for --help and `synthaudio voices`
 
     def build(self, section: Any = None, config_dir: Path | None = None) -> TTSEngine:
@@ -121,7 +125,8 @@ COQUI_TTS = ENGINES.register(EngineEntry(
 
 # Voices built from recordings of real people (issue 13): each module has the same shape,
 # a section model, a voice record, engine_for(section, config_dir), <name>_version(),
-# list_voices(section) and speaker_voices(engine, section, count, rng, corpus_language).
+# list_voices(section), speaker_voices(engine, section, count, rng, corpus_language,
+# genders=None) and voice_genders(engine, section).
 # Registered in this order: a mixed corpus deals its speakers to them in registry order.
 FLITE = ENGINES.register(EngineEntry(
     name="flite", factory="synthaudio.tts.flite:engine_for",
@@ -129,6 +134,7 @@ FLITE = ENGINES.register(EngineEntry(
     word_timings=True, section="flite", config_model="synthaudio.tts.flite:FliteConfig",
     voice_type="synthaudio.tts.flite:FliteVoice",
     speaker_voices="synthaudio.tts.flite:speaker_voices",
+    voice_genders="synthaudio.tts.flite:voice_genders",
     description="Flite in process (CMU voices of recorded speakers; apt-get install libflite1)"))
 
 FESTIVAL = ENGINES.register(EngineEntry(
@@ -138,6 +144,7 @@ FESTIVAL = ENGINES.register(EngineEntry(
     config_model="synthaudio.tts.festival:FestivalConfig",
     voice_type="synthaudio.tts.festival:FestivalVoice",
     speaker_voices="synthaudio.tts.festival:speaker_voices",
+    voice_genders="synthaudio.tts.festival:voice_genders",
     description="Festival voices ked, slt_hts, kal (apt-get install festival festvox-*)"))
 
 PICO = ENGINES.register(EngineEntry(
@@ -146,6 +153,7 @@ PICO = ENGINES.register(EngineEntry(
     word_timings=False, section="pico", config_model="synthaudio.tts.pico:PicoConfig",
     voice_type="synthaudio.tts.pico:PicoVoice",
     speaker_voices="synthaudio.tts.pico:speaker_voices",
+    voice_genders="synthaudio.tts.pico:voice_genders",
     description="SVOX Pico en-US, en-GB (pip install 'synthaudio[pico]')"))
 
 PIPER = ENGINES.register(EngineEntry(
@@ -154,6 +162,7 @@ PIPER = ENGINES.register(EngineEntry(
     word_timings=True, section="piper", config_model="synthaudio.tts.piper:PiperConfig",
     section_required=True, voice_type="synthaudio.tts.piper:PiperVoice",
     speaker_voices="synthaudio.tts.piper:speaker_voices",
+    voice_genders="synthaudio.tts.piper:voice_genders",
     description="Piper neural voices, local .onnx models (pip install 'synthaudio[piper]')"))
 
 

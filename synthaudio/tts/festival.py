@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.augment.config import check_range
+from synthaudio.balance import deal_voices
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 from synthaudio.tts.wordspans import tighten
@@ -267,18 +269,22 @@ def list_voices(section: FestivalConfig | None = None) -> list[VoiceInfo]:
     return FestivalEngine().voices()
 
 
+def voice_genders(engine: FestivalEngine, section: FestivalConfig | None) -> list[str | None]:
+    """The gender of each voice :func:`speaker_voices` deals from."""
+    return [voice_gender(name) for name in (section or FestivalConfig()).voices]
+
+
 def speaker_voices(engine: FestivalEngine, section: FestivalConfig | None, count: int,
                    rng: np.random.Generator, corpus_language: str = "en-us",
+                   genders: Sequence[str | None] | None = None,
                    ) -> list[tuple[FestivalVoice, str | None]]:
     """(voice, gender) of ``count`` speakers: the section's voices dealt in turns from a
-    drawn order, each speaker's parameters drawn from ``rng``."""
+    drawn order (with ``genders``, each speaker takes the next voice of its gender), each
+    speaker's parameters drawn from ``rng``."""
     cfg = section if section is not None else FestivalConfig()
     if not corpus_language.lower().startswith("en"):
         raise ConfigError(f"festival's voices speak English only; the corpus language is "
                           f"{corpus_language!r}")
     names = [cfg.voices[k] for k in rng.permutation(len(cfg.voices))]
-    out: list[tuple[FestivalVoice, str | None]] = []
-    for i in range(count):
-        name = names[i % len(names)]
-        out.append((sample_voice(cfg, name, rng), voice_gender(name)))
-    return out
+    dealt = deal_voices(names, [voice_gender(n) for n in names], genders, count)
+    return [(sample_voice(cfg, name, rng), voice_gender(name)) for name in dealt]

@@ -50,6 +50,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.augment.config import check_range
+from synthaudio.balance import deal_voices
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 from synthaudio.tts.wordspans import tighten
@@ -438,12 +439,19 @@ def list_voices(section: FliteConfig | None = None) -> list[VoiceInfo]:
     return out
 
 
+def voice_genders(engine: FliteEngine, section: FliteConfig | None) -> list[str | None]:
+    """The gender of each voice :func:`speaker_voices` deals from (None: not known)."""
+    return [voice_gender(name) for name in (section or FliteConfig()).voices]
+
+
 def speaker_voices(engine: FliteEngine, section: FliteConfig | None, count: int,
                    rng: np.random.Generator, corpus_language: str = "en-us",
+                   genders: Sequence[str | None] | None = None,
                    ) -> list[tuple[FliteVoice, str | None]]:
     """(voice, gender) of ``count`` speakers: the section's voices dealt in turns from a
-    drawn order (so each is used as evenly as the count allows), each speaker's speed and
-    prosody drawn from ``rng``."""
+    drawn order (so each is used as evenly as the count allows; with ``genders``, a gender
+    per speaker, each takes the next voice of its gender), each speaker's speed and prosody
+    drawn from ``rng``."""
     cfg = section if section is not None else FliteConfig()
     if not corpus_language.lower().startswith("en"):
         raise ConfigError(f"flite speaks English only; the corpus language is "
@@ -452,11 +460,9 @@ def speaker_voices(engine: FliteEngine, section: FliteConfig | None, count: int,
     for name in names:
         if name in SHIPPED:
             engine._lib.voice(FliteVoice(name, 1.0))  # installed?
-    out = []
-    for i in range(count):
-        name = names[i % len(names)]
-        out.append((sample_voice(cfg, name, rng, engine.config_dir), voice_gender(name)))
-    return out
+    dealt = deal_voices(names, [voice_gender(n) for n in names], genders, count)
+    return [(sample_voice(cfg, name, rng, engine.config_dir), voice_gender(name))
+            for name in dealt]
 
 
 def word_timings(words: Sequence[str], events: Sequence[tuple[str, float, float]],

@@ -17,6 +17,7 @@ depend on its own text and voice only.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.augment.config import check_range
+from synthaudio.balance import deal_voices
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo
 
@@ -143,18 +145,22 @@ def list_voices(section: PicoConfig | None = None) -> list[VoiceInfo]:
     return PicoEngine().voices()
 
 
+def voice_genders(engine: PicoEngine, section: PicoConfig | None) -> list[str | None]:
+    """The gender of each voice :func:`speaker_voices` deals from."""
+    return [SHIPPED[name] for name in (section or PicoConfig()).voices]
+
+
 def speaker_voices(engine: PicoEngine, section: PicoConfig | None, count: int,
                    rng: np.random.Generator, corpus_language: str = "en-us",
+                   genders: Sequence[str | None] | None = None,
                    ) -> list[tuple[PicoVoice, str | None]]:
     """(voice, gender) of ``count`` speakers: the section's voices dealt in turns from a
-    drawn order, each speaker's pitch and rate drawn from ``rng``."""
+    drawn order (with ``genders``, each speaker takes the next voice of its gender), each
+    speaker's pitch and rate drawn from ``rng``."""
     cfg = section if section is not None else PicoConfig()
     if not corpus_language.lower().startswith("en"):
         raise ConfigError(f"pico: synthaudio uses its English voices only; the corpus "
                           f"language is {corpus_language!r}")
     names = [cfg.voices[k] for k in rng.permutation(len(cfg.voices))]
-    out: list[tuple[PicoVoice, str | None]] = []
-    for i in range(count):
-        name = names[i % len(names)]
-        out.append((sample_voice(cfg, name, rng), SHIPPED[name]))
-    return out
+    dealt = deal_voices(names, [SHIPPED[n] for n in names], genders, count)
+    return [(sample_voice(cfg, name, rng), SHIPPED[name]) for name in dealt]

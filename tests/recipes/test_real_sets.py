@@ -99,3 +99,29 @@ def test_ablation_rows_and_voice_source_configs() -> None:
     bad = {**only, "speakers": {**only["speakers"], "engines": {"no-such-engine": 1.0}}}
     with pytest.raises(run.SynthaudioError, match="cannot be rendered here"):
         run.check_condition(bad, "only-espeak-ng")
+
+
+def test_digit_words_cut_out_of_real_speech(tmp_path):
+    spec = importlib.util.spec_from_file_location("digits_real_digits",
+                                                  REPO / "recipes/digits/real_digits.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fixture = REPO / "tests/fixtures/real_speech"
+    out, n = module.cut_digit_words(fixture, tmp_path / "digits")
+    utts = kaldi_dir_utterances(out)
+    # "four queen of clubs", "seven of clubs", "five five", "eight of spades four of clubs
+    # seven of hearts": seven digit words
+    assert n == len(utts) == 7
+    assert [u.text for u in utts] == ["four", "seven", "five", "five", "eight", "four",
+                                      "seven"]
+    for u in utts:
+        audio, sr = sf.read(u.audio_path, dtype="float32")
+        assert sr == 16000 and 0.15 < len(audio) / sr < 1.0, (u.id, len(audio) / sr)
+        assert np.abs(audio).max() > 0.05  # speech, not a silent gap
+    # the two "five"s of "five five" are two stretches of the recording, one after the other
+    source, _ = sf.read(fixture / "wav/cards-004.wav", dtype="float32")
+    first, _ = sf.read(utts[2].audio_path, dtype="float32")
+    second, _ = sf.read(utts[3].audio_path, dtype="float32")
+    assert len(first) + len(second) <= len(source)
+    assert not np.array_equal(first[:len(second)], second[:len(first)])
