@@ -58,28 +58,28 @@ def _jobs(args: argparse.Namespace) -> int:
     return jobs
 
 
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from synthaudio.corpus.generate import generate_corpus
-
-    summary = generate_corpus(
-        Path(args.config), Path(args.out), jobs=_jobs(args), limit=args.limit, seed=args.seed,
+def _run_config(make: Any, args: argparse.Namespace, **extra: Any) -> int:
+    """Run ``make(CONFIG, OUT, ...)`` (generate, sessions, keywords) with the options of
+    :func:`_run_args` and print its summary."""
+    summary = make(
+        Path(args.config), Path(args.out), jobs=_jobs(args), seed=args.seed,
         overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
-        executor=args.executor, ray_address=args.ray_address,
+        executor=args.executor, ray_address=args.ray_address, **extra,
     )
     print(summary.format())
     return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from synthaudio.corpus.generate import generate_corpus
+
+    return _run_config(generate_corpus, args, limit=args.limit)
 
 
 def _cmd_keywords(args: argparse.Namespace) -> int:
     from synthaudio.keywords.pipeline import make_keywords
 
-    summary = make_keywords(
-        Path(args.config), Path(args.out), jobs=_jobs(args), seed=args.seed,
-        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
-        executor=args.executor, ray_address=args.ray_address,
-    )
-    print(summary.format())
-    return 0
+    return _run_config(make_keywords, args)
 
 
 def _cmd_voices(args: argparse.Namespace) -> int:
@@ -315,13 +315,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 def _cmd_sessions(args: argparse.Namespace) -> int:
     from synthaudio.sessions.generate import generate_sessions
 
-    summary = generate_sessions(
-        Path(args.config), Path(args.out), jobs=_jobs(args), seed=args.seed,
-        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
-        executor=args.executor, ray_address=args.ray_address,
-    )
-    print(summary.format())
-    return 0
+    return _run_config(generate_sessions, args)
 
 
 def _cmd_sessions_eval(args: argparse.Namespace) -> int:
