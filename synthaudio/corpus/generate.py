@@ -36,11 +36,12 @@ from synthaudio.corpus.run import (
     Record,
     RunStats,
     RunSummary,
+    check_int,
+    check_run_options,
     fingerprint,
     run_pipeline,
 )
 from synthaudio.errors import ConfigError, SynthaudioError
-from synthaudio.executors import check_executor
 from synthaudio.splits import SPLITS
 from synthaudio.streams import STREAMS_VERSION
 from synthaudio.tts.engines import engine_versions
@@ -189,13 +190,6 @@ class _Indices(Sequence[int]):
         return self._utts.global_index(k)
 
 
-def _check_int(value: Any, name: str, minimum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-
-
 def generate_corpus(
     config_path: Path,
     out_dir: Path,
@@ -234,15 +228,9 @@ def generate_corpus(
             a failed write (full disk, permissions) names the path, and keeps what is
             complete for a later run to resume.
     """
-    _check_int(jobs, "-j/--jobs", 1)
+    check_run_options(jobs, seed, executor, resume, overwrite)
     if limit is not None:
-        _check_int(limit, "--limit", 1)
-    if seed is not None:
-        _check_int(seed, "--seed", 0)
-    check_executor(executor)
-    if resume and overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other: --resume finishes the "
-                          "run in OUT, --overwrite replaces it")
+        check_int(limit, "--limit", 1)
     config_path, out_dir = Path(config_path), Path(out_dir)
     started = time.perf_counter()
     cfg = load_corpus_config(config_path)

@@ -65,8 +65,8 @@ from synthaudio.corpus.outdir import (
     swap_in,
     written_entries,
 )
-from synthaudio.errors import SynthaudioError
-from synthaudio.executors import run_tasks
+from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import (
     is_temp_name,
     remove_temp_files,
@@ -441,6 +441,27 @@ def merge_records(out_dir: Path, groups: Iterable[int], stats: RunStats,
 
 
 S = TypeVar("S", bound=RunSummary)
+
+
+def check_int(value: Any, name: str, minimum: int | None = None) -> None:
+    """ConfigError naming ``name`` unless ``value`` is an int (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+
+
+def check_run_options(jobs: int, seed: int | None, executor: str, resume: bool,
+                      overwrite: bool) -> None:
+    """The checks of a run's options (generate, sessions, keywords), before anything is
+    read or written: one-line ConfigErrors."""
+    check_int(jobs, "-j/--jobs", 1)
+    if seed is not None:
+        check_int(seed, "--seed", 0)
+    check_executor(executor)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other: --resume finishes the "
+                          "run in OUT, --overwrite replaces it")
 
 
 def run_pipeline(pipeline: Pipeline, out_dir: Path, summarize: Callable[[RunStats], S], *,

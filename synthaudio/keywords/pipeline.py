@@ -23,11 +23,16 @@ from typing import Any
 import synthaudio
 from synthaudio.config import CorpusConfig
 from synthaudio.corpus.environment import check_environment_inputs, prepare_environment
-from synthaudio.corpus.generate import _check_int
 from synthaudio.corpus.render import Renderer
-from synthaudio.corpus.run import Record, RunStats, RunSummary, fingerprint, run_pipeline
+from synthaudio.corpus.run import (
+    Record,
+    RunStats,
+    RunSummary,
+    check_run_options,
+    fingerprint,
+    run_pipeline,
+)
 from synthaudio.errors import ConfigError, SynthaudioError
-from synthaudio.executors import check_executor
 from synthaudio.fileio import write_text_atomic
 from synthaudio.keywords.config import KeywordsConfig, load_keywords_config
 from synthaudio.keywords.plan import KeywordsPlan, plan_keywords
@@ -139,12 +144,7 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
         SynthaudioError: bad input (ConfigError, InputError) before anything is written; a
             failed write names the path and keeps what is complete for a later run.
     """
-    _check_int(jobs, "-j/--jobs", 1)
-    if seed is not None:
-        _check_int(seed, "--seed", 0)
-    check_executor(executor)
-    if resume and overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other")
+    check_run_options(jobs, seed, executor, resume, overwrite)
     config_path, out_dir = Path(config_path), Path(out_dir)
     started = time.perf_counter()
     cfg = load_keywords_config(config_path)

@@ -18,9 +18,15 @@ from typing import Any
 
 import synthaudio
 from synthaudio.corpus.environment import check_environment_inputs
-from synthaudio.corpus.run import Record, RunStats, RunSummary, fingerprint, run_pipeline
+from synthaudio.corpus.run import (
+    Record,
+    RunStats,
+    RunSummary,
+    check_run_options,
+    fingerprint,
+    run_pipeline,
+)
 from synthaudio.errors import ConfigError, SynthaudioError
-from synthaudio.executors import check_executor
 from synthaudio.sessions.config import SessionCorpusConfig, load_sessions_config
 from synthaudio.sessions.plan import SessionPlan, SessionSpec, plan_sessions
 from synthaudio.sessions.render import SessionRenderer, TextPool
@@ -177,13 +183,7 @@ def generate_sessions(
         SynthaudioError: bad input (ConfigError, InputError) before anything is written;
             a failed write names the path.
     """
-    for value, name, low in ((jobs, "-j/--jobs", 1), (seed, "--seed", 0)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < low):
-            raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
-    check_executor(executor)
-    if resume and overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other")
+    check_run_options(jobs, seed, executor, resume, overwrite)
     config_path, out_dir = Path(config_path), Path(out_dir)
     started = time.perf_counter()
     cfg = load_sessions_config(config_path)
