@@ -128,41 +128,34 @@ COQUI_TTS = ENGINES.register(EngineEntry(
 # list_voices(section), speaker_voices(engine, section, count, rng, corpus_language,
 # genders=None) and voice_genders(engine, section).
 # Registered in this order: a mixed corpus deals its speakers to them in registry order.
-FLITE = ENGINES.register(EngineEntry(
-    name="flite", factory="synthaudio.tts.flite:engine_for",
-    version="synthaudio.tts.flite:flite_version", voices="synthaudio.tts.flite:list_voices",
-    word_timings=True, section="flite", config_model="synthaudio.tts.flite:FliteConfig",
-    voice_type="synthaudio.tts.flite:FliteVoice",
-    speaker_voices="synthaudio.tts.flite:speaker_voices",
-    voice_genders="synthaudio.tts.flite:voice_genders",
+def _module_entry(name: str, module: str, kind: str, *, word_timings: bool, description: str,
+                  section_required: bool = False) -> EngineEntry:
+    """The entry of an engine module of that shape: ``synthaudio.tts.<module>`` with
+    ``<Kind>Config``, ``<Kind>Voice`` and the functions named above; its section is
+    ``speakers.<module>``."""
+    path = f"synthaudio.tts.{module}"
+    return EngineEntry(
+        name=name, factory=f"{path}:engine_for", version=f"{path}:{module}_version",
+        voices=f"{path}:list_voices", word_timings=word_timings, section=module,
+        config_model=f"{path}:{kind}Config", section_required=section_required,
+        voice_type=f"{path}:{kind}Voice", speaker_voices=f"{path}:speaker_voices",
+        voice_genders=f"{path}:voice_genders", description=description)
+
+
+FLITE = ENGINES.register(_module_entry(
+    "flite", "flite", "Flite", word_timings=True,
     description="Flite in process (CMU voices of recorded speakers; apt-get install libflite1)"))
 
-FESTIVAL = ENGINES.register(EngineEntry(
-    name="festival", factory="synthaudio.tts.festival:engine_for",
-    version="synthaudio.tts.festival:festival_version",
-    voices="synthaudio.tts.festival:list_voices", word_timings=True, section="festival",
-    config_model="synthaudio.tts.festival:FestivalConfig",
-    voice_type="synthaudio.tts.festival:FestivalVoice",
-    speaker_voices="synthaudio.tts.festival:speaker_voices",
-    voice_genders="synthaudio.tts.festival:voice_genders",
+FESTIVAL = ENGINES.register(_module_entry(
+    "festival", "festival", "Festival", word_timings=True,
     description="Festival voices ked, slt_hts, kal (apt-get install festival festvox-*)"))
 
-PICO = ENGINES.register(EngineEntry(
-    name="pico", factory="synthaudio.tts.pico:engine_for",
-    version="synthaudio.tts.pico:pico_version", voices="synthaudio.tts.pico:list_voices",
-    word_timings=False, section="pico", config_model="synthaudio.tts.pico:PicoConfig",
-    voice_type="synthaudio.tts.pico:PicoVoice",
-    speaker_voices="synthaudio.tts.pico:speaker_voices",
-    voice_genders="synthaudio.tts.pico:voice_genders",
+PICO = ENGINES.register(_module_entry(
+    "pico", "pico", "Pico", word_timings=False,
     description="SVOX Pico en-US, en-GB (pip install 'synthaudio[pico]')"))
 
-PIPER = ENGINES.register(EngineEntry(
-    name="piper", factory="synthaudio.tts.piper:engine_for",
-    version="synthaudio.tts.piper:piper_version", voices="synthaudio.tts.piper:list_voices",
-    word_timings=True, section="piper", config_model="synthaudio.tts.piper:PiperConfig",
-    section_required=True, voice_type="synthaudio.tts.piper:PiperVoice",
-    speaker_voices="synthaudio.tts.piper:speaker_voices",
-    voice_genders="synthaudio.tts.piper:voice_genders",
+PIPER = ENGINES.register(_module_entry(
+    "piper", "piper", "Piper", word_timings=True, section_required=True,
     description="Piper neural voices, local .onnx models (pip install 'synthaudio[piper]')"))
 
 
