@@ -240,9 +240,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("run.py: needs PyTorch: pip install 'synthaudio[train]'", file=sys.stderr)
+        import synthaudio.train.model  # noqa: F401 - its ImportError names the extra
+    except ImportError as exc:
+        print(f"run.py: {exc}", file=sys.stderr)
         return 2
     started = time.perf_counter()
     out: Path = args.out.resolve()
