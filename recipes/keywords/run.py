@@ -32,6 +32,13 @@ from synthaudio.evaluate.kws import det_curve, frr_at, judge_stream, write_kws
 from synthaudio.keywords.pipeline import make_keywords
 from synthaudio.manifests.metadata import iter_metadata
 from synthaudio.train.data import Utterance, compute_features
+from synthaudio.train.embedding import (
+    FRAME_S,
+    EmbeddingConfig,
+    SpeechEmbedding,
+    embedding_features,
+    model_files,
+)
 from synthaudio.train.features import FeatureConfig, load_mono, log_mel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's own modules
@@ -47,15 +54,22 @@ VOCABS = {
     "wake": ["hey jarvis"],
 }
 ROWS = {"full": "all engines, hard negatives", "no-hard": "without hard negatives",
-        "only-espeak-ng": "one engine (espeak-ng)"}
+        "only-espeak-ng": "one engine (espeak-ng)",
+        "other-features": "the other front end"}  # the full row's corpus, other features
 QUICK = {"speakers": 12, "positives": 16, "epochs": 8, "batch": 16, "streams": 1,
          "stream_s": 30}
-EPOCHS = 20
-BATCH = 32  # clips a batch: small enough for some 2,000 updates in a default run
-HOP_S = 0.1  # stream windows, every 100 ms
+FEATURES = ("embedding", "log-mel")
+EPOCHS = {"embedding": 40, "log-mel": 20}
+BATCH = {"embedding": 64, "log-mel": 32}  # log-mel: some 2,000 updates in a default run
+HOP_S = {"embedding": FRAME_S, "log-mel": 0.1}  # stream windows: every 80 / 100 ms
 # the digits recipe's network, narrower (16 conv channels, 64 GRU units a direction: 0.19 M
 # parameters, about 3 ms of one core per clip and epoch), 4x time subsampling
 MODEL_SETTINGS = {"time_stride": 4, "hidden": 64, "conv_channels": 16}
+# over the speech embedding: two 1-D convolutions of 128 channels (87 k parameters)
+HEAD_SETTINGS: dict[str, Any] = {"channels": 128, "layers": 2, "dropout": 0.3}
+# class weighting: _unknown_ has ~9x the clips of one target in the corpus, and about as
+# many as one in Speech Commands' test sets; weighting each class equally trains for that
+BALANCE = 1.0
 MIN_DEV_LOSS_DROP = 0.2  # --quick fails unless the dev loss falls at least this much
 
 
@@ -102,27 +116,49 @@ def make_corpus(cfg: dict[str, Any], out: Path, jobs: int) -> Path:
     return corpus
 
 
-def stream_windows(path: Path, window_s: float, feats_cfg: FeatureConfig) -> list[np.ndarray]:
-    """Features of each ``window_s`` window of a stream, ``HOP_S`` apart (each normalized
-    on its own, as the clips were)."""
+def clip_features(paths: Sequence[Path], feats_cfg: FeatureConfig | EmbeddingConfig,
+                  jobs: int) -> list[np.ndarray]:
+    if isinstance(feats_cfg, EmbeddingConfig):
+        return embedding_features(paths, feats_cfg, jobs)
+    return compute_features([Utterance(str(k), p, "") for k, p in enumerate(paths)],
+                            feats_cfg, jobs)
+
+
+def stream_windows(path: Path, window_s: float,
+                   feats_cfg: FeatureConfig | EmbeddingConfig) -> list[np.ndarray]:
+    """Features of each ``window_s`` window of a stream, ``HOP_S`` apart: log-mel windows
+    normalized on their own, as the clips were; embedding frames computed once over the
+    stream and cut into windows of a clip's frames (the window's neighbourhood, not
+    silence, fills its padding)."""
     audio = load_mono(path, feats_cfg.sample_rate)
-    n, hop = round(window_s * feats_cfg.sample_rate), round(HOP_S * feats_cfg.sample_rate)
+    if isinstance(feats_cfg, EmbeddingConfig):
+        return SpeechEmbedding(feats_cfg).stream_windows(audio, window_s)
+    n = round(window_s * feats_cfg.sample_rate)
+    hop = round(HOP_S["log-mel"] * feats_cfg.sample_rate)
     return [log_mel(audio[s:s + n], feats_cfg) for s in range(0, max(1, len(audio) - n + 1), hop)]
 
 
 def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace,
-                    real_dir: Path | None, test_corpus: Path | None = None) -> dict[str, Any]:
+                    real_dir: Path | None, test_corpus: Path | None = None,
+                    kind: str | None = None) -> dict[str, Any]:
     """Train on ``corpus``'s train split; score the test clips and streams of
     ``test_corpus`` (default: ``corpus``; the ablation scores every row on the full row's
     test split, hard negatives included) and ``real_dir``."""
     from synthaudio.evaluate.report import write_report
     from synthaudio.train.classifier import posteriors, save_classifier, train_classifier
-    from synthaudio.train.model import ModelConfig
+    from synthaudio.train.data import SpecAugmentConfig
+    from synthaudio.train.model import HeadConfig, ModelConfig
     from synthaudio.train.trainer import TrainConfig
 
-    model_cfg = ModelConfig(**MODEL_SETTINGS)
+    kind = kind or args.features
+    model_cfg: ModelConfig | HeadConfig
+    feats_cfg: FeatureConfig | EmbeddingConfig
+    window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
+    if kind == "embedding":
+        model_cfg, feats_cfg = HeadConfig(**HEAD_SETTINGS), EmbeddingConfig(clip_s=window_s)
+    else:
+        model_cfg, feats_cfg = ModelConfig(**MODEL_SETTINGS), FeatureConfig()
     t0 = time.perf_counter()
-    feats_cfg = FeatureConfig()
     test_corpus = test_corpus or corpus
     records = [r for r in iter_metadata(corpus) if r.extra.get("kind") not in ("background",)]
     tests = [r for r in iter_metadata(test_corpus) if r.split == "test"]
@@ -130,41 +166,48 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
              for s in ("train", "dev")}
     clips["test"] = [r for r in tests if r.extra["kind"] not in ("stream", "background")]
     labels = sorted({str(r.extra["label"]) for r in clips["train"]})
-    feats = {s: compute_features([Utterance(r.id, (test_corpus if s == "test" else corpus)
-                                            / r.audio, str(r.extra["label"])) for r in rs],
-                                 feats_cfg, args.jobs)
+    feats = {s: clip_features([(test_corpus if s == "test" else corpus) / r.audio for r in rs],
+                              feats_cfg, args.jobs)
              for s, rs in clips.items()}
     print(f"{name}: {len(clips['train'])} train / {len(clips['dev'])} dev / "
           f"{len(clips['test'])} test clips, {len(labels)} labels, features "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
-    train_cfg = TrainConfig(epochs=args.epochs or (QUICK["epochs"] if args.quick else EPOCHS),
-                            max_batch=(batch := QUICK["batch"] if args.quick else BATCH),
-                            max_batch_frames=batch * 101, seed=args.seed,
-                            threads=args.threads)
+    longest = max(f.shape[0] for f in feats["train"])
+    train_cfg = TrainConfig(epochs=args.epochs or (QUICK["epochs"] if args.quick else EPOCHS[kind]),
+                            max_batch=(batch := QUICK["batch"] if args.quick else BATCH[kind]),
+                            max_batch_frames=batch * (-(-longest // 16) * 16), seed=args.seed,
+                            threads=args.threads,
+                            # the embedding is frozen: masking its frames is not SpecAugment
+                            spec_augment=SpecAugmentConfig() if kind == "log-mel" else None)
     result = train_classifier(feats["train"], [str(r.extra["label"]) for r in clips["train"]],
                               feats["dev"], [str(r.extra["label"]) for r in clips["dev"]],
                               labels, model_cfg, train_cfg,
-                              log=lambda line: print(line, flush=True))
+                              log=lambda line: print(line, flush=True), balance=args.balance)
     exp = out / "exp" / name
     save_classifier(exp / "model.pt", result, feats_cfg)
     index = {label: k for k, label in enumerate(labels)}
     probs = posteriors(result.model, feats["test"])
     truth = np.array([index[str(r.extra["label"])] for r in clips["test"]])
     accuracy = float(np.mean(probs.argmax(1) == truth))
+    # Speech Commands' test sets hold about as many clips of each class: the mean recall
+    # over classes is what the same model would score there
+    balanced = float(np.mean([np.mean(probs[truth == k].argmax(1) == k)
+                              for k in np.unique(truth)]))
     positive = [k for k, r in enumerate(clips["test"]) if r.extra["kind"] == "positive"]
     hard = [k for k, r in enumerate(clips["test"]) if r.extra["kind"] == "hard_negative"]
     targets = [k for k, label in enumerate(labels) if not label.startswith("_")]
     hard_fa = (float(np.mean(np.isin(probs[hard].argmax(1), targets))) if hard else None)
-    window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
     streams = []
     for r in tests:
         if r.extra.get("kind") == "stream":
             scores = posteriors(result.model, stream_windows(test_corpus / r.audio, window_s,
                                                              feats_cfg))
-            streams.append(judge_stream(scores, labels, HOP_S, window_s, r.extra["events"],
+            streams.append(judge_stream(scores, labels, HOP_S[kind], window_s, r.extra["events"],
                                         r.duration_s))
     summary: dict[str, Any] = {"name": name, "test": f"test split of {test_corpus.name}",
+                               "features": kind, "balance": args.balance,
                                "clips": len(truth), "accuracy": accuracy,
+                               "balanced_accuracy": balanced,
                                "positive_accuracy": float(np.mean(probs[positive].argmax(1)
                                                                   == truth[positive])),
                                "hard_negative_false_accepts": hard_fa,
@@ -186,8 +229,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                             if events else None))
     if real_dir is not None:
         real = real_clips(real_dir, labels, out, window_s)
-        rp = posteriors(result.model, compute_features(
-            [Utterance(c.id, c.path, c.label) for c in real], feats_cfg, args.jobs))
+        rp = posteriors(result.model, clip_features([c.path for c in real], feats_cfg,
+                                                    args.jobs))
         hits = [labels[int(k)] == c.label for k, c in zip(rp.argmax(1), real, strict=True)]
         words = sorted({c.word for c in real})
         summary["real"] = {"dir": str(real_dir), "clips": len(real),
@@ -201,7 +244,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     write_report(test_corpus)
     drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
     summary["loss_ok"] = drop >= MIN_DEV_LOSS_DROP
-    line = (f"{name}: accuracy {100 * accuracy:.1f}% ({len(truth)} test clips)"
+    line = (f"{name}: accuracy {100 * accuracy:.1f}% ({len(truth)} test clips; "
+            f"{100 * balanced:.1f}% balanced)"
             + (f", FRR {100 * summary['frr_at_target']:.1f}% at {args.fa_per_hour:g} FA/h "
                f"({summary['stream_hours']:.2f} h of streams)" if curve else "")
             + (f", hard negatives accepted {100 * hard_fa:.1f}%" if hard_fa is not None else "")
@@ -230,7 +274,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="false accepts an hour at which the false-reject rate is reported")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    p.add_argument("--epochs", type=int, help=f"default {EPOCHS} (quick {QUICK['epochs']})")
+    p.add_argument("--features", choices=FEATURES, default="embedding",
+                   help="the classifier's input: the speech embedding (a front end trained on "
+                        "real speech, frozen; extra synthaudio[kws]) or log-mel from scratch")
+    p.add_argument("--balance", type=float, default=BALANCE,
+                   help="class weighting power of the loss (0: none, 1: every class equal)")
+    p.add_argument("--epochs", type=int,
+                   help=f"default {EPOCHS['embedding']} (log-mel {EPOCHS['log-mel']}, "
+                        f"quick {QUICK['epochs']})")
     p.add_argument("--speakers", type=int, help="override speakers.count")
     p.add_argument("--positives", type=int, help="override counts.positives")
     p.add_argument("--seed", type=int, default=0, help="training seed")
@@ -249,9 +300,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = list(ROWS) if args.ablation else ["full"]
     table: dict[str, dict[str, Any]] = {}
     full = Path()
+    other = next(k for k in FEATURES if k != args.features)
     try:
+        if "embedding" in (args.features, other if args.ablation else None):
+            model_files()  # before any corpus is made
         real = args.real_test.resolve() if args.real_test is not None else None
         for row in rows:
+            if row == "other-features":  # the full row's corpus through the other front end
+                table[row] = train_and_score(full, out, f"{args.vocab}-{other}", args, real,
+                                             full, other)
+                continue
             cfg = derive_config(args.vocab, row, args.quick, args.speakers, args.positives)
             corpus = make_corpus(cfg, out, args.jobs)
             full = full if row != "full" else corpus  # rows are scored on its test split
@@ -259,12 +317,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SynthaudioError as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 2
-    print(f"\n{'training data':<32}{'accuracy':>10}{'FRR@FA/h':>10}{'hard FA':>10}{'real':>8}")
+    print(f"\n{'training data (features)':<44}{'accuracy':>10}{'FRR@FA/h':>10}{'hard FA':>10}"
+          f"{'real':>8}")
     for row, s in table.items():
         def pct(v: float | None) -> str:
             return "-" if v is None else f"{100 * v:.1f}"
-        print(f"{ROWS[row]:<32}{pct(s['accuracy']):>10}{pct(s.get('frr_at_target')):>10}"
-              f"{pct(s.get('hard_negative_false_accepts')):>10}"
+        print(f"{ROWS[row] + ' (' + s['features'] + ')':<44}{pct(s['accuracy']):>10}"
+              f"{pct(s.get('frr_at_target')):>10}{pct(s.get('hard_negative_false_accepts')):>10}"
               f"{pct(s.get('real', {}).get('accuracy')):>8}")
     minutes = (time.perf_counter() - started) / 60
     (out / "results.json").write_text(json.dumps({"vocab": args.vocab, "rows": table,

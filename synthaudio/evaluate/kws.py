@@ -23,7 +23,11 @@ import numpy as np
 from synthaudio.errors import InputError
 
 KWS_NAME = "kws.json"
-THRESHOLDS = tuple(float(x) for x in np.round(np.linspace(0.0, 1.0, 201), 3))
+# 0 to 0.99 in steps of 0.005, then 1 - 10^-k for k = 2.25 ... 6 (a detector's posteriors
+# crowd near 1, where a few false accepts an hour are decided), then 1
+THRESHOLDS = tuple(sorted({*(float(x) for x in np.round(np.linspace(0.0, 0.99, 199), 3)),
+                           *(float(x) for x in np.round(1 - 10 ** -np.arange(2.25, 6.01, 0.25),
+                                                        7)), 1.0}))
 
 
 def peaks(track: np.ndarray, hop_s: float, refractory_s: float) -> list[tuple[float, float]]:

@@ -1,9 +1,12 @@
 """Train a clip classifier (keyword spotting) on in-memory features; score clips.
 
-The network is the CTC model's (:class:`~synthaudio.train.model.ClassifierModel`), its frame
-scores max-pooled over the clip; the loop is the trainer's (:func:`fit_epochs`), with
-cross-entropy and the dev error rate (1 - accuracy) choosing the best epoch. Randomness as
-in :mod:`synthaudio.train.trainer`.
+Two networks: the CTC model's (:class:`~synthaudio.train.model.ClassifierModel`, on log-mel
+features), its frame scores max-pooled over the clip, and a small convolutional head over
+frozen speech-embedding frames (:class:`~synthaudio.train.model.EmbeddingClassifier`, on
+:mod:`synthaudio.train.embedding` features); the model settings' type picks one. The loop is
+the trainer's (:func:`fit_epochs`), with cross-entropy (optionally class-weighted) and the dev
+error rate (1 - accuracy) choosing the best epoch. Randomness as in
+:mod:`synthaudio.train.trainer`.
 """
 
 from __future__ import annotations
@@ -15,14 +18,40 @@ from pathlib import Path
 import numpy as np
 
 from synthaudio.train.data import length_batches
+from synthaudio.train.embedding import EmbeddingConfig
 from synthaudio.train.features import FeatureConfig
-from synthaudio.train.model import ClassifierModel, ModelConfig, torch
+from synthaudio.train.model import (
+    ClassifierModel,
+    EmbeddingClassifier,
+    HeadConfig,
+    ModelConfig,
+    torch,
+)
 from synthaudio.train.trainer import EpochStats, TrainConfig, _batch, fit_epochs
+
+Classifier = ClassifierModel | EmbeddingClassifier
+
+
+def new_classifier(cfg: ModelConfig | HeadConfig, n_classes: int) -> Classifier:
+    """The network the settings are for: log-mel (ModelConfig) or embedding head."""
+    if isinstance(cfg, HeadConfig):
+        return EmbeddingClassifier(cfg, n_classes)
+    return ClassifierModel(cfg, n_classes)
+
+
+def class_weights(ys: np.ndarray, n_classes: int, power: float) -> np.ndarray:
+    """Loss weights ``(mean count / count) ** power`` per class (0: all 1; 1: every class
+    weighs as much as any other in total). Classes without clips get weight 1."""
+    counts = np.bincount(ys, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    weights = np.ones(n_classes)
+    weights[present] = (counts[present].mean() / counts[present]) ** power
+    return weights
 
 
 @dataclass
 class ClassifierResult:
-    model: ClassifierModel  # the best epoch's weights (lowest dev error, then dev loss)
+    model: Classifier  # the best epoch's weights (lowest dev error, then dev loss)
     labels: tuple[str, ...]  # class index -> label
     initial_dev_loss: float
     history: list[EpochStats] = field(default_factory=list)
@@ -33,7 +62,7 @@ class ClassifierResult:
         return self.history[self.best_epoch - 1]
 
 
-def posteriors(model: ClassifierModel, feats: Sequence[np.ndarray],
+def posteriors(model: Classifier, feats: Sequence[np.ndarray],
                max_batch_frames: int = 16000) -> np.ndarray:
     """Class probabilities ``(n_clips, n_labels)``, in order (eval mode, no gradients)."""
     model.eval()
@@ -45,7 +74,7 @@ def posteriors(model: ClassifierModel, feats: Sequence[np.ndarray],
     return out
 
 
-def _dev_scores(model: ClassifierModel, feats: Sequence[np.ndarray], ys: np.ndarray,
+def _dev_scores(model: Classifier, feats: Sequence[np.ndarray], ys: np.ndarray,
                 max_batch_frames: int) -> tuple[float, float]:
     """(error rate, mean cross-entropy) on the dev clips."""
     probs = posteriors(model, feats, max_batch_frames)
@@ -56,15 +85,20 @@ def _dev_scores(model: ClassifierModel, feats: Sequence[np.ndarray], ys: np.ndar
 
 def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[str],
                      dev_feats: Sequence[np.ndarray], dev_labels: Sequence[str],
-                     labels: Sequence[str], model_cfg: ModelConfig | None = None,
+                     labels: Sequence[str], model_cfg: ModelConfig | HeadConfig | None = None,
                      cfg: TrainConfig | None = None, log: Callable[[str], None] = print,
-                     ) -> ClassifierResult:
+                     balance: float = 0.0) -> ClassifierResult:
     """Train on labelled clips; keep the epoch with the lowest dev error.
 
     Args:
-        train_feats, dev_feats: ``(n_frames, n_mels)`` float32 arrays.
+        train_feats, dev_feats: ``(n_frames, n_features)`` float32 arrays (log-mel for a
+            ModelConfig, embedding frames for a HeadConfig).
         train_labels, dev_labels: each clip's label, one of ``labels``.
         labels: the classes, in output order.
+        balance: class weighting of the loss, :func:`class_weights`' power (0: none). A
+            keywords corpus has many more ``_unknown_`` clips than clips of one target; a
+            model that learns that prior says ``_unknown_`` to a target spoken unlike any
+            training voice.
     """
     model_cfg = model_cfg or ModelConfig()
     cfg = cfg or TrainConfig()
@@ -80,11 +114,12 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
     threads = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    weights = class_weights(train_y, len(labels), balance)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            model = ClassifierModel(model_cfg, len(labels))
+            model = new_classifier(model_cfg, len(labels))
             result = ClassifierResult(model, tuple(labels),
                                       _dev_scores(model, dev_feats, dev_y,
                                                   cfg.max_batch_frames)[1])
@@ -103,19 +138,29 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
     return result
 
 
-def save_classifier(path: Path, result: ClassifierResult, features: FeatureConfig) -> None:
+def save_classifier(path: Path, result: ClassifierResult,
+                    features: FeatureConfig | EmbeddingConfig) -> None:
     """Weights, model and feature settings and the labels in one ``torch.save`` file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model_config": result.model.cfg.to_dict(), "feature_config": asdict(features),
+                "feature_kind": "embedding" if isinstance(features, EmbeddingConfig)
+                else "log-mel",
                 "labels": list(result.labels), "state_dict": result.model.state_dict(),
                 "history": [asdict(h) for h in result.history]}, path)
 
 
-def load_classifier(path: Path) -> tuple[ClassifierModel, tuple[str, ...], FeatureConfig]:
+def load_classifier(path: Path) -> tuple[Classifier, tuple[str, ...],
+                                         FeatureConfig | EmbeddingConfig]:
     """The model (eval mode), labels and feature settings saved by `save_classifier`."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
     labels = tuple(blob["labels"])
-    model = ClassifierModel(ModelConfig(**blob["model_config"]), len(labels))
+    settings = blob["model_config"]
+    model_cfg = (HeadConfig(**settings) if settings.get("kind") == HeadConfig.kind
+                 else ModelConfig(**settings))
+    model = new_classifier(model_cfg, len(labels))
     model.load_state_dict(blob["state_dict"])
     model.eval()
-    return model, labels, FeatureConfig(**blob["feature_config"])
+    features = (EmbeddingConfig(**blob["feature_config"])
+                if blob.get("feature_kind") == "embedding"
+                else FeatureConfig(**blob["feature_config"]))
+    return model, labels, features

@@ -7,10 +7,11 @@ Features are computed once, in worker processes, and kept in memory as a list of
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,6 +20,8 @@ from synthaudio.evaluate.normalizer import EvalNormalizer
 from synthaudio.kaldi import list_kaldi_dir
 from synthaudio.manifests.metadata import iter_metadata
 from synthaudio.train.features import FeatureConfig, file_features
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,18 +53,22 @@ def _features_of(job: tuple[Path, FeatureConfig]) -> np.ndarray:
     return file_features(*job)
 
 
-def compute_features(utts: Sequence[Utterance], cfg: FeatureConfig | None = None,
-                     jobs: int = 1) -> list[np.ndarray]:
-    """Features of each utterance, in order; ``jobs`` worker processes."""
-    work = [(u.audio_path, cfg or FeatureConfig()) for u in utts]
+def map_files(fn: Callable[[T], np.ndarray], work: Sequence[T], jobs: int) -> list[np.ndarray]:
+    """``fn`` over ``work``, in order; in ``jobs`` worker processes when there is enough."""
     if jobs <= 1 or len(work) < 64:
-        return [_features_of(w) for w in work]
+        return [fn(w) for w in work]
     # fork: no re-import of the caller's __main__; the parent runs no torch threads yet
     # when the recipe computes features.
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        return list(pool.map(_features_of, work, chunksize=32))
+        return list(pool.map(fn, work, chunksize=32))
+
+
+def compute_features(utts: Sequence[Utterance], cfg: FeatureConfig | None = None,
+                     jobs: int = 1) -> list[np.ndarray]:
+    """Features of each utterance, in order; ``jobs`` worker processes."""
+    return map_files(_features_of, [(u.audio_path, cfg or FeatureConfig()) for u in utts], jobs)
 
 
 def length_batches(lengths: Sequence[int], max_frames: int, max_batch: int,

@@ -115,3 +115,48 @@ class ClassifierModel(CTCModel):
         logits, olens = self.frame_logits(feats, lengths)
         valid = torch.arange(logits.shape[1])[None, :] < olens[:, None]
         return logits.masked_fill(~valid[:, :, None], -1e4).amax(dim=1)
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """A classifier over frozen embedding frames (:mod:`synthaudio.train.embedding`)."""
+
+    dim: int = 96  # embedding dimension
+    channels: int = 128
+    layers: int = 2  # 1-D convolutions (kernel 3) over the frames
+    dropout: float = 0.3
+    kind: str = "embedding-head"  # how a saved model names its class
+
+    def __post_init__(self) -> None:
+        if self.layers < 1 or self.channels < 1:
+            raise ValueError(f"layers and channels must be >= 1, got {self.layers}, "
+                             f"{self.channels}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class EmbeddingClassifier(nn.Module):
+    """LayerNorm over each frame -> ``layers`` x (Conv1d, BatchNorm, GELU, dropout) -> the
+    maximum over each clip's frames -> linear: class logits ``(B, V)``. (BatchNorm's
+    statistics see the zero padding of a batch; a keywords corpus's clips are of one length.)"""
+
+    def __init__(self, cfg: HeadConfig, n_classes: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.convs = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(cfg.dim if k == 0 else cfg.channels, cfg.channels,
+                                    kernel_size=3, padding=1),
+                          nn.BatchNorm1d(cfg.channels), nn.GELU(), nn.Dropout(cfg.dropout))
+            for k in range(cfg.layers))
+        self.out = nn.Linear(cfg.channels, n_classes)
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``feats`` ``(B, T, dim)`` zero-padded after each clip's ``lengths`` frames."""
+        valid = torch.arange(feats.shape[1])[None, :] < lengths[:, None]  # (B, T)
+        mask = valid[:, None, :].to(feats.dtype)
+        y = self.norm(feats).transpose(1, 2) * mask  # (B, dim, T)
+        for block in self.convs:  # padding stays zero: a clip's scores ignore its batch
+            y = block(y) * mask
+        return self.out(y.masked_fill(~valid[:, None, :], -1e4).amax(dim=2))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from synthaudio.evaluate.kws import THRESHOLDS
+
 REPO = Path(__file__).resolve().parents[2]
 REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"
 
@@ -24,19 +26,23 @@ def test_keywords_quick(tmp_path: Path) -> None:
          "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    m = re.search(r"^commands10-full: accuracy (\d+\.\d)% \((\d+) test clips\), FRR "
+    m = re.search(r"^commands10-full: accuracy (\d+\.\d)% \((\d+) test clips; "
+                  r"(\d+\.\d)% balanced\), FRR "
                   r"(\d+\.\d)% at 1 FA/h", proc.stdout, re.M)
     assert m, proc.stdout
     results = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert results["loss_ok"] and results["dev_loss"][1] < results["dev_loss"][0]
     assert abs(100 * results["accuracy"] - float(m.group(1))) < 0.06
+    assert abs(100 * results["balanced_accuracy"] - float(m.group(3))) < 0.06
+    assert results["features"] == "embedding" and results["balance"] == 1.0
     # the fixture's "go" and "on" ("feels like these days go on forever"), cut out by alignment
     assert results["real"]["per_word"].keys() == {"go", "on"}
     assert results["real"]["clips"] == 2
     corpus = out / "corpora" / "kws-commands10-full-quick"
     kws = json.loads((corpus / "eval" / "commands10-full" / "kws.json").read_text())
     det = kws["det"]
-    assert len(det) == 201 and det[0]["threshold"] == 0.0 and det[-1]["threshold"] == 1.0
+    assert len(det) == len(THRESHOLDS) and det[0]["threshold"] == 0.0
+    assert det[-1]["threshold"] == 1.0 and det[-2]["threshold"] == 0.999999
     frr = [p["false_reject_rate"] for p in det]
     fa = [p["false_accepts_per_hour"] for p in det]
     assert frr == sorted(frr) and fa == sorted(fa, reverse=True)  # a DET curve is monotone

@@ -1,0 +1,155 @@
+"""The speech-embedding front end (openWakeWord's ONNX files of Google's speech_embedding)
+and the classifier head over it."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from synthaudio.errors import InputError
+from synthaudio.train.embedding import (
+    DIM,
+    FRAME_S,
+    MEL_HOP,
+    SAMPLE_RATE,
+    EmbeddingConfig,
+    SpeechEmbedding,
+    clip_frames,
+    embedding_features,
+    model_files,
+)
+
+needs_model = pytest.mark.skipif(importlib.util.find_spec("openwakeword") is None,
+                                 reason="the model files come with openwakeword (extra 'kws')")
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real_speech" / "wav"
+
+
+def test_missing_model_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"package 'no_such_pkg' is not installed; "
+                                         r"pip install 'synthaudio\[kws\]'"):
+        model_files("pkg:no_such_pkg")
+    (tmp_path / "melspectrogram.onnx").write_bytes(b"")
+    with pytest.raises(InputError, match=r"missing .*embedding_model\.onnx"):
+        model_files(str(tmp_path))
+    with pytest.raises(ValueError, match="16000 Hz"):
+        EmbeddingConfig(sample_rate=8000)
+
+
+@needs_model
+def test_clip_frames_every_80_ms_and_deterministic() -> None:
+    model = SpeechEmbedding()
+    rng = np.random.default_rng(0)
+    clip = (0.1 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32)
+    feats = model.clip(clip)
+    assert feats.shape == (clip_frames(1.0, 0.5), DIM) == (16, DIM)
+    assert feats.dtype == np.float32 and np.isfinite(feats).all()
+    np.testing.assert_array_equal(feats, SpeechEmbedding().clip(clip))  # a fresh session
+    assert model.frames(clip[:MEL_HOP * 75]).shape == (0, DIM)  # under one 775 ms window
+    # 1.5 s clips (the wake phrase): 22 frames
+    assert model.clip(np.zeros(round(1.5 * SAMPLE_RATE), np.float32)).shape[0] == 22
+    # a louder copy is not the same input (no normalization inside the model)
+    assert not np.allclose(model.clip(clip), model.clip(2 * clip))
+    # short clips are padded at the end up to clip_s, when it is set
+    padded = SpeechEmbedding(EmbeddingConfig(clip_s=1.0))
+    np.testing.assert_array_equal(padded.clip(clip[:12000]),
+                                  model.clip(np.concatenate([clip[:12000], np.zeros(4000)])))
+    assert model.clip(clip[:12000]).shape[0] < 16
+
+
+@needs_model
+def test_stream_window_k_is_the_clip_starting_at_k_times_80_ms() -> None:
+    """In silence, window k of a stream equals the features of the clip at k * 80 ms: the
+    windows are where the docstring says, and clips and streams share one front end."""
+    model = SpeechEmbedding()
+    rng = np.random.default_rng(1)
+    clip = (0.2 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32)
+    k = 20
+    start = round(k * FRAME_S * SAMPLE_RATE)
+    stream = np.zeros(6 * SAMPLE_RATE, np.float32)
+    stream[start:start + SAMPLE_RATE] = clip
+    windows = model.stream_windows(stream, 1.0)
+    assert len(windows) == int((6 - 1) / FRAME_S) + 1
+    assert all(w.shape == (16, DIM) for w in windows)
+    np.testing.assert_allclose(windows[k], model.clip(clip), atol=1e-4)
+    assert not np.allclose(windows[k - 3], model.clip(clip), atol=1e-2)
+
+
+@needs_model
+def test_features_of_files_resample_and_match_in_workers(tmp_path: Path) -> None:
+    audio, rate = sf.read(REAL / "cards-004.wav", dtype="float32")  # "five five", 16 kHz
+    paths = []
+    audio = np.concatenate([audio, audio])
+    for k in range(70):  # >= 64 files: the worker pool is used
+        piece = audio[k * 800:k * 800 + SAMPLE_RATE]
+        paths.append(tmp_path / f"{k}.wav")
+        sf.write(paths[-1], piece, rate)
+    sf.write(tmp_path / "8k.wav", audio[:SAMPLE_RATE][::2], 8000)
+    one = embedding_features(paths, jobs=1)
+    two = embedding_features(paths, jobs=2)
+    assert len(one) == 70 and all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+    at_8k = embedding_features([tmp_path / "8k.wav"])[0]
+    assert at_8k.shape == (16, DIM)
+    # the same sound at 8 kHz is nearer its 16 kHz features than another second is
+    near = np.linalg.norm(at_8k - one[0])
+    far = np.linalg.norm(at_8k - one[40])
+    assert near < far
+
+
+def test_head_ignores_batch_padding_and_class_weights() -> None:
+    torch = pytest.importorskip("torch")
+    from synthaudio.train.classifier import class_weights
+    from synthaudio.train.model import EmbeddingClassifier, HeadConfig
+
+    torch.manual_seed(0)
+    model = EmbeddingClassifier(HeadConfig(dim=8, channels=6), 3).eval()
+    x = torch.randn(1, 10, 8)
+    alone = model(x, torch.tensor([10]))
+    padded = torch.cat([x, torch.randn(1, 6, 8)], dim=1)  # garbage after the clip's end
+    np.testing.assert_allclose(model(padded, torch.tensor([10])).detach().numpy(),
+                               alone.detach().numpy(), atol=1e-6)
+    weights = class_weights(np.array([0] * 8 + [1] * 2 + [2] * 2), 4, 1.0)
+    np.testing.assert_allclose(weights, [0.5, 2.0, 2.0, 1.0])
+    np.testing.assert_allclose(class_weights(np.array([0, 0, 1]), 2, 0.0), [1.0, 1.0])
+
+
+def test_head_trains_deterministically_and_round_trips(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from synthaudio.train.classifier import (
+        load_classifier,
+        posteriors,
+        save_classifier,
+        train_classifier,
+    )
+    from synthaudio.train.model import EmbeddingClassifier, HeadConfig
+    from synthaudio.train.trainer import TrainConfig
+
+    rng = np.random.default_rng(3)
+    labels = ["_unknown_", "no", "yes"]
+    centres = rng.standard_normal((3, 12)).astype(np.float32)
+
+    def clips(n: int) -> tuple[list[np.ndarray], list[str]]:
+        ys = rng.integers(0, 3, n)
+        feats = [(centres[y] + 0.8 * rng.standard_normal((16, 12))).astype(np.float32)
+                 for y in ys]
+        return feats, [labels[y] for y in ys]
+
+    train, train_y = clips(240)
+    dev, dev_y = clips(60)
+    cfg = TrainConfig(epochs=6, max_batch=32, max_batch_frames=32 * 16, spec_augment=None,
+                      threads=1)
+    runs = [train_classifier(train, train_y, dev, dev_y, labels, HeadConfig(dim=12, channels=16),
+                             cfg, log=lambda line: None, balance=0.5) for _ in range(2)]
+    first = runs[0]
+    assert isinstance(first.model, EmbeddingClassifier)
+    assert first.best.dev_wer < 0.1 and first.best.dev_loss < first.initial_dev_loss
+    p0, p1 = (posteriors(r.model, dev) for r in runs)
+    np.testing.assert_array_equal(p0, p1)
+    save_classifier(tmp_path / "m.pt", first, EmbeddingConfig())
+    model, got_labels, feats_cfg = load_classifier(tmp_path / "m.pt")
+    assert isinstance(model, EmbeddingClassifier) and got_labels == tuple(labels)
+    assert feats_cfg == EmbeddingConfig()
+    np.testing.assert_array_equal(posteriors(model, dev), p0)
