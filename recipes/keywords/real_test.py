@@ -4,9 +4,11 @@ vocabulary words are cut out of the sentences by forced alignment.
 Speech Commands (``<word>/*.wav``, any sample rate): a word of the model's vocabulary keeps
 its label, any other word folder and ``_unknown_/`` are ``_unknown_``, ``_silence_/`` is
 ``_silence_``; ``_background_noise_/`` is not scored. A Kaldi dir (wav.scp with plain
-paths, text): each occurrence of a vocabulary word is aligned (pocketsphinx,
-``synthaudio.tts.align``) and a clip of ``clip_s`` centred on it is written as a Speech
-Commands folder under the work folder.
+paths, text): every word is aligned (pocketsphinx, ``synthaudio.tts.align``) and a clip of
+``clip_s`` centred on it is written as a Speech Commands folder under the work folder: the
+vocabulary words are scored as their labels, the other words as ``_unknown_`` (so a real
+recording measures false accepts too). Words cut from running speech carry their
+neighbours' coarticulation and edges: harder than Speech Commands' isolated words.
 """
 
 from __future__ import annotations
@@ -38,17 +40,17 @@ class RealClip:
     word: str  # what the recording says (its folder name)
 
 
-def cut_words(kaldi_dir: Path, words: Sequence[str], clip_s: float, out: Path) -> Path:
-    """Write each aligned occurrence of ``words`` in ``kaldi_dir`` as
+def cut_words(kaldi_dir: Path, words: Sequence[str] | None, clip_s: float, out: Path) -> Path:
+    """Write each aligned occurrence of ``words`` (None: of every word) in ``kaldi_dir`` as
     ``out/<word>/<speaker>_nohash_<n>.wav`` (16 kHz, ``clip_s`` centred on the word);
     return ``out``. InputError when none occurs."""
     from synthaudio.tts.align import align_words
 
-    wanted = set(words)
     n = round(clip_s * RATE)
     count = 0
     for utt in kaldi_dir_utterances(kaldi_dir):
         said = utt.text.split()
+        wanted = set(said) if words is None else set(words)
         if not wanted & set(said):
             continue
         audio = load_mono(utt.audio_path, RATE)
@@ -79,8 +81,7 @@ def real_clips(folder: Path, labels: Sequence[str], work: Path, clip_s: float) -
     """The scored recordings of ``folder`` (see the module docstring)."""
     targets = {label.replace("_", " "): label for label in labels if not label.startswith("_")}
     if detect_layout(folder) == "kaldi":
-        folder = cut_words(folder, [t for t in targets if " " not in t], clip_s,
-                           work / f"real-cut-{folder.name}")
+        folder = cut_words(folder, None, clip_s, work / f"real-cut-{folder.name}")
     kaldi = as_kaldi_dir(folder, work)  # word folders (those starting with "_" skipped)
     clips = [RealClip(u.id, u.audio_path, targets.get(u.text, "_unknown_"), u.text)
              for u in kaldi_dir_utterances(kaldi)]

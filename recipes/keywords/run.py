@@ -233,12 +233,15 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                                     args.jobs))
         hits = [labels[int(k)] == c.label for k, c in zip(rp.argmax(1), real, strict=True)]
         words = sorted({c.word for c in real})
+        def share(pick: Any) -> list[int]:  # [right, clips] over the clips ``pick`` takes
+            chosen = [h for h, c in zip(hits, real, strict=True) if pick(c)]
+            return [int(sum(chosen)), len(chosen)]
+
         summary["real"] = {"dir": str(real_dir), "clips": len(real),
                            "accuracy": float(np.mean(hits)),
-                           "per_word": {w: [int(sum(h for h, c in zip(hits, real, strict=True)
-                                                    if c.word == w)),
-                                            sum(1 for c in real if c.word == w)]
-                                        for w in words}}
+                           "targets": share(lambda c: not c.label.startswith("_")),
+                           "unknown": share(lambda c: c.label == "_unknown_"),
+                           "per_word": {w: share(lambda c, w=w: c.word == w) for w in words}}
     eval_dir = test_corpus / "eval" / name
     write_kws(eval_dir / "kws.json", summary, curve)
     write_report(test_corpus)
@@ -249,7 +252,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             + (f", FRR {100 * summary['frr_at_target']:.1f}% at {args.fa_per_hour:g} FA/h "
                f"({summary['stream_hours']:.2f} h of streams)" if curve else "")
             + (f", hard negatives accepted {100 * hard_fa:.1f}%" if hard_fa is not None else "")
-            + (f", real {100 * summary['real']['accuracy']:.1f}% of {summary['real']['clips']}"
+            + (", real {:.1f}% of {} (targets {}/{}, other words rejected {}/{})".format(
+                100 * summary["real"]["accuracy"], summary["real"]["clips"],
+                *summary["real"]["targets"], *summary["real"]["unknown"])
                if "real" in summary else "")
             + f"; {(time.perf_counter() - t0) / 60:.1f} min")
     print(line, flush=True)

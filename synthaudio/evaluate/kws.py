@@ -144,12 +144,14 @@ def kws_section(out_dir: Path, img_dir: Path) -> str:
     for d in evals:
         cells = [d["name"], d.get("test", "-"), d.get("clips", "-"),
                  f"{100 * d['accuracy']:.1f}%" if "accuracy" in d else "-",
+                 f"{100 * d['balanced_accuracy']:.1f}%" if "balanced_accuracy" in d else "-",
                  f"{d.get('fa_per_hour_target', '-')}",
                  f"{100 * d['frr_at_target']:.1f}%" if "frr_at_target" in d else "-",
                  f"{d.get('stream_hours', 0):.2f}"]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("model", "test", "clips", "accuracy",
-                                              "FA/h", "FRR at FA/h", "stream hours"))
+                                              "balanced accuracy", "FA/h", "FRR at FA/h",
+                                              "stream hours"))
     plots.det_plot({d["name"]: [(p["false_accepts_per_hour"], p["false_reject_rate"])
                                 for p in d["det"]] for d in evals}, img_dir / "kws_det.png")
     return ('<h2 id="kws">Keyword spotting</h2>'

@@ -59,13 +59,15 @@ def test_kws_json_feeds_the_report_section(tmp_path: Path) -> None:
     st = judge_stream(scores, ["go", "_silence_"], 0.5, 1.0, [], 1800.0)
     curve = det_curve([0.2, 0.9], [st], thresholds=[0.0, 0.5, 1.0])
     write_kws(tmp_path / "eval" / "m1" / "kws.json",
-              {"name": "m1", "accuracy": 0.875, "frr_at_target": 0.5,
+              {"name": "m1", "accuracy": 0.875, "balanced_accuracy": 0.8125,
+               "frr_at_target": 0.5,
                "fa_per_hour_target": 1.0, "stream_hours": 0.5}, curve)
     (found,) = load_kws(tmp_path)
     assert found["det"][1] == {"threshold": 0.5, "false_accepts_per_hour": 0.0,
                                "false_reject_rate": 0.5}
     html = kws_section(tmp_path, tmp_path)
-    assert "<td>87.5%</td>" in html and (tmp_path / "kws_det.png").stat().st_size > 1000
+    assert "<td>87.5%</td><td>81.2%</td>" in html
+    assert (tmp_path / "kws_det.png").stat().st_size > 1000
     (tmp_path / "eval" / "m2").mkdir()
     (tmp_path / "eval" / "m2" / "kws.json").write_text(json.dumps({"name": "m2"}))
     with pytest.raises(InputError, match="no 'det'"):
