@@ -81,3 +81,37 @@ def test_real_speech_commands_folder_maps_to_the_model_labels(tmp_path: Path) ->
     assert got == [("_silence_", "_silence_"), ("_unknown_", "_unknown_"),
                    ("cat", "_unknown_"), ("yes", "yes"), ("yes", "yes")]
     assert all(c.path.is_file() for c in clips)
+
+
+def test_real_proxy_builds_a_kaldi_dir_from_shipped_recordings(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    import numpy as np
+    import soundfile as sf
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from real_proxy import main
+
+    from synthaudio.kaldi import list_kaldi_dir
+
+    alsa = tmp_path / "alsa"
+    alsa.mkdir()
+    tone = (0.1 * np.sin(np.arange(48000) / 48000 * 2 * np.pi * 300)).astype(np.float32)
+    sf.write(alsa / "Front_Left.wav", np.stack([tone, tone], 1), 48000)  # stereo, 48 kHz
+    sf.write(alsa / "Noise.wav", tone, 48000)  # no "_": not a voice prompt
+    sdist = tmp_path / "pocketsphinx-5.1.1.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        pcm = (tone[:16000] * 32767).astype("<i2").tobytes()
+        info = tarfile.TarInfo("pocketsphinx-5.1.1/test/data/goforward.raw")
+        info.size = len(pcm)
+        tar.addfile(info, io.BytesIO(pcm))
+    out = tmp_path / "proxy"
+    assert main(["--out", str(out), "--alsa", str(alsa), "--pocketsphinx-sdist", str(sdist)]) == 0
+    utts = {u.id: u for u in list_kaldi_dir(out)}
+    assert utts["alsa-frontleft"].text == "front left"
+    assert utts["pocketsphinx-goforward"].text == "go forward ten meters"
+    assert len(utts) == 11 + 2  # the fixture's eleven, the prompt, the raw recording
+    audio, rate = sf.read(utts["alsa-frontleft"].wav_path)
+    assert rate == 16000 and audio.ndim == 1 and len(audio) == 16000
+    assert main(["--out", str(out), "--alsa", str(tmp_path / "nope")]) == 2
