@@ -2,10 +2,12 @@
 """Keyword spotting trained on synthetic speech only: corpus, classifier, accuracy, DET.
 
     python recipes/keywords/run.py [--vocab words30|commands10|wake] [--quick] [--ablation]
-                                   [--real-test DIR] [--out out/keywords]
+                                   [--features embedding|log-mel] [--real-test DIR]
+                                   [--out out/keywords]
 
 Stages: derive the keywords config from recipes/keywords/keywords.yaml (targets from
---vocab) and generate it with ``synthaudio keywords`` under OUT/corpora/; log-mel features;
+--vocab) and generate it with ``synthaudio keywords`` under OUT/corpora/; features: a frozen
+speech embedding trained on real speech (synthaudio.train.embedding; default) or log-mel;
 train a small clip classifier (synthaudio.train.classifier) on the train split; score the
 test split (accuracy, hard-negative false accepts), the test streams (false accepts per
 hour, a DET curve, the false-reject rate at --fa-per-hour) and real recordings
@@ -104,6 +106,11 @@ def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
     if row == "only-espeak-ng":
         spk["engines"] = {"espeak-ng": 1.0}
     return cfg
+
+
+def model_name(vocab: str, row: str, features: str) -> str:
+    """``<vocab>-<row>``, plus ``-log-mel`` off the default front end (no clobbering)."""
+    return f"{vocab}-{row}" + ("" if features == FEATURES[0] else f"-{features}")
 
 
 def make_corpus(cfg: dict[str, Any], out: Path, jobs: int) -> Path:
@@ -312,13 +319,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         real = args.real_test.resolve() if args.real_test is not None else None
         for row in rows:
             if row == "other-features":  # the full row's corpus through the other front end
-                table[row] = train_and_score(full, out, f"{args.vocab}-{other}", args, real,
-                                             full, other)
+                table[row] = train_and_score(full, out, model_name(args.vocab, "full", other),
+                                             args, real, full, other)
                 continue
             cfg = derive_config(args.vocab, row, args.quick, args.speakers, args.positives)
             corpus = make_corpus(cfg, out, args.jobs)
             full = full if row != "full" else corpus  # rows are scored on its test split
-            table[row] = train_and_score(corpus, out, f"{args.vocab}-{row}", args, real, full)
+            table[row] = train_and_score(corpus, out,
+                                         model_name(args.vocab, row, args.features), args, real,
+                                         full)
     except SynthaudioError as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 2

@@ -328,28 +328,37 @@ def group_complete(out_dir: Path, group: int, size: int) -> bool:
 
 
 def adopt_finished_run(out_dir: Path, pipeline: Pipeline) -> None:
-    """Turn a finished run's metadata.jsonl into committed groups (streamed).
+    """Turn a finished run's metadata.jsonl and quality_dropped.jsonl into committed groups
+    (streamed).
 
     Only when the work folder is gone (the run finished); lines whose audio is missing are
-    left out, so their groups are rendered again, as is a group with a dropped utterance
-    (dropped records are not in metadata.jsonl)."""
+    left out, so their groups are rendered again. A dropped utterance's record (in
+    quality_dropped.jsonl, no audio) counts for its group, so a finished corpus with drops
+    is not rendered again; its place in the group file does not matter (the merge writes
+    metadata.jsonl from the kept records and quality_dropped.jsonl from the dropped ones,
+    each in group order)."""
     path = out_dir / METADATA_NAME
     if not path.is_file() or (out_dir / WORK_DIR).exists():
         return
     partial: dict[int, list[str]] = {}
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-                group = pipeline.group_of(record)
-                if group is None or not (out_dir / record["audio"]).is_file():
+    dropped_path = out_dir / DROPPED_NAME
+    for source in (path, dropped_path):
+        if not source.is_file():
+            continue
+        with source.open(encoding="utf-8") as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                    group = pipeline.group_of(record)
+                    if group is None or ("dropped" not in record
+                                         and not (out_dir / record["audio"]).is_file()):
+                        continue
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
                     continue
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
-                continue
-            lines = partial.setdefault(group, [])
-            lines.append(line)
-            if len(lines) == len(plan_items(pipeline, group)):
-                write_text_atomic(group_path(out_dir, group), "".join(partial.pop(group)))
+                lines = partial.setdefault(group, [])
+                lines.append(line)
+                if len(lines) == len(plan_items(pipeline, group)):
+                    write_text_atomic(group_path(out_dir, group), "".join(partial.pop(group)))
 
 
 # ---- the task ---------------------------------------------------------------------------

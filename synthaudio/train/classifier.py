@@ -53,7 +53,7 @@ def class_weights(ys: np.ndarray, n_classes: int, power: float) -> np.ndarray:
 class ClassifierResult:
     model: Classifier  # the best epoch's weights (lowest dev error, then dev loss)
     labels: tuple[str, ...]  # class index -> label
-    initial_dev_loss: float
+    initial_dev_loss: float  # dev losses: cross-entropy weighted by class as in training
     history: list[EpochStats] = field(default_factory=list)
     best_epoch: int = 0
 
@@ -75,11 +75,13 @@ def posteriors(model: Classifier, feats: Sequence[np.ndarray],
 
 
 def _dev_scores(model: Classifier, feats: Sequence[np.ndarray], ys: np.ndarray,
-                max_batch_frames: int) -> tuple[float, float]:
-    """(error rate, mean cross-entropy) on the dev clips."""
+                max_batch_frames: int, weights: np.ndarray) -> tuple[float, float]:
+    """(error rate, cross-entropy) on the dev clips; the cross-entropy weighted by class as
+    the training loss is (``sum w_y * -log p_y / sum w_y``)."""
     probs = posteriors(model, feats, max_batch_frames)
     error = float(np.mean(probs.argmax(1) != ys))
-    loss = float(-np.mean(np.log(np.maximum(probs[np.arange(len(ys)), ys], 1e-12))))
+    nll = -np.log(np.maximum(probs[np.arange(len(ys)), ys], 1e-12))
+    loss = float(np.sum(weights[ys] * nll) / np.sum(weights[ys]))
     return error, loss
 
 
@@ -122,7 +124,7 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
             model = new_classifier(model_cfg, len(labels))
             result = ClassifierResult(model, tuple(labels),
                                       _dev_scores(model, dev_feats, dev_y,
-                                                  cfg.max_batch_frames)[1])
+                                                  cfg.max_batch_frames, weights)[1])
             log(f"epoch  0  dev loss {result.initial_dev_loss:.3f} (untrained)")
 
             def batch_loss(x: torch.Tensor, lens: torch.Tensor,
@@ -131,7 +133,8 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
 
             result.history, result.best_epoch = fit_epochs(
                 model, train_feats, lengths, cfg, batch_loss,
-                lambda: _dev_scores(model, dev_feats, dev_y, cfg.max_batch_frames), log,
+                lambda: _dev_scores(model, dev_feats, dev_y, cfg.max_batch_frames, weights),
+                log,
                 "error")
     finally:
         torch.set_num_threads(threads)

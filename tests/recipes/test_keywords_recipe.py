@@ -59,6 +59,17 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert len(cut) == len(spoken)
     assert {"go/forever01_nohash_0.wav", "on/forever01_nohash_0.wav",
             "five/cards004_nohash_1.wav"} <= cut
+    # the same corpus (reused, not made again) through the log-mel front end
+    again = subprocess.run(
+        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
+         "--jobs", "2", "--threads", "1", "--features", "log-mel"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    logmel = json.loads((out / "results.json").read_text())["rows"]["full"]
+    assert logmel["features"] == "log-mel" and logmel["loss_ok"]
+    assert "rendered now: 0" in again.stdout
+    assert (out / "exp" / "commands10-full-log-mel" / "model.pt").is_file()
+    assert (out / "exp" / "commands10-full" / "model.pt").is_file()  # not overwritten
 
 
 def test_real_speech_commands_folder_maps_to_the_model_labels(tmp_path: Path) -> None:
