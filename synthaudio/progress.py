@@ -8,9 +8,16 @@ only when that is true and stderr is a TTY.
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 from tqdm import tqdm
+
+# tqdm's default write lock holds a multiprocessing semaphore that forked children share
+# with this process: a child killed while it holds it (SIGKILL, the OOM killer) leaves every
+# later bar here waiting forever, even a disabled one (tqdm takes the lock to register any
+# bar). Bars are written by the process that made them only, so a lock of its own will do.
+tqdm.set_lock(threading.RLock())
 
 
 def bar_enabled(progress: bool) -> bool:

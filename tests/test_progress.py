@@ -63,3 +63,30 @@ def test_long_commands_take_quiet(command: str) -> None:
     result = subprocess.run([sys.executable, "-m", "synthaudio.cli", command, "--help"],
                             capture_output=True, text=True, check=True)
     assert "--quiet" in result.stdout
+
+
+def test_a_killed_child_holding_the_bar_lock_does_not_hang_later_bars() -> None:
+    """A forked child SIGKILLed while it holds tqdm's write lock (the kill-and-resume tests
+    do this at random moments) must not leave this process's next bar waiting forever."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal\n"
+        "from tqdm import tqdm\n"
+        "from synthaudio.progress import progress_bar\n"
+        "progress_bar(1, 'before', progress=False).close()\n"  # the lock exists before the fork
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    tqdm.get_lock().acquire()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "os.waitpid(pid, 0)\n"
+        "with progress_bar(3, 'x', progress=False) as bar:\n"
+        "    bar.update(3)\n"
+        "print('ok')\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the bar after the killed child waited forever") from None
+    assert proc.returncode == 0 and proc.stdout == "ok\n", proc.stderr
