@@ -30,11 +30,6 @@ from synthaudio.manifests.metadata import iter_metadata  # noqa: E402
 
 def holdout(corpus: Path, held: str, kind: str, jobs: int, threads: int) -> dict[str, object]:
     from synthaudio.train.classifier import posteriors, train_classifier
-    from synthaudio.train.data import SpecAugmentConfig
-    from synthaudio.train.embedding import EmbeddingConfig
-    from synthaudio.train.features import FeatureConfig
-    from synthaudio.train.model import HeadConfig, ModelConfig
-    from synthaudio.train.trainer import TrainConfig
 
     records = [r for r in iter_metadata(corpus)
                if r.extra.get("kind") not in ("background", "stream")]
@@ -48,16 +43,10 @@ def holdout(corpus: Path, held: str, kind: str, jobs: int, threads: int) -> dict
     if not test:
         raise SystemExit(f"bench_kws_holdout: no clips of engine {held!r} in {corpus}")
     labels = sorted({str(r.extra["label"]) for r in train})
-    feats_cfg = EmbeddingConfig(clip_s=1.0) if kind == "embedding" else FeatureConfig()
-    model_cfg = (HeadConfig(**recipe.HEAD_SETTINGS) if kind == "embedding"
-                 else ModelConfig(**recipe.MODEL_SETTINGS))
+    model_cfg, feats_cfg = recipe.front_end(kind, 1.0)
     feats = {name: recipe.clip_features([corpus / r.audio for r in rs], feats_cfg, jobs)
              for name, rs in (("train", train), ("dev", dev), ("test", test))}
-    batch = recipe.BATCH[kind]
-    longest = max(f.shape[0] for f in feats["train"])
-    cfg = TrainConfig(epochs=recipe.EPOCHS[kind], max_batch=batch,
-                      max_batch_frames=batch * (-(-longest // 16) * 16), threads=threads,
-                      spec_augment=SpecAugmentConfig() if kind == "log-mel" else None)
+    cfg = recipe.train_settings(kind, feats["train"], None, False, 0, threads)
     result = train_classifier(feats["train"], [str(r.extra["label"]) for r in train],
                               feats["dev"], [str(r.extra["label"]) for r in dev], labels,
                               model_cfg, cfg, log=lambda line: None, balance=recipe.BALANCE)

@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -42,6 +42,10 @@ from synthaudio.train.embedding import (
     model_files,
 )
 from synthaudio.train.features import FeatureConfig, load_mono, log_mel
+
+if TYPE_CHECKING:  # torch-backed: imported where a model is trained
+    from synthaudio.train.model import HeadConfig, ModelConfig
+    from synthaudio.train.trainer import TrainConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's own modules
 from real_test import real_clips  # noqa: E402
@@ -113,6 +117,32 @@ def model_name(vocab: str, row: str, features: str) -> str:
     return f"{vocab}-{row}" + ("" if features == FEATURES[0] else f"-{features}")
 
 
+def front_end(kind: str, clip_s: float) -> tuple[ModelConfig | HeadConfig,
+                                                FeatureConfig | EmbeddingConfig]:
+    """The model settings and features of a front end (``FEATURES``) for clips of ``clip_s``."""
+    from synthaudio.train.model import HeadConfig, ModelConfig
+
+    if kind == "embedding":
+        return HeadConfig(**HEAD_SETTINGS), EmbeddingConfig(clip_s=clip_s)
+    return ModelConfig(**MODEL_SETTINGS), FeatureConfig()
+
+
+def train_settings(kind: str, feats: Sequence[np.ndarray], epochs: int | None, quick: bool,
+                   seed: int, threads: int | None) -> TrainConfig:
+    """The TrainConfig of a front end: its epochs and batch (``quick``: the smoke run's),
+    SpecAugment for log-mel only (the embedding is frozen: masking its frames is not
+    SpecAugment)."""
+    from synthaudio.train.data import SpecAugmentConfig
+    from synthaudio.train.trainer import TrainConfig
+
+    batch = QUICK["batch"] if quick else BATCH[kind]
+    longest = max(f.shape[0] for f in feats)
+    return TrainConfig(epochs=epochs or (QUICK["epochs"] if quick else EPOCHS[kind]),
+                       max_batch=batch, max_batch_frames=batch * (-(-longest // 16) * 16),
+                       seed=seed, threads=threads,
+                       spec_augment=SpecAugmentConfig() if kind == "log-mel" else None)
+
+
 def make_corpus(cfg: dict[str, Any], out: Path, jobs: int) -> Path:
     path = out / "configs" / f"{cfg['name']}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,18 +183,10 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     test split, hard negatives included) and ``real_dir``."""
     from synthaudio.evaluate.report import write_report
     from synthaudio.train.classifier import posteriors, save_classifier, train_classifier
-    from synthaudio.train.data import SpecAugmentConfig
-    from synthaudio.train.model import HeadConfig, ModelConfig
-    from synthaudio.train.trainer import TrainConfig
 
     kind = kind or args.features
-    model_cfg: ModelConfig | HeadConfig
-    feats_cfg: FeatureConfig | EmbeddingConfig
     window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
-    if kind == "embedding":
-        model_cfg, feats_cfg = HeadConfig(**HEAD_SETTINGS), EmbeddingConfig(clip_s=window_s)
-    else:
-        model_cfg, feats_cfg = ModelConfig(**MODEL_SETTINGS), FeatureConfig()
+    model_cfg, feats_cfg = front_end(kind, window_s)
     t0 = time.perf_counter()
     test_corpus = test_corpus or corpus
     records = [r for r in iter_metadata(corpus) if r.extra.get("kind") not in ("background",)]
@@ -179,13 +201,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     print(f"{name}: {len(clips['train'])} train / {len(clips['dev'])} dev / "
           f"{len(clips['test'])} test clips, {len(labels)} labels, features "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
-    longest = max(f.shape[0] for f in feats["train"])
-    train_cfg = TrainConfig(epochs=args.epochs or (QUICK["epochs"] if args.quick else EPOCHS[kind]),
-                            max_batch=(batch := QUICK["batch"] if args.quick else BATCH[kind]),
-                            max_batch_frames=batch * (-(-longest // 16) * 16), seed=args.seed,
-                            threads=args.threads,
-                            # the embedding is frozen: masking its frames is not SpecAugment
-                            spec_augment=SpecAugmentConfig() if kind == "log-mel" else None)
+    train_cfg = train_settings(kind, feats["train"], args.epochs, args.quick, args.seed,
+                               args.threads)
     result = train_classifier(feats["train"], [str(r.extra["label"]) for r in clips["train"]],
                               feats["dev"], [str(r.extra["label"]) for r in clips["dev"]],
                               labels, model_cfg, train_cfg,
