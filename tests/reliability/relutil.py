@@ -88,9 +88,13 @@ class Child:
         self.rc: int | None = None
         if real:  # the installed program, started from scratch
             with log.open("wb") as f:
+                # SIGINT at its default, as in a program started from a terminal: a test
+                # run started in the background (``cmd &``) ignores SIGINT, its children
+                # inherit that, and Python then installs no KeyboardInterrupt handler
                 self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                     [sys.executable, "-m", "synthaudio.cli", *argv], stdout=f, stderr=f,
-                    start_new_session=True)
+                    start_new_session=True,
+                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             self.pid = self.proc.pid
         else:  # the same main(), forked from this already-imported process (no import time)
             self.proc = None
