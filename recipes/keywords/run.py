@@ -37,9 +37,9 @@ from synthaudio.train.data import Utterance, compute_features
 from synthaudio.train.embedding import (
     FRAME_S,
     EmbeddingConfig,
-    SpeechEmbedding,
     embedding_features,
     model_files,
+    shared_embedding,
 )
 from synthaudio.train.features import FeatureConfig, load_mono, log_mel
 
@@ -169,7 +169,7 @@ def stream_windows(path: Path, window_s: float,
     silence, fills its padding)."""
     audio = load_mono(path, feats_cfg.sample_rate)
     if isinstance(feats_cfg, EmbeddingConfig):
-        return SpeechEmbedding(feats_cfg).stream_windows(audio, window_s)
+        return shared_embedding(feats_cfg).stream_windows(audio, window_s)
     n = round(window_s * feats_cfg.sample_rate)
     hop = round(HOP_S["log-mel"] * feats_cfg.sample_rate)
     return [log_mel(audio[s:s + n], feats_cfg) for s in range(0, max(1, len(audio) - n + 1), hop)]

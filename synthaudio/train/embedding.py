@@ -16,11 +16,11 @@ windows over it; a stream is embedded once and cut into windows of a clip's fram
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -135,16 +135,18 @@ class SpeechEmbedding:
         return [frames[k:k + n] for k in range(min(count, max(1, len(frames) - n + 1)))]
 
 
-_WORKER: dict[str, Any] = {}
+@functools.lru_cache(maxsize=1)
+def shared_embedding(cfg: EmbeddingConfig) -> SpeechEmbedding:
+    """This process's sessions for ``cfg`` (made once: each worker, or the recipe's stream
+    scoring, reuses them)."""
+    return SpeechEmbedding(cfg)
 
 
 def _worker_features(job: tuple[Path, EmbeddingConfig]) -> np.ndarray:
     from synthaudio.train.features import load_mono
 
     path, cfg = job
-    if _WORKER.get("cfg") != cfg:
-        _WORKER.update(cfg=cfg, model=SpeechEmbedding(cfg))
-    return _WORKER["model"].clip(load_mono(path, SAMPLE_RATE))
+    return shared_embedding(cfg).clip(load_mono(path, SAMPLE_RATE))
 
 
 def embedding_features(paths: Sequence[Path], cfg: EmbeddingConfig | None = None,
