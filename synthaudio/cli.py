@@ -27,6 +27,16 @@ from typing import Any
 from synthaudio.errors import SynthaudioError
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _recorded(out: str) -> contextlib.AbstractContextManager[None]:
+    """What a command writes into a corpus OUT joins OUT's record of synthaudio's files."""
+    from synthaudio.corpus.outdir import recording
+    from synthaudio.corpus.run import OUTPUTS
+
+    return recording(Path(out), OUTPUTS)
+
+
 def _range(text: str) -> tuple[float, float]:
     try:
         lo, hi = (float(x) for x in text.split(":"))
@@ -161,10 +171,11 @@ def _cmd_augment(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from synthaudio.manifests.export import export_corpus
 
-    report = export_corpus(Path(args.out), [f for f in args.format.split(",") if f],
-                           absolute_paths=args.absolute_paths, shard_size=args.shard_size,
-                           jobs=_jobs(args), executor=args.executor, ray_address=args.ray_address,
-                           progress=not args.quiet)
+    with _recorded(args.out):
+        report = export_corpus(Path(args.out), [f for f in args.format.split(",") if f],
+                               absolute_paths=args.absolute_paths, shard_size=args.shard_size,
+                               jobs=_jobs(args), executor=args.executor,
+                               ray_address=args.ray_address, progress=not args.quiet)
     print(report.format() if hasattr(report, "format") else report)
     return 0
 
@@ -204,10 +215,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                                      gate=gate, executor=args.executor,
                                      ray_address=args.ray_address, progress=not args.quiet)
     else:
-        summary = evaluate_corpus(target, split=args.split or "test", asr=args.asr,
-                                  name=args.name, jobs=_jobs(args), gate=gate,
-                                  executor=args.executor, ray_address=args.ray_address,
-                                  progress=not args.quiet)
+        with _recorded(args.out):
+            summary = evaluate_corpus(target, split=args.split or "test", asr=args.asr,
+                                      name=args.name, jobs=_jobs(args), gate=gate,
+                                      executor=args.executor, ray_address=args.ray_address,
+                                      progress=not args.quiet)
     print(format_table(summary))
     return 0
 
@@ -216,8 +228,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from synthaudio.evaluate.report import write_report
 
     compare = Path(args.compare) if args.compare else None
-    print(write_report(Path(args.out), compare=compare, jobs=_jobs(args),
-                       progress=not args.quiet))
+    with _recorded(args.out):
+        path = write_report(Path(args.out), compare=compare, jobs=_jobs(args),
+                            progress=not args.quiet)
+    print(path)
     return 0
 
 
@@ -321,10 +335,11 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 def _cmd_sessions_eval(args: argparse.Namespace) -> int:
     from synthaudio.sessions.evaluate import evaluate_sessions
 
-    scores = evaluate_sessions(Path(args.out), diarization=args.diarization,
-                               transcripts=args.transcripts, split=args.split,
-                               collar=args.collar, skip_overlap=args.skip_overlap,
-                               name=args.name)
+    with _recorded(args.out):
+        scores = evaluate_sessions(Path(args.out), diarization=args.diarization,
+                                   transcripts=args.transcripts, split=args.split,
+                                   collar=args.collar, skip_overlap=args.skip_overlap,
+                                   name=args.name)
     print(scores.format())
     return 0
 

@@ -10,13 +10,22 @@ What the run engine (:mod:`synthaudio.corpus.run`) does with OUT before and afte
   synthaudio writes (``audio/``, ``data/train``, ...) is a symbolic link, naming it: a write
   there would land outside OUT.
 - **what synthaudio wrote** is listed in ``OUT/.synthaudio-written`` (the top-level entries,
-  one a line), with ``corpus.yaml`` holding a fingerprint the mark of a synthaudio output:
-  ``--overwrite`` refuses a folder without that mark, and a run whose inputs (its config,
-  prompt files) lie among the entries it would replace.
+  one a line, then every file inside them as ``entry/sub/path``), with ``corpus.yaml``
+  holding a fingerprint the mark of a synthaudio output: ``--overwrite`` refuses a folder
+  without that mark, and a run whose inputs (its config, prompt files) lie among the
+  entries it would replace. A file inside synthaudio's folders that the record does not
+  list (the user's) is never removed: ``--overwrite`` moves it into the new corpus and
+  names it in a note (:func:`foreign_files`). Later commands writing into OUT (export,
+  evaluate, report) add their files to the record (:func:`recording`).
 - **replace, never lose**: ``--overwrite`` builds the new corpus beside the old one in
   ``OUT/.synthaudio-new`` and swaps it in only when complete (:func:`swap_in`); a failure
   before then leaves the old corpus whole (the new one's complete work is kept there, so
-  the same command resumes it).
+  the same command resumes it). A replaced corpus that could not be removed is removed by
+  the next run into OUT.
+- **single output files** (``profile -o``, ``match -o``): :func:`check_output_file` refuses
+  an input of the same command and an existing file that is not synthaudio's own output of
+  that kind; :func:`check_inside` keeps every output path inside the folder a command
+  writes to.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from synthaudio.errors import SynthaudioError
@@ -95,10 +104,129 @@ def written_entries(out_dir: Path, outputs: Sequence[str]) -> list[str]:
     return sorted(listed | present)
 
 
-def record_written(out_dir: Path, outputs: Sequence[str]) -> None:
-    """Write OUT's record of what synthaudio wrote (the top-level entries present)."""
-    names = [n for n in outputs if (out_dir / n).exists()]
-    write_text_atomic(out_dir / WRITTEN_NAME, "".join(f"{n}\n" for n in sorted(names)))
+def _files_under(out_dir: Path, names: Iterable[str]) -> Iterator[str]:
+    """``entry/sub/path`` of every file (or link) inside the folders ``names`` of OUT."""
+    for name in names:
+        top = out_dir / name
+        if top.is_dir() and not top.is_symlink():
+            for path in top.rglob("*"):
+                if path.is_symlink() or path.is_file():
+                    yield path.relative_to(out_dir).as_posix()
+
+
+def listed_files(out_dir: Path) -> set[str] | None:
+    """The files inside OUT's entries that its record lists; None when the record lists no
+    files (none, or one written by an older synthaudio: every file of its entries is then
+    synthaudio's)."""
+    try:
+        text = (out_dir / WRITTEN_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    files = {n for n in text.splitlines() if "/" in n}
+    return files or None
+
+
+def foreign_files(out_dir: Path, outputs: Sequence[str]) -> list[str]:
+    """Files inside OUT's synthaudio folders that synthaudio did not write (the record
+    lists the others), sorted: never removed, never replaced."""
+    listed = listed_files(out_dir)
+    if listed is None:
+        return []
+    return sorted(f for f in _files_under(out_dir, outputs) if f not in listed)
+
+
+def record_written(out_dir: Path, outputs: Sequence[str], foreign: Iterable[str] = ()) -> None:
+    """Write OUT's record of what synthaudio wrote: the top-level entries present, then
+    every file inside them except ``foreign`` (the user's)."""
+    names = sorted(n for n in outputs if (out_dir / n).exists())
+    skip = set(foreign)
+    files = sorted(f for f in _files_under(out_dir, names) if f not in skip)
+    write_text_atomic(out_dir / WRITTEN_NAME, "".join(f"{n}\n" for n in [*names, *files]))
+
+
+def _snapshot(out_dir: Path, outputs: Sequence[str]) -> dict[str, int]:
+    out = {}
+    for rel in _files_under(out_dir, outputs):
+        with contextlib.suppress(OSError):
+            out[rel] = (out_dir / rel).lstat().st_mtime_ns
+    for name in outputs:
+        with contextlib.suppress(OSError):
+            if (out_dir / name).is_file():
+                out[name] = (out_dir / name).lstat().st_mtime_ns
+    return out
+
+
+@contextlib.contextmanager
+def recording(out_dir: Path, outputs: Sequence[str]) -> Iterator[None]:
+    """Add the files a command writes into a synthaudio OUT (export, evaluate, report) to
+    OUT's record, so that ``--overwrite`` later knows them from the user's: the files new
+    or rewritten during the block. Nothing when OUT has no per-file record."""
+    out_dir = Path(out_dir)
+    if listed_files(out_dir) is None:
+        yield
+        return
+    before = _snapshot(out_dir, outputs)
+    yield
+    after = _snapshot(out_dir, outputs)
+    new = {rel for rel, t in after.items() if before.get(rel) != t}
+    if not new:
+        return
+    text = (out_dir / WRITTEN_NAME).read_text(encoding="utf-8")
+    lines = set(text.splitlines()) | {rel.split("/")[0] for rel in new} | {
+        rel for rel in new if "/" in rel}
+    tops = sorted(n for n in lines if "/" not in n)
+    files = sorted(n for n in lines if "/" in n)
+    write_text_atomic(out_dir / WRITTEN_NAME, "".join(f"{n}\n" for n in [*tops, *files]))
+
+
+def remove_old_corpus(out_dir: Path) -> str | None:
+    """Remove a replaced corpus an earlier ``--overwrite`` could not remove
+    (``OUT/.synthaudio-old``); a note when it still cannot be."""
+    try:
+        _remove_tree(out_dir / TRASH_NAME)
+    except SynthaudioError as exc:
+        return f"note: the replaced corpus {out_dir / TRASH_NAME} is left: {exc}"
+    return None
+
+
+def check_output_file(out: Path | str, what: str, *, inputs: Iterable[Path | str] = (),
+                      is_own: Callable[[Path], bool] | None = None, flag: str = "-o") -> Path:
+    """The one rule for a command's single output file: never an input of the same command,
+    never a file synthaudio did not write (an existing file is replaced only when
+    ``is_own`` says it is synthaudio's own output of that kind, ``what``).
+
+    Raises:
+        SynthaudioError: naming the path and what to do.
+    """
+    path = Path(out)
+    if path.is_dir():
+        raise SynthaudioError(f"{path}: {flag} is a directory (give the {what}'s file name)")
+    target = path.resolve()
+    for given in inputs:
+        if Path(given).resolve() == target:
+            raise SynthaudioError(f"{path}: {flag} is an input of this command; write the "
+                                  f"{what} to another file")
+    if path.exists() or path.is_symlink():
+        own = False
+        if is_own is not None and path.is_file():
+            with contextlib.suppress(OSError, UnicodeDecodeError, ValueError):
+                own = is_own(path)
+        if not own:
+            raise SynthaudioError(f"{path}: exists and is not a {what} synthaudio wrote; it "
+                                  f"is kept: give {flag} a new file name (or remove it)")
+    return path
+
+
+def check_inside(base: Path, name: str, flag: str) -> Path:
+    """``base / name`` when it resolves inside ``base``; SynthaudioError naming ``flag``
+    otherwise (``..``, an absolute path, a link out)."""
+    root = Path(base).resolve()
+    path = (root / name).resolve()
+    if (not name or name in (".", "..") or Path(name).is_absolute() or "\\" in name
+            or not path.is_relative_to(root) or path == root):
+        raise SynthaudioError(f"{flag}: {name!r} must name a folder inside {base} (no '..', "
+                              "no absolute path)")
+    return Path(base) / name
 
 
 def check_inputs_outside(out_dir: Path, names: Iterable[str], inputs: Iterable[Path]) -> None:
@@ -118,21 +246,39 @@ def check_inputs_outside(out_dir: Path, names: Iterable[str], inputs: Iterable[P
                 "outside OUT (e.g. -o OUT with OUT a new folder)")
 
 
-def swap_in(out_dir: Path, build_dir: Path, old_names: Sequence[str], marker: str) -> None:
+def swap_in(out_dir: Path, build_dir: Path, old_names: Sequence[str], marker: str,
+            keep: Sequence[str] = ()) -> list[str]:
     """Replace OUT's entries ``old_names`` with the entries of ``build_dir`` (renames within
-    OUT, so each is instantaneous); then remove the old ones.
+    OUT, so each is instantaneous); then remove the old ones. Return notes.
+
+    ``keep`` are files inside the old entries that synthaudio did not write
+    (:func:`foreign_files`): they are moved into the new corpus first, at the same place,
+    and named in a note; one where the new corpus has a file is refused before anything
+    moves.
 
     ``marker`` (``corpus.yaml``) is replaced in one rename, between moving the old entries
     out and the new ones in, so that a run killed while swapping always leaves OUT marked
     with one of the two configs: the old one (the same command swaps again) or the new one
-    (the same command finishes it in place).
+    (the same command finishes it in place). An old corpus that cannot be removed is left
+    in ``OUT/.synthaudio-old`` (a note), which the next run removes.
 
     Raises:
-        SynthaudioError: naming the full path of what could not be moved or removed.
+        SynthaudioError: naming the full path of what could not be moved.
     """
     trash = out_dir / TRASH_NAME
+    notes: list[str] = []
     _remove_tree(trash)
+    kept = [rel for rel in keep if (out_dir / rel).exists() or (out_dir / rel).is_symlink()]
+    for rel in kept:
+        if (build_dir / rel).exists() or (build_dir / rel).is_symlink():
+            raise SynthaudioError(
+                f"{out_dir / rel}: synthaudio did not write this file and the new corpus "
+                f"writes one at the same place; move it out of {out_dir}, then run the same "
+                "command again (the new corpus is kept and resumes)")
     try:
+        for rel in kept:
+            (build_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(out_dir / rel, build_dir / rel)
         trash.mkdir()
         for name in old_names:
             if name != marker and ((out_dir / name).exists() or (out_dir / name).is_symlink()):
@@ -146,7 +292,14 @@ def swap_in(out_dir: Path, build_dir: Path, old_names: Sequence[str], marker: st
         where = exc.filename if exc.filename is not None else out_dir
         raise SynthaudioError(f"{where}: cannot replace the corpus in {out_dir}: "
                               f"{exc.strerror or exc}") from None
-    _remove_tree(trash)
+    if kept:
+        shown = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+        notes.append(f"note: kept {len(kept)} file(s) synthaudio did not write, inside its "
+                     f"folders: {shown}")
+    left = remove_old_corpus(out_dir)
+    if left is not None:
+        notes.append(left + " (the next run into this folder removes it)")
+    return notes
 
 
 def _remove_tree(path: Path) -> None:

@@ -60,8 +60,10 @@ from synthaudio.corpus.outdir import (
     STAGING_NAME,
     check_inputs_outside,
     check_no_symlinks,
+    foreign_files,
     out_lock,
     record_written,
+    remove_old_corpus,
     swap_in,
     written_entries,
 )
@@ -495,15 +497,21 @@ def run_pipeline(pipeline: Pipeline, out_dir: Path, summarize: Callable[[RunStat
     with out_lock(out_dir):
         build_dir, same_config = _claim_build_dir(out_dir, pipeline.resolved["fingerprint"],
                                                   overwrite, resume, inputs)
+        left = remove_old_corpus(out_dir)  # what an earlier --overwrite could not remove
+        notes = [left] if left is not None else []
+        foreign = foreign_files(out_dir, OUTPUTS)  # the user's files: kept, never listed
         try:
             stats = _run_claimed(pipeline, build_dir, same_config, jobs, progress, executor,
                                  ray_address, observe, export=build_dir == out_dir)
             if build_dir != out_dir:  # the new corpus is complete: it replaces the old one
-                swap_in(out_dir, build_dir, written_entries(out_dir, OUTPUTS), CONFIG_NAME)
+                notes += swap_in(out_dir, build_dir, written_entries(out_dir, OUTPUTS),
+                                 CONFIG_NAME, keep=foreign)
                 stats.exported = _export(pipeline, out_dir, jobs, executor, ray_address)
             summary = summarize(stats)
+            if hasattr(summary, "notes"):
+                summary.notes.extend(notes)
             summary.append_log(out_dir / "logs" / f"{pipeline.name}.log", jobs)
-            record_written(out_dir, OUTPUTS)
+            record_written(out_dir, OUTPUTS, foreign)
             return summary
         except OSError as exc:  # anything a helper did not already name
             raise write_error(exc.filename if exc.filename is not None else out_dir,

@@ -463,6 +463,10 @@ def write_report(out_dir: Path | str, compare: Path | None = None, jobs: int = 1
     is a terminal) over the embedded clips.
     """
     out = Path(out_dir)
+    if compare is not None:  # checked before OUT is profiled or anything is written
+        from synthaudio.profile.profile import load_profile
+
+        load_profile(compare)
     records = read_metadata(out)
     if not records:
         raise InputError(f"{out / 'metadata.jsonl'}: no utterances")

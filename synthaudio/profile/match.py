@@ -341,14 +341,26 @@ def match_config(profile: Mapping[str, Any], config_path: Path | str,
     return "\n".join(w.lines) + "\n"
 
 
+MATCHED_MARK = "# Matched by synthaudio match:"  # the first line of every matched config
+
+
+def is_matched_file(path: Path) -> bool:
+    """True when ``path`` is a config synthaudio match wrote (its first line)."""
+    with path.open("rb") as f:
+        return f.read(len(MATCHED_MARK)).decode("utf-8", "replace") == MATCHED_MARK
+
+
 def write_matched(profile_path: Path | str, config_path: Path | str, out: Path | str,
                   widen: float = DEFAULT_WIDEN) -> Path:
     """Fit, check that synthaudio loads the result, then write it atomically."""
     from synthaudio.config import parse_corpus_config
     from synthaudio.corpus.augment_dir import parse_augment_config
+    from synthaudio.corpus.outdir import check_output_file
     from synthaudio.fileio import write_text_atomic
     from synthaudio.profile.profile import load_profile
 
+    check_output_file(out, "matched config", inputs=[Path(profile_path), Path(config_path)],
+                      is_own=is_matched_file)
     profile = load_profile(profile_path)
     text = match_config(profile, config_path, widen)
     data = yaml.safe_load(text)

@@ -10,7 +10,9 @@ Schema: docs/profile.md (``format: synthaudio-profile``, ``version``).
 from __future__ import annotations
 
 import json
+import math
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +25,8 @@ from synthaudio.errors import InputError, SynthaudioError
 from synthaudio.profile.features import BY_NAME, CATEGORIES, FAMILIES, FEATURES, distribution
 from synthaudio.profile.sources import Item, Source, open_source, read_mono
 
-PROFILE_FORMAT = "synthaudio-profile"
-PROFILE_VERSION = 1
+from synthaudio.profile.schema import PROFILE_FORMAT, PROFILE_VERSION, check_profile
+
 CHUNK = 4  # utterances per task
 
 
@@ -64,6 +66,14 @@ def measure_audio(audio: np.ndarray, sample_rate: int, models: _Models, *,
                   text: str | None = None, subtype: str = "PCM_16",
                   families: Sequence[str] = FAMILIES) -> tuple[dict[str, Any], Any]:
     """Features of one mono utterance and its voice embedding (or None)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # a very short or silent file: the measures answer None, not a numpy warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _measure(audio, sample_rate, models, text, subtype, families)
+
+
+def _measure(audio: np.ndarray, sample_rate: int, models: _Models, text: str | None,
+             subtype: str, families: Sequence[str]) -> tuple[dict[str, Any], Any]:
     from synthaudio.profile.bandwidth import measure_bandwidth
     from synthaudio.profile.level import measure_level
     from synthaudio.profile.noise import measure_noise
@@ -91,6 +101,8 @@ def measure_audio(audio: np.ndarray, sample_rate: int, models: _Models, *,
     embedding = None
     if "voices" in families and models.voices is not None:
         embedding = models.voices(x16)
+        if embedding is not None and not np.isfinite(np.asarray(embedding)).all():
+            embedding = None  # silence: no voice
     return feats, embedding
 
 
@@ -112,8 +124,19 @@ def _measure_chunk(state: tuple[_Models, tuple[str, ...]], chunk: Sequence[tuple
 
 
 def _round(value: Any) -> Any:
+    if isinstance(value, float):  # never a NaN in a written profile: no value is None
+        return round(value, 6) if math.isfinite(value) else None
+    return value
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (in lists and dicts too) as None."""
     if isinstance(value, float):
-        return round(value, 6)
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
     return value
 
 
@@ -227,18 +250,30 @@ def profile_corpus(path: Path | str, out: Path | str, *, options: ProfileOptions
     """Profile the corpus at ``path`` (Kaldi dir, audio folder or synthaudio OUT) into ``out``."""
     from synthaudio.fileio import write_text_atomic
 
+    from synthaudio.corpus.outdir import check_output_file
+
     started = time.perf_counter()
     out_path = Path(out)
     if out_path.is_dir():
         raise InputError(f"{out_path}: is a directory (give the profile's file name, e.g. "
                          "profile.json)")
+    check_output_file(out_path, "profile", inputs=[Path(path)], is_own=is_profile_file)
     source = open_source(path)
+    check_output_file(out_path, "profile", inputs=[it.audio for it in source.items],
+                      is_own=is_profile_file)
     profile = profile_source(source, options=options, jobs=jobs, progress=progress,
                              executor=executor, ray_address=ray_address)
-    write_text_atomic(out_path, json.dumps(profile, indent=1) + "\n")
+    write_text_atomic(out_path, json.dumps(_finite(profile), indent=1, allow_nan=False) + "\n")
     audio_s = sum(float(r.get("duration_s") or 0.0) for r in profile["per_utterance"])
     return ProfileSummary(out_path, profile["utterances"], audio_s,
                           time.perf_counter() - started)
+
+
+def is_profile_file(path: Path) -> bool:
+    """True when ``path`` is a JSON file that synthaudio profile wrote (its format mark)."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+    return head.lstrip().startswith(b"{") and f'"format": "{PROFILE_FORMAT}"'.encode() in head
 
 
 def load_profile(path: Path | str) -> dict[str, Any]:
@@ -258,9 +293,9 @@ def load_profile(path: Path | str) -> dict[str, Any]:
     if data.get("version") != PROFILE_VERSION:
         raise InputError(f"{p}: profile version {data.get('version')!r} is not supported "
                          f"(this synthaudio reads version {PROFILE_VERSION})")
-    for key in ("features", "categories", "per_utterance"):
-        if not isinstance(data.get(key), (dict, list)):
-            raise InputError(f"{p}: profile has no {key!r}")
+    problem = check_profile(data)  # the one schema (synthaudio/profile/schema.py)
+    if problem is not None:
+        raise InputError(f"{p}: not a valid profile: {problem}")
     return data
 
 

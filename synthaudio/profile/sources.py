@@ -19,6 +19,8 @@ import soundfile as sf
 from synthaudio.errors import InputError
 
 SourceKind = Literal["synthaudio", "kaldi", "folder"]
+# files with these suffixes are meant as audio: one libsndfile cannot read is an error
+_AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au"}
 _SKIP_SUFFIXES = {".txt", ".json", ".jsonl", ".yaml", ".yml", ".md", ".csv", ".scp", ".gz",
                   ".tar", ".png", ".html", ".py", ".sh", ".log", ".ctm", ".pt", ".npy"}
 
@@ -67,9 +69,17 @@ def _from_folder(folder: Path) -> list[Item]:
     items = []
     for path in files:
         try:
-            sf.info(str(path))
-        except (sf.LibsndfileError, RuntimeError, OSError):
+            frames = sf.info(str(path)).frames
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            if path.suffix.lower() in _AUDIO_SUFFIXES:
+                reason = "empty file" if path.stat().st_size == 0 else \
+                    str(exc).replace("\n", " ")
+                raise InputError(f"{path}: cannot read audio: {reason} (remove it or move it "
+                                 "out of the folder)") from None
             continue  # not audio
+        if frames == 0:
+            raise InputError(f"{path}: audio has no samples (remove it or move it out of the "
+                             "folder)")
         rel = path.relative_to(folder)
         utt_id = str(rel.with_suffix("")).replace("/", "_")
         speaker = rel.parent.name if rel.parent != Path(".") else None
@@ -105,6 +115,9 @@ def open_source(path: Path | str) -> Source:
 
 def read_mono(path: Path) -> tuple[np.ndarray, int, str]:
     """float32 mono ``(n,)`` (channels averaged), the sample rate and the libsndfile subtype."""
+    from synthaudio.fileio import check_wav_complete
+
+    check_wav_complete(path)  # libsndfile reads a cut-off WAV without a word
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
         subtype = sf.info(str(path)).subtype
@@ -113,5 +126,8 @@ def read_mono(path: Path) -> tuple[np.ndarray, int, str]:
         raise InputError(f"{path}: cannot read audio: {detail}") from None
     if data.shape[0] == 0:
         raise InputError(f"{path}: audio has no samples")
+    if not np.isfinite(data).all():
+        bad = int(np.count_nonzero(~np.isfinite(data)))
+        raise InputError(f"{path}: audio holds {bad} NaN or infinite samples")
     mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
     return np.ascontiguousarray(mono), int(rate), str(subtype)

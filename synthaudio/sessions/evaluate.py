@@ -124,8 +124,11 @@ def evaluate_sessions(out_dir: Path, *, diarization: str | None = None,
         ConfigError: nothing to score, a bad ``hyp:`` spec or collar, a missing extra.
         InputError: no session of ``split`` in OUT, an unreadable file.
     """
+    from synthaudio.corpus.outdir import check_inside
+
     if diarization is None and transcripts is None:
         raise ConfigError("give --diarization hyp:FILE.rttm and/or --transcripts hyp:FILE")
+    results = check_inside(Path(out_dir) / "eval", name, "--name")  # never outside OUT
     if not 0.0 <= collar <= 10.0:
         raise ConfigError(f"--collar must be within 0..10 s, got {collar}")
     _imports()
@@ -159,6 +162,6 @@ def evaluate_sessions(out_dir: Path, *, diarization: str | None = None,
         result = cpwer_scores(entries, _hyp_path(transcripts, "--transcripts"))
         cpwer = result["cpwer"]
         scores["transcripts"] = result
-    write_text_atomic(out_dir / "eval" / name / "scores.json",
+    write_text_atomic(results / "scores.json",
                       json.dumps(scores, indent=1, sort_keys=True) + "\n")
     return SessionScores(split, len(records), der, jer, cpwer, scores)

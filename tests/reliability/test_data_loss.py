@@ -82,7 +82,7 @@ def test_overwrite_refuses_the_folder_holding_the_config(
 def test_overwrite_keeps_what_synthaudio_did_not_write(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert _generate(write_tiny_config(tmp_path / "a", SMALL), out) == 0
-    assert (out / WRITTEN_NAME).read_text().splitlines() == sorted(
+    assert [n for n in (out / WRITTEN_NAME).read_text().splitlines() if "/" not in n] == sorted(
         p.name for p in out.iterdir() if not p.name.startswith("."))
     (out / "NOTES.md").write_text("my notes\n")
     assert _generate(write_tiny_config(tmp_path / "b", OTHER), out, "--overwrite") == 0
