@@ -95,6 +95,9 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
 def _cmd_voices(args: argparse.Namespace) -> int:
     if args.engine != "espeak-ng":
         return _other_engine_voices(args)
+    if args.model is not None:  # never ignored in silence
+        raise SynthaudioError(f"--model: espeak-ng takes no model file (give --engine with an "
+                              f"engine that does, e.g. --engine piper --model {args.model})")
     from synthaudio.tts.espeak import EspeakEngine, shipped_variants
 
     engine = EspeakEngine()

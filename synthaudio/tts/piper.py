@@ -132,7 +132,35 @@ def resolve_model(model: str, base_dir: Path | None = None) -> Path:
     if not Path(f"{path}.json").is_file():
         raise ConfigError(f"speakers.piper.model: {path}.json (the voice's config) does not "
                           "exist")
+    check_model_files(path)
     return path
+
+
+def check_model_files(path: Path) -> None:
+    """ConfigError unless ``path`` looks like an ONNX model (a serialized ``ModelProto``
+    starts with its ``ir_version`` field) and ``PATH.json`` is a config Piper reads: checked
+    before a run claims OUT, not in a worker."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError as exc:
+        raise ConfigError(f"speakers.piper.model: cannot read {path}: "
+                          f"{exc.strerror or exc}") from None
+    if len(head) < 2 or head[0] != 0x08:
+        raise ConfigError(f"speakers.piper.model: {path} is not an ONNX model (a Piper voice "
+                          "is PATH.onnx with PATH.onnx.json beside it)")
+    try:
+        config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+        from piper.config import PiperConfig as _Config
+
+        _Config.from_dict(config)
+    except ImportError:
+        return  # the runtime's absence is said where it is needed
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError,
+            AttributeError) as exc:
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+        raise ConfigError(f"speakers.piper.model: {path}.json is not a Piper voice config: "
+                          f"{what}") from None
 
 
 # Genders of single-speaker Piper voices by their json's "dataset", where neither the json
