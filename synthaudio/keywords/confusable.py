@@ -11,7 +11,8 @@ insertions, deletions and substitutions costing 1):
 - ``reordered``: the phrase's words in another order.
 
 Never the target itself, another target, nor a homophone of either (distance 0: "two" is
-not a negative of "to").
+not a negative of "to"), nor a phrase any run of whose words says one of them
+(:func:`says_any`: "please yes" and "yes plays" are no negatives when "yes" is a target).
 
 Pronunciations: for English, the CMU pronouncing dictionary that pocketsphinx ships
 (ARPABET, no stress), with frequencies from pocketsphinx's own unigram model; a word it
@@ -193,6 +194,8 @@ def find_confusables(target: str, lexicon: Lexicon, cfg: ConfusableConfig,
         code = lexicon.encode(lexicon.pronounce(text))
         if code in banned_phones:  # a homophone of a target
             return
+        if says_any(text.split(), lexicon, banned_phones):  # it says a target within it
+            return
         seen.add(text)
         out.append(Confusable(text, kind, lexicon.distance(text, target)))
 
@@ -216,6 +219,34 @@ def find_confusables(target: str, lexicon: Lexicon, cfg: ConfusableConfig,
         for perm in itertools.permutations(words):
             add(" ".join(perm), "reordered")
     return out
+
+
+def says_any(words: Sequence[str], lexicon: Lexicon, banned: set[str]) -> bool:
+    """True when a run of consecutive ``words`` sounds like one of ``banned`` (phoneme
+    codes, :meth:`Lexicon.encode`): the word itself, a homophone, or a phrase said across
+    words. The one rule for every clip labelled as not a target."""
+    longest = max((len(b) for b in banned), default=1)
+    codes = [lexicon.encode(lexicon.pronounce(w)) for w in words]
+    for a in range(len(codes)):
+        joined = ""
+        for b in range(a, len(codes)):
+            joined += codes[b]
+            if joined in banned:
+                return True
+            if len(joined) > longest:
+                break
+    return False
+
+
+def sound_alike(targets: Sequence[str], lexicon: Lexicon) -> tuple[str, str] | None:
+    """The first two ``targets`` with the same phonemes (homophones), or None."""
+    seen: dict[str, str] = {}
+    for t in targets:
+        code = lexicon.encode(lexicon.pronounce(t))
+        if code in seen:
+            return seen[code], t
+        seen[code] = t
+    return None
 
 
 def _neighbours(words: list[str], lexicon: Lexicon, max_distance: int, limit: int,

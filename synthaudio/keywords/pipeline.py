@@ -161,7 +161,7 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
         plan = plan_keywords(cfg, config_path.parent, corpus_cfg)
     except SynthaudioError as exc:
         if str(exc).startswith(("speakers.", "augment.", "template ", "text:", "streams:",
-                                "language ")):
+                                "language ", "targets:")):
             raise ConfigError(f"{config_path}: {exc}") from None
         raise
     negatives = negatives_json(plan, cfg, plan.phone_set)

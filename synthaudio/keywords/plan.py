@@ -26,6 +26,8 @@ from synthaudio.keywords.confusable import (
     find_confusables,
     lexicon_for,
     read_word_file,
+    says_any,
+    sound_alike,
 )
 from synthaudio.speakers import SpeakerParams
 from synthaudio.streams import STREAM_KEYWORDS_PLAN
@@ -37,6 +39,9 @@ NO_SPEECH_TEXT = {"noise": "<noise>", "silence": "<sil>", "background": "<noise>
                   "babble": "<babble>"}
 BACKGROUND_KINDS = ("pink", "white", "brown", "music", "hum", "impulsive")
 BACKGROUND_SPEAKER, STREAM_SPEAKER = "bgnoise", "stream"
+# the fastest speech, phonemes per second (espeak-ng at 450 wpm says about 20): a target
+# with more phonemes than this x (clip_s - 2 margin_s) x the fastest speed factor cannot fit
+MAX_PHONES_PER_S = 25.0
 WORDS_PER_S = 2  # other-speech clips say 1 to this x clip_s consecutive words of a prompt
 _WINDOW_TRIES = 200
 
@@ -99,6 +104,7 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
         extra = read_word_file(path if path.is_absolute() else config_dir / path)
     lexicon = lexicon_for(cfg.language, [*extra, *prompt_words, *(w for t in targets
                                                                    for w in t.split())])
+    check_targets(cfg, targets, lexicon)
     negatives = {label: find_confusables(text, lexicon, cfg.confusable,
                                          [t for t in targets if t != text])
                  for text, label in zip(targets, labels, strict=True)}
@@ -162,6 +168,28 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
         raise InputError("streams: need test speakers (splits.test > 0 and enough speakers)")
     return KeywordsPlan(tuple(clips), corpus, negatives, lexicon.phone_set, other,
                         tuple(notes))
+
+
+def check_targets(cfg: KeywordsConfig, targets: Sequence[str], lexicon: Lexicon) -> None:
+    """InputError (before anything is written) when two targets sound alike, or when a
+    target cannot fit its clip even said at the fastest rate."""
+    same = sound_alike(targets, lexicon)
+    if same is not None:
+        phones = " ".join(lexicon.pronounce(same[0]))
+        raise InputError(f"targets: {same[0]!r} and {same[1]!r} sound alike ({phones}): one "
+                         "sound cannot have two labels; keep one of them")
+    speed = cfg.augment.speed if cfg.augment is not None else None
+    fastest = 1.0
+    if speed is not None and speed.probability > 0:
+        fastest = max(speed.factor_range[1] if speed.factor_range else max(speed.factors), 1.0)
+    room_s = cfg.clip_s - 2 * cfg.margin_s
+    for text in targets:
+        shortest_s = len(lexicon.pronounce(text)) / MAX_PHONES_PER_S / fastest
+        if shortest_s > room_s:
+            raise InputError(
+                f"targets: {text!r} ({len(lexicon.pronounce(text))} phonemes) needs at least "
+                f"{shortest_s:.2f} s of speech, more than a clip_s {cfg.clip_s:g} s clip holds "
+                f"within margin_s {cfg.margin_s:g} s: raise clip_s or shorten the target")
 
 
 def _renumber(clip: ClipSpec, index: int) -> ClipSpec:
@@ -228,14 +256,4 @@ def _clean(words: Sequence[str], lexicon: Lexicon, banned: set[str],
     target split differently) is a target or sounds like one."""
     if any(w in single for w in words):
         return False
-    longest = max((len(b) for b in banned), default=1)
-    codes = [lexicon.encode(lexicon.pronounce(w)) for w in words]
-    for a in range(len(codes)):
-        joined = ""
-        for b in range(a, len(codes)):
-            joined += codes[b]
-            if joined in banned:
-                return False
-            if len(joined) > longest:
-                break
-    return True
+    return not says_any(words, lexicon, banned)

@@ -102,6 +102,30 @@ def write_webdataset(ctx: ExportContext) -> ExportOutcome:
 EXPORT_DIRS = ("data", "manifests", "alignments", "shards", "audio")  # hf: audio/<split>/
 
 
+# What a session corpus (one record per session, its turns inside) can be exported as: the
+# ``sessions`` export writes these at turn level (Kaldi with segments, NeMo diarization,
+# Lhotse supervisions per turn, CTM per session). The others have one utterance per
+# record, which for a session would be a whole conversation under one speaker: refused.
+SESSION_EXPRESSIBLE = ("kaldi", "nemo", "lhotse", "ctm", "sessions")
+
+
+def session_formats(chosen: Sequence[str], given: Sequence[str]) -> tuple[tuple[str, ...], str]:
+    """The formats a session corpus is exported as (``sessions``, at turn level) and a
+    line saying so; InputError for a format that cannot express sessions."""
+    asked = {f.strip().lower() for f in given}
+    if "all" not in asked and set(chosen) != set(DEFAULT_FORMATS):
+        refused = [f for f in chosen if f not in SESSION_EXPRESSIBLE]
+        if refused:
+            raise InputError(
+                f"--format {refused[0]}: a session corpus has no per-utterance {refused[0]} "
+                "export (each record is a whole conversation); --format sessions writes its "
+                "turns: Kaldi with segments, NeMo diarization, Lhotse, RTTM, UEM, CTM, SegLST")
+    mapped = sorted(set(chosen) - {"sessions"})
+    line = ("sessions: a session corpus is exported at turn level by the sessions export"
+            + (f" (asked for: {', '.join(mapped)})" if mapped else ""))
+    return ("sessions",), line
+
+
 def export_corpus(
     out_dir: Path,
     formats: Sequence[str] = DEFAULT_FORMATS,
@@ -136,8 +160,10 @@ def export_corpus(
         raise InputError(f"shard size must be at least 1, got {shard_size}")
     # A first pass checks every record before anything is written.
     utterances = {s: 0 for s in SPLITS}
+    is_sessions = False
     for rec in iter_metadata(out_dir):
         utterances[rec.split] += 1
+        is_sessions = is_sessions or "session" in rec.extra
         if not (out_dir / rec.audio).is_file():
             raise InputError(
                 f"{out_dir / 'metadata.jsonl'}:{rec.line}: audio file {rec.audio} not found"
@@ -145,12 +171,15 @@ def export_corpus(
     utterances = {s: n for s, n in utterances.items() if n}
     if not utterances:
         raise InputError(f"{out_dir / 'metadata.jsonl'}: no utterances to export")
+    session_line = None
+    if is_sessions:
+        chosen, session_line = session_formats(chosen, formats)
 
     ctx = ExportContext(out_dir, lambda: iter_metadata(out_dir), chosen, absolute_paths,
                         shard_size, jobs, executor, ray_address, progress,
                         sum(utterances.values()))
     counts: dict[str, object] = {}
-    lines: list[str] = []
+    lines: list[str] = [session_line] if session_line else []
     for name in chosen:  # export format registry hook
         outcome = EXPORTERS.get(name).run(ctx)
         counts.update(outcome.counts)
