@@ -16,6 +16,7 @@ Needs the ``sessions`` extra (``pip install 'synthaudio[sessions]'``). The score
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,10 @@ class SessionScores:
     def format(self) -> str:
         parts = [f"{name} {100 * v:.2f} %" for name, v in
                  (("DER", self.der), ("JER", self.jer), ("cpWER", self.cpwer)) if v is not None]
-        return f"{self.split}: {self.sessions} sessions: " + ", ".join(parts)
+        notes = [n for key in ("diarization", "transcripts")
+                 for n in self.details.get(key, {}).get("notes", [])]
+        return "\n".join([f"{self.split}: {self.sessions} sessions: " + ", ".join(parts),
+                          *notes])
 
 
 def _imports() -> Any:
@@ -61,15 +65,101 @@ def _hyp_path(hyp: str, what: str) -> Path:
     return path
 
 
-def load_rttm(path: Path) -> dict[str, Any]:
-    """``{uri: pyannote.core.Annotation}`` of an RTTM file (pyannote.database's reader);
-    InputError naming the file when it cannot be parsed."""
-    from pyannote.database.util import load_rttm as pyannote_load_rttm
-
+def _lines(path: Path, what: str) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of the non-empty, non-comment lines of a text file."""
     try:
-        return dict(pyannote_load_rttm(str(path)))
-    except (ValueError, KeyError, IndexError, OSError) as exc:
-        raise InputError(f"{path}: not a readable RTTM file ({exc})") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the {what} file: {exc}") from None
+    return [(n, line.split()) for n, line in enumerate(text.splitlines(), 1)
+            if line.strip() and not line.lstrip().startswith(("#", ";;"))]
+
+
+def _number(path: Path, line: int, field: int, name: str, text: str,
+            minimum: float = 0.0) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < minimum:
+        raise InputError(f"{path}:{line}: field {field} ({name}): expected a number >= "
+                         f"{minimum:g}, got {text!r}")
+    return value
+
+
+def load_rttm(path: Path) -> dict[str, Any]:
+    """``{uri: pyannote.core.Annotation}`` of the ``SPEAKER`` lines of an RTTM file
+    (``SPEAKER <file> <channel> <start> <duration> <NA> <NA> <speaker> <NA> <NA>``; other
+    line types are not speech turns and are passed over). Strict: InputError naming the
+    line and field of a short line, a time that is no number, a negative duration."""
+    from pyannote.core import Annotation, Segment
+
+    out: dict[str, Any] = {}
+    for n, fields in _lines(path, "RTTM"):
+        if fields[0] != "SPEAKER":
+            if fields[0].isupper() and len(fields) >= 5:
+                continue  # SPKR-INFO, LEXEME, NON-SPEECH...: no speaker turn
+            raise InputError(f"{path}:{n}: field 1 (type): expected SPEAKER, got "
+                             f"{fields[0]!r} (not an RTTM line)")
+        if len(fields) < 8:
+            raise InputError(f"{path}:{n}: {len(fields)} fields, an RTTM SPEAKER line has 10 "
+                             "(SPEAKER file channel start duration <NA> <NA> speaker <NA> <NA>)")
+        start = _number(path, n, 4, "start", fields[3])
+        duration = _number(path, n, 5, "duration", fields[4])
+        uri, speaker = fields[1], fields[7]
+        annotation = out.setdefault(uri, Annotation(uri=uri))
+        if duration > 0:
+            annotation[Segment(start, start + duration), n] = speaker
+    return out
+
+
+def load_uem(path: Path) -> dict[str, Any]:
+    """``{uri: pyannote.core.Timeline}`` of a UEM file (``<file> <channel> <start> <end>``);
+    InputError naming the line and field of a bad one."""
+    from pyannote.core import Segment, Timeline
+
+    out: dict[str, Any] = {}
+    for n, fields in _lines(path, "UEM"):
+        if len(fields) != 4:
+            raise InputError(f"{path}:{n}: {len(fields)} fields, a UEM line has 4 (file "
+                             "channel start end)")
+        start = _number(path, n, 3, "start", fields[2])
+        end = _number(path, n, 4, "end", fields[3], minimum=start)
+        out.setdefault(fields[0], Timeline(uri=fields[0])).add(Segment(start, end))
+    return out
+
+
+SEGLST_KEYS = {"session_id": str, "speaker": str, "start_time": (int, float),
+               "end_time": (int, float), "words": str}
+
+
+def load_seglst(path: Path) -> list[dict[str, Any]]:
+    """The entries of a SegLST JSON file (a list of objects with ``session_id``,
+    ``speaker``, ``start_time``, ``end_time``, ``words``); InputError naming the entry and
+    field of a bad one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the SegLST file: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, list):
+        raise InputError(f"{path}: a SegLST file is a JSON list of segments, got "
+                         f"{type(data).__name__}")
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict):
+            raise InputError(f"{path}: entry {i}: expected an object, got {entry!r:.40}")
+        for key, kind in SEGLST_KEYS.items():
+            value = entry.get(key)
+            if key not in entry or isinstance(value, bool) or not isinstance(value, kind) or (
+                    kind is not str and not math.isfinite(value)):
+                raise InputError(f"{path}: entry {i}: {key}: expected a "
+                                 f"{'string' if kind is str else 'number'}, got "
+                                 f"{'nothing' if key not in entry else repr(value)}")
+        if entry["end_time"] < entry["start_time"]:
+            raise InputError(f"{path}: entry {i}: end_time {entry['end_time']} is before "
+                             f"start_time {entry['start_time']}")
+    return data
 
 
 def diarization_scores(reference: dict[str, Any], hypothesis: dict[str, Any],
@@ -89,9 +179,12 @@ def diarization_scores(reference: dict[str, Any], hypothesis: dict[str, Any],
                     "jer": float(jer(reference[uri], hyp, uem=uems.get(uri)))}
     components = {k: float(der[k]) for k in ("missed detection", "false alarm", "confusion",
                                                "total")}
+    notes = [] if set(reference) & set(hypothesis) else [
+        f"note: the system's RTTM names none of the {len(reference)} reference sessions "
+        f"({', '.join(sorted(hypothesis)[:3]) or 'no SPEAKER line'}): everything is missed"]
     return {"der": float(abs(der)), "jer": float(abs(jer)), "components": components,
             "sessions": per, "collar": collar, "skip_overlap": skip_overlap,
-            "unknown_sessions": sorted(set(hypothesis) - set(reference))}
+            "unknown_sessions": sorted(set(hypothesis) - set(reference)), "notes": notes}
 
 
 def cpwer_scores(reference: Sequence[dict[str, Any]], hypothesis_path: Path) -> dict[str, Any]:
@@ -103,13 +196,17 @@ def cpwer_scores(reference: Sequence[dict[str, Any]], hypothesis_path: Path) -> 
                                      "words")} for e in reference])
     try:
         hyp = (STM.load(hypothesis_path).to_seglst() if hypothesis_path.suffix == ".stm"
-               else SegLST.load(hypothesis_path))
-    except (ValueError, KeyError, TypeError, OSError) as exc:
+               else SegLST(load_seglst(hypothesis_path)))
+    except (ValueError, KeyError, TypeError, OSError, IndexError) as exc:
         raise InputError(f"{hypothesis_path}: not a SegLST or STM file ({exc})") from None
+    shared = {e["session_id"] for e in reference} & {e["session_id"] for e in hyp}
+    note = None if shared else (f"note: {hypothesis_path} names none of the reference's "
+                                "sessions: every reference word counts as an error")
     per = cpwer(ref, hyp)
     errors = sum(r.errors for r in per.values())
     length = sum(r.length for r in per.values())
     return {"cpwer": errors / length if length else 0.0, "errors": errors, "words": length,
+            "notes": [note] if note else [],
             "sessions": {k: {"cpwer": float(r.error_rate) if r.error_rate is not None else 0.0,
                              "errors": r.errors, "words": r.length} for k, r in per.items()}}
 
@@ -139,13 +236,11 @@ def evaluate_sessions(out_dir: Path, *, diarization: str | None = None,
     scores: dict[str, Any] = {"split": split, "sessions": len(records)}
     der = jer = cpwer = None
     if diarization is not None:
-        from pyannote.database.util import load_uem
-
         reference: dict[str, Any] = {}
         uems: dict[str, Any] = {}
         for r in records:
             reference.update(load_rttm(session_file(out_dir, "rttm", split, r.id)))
-            uems.update(load_uem(str(session_file(out_dir, "uem", split, r.id))))
+            uems.update(load_uem(session_file(out_dir, "uem", split, r.id)))
         for r in records:  # a session with no speech at all still has an (empty) reference
             if r.id not in reference:
                 from pyannote.core import Annotation

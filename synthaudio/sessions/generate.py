@@ -162,6 +162,18 @@ def check_sessions_inputs(cfg: SessionCorpusConfig, config_dir: Path) -> list[st
     return notes + check_environment_inputs(aug, cfg.audio.sample_rate, config_dir)
 
 
+def cap_notes(cfg: SessionCorpusConfig, plan: Any) -> list[str]:
+    """Notes for the talker counts a split's speaker pool caps (never in silence)."""
+    if cfg.sessions.dialogues:
+        return []
+    most = cfg.sessions.speakers[1]
+    pools = plan.sessions.pools
+    return [f"note: sessions.speakers asks up to {most} talkers, but the {split} split has "
+            f"{len(pools[split])} speakers: its sessions have at most {len(pools[split])} "
+            "(raise speakers.count)"
+            for split in plan.sessions.splits if len(pools[split]) < most]
+
+
 def generate_sessions(
     config_path: Path,
     out_dir: Path,
@@ -194,6 +206,7 @@ def generate_sessions(
                                     [None if v == "none" else v for v in cfg.speakers.variants])
         notes = check_sessions_inputs(cfg, config_path.parent)
         plan = plan_sessions(cfg, config_path.parent)
+        notes += cap_notes(cfg, plan)
     except SynthaudioError as exc:
         if str(exc).startswith(("speakers.", "augment.", "sessions", "quality", "template ")):
             raise ConfigError(f"{config_path}: {exc}") from None
@@ -223,6 +236,13 @@ def generate_sessions(
                              f"than 0.03 from its target ({target:.3f}): one turn change is a "
                              "gap or an overlap, so widen sessions.gap_s / overlap_s or "
                              "shorten sessions.turn_words")
+        longest_s = cfg.sessions.length_s[1] + 2 * cfg.sessions.lead_s[1]
+        if stats.utterances and stats.audio_s / stats.utterances > 1.5 * longest_s:
+            notes.append(f"note: sessions are {stats.audio_s / stats.utterances:.1f} s long on "
+                         f"average, sessions.length_s asks {cfg.sessions.length_s[0]:g}-"
+                         f"{cfg.sessions.length_s[1]:g} s: every talker says at least one turn "
+                         "of sessions.turn_words words (lower turn_words or speakers, or raise "
+                         "length_s)")
         return SessionsSummary(
             out_dir=out_dir, utterances=stats.utterances, hours=stats.audio_s / 3600,
             rendered=stats.rendered, wall_s=time.perf_counter() - started,
