@@ -10,6 +10,7 @@ loader are one file format, read and changed together.)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ from synthaudio.executors import fit_jobs
 from synthaudio.fileio import (
     check_wav_complete,
     encode_audio,
+    is_temp_name,
     write_bytes_atomic,
     write_text_atomic,
 )
@@ -368,13 +370,21 @@ def _render_entry(
                 speech = simulate_rir(params, sample_rate, "speech")
         except ValueError:
             speech = np.full((1, 1), np.nan, dtype=np.float32)
+        miss = "has NaN or inf samples"
         if np.all(np.isfinite(speech)):
-            entry = _entry(rir_id, speech, sample_rate, path, noise_path, params)
-            if reached(params.rt60_target_s, entry.rt60_s):
-                break
-            miss = f"measures RT60 {entry.rt60_s:.4f} s"
-        else:
-            miss = "has NaN or inf samples"
+            try:  # a decay far too short leaves nothing to measure: another room
+                with np.errstate(invalid="ignore", over="ignore"):
+                    entry = _entry(rir_id, speech, sample_rate, path, noise_path, params)
+                if reached(params.rt60_target_s, entry.rt60_s):
+                    with np.errstate(invalid="ignore", over="ignore"):
+                        noise = simulate_rir(params, sample_rate, "noise")
+                    if np.all(np.isfinite(noise)):
+                        break
+                    miss = "has a noise RIR with NaN or inf samples"
+                else:
+                    miss = f"measures RT60 {entry.rt60_s:.4f} s"
+            except ValueError as exc:
+                miss = f"cannot be measured ({exc})"
         if redraw is None:
             raise SynthaudioError(
                 f"{root / path}: the simulated RIR {miss} against its target "
@@ -383,7 +393,6 @@ def _render_entry(
         cfg, seed, index, attempt = redraw
         params, attempt = _draw_room(cfg, seed, index, attempt + 1)
         redraw = (cfg, seed, index, attempt)
-    noise = simulate_rir(params, sample_rate, "noise")
     _write_wav_atomic(root / path, speech, sample_rate)
     _write_wav_atomic(root / noise_path, noise, sample_rate)
     return entry
@@ -451,7 +460,26 @@ def build_rir_bank(
         raise ConfigError(f"--seed must be an integer >= 0, got {seed!r}")
     check_reachable(cfg)
     root = Path(out_dir)
+    # every room is drawn before the folder is made: a range refused while drawing (no
+    # room reaches it in 20 draws) leaves no empty folder behind
+    drawn = [_draw_room(cfg, seed, i) for i in range(count)]
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
+    try:
+        return _build(root, cfg, count, sample_rate, seed, jobs, progress, drawn)
+    except BaseException:
+        if created:  # a refused range (no room reaches it) leaves no empty folder
+            with contextlib.suppress(OSError):
+                for temp in root.iterdir():
+                    if is_temp_name(temp.name):
+                        temp.unlink()
+                root.rmdir()
+        raise
+
+
+def _build(root: Path, cfg: RoomConfig, count: int, sample_rate: int, seed: int, jobs: int,
+           progress: bool, drawn: list[tuple[RoomParams, int]]) -> RirBank:
+    """The bank's rooms rendered into ``root`` (made), resuming what is complete."""
     previous: dict[str, RirEntry] = {}
     if (root / INDEX_NAME).is_file():
         try:
@@ -463,7 +491,7 @@ def build_rir_bank(
     todo: list[tuple[Path, str, RoomParams, int, tuple[RoomConfig, int, int, int] | None]] = []
     for i in range(count):
         rir_id = f"rir-{i:06d}"
-        params, attempt = _draw_room(cfg, seed, i)
+        params, attempt = drawn[i]
         old = previous.get(rir_id)
         if old is not None and _is_complete(root, old, params, sample_rate):
             done[rir_id] = old

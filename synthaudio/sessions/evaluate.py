@@ -199,14 +199,26 @@ def cpwer_scores(reference: Sequence[dict[str, Any]], hypothesis_path: Path) -> 
                else SegLST(load_seglst(hypothesis_path)))
     except (ValueError, KeyError, TypeError, OSError, IndexError) as exc:
         raise InputError(f"{hypothesis_path}: not a SegLST or STM file ({exc})") from None
-    shared = {e["session_id"] for e in reference} & {e["session_id"] for e in hyp}
-    note = None if shared else (f"note: {hypothesis_path} names none of the reference's "
-                                "sessions: every reference word counts as an error")
+    ref_ids = {e["session_id"] for e in reference}
+    hyp_ids = {e["session_id"] for e in hyp}
+    notes = []
+    if hyp_ids - ref_ids:  # scored as diarization does: sessions outside the split ignored
+        hyp = hyp.filter(lambda e: e["session_id"] in ref_ids)
+        notes.append(f"note: {len(hyp_ids - ref_ids)} sessions of {hypothesis_path} are not "
+                     f"in the reference split ({', '.join(sorted(hyp_ids - ref_ids)[:3])}): "
+                     "not scored")
+    if not hyp_ids & ref_ids:
+        notes.append(f"note: {hypothesis_path} names none of the reference's sessions: every "
+                     "reference word counts as an error")
+    missing = sorted(ref_ids - hyp_ids)
+    if missing:  # a session the system left out: nothing recognized, all its words missed
+        hyp = SegLST([*hyp, *({"session_id": sid, "speaker": "<none>", "start_time": 0.0,
+                               "end_time": 0.0, "words": ""} for sid in missing)])
     per = cpwer(ref, hyp)
     errors = sum(r.errors for r in per.values())
     length = sum(r.length for r in per.values())
     return {"cpwer": errors / length if length else 0.0, "errors": errors, "words": length,
-            "notes": [note] if note else [],
+            "notes": notes,
             "sessions": {k: {"cpwer": float(r.error_rate) if r.error_rate is not None else 0.0,
                              "errors": r.errors, "words": r.length} for k, r in per.items()}}
 
