@@ -23,9 +23,8 @@ import numpy as np
 
 from synthaudio.errors import InputError, SynthaudioError
 from synthaudio.profile.features import BY_NAME, CATEGORIES, FAMILIES, FEATURES, distribution
-from synthaudio.profile.sources import Item, Source, open_source, read_mono
-
 from synthaudio.profile.schema import PROFILE_FORMAT, PROFILE_VERSION, check_profile
+from synthaudio.profile.sources import Item, Source, open_source, read_mono
 
 CHUNK = 4  # utterances per task
 
@@ -248,9 +247,8 @@ def profile_corpus(path: Path | str, out: Path | str, *, options: ProfileOptions
                    jobs: int = 1, progress: bool = False, executor: str = "local",
                    ray_address: str | None = None) -> ProfileSummary:
     """Profile the corpus at ``path`` (Kaldi dir, audio folder or synthaudio OUT) into ``out``."""
-    from synthaudio.fileio import write_text_atomic
-
     from synthaudio.corpus.outdir import check_output_file
+    from synthaudio.fileio import write_text_atomic
 
     started = time.perf_counter()
     out_path = Path(out)

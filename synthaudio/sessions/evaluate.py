@@ -129,8 +129,9 @@ def load_uem(path: Path) -> dict[str, Any]:
     return out
 
 
-SEGLST_KEYS = {"session_id": str, "speaker": str, "start_time": (int, float),
-               "end_time": (int, float), "words": str}
+SEGLST_KEYS: dict[str, type | tuple[type, ...]] = {
+    "session_id": str, "speaker": str, "start_time": (int, float), "end_time": (int, float),
+    "words": str}
 
 
 def load_seglst(path: Path) -> list[dict[str, Any]]:
@@ -150,7 +151,7 @@ def load_seglst(path: Path) -> list[dict[str, Any]]:
         if not isinstance(entry, dict):
             raise InputError(f"{path}: entry {i}: expected an object, got {entry!r:.40}")
         for key, kind in SEGLST_KEYS.items():
-            value = entry.get(key)
+            value: Any = entry.get(key)
             if key not in entry or isinstance(value, bool) or not isinstance(value, kind) or (
                     kind is not str and not math.isfinite(value)):
                 raise InputError(f"{path}: entry {i}: {key}: expected a "
