@@ -151,9 +151,11 @@ def load_seglst(path: Path) -> list[dict[str, Any]]:
         if not isinstance(entry, dict):
             raise InputError(f"{path}: entry {i}: expected an object, got {entry!r:.40}")
         for key, kind in SEGLST_KEYS.items():
-            value: Any = entry.get(key)
-            if key not in entry or isinstance(value, bool) or not isinstance(value, kind) or (
-                    kind is not str and not math.isfinite(value)):
+            value = entry.get(key)
+            bad = key not in entry or isinstance(value, bool) or not isinstance(value, kind)
+            if not bad and kind is not str:
+                bad = not math.isfinite(entry[key])
+            if bad:
                 raise InputError(f"{path}: entry {i}: {key}: expected a "
                                  f"{'string' if kind is str else 'number'}, got "
                                  f"{'nothing' if key not in entry else repr(value)}")
