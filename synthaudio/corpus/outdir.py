@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -126,13 +127,43 @@ def listed_files(out_dir: Path) -> set[str] | None:
     return files or None
 
 
+def _referenced(out_dir: Path) -> set[str]:
+    """Every string of OUT's own records (``metadata.jsonl``, the work records of an
+    unfinished run, the RIR bank's index, as ``rirs/...``): the paths synthaudio wrote."""
+    found: set[str] = set()
+
+    def walk(value: object, prefix: str) -> None:
+        if isinstance(value, str):
+            found.add(prefix + value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v, prefix)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, prefix)
+
+    sources = [(out_dir / "metadata.jsonl", ""), (out_dir / "rirs" / "index.jsonl", "rirs/")]
+    sources += [(p, "") for p in sorted((out_dir / ".work" / "records").glob("*.jsonl"))]
+    for path, prefix in sources:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                with contextlib.suppress(ValueError):
+                    walk(json.loads(line), prefix)
+    return found
+
+
 def foreign_files(out_dir: Path, outputs: Sequence[str]) -> list[str]:
-    """Files inside OUT's synthaudio folders that synthaudio did not write (the record
-    lists the others), sorted: never removed, never replaced."""
+    """Files inside OUT's synthaudio folders that synthaudio did not write, sorted: never
+    removed, never replaced. Those the record lists are synthaudio's, and so are those its
+    records name (the audio of a run interrupted after the last record was written)."""
     listed = listed_files(out_dir)
     if listed is None:
         return []
-    return sorted(f for f in _files_under(out_dir, outputs) if f not in listed)
+    unlisted = [f for f in _files_under(out_dir, outputs) if f not in listed]
+    if not unlisted:
+        return []
+    referenced = _referenced(out_dir)
+    return sorted(f for f in unlisted if f not in referenced)
 
 
 def record_written(out_dir: Path, outputs: Sequence[str], foreign: Iterable[str] = ()) -> None:

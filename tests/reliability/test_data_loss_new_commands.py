@@ -158,3 +158,37 @@ def test_sessions_eval_writes_only_under_out(
     _error(code, capsys.readouterr().err, f"--name: {name!r} must name a folder inside")
     assert not list(tmp_path.rglob("scores.json"))
     assert not Path("/tmp/h25-escape").exists()
+
+
+def test_audio_of_an_interrupted_run_is_synthaudio_s_not_the_user_s(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+    import re
+
+    from synthaudio import fileio
+
+    real_write = fileio._write_file
+    out = tmp_path / "out"
+    config = write_tiny_config(tmp_path / "a", SMALL)
+    assert _generate(config, out, "--limit", "2") == 0  # a complete run: files recorded
+    seen = [0]
+
+    def failing(path: Path, data: bytes) -> None:
+        if re.match(r"\.spk.*\.wav\.", Path(path).name):
+            seen[0] += 1
+            if seen[0] > 1:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(path, data)
+
+    monkeypatch.setattr(fileio, "_write_file", failing)
+    assert _generate(config, out) == 2  # extending it stops half way (disk full)
+    monkeypatch.setattr(fileio, "_write_file", real_write)
+    capsys.readouterr()
+    assert _generate(write_tiny_config(tmp_path / "b", OTHER), out, "--overwrite") == 0
+    assert "did not write" not in capsys.readouterr().out  # nothing taken for the user's
+    fresh = tmp_path / "fresh"
+    assert _generate(tmp_path / "b" / "corpus.yaml", fresh) == 0
+    assert sorted(p.relative_to(out) for p in (out / "audio").rglob("*")) == sorted(
+        p.relative_to(fresh) for p in (fresh / "audio").rglob("*"))
