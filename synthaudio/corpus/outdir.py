@@ -47,6 +47,7 @@ from synthaudio.fileio import (  # noqa: F401 - check_no_symlinks is part of thi
 
 LOCK_NAME = ".synthaudio.lock"
 WRITTEN_NAME = ".synthaudio-written"  # the top-level entries a run wrote, one a line
+USER_MARK = "! "  # a record line naming a user's file, while a run is unfinished
 STAGING_NAME = ".synthaudio-new"  # the corpus --overwrite builds before swapping it in
 TRASH_NAME = ".synthaudio-old"  # the replaced corpus, while it is being removed
 # Entries of OUT that are the engine's own bookkeeping, not a corpus's content.
@@ -100,7 +101,8 @@ def written_entries(out_dir: Path, outputs: Sequence[str]) -> list[str]:
     listed: set[str] = set()
     with contextlib.suppress(OSError, UnicodeDecodeError):
         text = (out_dir / WRITTEN_NAME).read_text(encoding="utf-8")
-        listed = {n for n in text.splitlines() if n and "/" not in n and n not in ("..", ".")}
+        listed = {n for n in text.splitlines()
+                  if n and "/" not in n and n not in ("..", ".") and not n.startswith("!")}
     present = {n for n in outputs if (out_dir / n).exists() or (out_dir / n).is_symlink()}
     return sorted(listed | present)
 
@@ -123,7 +125,7 @@ def listed_files(out_dir: Path) -> set[str] | None:
         text = (out_dir / WRITTEN_NAME).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    files = {n for n in text.splitlines() if "/" in n}
+    files = {n for n in text.splitlines() if "/" in n and not n.startswith(USER_MARK)}
     return files or None
 
 
@@ -164,6 +166,31 @@ def foreign_files(out_dir: Path, outputs: Sequence[str]) -> list[str]:
         return []
     referenced = _referenced(out_dir)
     return sorted(f for f in unlisted if f not in referenced)
+
+
+def claim_user_files(out_dir: Path, outputs: Sequence[str], in_place: bool) -> list[str]:
+    """The user's files inside OUT's synthaudio folders, decided when a run claims OUT and
+    kept in the record (a ``!`` line, then ``! path`` lines) until a run finishes and
+    rewrites the record: the files of an unfinished run are in no record yet, so a run that
+    finds the ``!`` line keeps the list the unfinished run decided. Only a run writing in
+    place (``in_place``, not one building beside OUT for ``--overwrite``) marks the record."""
+    listed = listed_files(out_dir)
+    if listed is None:
+        return []
+    try:
+        lines = (out_dir / WRITTEN_NAME).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if USER_MARK.strip() in lines:  # a run claimed OUT and did not finish
+        stored = [n[len(USER_MARK):] for n in lines if n.startswith(USER_MARK)]
+        user = [f for f in stored if (out_dir / f).exists() or (out_dir / f).is_symlink()]
+    else:
+        user = foreign_files(out_dir, outputs)
+    if in_place:
+        kept = [n for n in lines if not n.startswith(USER_MARK.strip())]
+        marks = [USER_MARK.strip(), *(USER_MARK + f for f in user)]
+        write_text_atomic(out_dir / WRITTEN_NAME, "".join(f"{n}\n" for n in [*kept, *marks]))
+    return user
 
 
 def record_written(out_dir: Path, outputs: Sequence[str], foreign: Iterable[str] = ()) -> None:

@@ -60,7 +60,7 @@ from synthaudio.corpus.outdir import (
     STAGING_NAME,
     check_inputs_outside,
     check_no_symlinks,
-    foreign_files,
+    claim_user_files,
     out_lock,
     record_written,
     remove_old_corpus,
@@ -499,7 +499,8 @@ def run_pipeline(pipeline: Pipeline, out_dir: Path, summarize: Callable[[RunStat
                                                   overwrite, resume, inputs)
         left = remove_old_corpus(out_dir)  # what an earlier --overwrite could not remove
         notes = [left] if left is not None else []
-        foreign = foreign_files(out_dir, OUTPUTS)  # the user's files: kept, never listed
+        # the user's files: kept, never listed (decided by the first of unfinished runs)
+        foreign = claim_user_files(out_dir, OUTPUTS, in_place=build_dir == out_dir)
         try:
             stats = _run_claimed(pipeline, build_dir, same_config, jobs, progress, executor,
                                  ray_address, observe, export=build_dir == out_dir)

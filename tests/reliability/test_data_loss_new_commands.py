@@ -171,24 +171,33 @@ def test_audio_of_an_interrupted_run_is_synthaudio_s_not_the_user_s(
 
     real_write = fileio._write_file
     out = tmp_path / "out"
-    config = write_tiny_config(tmp_path / "a", SMALL)
+    three = TINY_CONFIG.replace("per_speaker: 6", "per_speaker: 3")
+    config = write_tiny_config(tmp_path / "a", three)
     assert _generate(config, out, "--limit", "2") == 0  # a complete run: files recorded
+    (out / "audio" / "mine.txt").write_text("mine\n")
     seen = [0]
 
     def failing(path: Path, data: bytes) -> None:
         if re.match(r"\.spk.*\.wav\.", Path(path).name):
             seen[0] += 1
-            if seen[0] > 1:
+            if seen[0] > 2:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real_write(path, data)
 
     monkeypatch.setattr(fileio, "_write_file", failing)
     assert _generate(config, out) == 2  # extending it stops half way (disk full)
+    listed = set((out / WRITTEN_NAME).read_text().splitlines())
+    unlisted = [p for p in (out / "audio").rglob("*.wav")
+                if str(p.relative_to(out)) not in listed]
+    assert unlisted  # the unfinished run's audio, in no record yet
     monkeypatch.setattr(fileio, "_write_file", real_write)
     capsys.readouterr()
-    assert _generate(write_tiny_config(tmp_path / "b", OTHER), out, "--overwrite") == 0
-    assert "did not write" not in capsys.readouterr().out  # nothing taken for the user's
+    other = write_tiny_config(tmp_path / "b", three.replace("seed: 11", "seed: 12"))
+    assert _generate(other, out, "--overwrite") == 0  # no file of the same name refused
+    printed = capsys.readouterr().out
+    assert "kept 1 file(s) synthaudio did not write, inside its folders: audio/mine.txt" \
+        in printed, printed
     fresh = tmp_path / "fresh"
-    assert _generate(tmp_path / "b" / "corpus.yaml", fresh) == 0
+    assert _generate(other, fresh) == 0
     assert sorted(p.relative_to(out) for p in (out / "audio").rglob("*")) == sorted(
-        p.relative_to(fresh) for p in (fresh / "audio").rglob("*"))
+        [*(p.relative_to(fresh) for p in (fresh / "audio").rglob("*")), Path("audio/mine.txt")])
