@@ -27,14 +27,18 @@ from typing import Any
 from synthaudio.errors import SynthaudioError
 
 Handler = Callable[[argparse.Namespace], int]
+# commands that write into a corpus OUT made by another command: their files join OUT's
+# record of what synthaudio wrote (what --overwrite may replace; synthaudio/corpus/outdir.py)
+_WRITE_INTO_OUT = ("export", "evaluate", "report", "sessions-eval")
 
 
-def _recorded(out: str) -> contextlib.AbstractContextManager[None]:
-    """What a command writes into a corpus OUT joins OUT's record of synthaudio's files."""
+def _recorded(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
+    if args.command not in _WRITE_INTO_OUT:
+        return contextlib.nullcontext()
     from synthaudio.corpus.outdir import recording
     from synthaudio.corpus.run import OUTPUTS
 
-    return recording(Path(out), OUTPUTS)
+    return recording(Path(args.out), OUTPUTS)
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -174,11 +178,10 @@ def _cmd_augment(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from synthaudio.manifests.export import export_corpus
 
-    with _recorded(args.out):
-        report = export_corpus(Path(args.out), [f for f in args.format.split(",") if f],
-                               absolute_paths=args.absolute_paths, shard_size=args.shard_size,
-                               jobs=_jobs(args), executor=args.executor,
-                               ray_address=args.ray_address, progress=not args.quiet)
+    report = export_corpus(Path(args.out), [f for f in args.format.split(",") if f],
+                           absolute_paths=args.absolute_paths, shard_size=args.shard_size,
+                           jobs=_jobs(args), executor=args.executor, ray_address=args.ray_address,
+                           progress=not args.quiet)
     print(report.format() if hasattr(report, "format") else report)
     return 0
 
@@ -218,11 +221,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                                      gate=gate, executor=args.executor,
                                      ray_address=args.ray_address, progress=not args.quiet)
     else:
-        with _recorded(args.out):
-            summary = evaluate_corpus(target, split=args.split or "test", asr=args.asr,
-                                      name=args.name, jobs=_jobs(args), gate=gate,
-                                      executor=args.executor, ray_address=args.ray_address,
-                                      progress=not args.quiet)
+        summary = evaluate_corpus(target, split=args.split or "test", asr=args.asr,
+                                  name=args.name, jobs=_jobs(args), gate=gate,
+                                  executor=args.executor, ray_address=args.ray_address,
+                                  progress=not args.quiet)
     print(format_table(summary))
     return 0
 
@@ -231,10 +233,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from synthaudio.evaluate.report import write_report
 
     compare = Path(args.compare) if args.compare else None
-    with _recorded(args.out):
-        path = write_report(Path(args.out), compare=compare, jobs=_jobs(args),
-                            progress=not args.quiet)
-    print(path)
+    print(write_report(Path(args.out), compare=compare, jobs=_jobs(args),
+                       progress=not args.quiet))
     return 0
 
 
@@ -338,11 +338,10 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 def _cmd_sessions_eval(args: argparse.Namespace) -> int:
     from synthaudio.sessions.evaluate import evaluate_sessions
 
-    with _recorded(args.out):
-        scores = evaluate_sessions(Path(args.out), diarization=args.diarization,
-                                   transcripts=args.transcripts, split=args.split,
-                                   collar=args.collar, skip_overlap=args.skip_overlap,
-                                   name=args.name)
+    scores = evaluate_sessions(Path(args.out), diarization=args.diarization,
+                               transcripts=args.transcripts, split=args.split,
+                               collar=args.collar, skip_overlap=args.skip_overlap,
+                               name=args.name)
     print(scores.format())
     return 0
 
@@ -545,7 +544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"synthaudio: error: {exc}", file=sys.stderr)
         return 2
     try:
-        code = int(args.func(args))
+        with _recorded(args):
+            code = int(args.func(args))
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except BrokenPipeError:

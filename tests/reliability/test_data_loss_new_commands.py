@@ -107,9 +107,13 @@ def test_overwrite_keeps_user_files_inside_synthaudio_folders(
     assert _generate(write_tiny_config(tmp_path / "a", SMALL), out) == 0
     (out / "audio" / "train" / "mine.wav").write_bytes(b"RIFF my recording")
     (out / "data" / "train" / "feats.scp").write_text("u1 /my/feats.ark:12\n")
+    # what a later command writes into OUT is synthaudio's too (the record grows)
+    assert main(["export", str(out), "--format", "speechbrain", "-q"]) == 0
+    assert (out / "manifests" / "speechbrain" / "train.csv").is_file()
     capsys.readouterr()
     assert _generate(write_tiny_config(tmp_path / "b", OTHER), out, "--overwrite") == 0
     printed = capsys.readouterr().out
+    assert not (out / "manifests" / "speechbrain").exists()  # replaced with the old corpus
     assert (out / "audio" / "train" / "mine.wav").read_bytes() == b"RIFF my recording"
     assert (out / "data" / "train" / "feats.scp").read_text() == "u1 /my/feats.ark:12\n"
     assert "kept 2 file(s) synthaudio did not write" in printed, printed
