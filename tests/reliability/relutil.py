@@ -63,6 +63,40 @@ def write_tiny_config(folder: Path, config: str = TINY_CONFIG,
     return path
 
 
+# Two dry sessions in the test split: what the session-command tests score and export.
+SESSIONS_CONFIG = """\
+name: dry
+seed: 5
+text:
+  sources:
+    - file: prompts.txt
+speakers:
+  count: 6
+  variants: [m1, f2, m3]
+splits: {train: 0.0, dev: 0.0, test: 1.0}
+sessions:
+  count: 2
+  speakers: [2, 3]
+  length_s: [10, 14]
+  turn_words: [3, 8]
+  overlap_ratio: 0.15
+  silence_ratio: 0.12
+"""
+SESSION_PROMPTS = """\
+p-1\tThe meeting starts at 3:45 pm.
+p-2\tPlease call Dr. Smith tomorrow morning.
+p-3\tI think we should move the release to next week.
+p-4\tCan you send me the report before lunch?
+"""
+
+
+def write_sessions_config(folder: Path, text: str = SESSIONS_CONFIG) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "prompts.txt").write_text(SESSION_PROMPTS, encoding="utf-8")
+    (folder / "sessions.yaml").write_text(text, encoding="utf-8")
+    return folder / "sessions.yaml"
+
+
 def tree_hashes(out: Path) -> dict[str, str]:
     """sha256 of every file under ``out``, logs/ excluded."""
     return {

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SESSIONS_CONFIG, write_sessions_config
+from relutil import SESSIONS_CONFIG, write_sessions_config
 
 from synthaudio.augment import rirbank
 from synthaudio.cli import main
