@@ -462,6 +462,12 @@ def build_rir_bank(
     root = Path(out_dir)
     # every room is drawn before the folder is made: a range refused while drawing (no
     # room reaches it in 20 draws) leaves no empty folder behind
+    if (root / INDEX_NAME).exists():  # never replace an index synthaudio did not write
+        try:
+            RirBank.load(root)
+        except InputError as exc:
+            raise InputError(f"{exc}; {root / INDEX_NAME} is not the index of a RIR bank "
+                             "synthaudio wrote and is kept: give a new folder") from None
     drawn = [_draw_room(cfg, seed, i) for i in range(count)]
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
@@ -482,10 +488,7 @@ def _build(root: Path, cfg: RoomConfig, count: int, sample_rate: int, seed: int,
     """The bank's rooms rendered into ``root`` (made), resuming what is complete."""
     previous: dict[str, RirEntry] = {}
     if (root / INDEX_NAME).is_file():
-        try:
-            previous = {e.rir_id: e for e in RirBank.load(root).entries}
-        except InputError:
-            previous = {}  # a broken index is rebuilt
+        previous = {e.rir_id: e for e in RirBank.load(root).entries}  # checked above
 
     done: dict[str, RirEntry] = {}
     todo: list[tuple[Path, str, RoomParams, int, tuple[RoomConfig, int, int, int] | None]] = []

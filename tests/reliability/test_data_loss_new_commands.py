@@ -205,3 +205,18 @@ def test_audio_of_an_interrupted_run_is_synthaudio_s_not_the_user_s(
     assert _generate(other, fresh) == 0
     assert sorted(p.relative_to(out) for p in (out / "audio").rglob("*")) == sorted(
         [*(p.relative_to(fresh) for p in (fresh / "audio").rglob("*")), Path("audio/mine.txt")])
+
+
+def test_rirs_never_replaces_an_index_it_did_not_write(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "index.jsonl").write_text('{"my": "catalogue"}\n')
+    before = _hashes(folder)
+    code = main(["rirs", "-o", str(folder), "--count", "1", "-q", "-j", "1"])
+    _error(code, capsys.readouterr().err, f"{folder / 'index.jsonl'}:1: missing key",
+           "is not the index of a RIR bank synthaudio wrote and is kept")
+    assert _hashes(folder) == before
+    bank = tmp_path / "bank"
+    assert main(["rirs", "-o", str(bank), "--count", "1", "-q", "-j", "1"]) == 0
+    assert main(["rirs", "-o", str(bank), "--count", "2", "-q", "-j", "1"]) == 0  # its own
