@@ -149,7 +149,7 @@ def test_a_replaced_corpus_that_cannot_be_removed_is_removed_by_the_next_run(
     assert not (out / TRASH_NAME).exists()
 
 
-@pytest.mark.parametrize("name", ["../../escape", "/tmp/h25-escape", "..", ""])
+@pytest.mark.parametrize("name", ["../../escape", "/tmp/synthaudio-escape-test", "..", ""])
 def test_sessions_eval_writes_only_under_out(
         tmp_path: Path, session_corpus: Path, name: str,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,7 +161,7 @@ def test_sessions_eval_writes_only_under_out(
     code = main(["sessions-eval", str(out), "--diarization", f"hyp:{hyp}", "--name", name])
     _error(code, capsys.readouterr().err, f"--name: {name!r} must name a folder inside")
     assert not list(tmp_path.rglob("scores.json"))
-    assert not Path("/tmp/h25-escape").exists()
+    assert not Path("/tmp/synthaudio-escape-test").exists()
 
 
 def test_audio_of_an_interrupted_run_is_synthaudio_s_not_the_user_s(
