@@ -170,36 +170,43 @@ class EmbeddingCTCConfig:
     output per 80 ms frame, enough for words (a digit lasts 3 frames or more)."""
 
     dim: int = 96  # embedding dimension
-    channels: int = 128  # the 1-D convolution (kernel 3) before the GRU
+    channels: int = 128  # the 1-D convolutions (kernel 3) before the GRU
+    conv_layers: int = 1
     hidden: int = 128  # GRU units per direction
-    gru_layers: int = 2
+    gru_layers: int = 2  # 0: convolutions only (each output sees 2 * conv_layers + 1 frames)
     dropout: float = 0.2
     kind: str = "embedding-ctc"  # how a saved model names its class
 
     def __post_init__(self) -> None:
-        if self.channels < 1 or self.hidden < 1 or self.gru_layers < 1:
-            raise ValueError(f"channels, hidden and gru_layers must be >= 1, got "
-                             f"{self.channels}, {self.hidden}, {self.gru_layers}")
+        if self.channels < 1 or self.hidden < 1 or self.conv_layers < 1 or self.gru_layers < 0:
+            raise ValueError(f"channels, hidden and conv_layers must be >= 1 and gru_layers "
+                             f">= 0, got {self.channels}, {self.hidden}, {self.conv_layers}, "
+                             f"{self.gru_layers}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class EmbeddingCTCModel(nn.Module):
-    """LayerNorm over each frame -> Conv1d (kernel 3), BatchNorm, GELU -> BiGRU -> linear:
-    log-probabilities ``(B, T, V)`` over the input's own frames, as :class:`CTCModel`'s."""
+    """LayerNorm over each frame -> ``conv_layers`` x (Conv1d (kernel 3), BatchNorm, GELU)
+    -> BiGRU (when ``gru_layers``) -> linear: log-probabilities ``(B, T, V)`` over the
+    input's own frames, as :class:`CTCModel`'s."""
 
     def __init__(self, cfg: EmbeddingCTCConfig, vocab_size: int) -> None:
         super().__init__()
         self.cfg = cfg
         self.norm = nn.LayerNorm(cfg.dim)
-        self.conv = nn.Sequential(nn.Conv1d(cfg.dim, cfg.channels, kernel_size=3, padding=1),
-                                  nn.BatchNorm1d(cfg.channels), nn.GELU())
+        self.convs = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(cfg.dim if k == 0 else cfg.channels, cfg.channels,
+                                    kernel_size=3, padding=1),
+                          nn.BatchNorm1d(cfg.channels), nn.GELU())
+            for k in range(cfg.conv_layers))
         self.dropout = nn.Dropout(cfg.dropout)
-        self.gru = nn.GRU(cfg.channels, cfg.hidden, num_layers=cfg.gru_layers,
-                          batch_first=True, bidirectional=True,
-                          dropout=cfg.dropout if cfg.gru_layers > 1 else 0.0)
-        self.out = nn.Linear(cfg.hidden * 2, vocab_size)
+        self.gru = (nn.GRU(cfg.channels, cfg.hidden, num_layers=cfg.gru_layers,
+                           batch_first=True, bidirectional=True,
+                           dropout=cfg.dropout if cfg.gru_layers > 1 else 0.0)
+                    if cfg.gru_layers else None)
+        self.out = nn.Linear(cfg.hidden * 2 if cfg.gru_layers else cfg.channels, vocab_size)
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor,
                                                                              torch.Tensor]:
@@ -212,14 +219,18 @@ class EmbeddingCTCModel(nn.Module):
         t = feats.shape[1]
         valid = (torch.arange(t)[None, :] < lengths[:, None])[:, None, :].to(feats.dtype)
         # zero past each utterance's end: its output does not depend on the batch's padding
-        x = self.conv(self.norm(feats).transpose(1, 2) * valid) * valid  # (B, C, T)
-        x = self.dropout(x.transpose(1, 2))
+        x = self.norm(feats).transpose(1, 2) * valid  # (B, dim, T)
+        for block in self.convs:
+            x = self.dropout(block(x)) * valid  # (B, C, T)
+        y = x.transpose(1, 2)
         olens = lengths.clamp(max=t)
-        packed = nn.utils.rnn.pack_padded_sequence(x, olens.cpu(), batch_first=True,
-                                                   enforce_sorted=False)
-        y, _ = self.gru(packed)
-        y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
-        return self.out(self.dropout(y)).log_softmax(dim=-1), olens
+        if self.gru is not None:
+            packed = nn.utils.rnn.pack_padded_sequence(y, olens.cpu(), batch_first=True,
+                                                       enforce_sorted=False)
+            y, _ = self.gru(packed)
+            y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
+            y = self.dropout(y)
+        return self.out(y).log_softmax(dim=-1), olens
 
 
 AcousticModel = CTCModel | EmbeddingCTCModel

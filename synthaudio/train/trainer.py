@@ -110,8 +110,13 @@ def mean_ctc_loss(model: AcousticModel, feats: Sequence[np.ndarray],
 
 
 def decode(model: AcousticModel, feats: Sequence[np.ndarray], vocab: Vocabulary,
-           max_batch_frames: int = 16000) -> list[str]:
-    """Greedy CTC transcripts of each utterance, in order."""
+           max_batch_frames: int = 16000, nonempty: bool = False) -> list[str]:
+    """Greedy CTC transcripts of each utterance, in order.
+
+    ``nonempty``: every utterance says something (a digits corpus has no empty prompt), so
+    where the best path is all blank the symbol with the highest non-blank probability in
+    any frame is the transcript (on speech unlike the training voices a CTC model often
+    keeps blank above every symbol)."""
     model.eval()
     hyps: list[str] = [""] * len(feats)
     with torch.no_grad():
@@ -120,7 +125,13 @@ def decode(model: AcousticModel, feats: Sequence[np.ndarray], vocab: Vocabulary,
             logp, olens = model(x, lens)
             best = logp.argmax(dim=-1).numpy()
             for row, i in enumerate(idx):
-                hyps[i] = vocab.decode(greedy_collapse(best[row, :int(olens[row])].tolist()))
+                n = int(olens[row])
+                labels = greedy_collapse(best[row, :n].tolist())
+                if not labels and nonempty and n:
+                    frame_best = logp[row, :n, 1:].max(dim=-1)
+                    t = int(frame_best.values.argmax())
+                    labels = [int(frame_best.indices[t]) + 1]
+                hyps[i] = vocab.decode(labels)
     return hyps
 
 
