@@ -14,9 +14,10 @@ Fitted keys:
 - ``augment.noise``: ``snr_db`` from ``snr_db``; ``kinds`` from ``noise_tilt_db_per_oct``
   (nearest of white 0, pink -3, brown -6, blue +3 dB/octave) and ``hum_hz``;
   ``probability`` from the share with ``snr_db`` below ``NOISY_SNR_DB``. Only utterances
-  with ``MIN_NONSPEECH_S`` of non-speech count (the blind estimate has nothing else to
-  measure the noise on); with fewer than ``MIN_MEASURED_SHARE`` of them (tightly trimmed
-  clips) ``snr_db`` and ``probability`` keep the base values, and the comment says so;
+  with ``MIN_NONSPEECH_S`` of non-speech and an estimate above its floor count (the blind
+  estimate has nothing else to measure the noise on); with fewer than
+  ``MIN_MEASURED_SHARE`` of them (tightly trimmed clips) ``snr_db`` and ``probability``
+  keep the base values, and the comment says so;
 - ``augment.room``: ``simulation.rt60_s`` and ``probability`` from ``rt60_s`` (reverberant:
   above ``DRY_RT60_S``);
 - ``augment.channel.band_limit``: ``high_hz`` / ``low_hz`` from ``band_high_hz`` /
@@ -45,7 +46,7 @@ import numpy as np
 import yaml
 
 from synthaudio.errors import ConfigError
-from synthaudio.profile.noise import GUARD_S, MIN_NOISE_S
+from synthaudio.profile.noise import GUARD_S, MIN_NOISE_S, MIN_SNR_DB
 
 NOISY_SNR_DB = 50.0  # utterances below this estimated SNR count as noisy
 DRY_RT60_S = 0.25  # estimated RT60 above this counts as reverberant
@@ -58,7 +59,7 @@ DEFAULT_WIDEN = 0.25
 # samples plus the guards it leaves around the speech (else it falls back to the quietest
 # frames, which are speech on a tightly trimmed clip)
 MIN_NONSPEECH_S = MIN_NOISE_S + 2 * GUARD_S
-MIN_MEASURED_SHARE = 0.25  # fewer utterances with that much non-speech: SNR not fitted
+MIN_MEASURED_SHARE = 0.5  # fewer utterances with that much non-speech: SNR not fitted
 # espeak-ng's rate_wpm setting per word per second of VAD speech that it realizes: 51.5
 # (12 en-us sentences, rate_wpm 144-185, wps/wpm 0.0168-0.0223, mean 0.0194)
 WPM_PER_WPS = 51.5
@@ -81,9 +82,11 @@ def widen_range(values: np.ndarray, name: str, widen: float, low: float, high: f
 
 
 def measured_snr(profile: Mapping[str, Any]) -> tuple[np.ndarray, int]:
-    """(the ``snr_db`` of the utterances with at least ``MIN_NONSPEECH_S`` of non-speech,
-    the number of utterances with an ``snr_db``). Without ``duration_s`` and ``speech_s``
-    (the speech family not profiled) every utterance counts."""
+    """(the ``snr_db`` of the utterances with at least ``MIN_NONSPEECH_S`` of non-speech and
+    an estimate above its floor ``MIN_SNR_DB`` (the floor means the "noise" held as much
+    power as the speech: no measurement), the number of utterances with an ``snr_db``).
+    Without ``duration_s`` and ``speech_s`` (the speech family not profiled) the non-speech
+    is not checked."""
     kept: list[float] = []
     n = 0
     for r in profile["per_utterance"]:
@@ -92,7 +95,7 @@ def measured_snr(profile: Mapping[str, Any]) -> tuple[np.ndarray, int]:
             continue
         n += 1
         if (isinstance(dur, (int, float)) and isinstance(speech, (int, float))
-                and dur - speech < MIN_NONSPEECH_S):
+                and dur - speech < MIN_NONSPEECH_S) or snr <= MIN_SNR_DB:
             continue
         kept.append(float(snr))
     return np.asarray(kept, dtype=np.float64), n
@@ -195,16 +198,16 @@ def fit_augment(profile: Mapping[str, Any], base: Mapping[str, Any], widen: floa
     w.key(i, "noise")
     if n_snr and len(snr) < MIN_MEASURED_SHARE * n_snr:
         why = (f"only {len(snr)} of {n_snr} utterances have {MIN_NONSPEECH_S:g} s of "
-               "non-speech: the blind SNR estimate could not measure the noise (q05/q50/q95 "
-               f"{_q(profile, 'snr_db')} not used)")
+               "non-speech and an estimate above its floor: the blind SNR estimate could not "
+               f"measure the noise (q05/q50/q95 {_q(profile, 'snr_db')} not used)")
         w.key(i + 1, "probability", base_noise.get("probability", 0.0), f"base value: {why}")
         if "snr_db" in base_noise:
             w.key(i + 1, "snr_db", list(base_noise["snr_db"]), "base value: not measured")
     else:
         w.key(i + 1, "probability", _share(snr < NOISY_SNR_DB),
               f"snr_db: share below {NOISY_SNR_DB:g} dB of the {len(snr)} of {n_snr} "
-              f"utterances with {MIN_NONSPEECH_S:g} s of non-speech (q05/q50/q95 of all "
-              f"{_q(profile, 'snr_db')})")
+              f"utterances with {MIN_NONSPEECH_S:g} s of non-speech, estimates above "
+              f"{MIN_SNR_DB:g} dB (q05/q50/q95 of all {_q(profile, 'snr_db')})")
         if len(noisy):
             w.key(i + 1, "snr_db", list(widen_range(noisy, "snr_db", widen, -20.0, 100.0)),
                   "snr_db of the noisy utterances, 5-95% widened")
