@@ -9,8 +9,9 @@
   ``recordings/``), the digit said as a word.
 
 The last two are written as ``wav.scp`` (absolute paths), ``text``, ``utt2spk`` and
-``spk2utt`` under ``work``, sorted in byte order as Kaldi requires. Any sample rate: the
-recipe's features resample. Anything else is an :class:`InputError` naming the folder.
+``spk2utt`` under ``work/real-<layout>-<folder name>``, sorted in byte order as Kaldi
+requires. Any sample rate: the recipe's features resample. Anything else is an
+:class:`InputError` naming the folder.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def as_kaldi_dir(folder: Path, work: Path) -> Path:
     for _, _, _, path in entries:
         if any(c.isspace() for c in str(path)):
             raise InputError(f"{path}: a path with white space cannot go into wav.scp")
-    return write_kaldi_dir(work / f"real-{layout}", entries)
+    return write_kaldi_dir(work / f"real-{layout}-{_safe(folder.name)}", entries)
 
 
 def write_kaldi_dir(out: Path, entries: list[tuple[str, str, str, Path]]) -> Path:

@@ -13,7 +13,11 @@ Fitted keys:
 
 - ``augment.noise``: ``snr_db`` from ``snr_db``; ``kinds`` from ``noise_tilt_db_per_oct``
   (nearest of white 0, pink -3, brown -6, blue +3 dB/octave) and ``hum_hz``;
-  ``probability`` from the share with ``snr_db`` below ``NOISY_SNR_DB``;
+  ``probability`` from the share with ``snr_db`` below ``NOISY_SNR_DB``. Only utterances
+  with ``MIN_NONSPEECH_S`` of non-speech and an estimate above its floor count (the blind
+  estimate has nothing else to measure the noise on); with fewer than
+  ``MIN_MEASURED_SHARE`` of them (tightly trimmed clips) ``snr_db`` and ``probability``
+  keep the base values, and the comment says so;
 - ``augment.room``: ``simulation.rt60_s`` and ``probability`` from ``rt60_s`` (reverberant:
   above ``DRY_RT60_S``);
 - ``augment.channel.band_limit``: ``high_hz`` / ``low_hz`` from ``band_high_hz`` /
@@ -42,6 +46,7 @@ import numpy as np
 import yaml
 
 from synthaudio.errors import ConfigError
+from synthaudio.profile.noise import GUARD_S, MIN_NOISE_S, MIN_SNR_DB
 
 NOISY_SNR_DB = 50.0  # utterances below this estimated SNR count as noisy
 DRY_RT60_S = 0.25  # estimated RT60 above this counts as reverberant
@@ -50,6 +55,11 @@ TILTS = {"white": 0.0, "pink": -3.0, "brown": -6.0, "blue": 3.0}
 SCALES = {"snr_db": 10.0, "rt60_s": 0.2, "band_high_hz": 500.0, "band_low_hz": 100.0,
           "active_level_dbfs": 6.0, "speaking_rate_wps": 0.5}
 DEFAULT_WIDEN = 0.25
+# non-speech an utterance needs for its snr_db to count: the estimate's own minimum of noise
+# samples plus the guards it leaves around the speech (else it falls back to the quietest
+# frames, which are speech on a tightly trimmed clip)
+MIN_NONSPEECH_S = MIN_NOISE_S + 2 * GUARD_S
+MIN_MEASURED_SHARE = 0.5  # fewer utterances with that much non-speech: SNR not fitted
 # espeak-ng's rate_wpm setting per word per second of VAD speech that it realizes: 51.5
 # (12 en-us sentences, rate_wpm 144-185, wps/wpm 0.0168-0.0223, mean 0.0194)
 WPM_PER_WPS = 51.5
@@ -69,6 +79,26 @@ def widen_range(values: np.ndarray, name: str, widen: float, low: float, high: f
     if lo > hi:
         lo = hi = min(max(q05, low), high)
     return round(lo, 3), round(hi, 3)
+
+
+def measured_snr(profile: Mapping[str, Any]) -> tuple[np.ndarray, int]:
+    """(the ``snr_db`` of the utterances with at least ``MIN_NONSPEECH_S`` of non-speech and
+    an estimate above its floor ``MIN_SNR_DB`` (the floor means the "noise" held as much
+    power as the speech: no measurement), the number of utterances with an ``snr_db``).
+    Without ``duration_s`` and ``speech_s`` (the speech family not profiled) the non-speech
+    is not checked."""
+    kept: list[float] = []
+    n = 0
+    for r in profile["per_utterance"]:
+        snr, dur, speech = r.get("snr_db"), r.get("duration_s"), r.get("speech_s")
+        if not isinstance(snr, (int, float)):
+            continue
+        n += 1
+        if (isinstance(dur, (int, float)) and isinstance(speech, (int, float))
+                and dur - speech < MIN_NONSPEECH_S) or snr <= MIN_SNR_DB:
+            continue
+        kept.append(float(snr))
+    return np.asarray(kept, dtype=np.float64), n
 
 
 def _share(mask: np.ndarray) -> float:
@@ -162,15 +192,25 @@ def fit_augment(profile: Mapping[str, Any], base: Mapping[str, Any], widen: floa
     if not sim and not len(reverberant):
         w.lines[-1] += " {}"
     # noise
-    snr = _vals(profile, "snr_db")
+    snr, n_snr = measured_snr(profile)
     noisy = snr[snr < NOISY_SNR_DB]
     base_noise = dict(base_aug.get("noise") or {})
     w.key(i, "noise")
-    w.key(i + 1, "probability", _share(snr < NOISY_SNR_DB),
-          f"snr_db: share below {NOISY_SNR_DB:g} dB (q05/q50/q95 {_q(profile, 'snr_db')})")
-    if len(noisy):
-        w.key(i + 1, "snr_db", list(widen_range(noisy, "snr_db", widen, -20.0, 100.0)),
-              "snr_db of the noisy utterances, 5-95% widened")
+    if n_snr and len(snr) < MIN_MEASURED_SHARE * n_snr:
+        why = (f"only {len(snr)} of {n_snr} utterances have {MIN_NONSPEECH_S:g} s of "
+               "non-speech and an estimate above its floor: the blind SNR estimate could not "
+               f"measure the noise (q05/q50/q95 {_q(profile, 'snr_db')} not used)")
+        w.key(i + 1, "probability", base_noise.get("probability", 0.0), f"base value: {why}")
+        if "snr_db" in base_noise:
+            w.key(i + 1, "snr_db", list(base_noise["snr_db"]), "base value: not measured")
+    else:
+        w.key(i + 1, "probability", _share(snr < NOISY_SNR_DB),
+              f"snr_db: share below {NOISY_SNR_DB:g} dB of the {len(snr)} of {n_snr} "
+              f"utterances with {MIN_NONSPEECH_S:g} s of non-speech, estimates above "
+              f"{MIN_SNR_DB:g} dB (q05/q50/q95 of all {_q(profile, 'snr_db')})")
+        if len(noisy):
+            w.key(i + 1, "snr_db", list(widen_range(noisy, "snr_db", widen, -20.0, 100.0)),
+                  "snr_db of the noisy utterances, 5-95% widened")
     tilts = _vals(profile, "noise_tilt_db_per_oct")
     kinds: dict[str, float] = {}
     for t in tilts:

@@ -3,7 +3,9 @@
 Input features ``(batch, n_frames, n_mels)``; output log-probabilities
 ``(batch, n_out_frames, vocab_size)`` with ``n_out_frames = ceil(n_frames / time_stride)``
 (time stride 2: 20 ms per output frame at a 10 ms hop, enough for characters; 4: 40 ms,
-enough for words and twice as fast).
+enough for words and twice as fast). :class:`EmbeddingCTCModel` is the CTC model over
+frozen speech-embedding frames (one output per 80 ms frame); :class:`EmbeddingClassifier`
+the clip classifier over them.
 """
 
 from __future__ import annotations
@@ -160,3 +162,82 @@ class EmbeddingClassifier(nn.Module):
         for block in self.convs:  # padding stays zero: a clip's scores ignore its batch
             y = block(y) * mask
         return self.out(y.masked_fill(~valid[:, None, :], -1e4).amax(dim=2))
+
+
+@dataclass(frozen=True)
+class EmbeddingCTCConfig:
+    """A CTC model over frozen embedding frames (:mod:`synthaudio.train.embedding`): one
+    output per 80 ms frame, enough for words (a digit lasts 3 frames or more)."""
+
+    dim: int = 96  # embedding dimension
+    channels: int = 128  # the 1-D convolutions (kernel 3) before the GRU
+    conv_layers: int = 1
+    hidden: int = 128  # GRU units per direction
+    gru_layers: int = 2  # 0: convolutions only (each output sees 2 * conv_layers + 1 frames)
+    dropout: float = 0.2
+    kind: str = "embedding-ctc"  # how a saved model names its class
+
+    def __post_init__(self) -> None:
+        if self.channels < 1 or self.hidden < 1 or self.conv_layers < 1 or self.gru_layers < 0:
+            raise ValueError(f"channels, hidden and conv_layers must be >= 1 and gru_layers "
+                             f">= 0, got {self.channels}, {self.hidden}, {self.conv_layers}, "
+                             f"{self.gru_layers}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class EmbeddingCTCModel(nn.Module):
+    """LayerNorm over each frame -> ``conv_layers`` x (Conv1d (kernel 3), BatchNorm, GELU)
+    -> BiGRU (when ``gru_layers``) -> linear: log-probabilities ``(B, T, V)`` over the
+    input's own frames, as :class:`CTCModel`'s."""
+
+    def __init__(self, cfg: EmbeddingCTCConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.convs = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(cfg.dim if k == 0 else cfg.channels, cfg.channels,
+                                    kernel_size=3, padding=1),
+                          nn.BatchNorm1d(cfg.channels), nn.GELU())
+            for k in range(cfg.conv_layers))
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.gru = (nn.GRU(cfg.channels, cfg.hidden, num_layers=cfg.gru_layers,
+                           batch_first=True, bidirectional=True,
+                           dropout=cfg.dropout if cfg.gru_layers > 1 else 0.0)
+                    if cfg.gru_layers else None)
+        self.out = nn.Linear(cfg.hidden * 2 if cfg.gru_layers else cfg.channels, vocab_size)
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor,
+                                                                             torch.Tensor]:
+        """Log-probabilities ``(B, T, V)`` and their lengths (``lengths``).
+
+        Args:
+            feats: ``(B, T, dim)`` embedding frames, zero-padded after each utterance's length.
+            lengths: ``(B,)`` frames per utterance (int64, on the CPU).
+        """
+        t = feats.shape[1]
+        valid = (torch.arange(t)[None, :] < lengths[:, None])[:, None, :].to(feats.dtype)
+        # zero past each utterance's end: its output does not depend on the batch's padding
+        x = self.norm(feats).transpose(1, 2) * valid  # (B, dim, T)
+        for block in self.convs:
+            x = self.dropout(block(x)) * valid  # (B, C, T)
+        y = x.transpose(1, 2)
+        olens = lengths.clamp(max=t)
+        if self.gru is not None:
+            packed = nn.utils.rnn.pack_padded_sequence(y, olens.cpu(), batch_first=True,
+                                                       enforce_sorted=False)
+            y, _ = self.gru(packed)
+            y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
+            y = self.dropout(y)
+        return self.out(y).log_softmax(dim=-1), olens
+
+
+AcousticModel = CTCModel | EmbeddingCTCModel
+
+
+def new_ctc_model(cfg: ModelConfig | EmbeddingCTCConfig, vocab_size: int) -> AcousticModel:
+    """The CTC network the settings are for: log-mel (ModelConfig) or embedding frames."""
+    if isinstance(cfg, EmbeddingCTCConfig):
+        return EmbeddingCTCModel(cfg, vocab_size)
+    return CTCModel(cfg, vocab_size)

@@ -1,4 +1,5 @@
-"""Train a `CTCModel` on in-memory features, decode with greedy CTC, save and load it.
+"""Train a CTC model (`CTCModel` on log-mel, `EmbeddingCTCModel` on embedding frames) on
+in-memory features, decode with greedy CTC, save and load it.
 
 Randomness: batch order and SpecAugment masks come from ``np.random.default_rng([seed,
 epoch])``; weight initialization and dropout use torch's generator, seeded inside
@@ -19,8 +20,15 @@ import numpy as np
 
 from synthaudio.evaluate.scoring import score
 from synthaudio.train.data import SpecAugmentConfig, length_batches, spec_augment
+from synthaudio.train.embedding import EmbeddingConfig
 from synthaudio.train.features import FeatureConfig
-from synthaudio.train.model import CTCModel, ModelConfig, torch  # torch: guarded there
+from synthaudio.train.model import (  # torch: guarded there
+    AcousticModel,
+    EmbeddingCTCConfig,
+    ModelConfig,
+    new_ctc_model,
+    torch,
+)
 from synthaudio.train.tokens import Vocabulary, greedy_collapse
 
 
@@ -52,7 +60,7 @@ class EpochStats:
 
 @dataclass
 class TrainResult:
-    model: CTCModel  # the weights of the best epoch (lowest dev WER, then dev loss)
+    model: AcousticModel  # the weights of the best epoch (lowest dev WER, then dev loss)
     vocab: Vocabulary
     initial_dev_loss: float  # before the first update
     history: list[EpochStats] = field(default_factory=list)
@@ -86,7 +94,7 @@ def _targets(targets: Sequence[Sequence[int]], idx: Sequence[int]
 _CTC = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
 
 
-def mean_ctc_loss(model: CTCModel, feats: Sequence[np.ndarray],
+def mean_ctc_loss(model: AcousticModel, feats: Sequence[np.ndarray],
                   targets: Sequence[Sequence[int]], max_batch_frames: int = 16000) -> float:
     """Mean CTC loss per target symbol (utterance-weighted), in eval mode, no gradients."""
     model.eval()
@@ -101,9 +109,14 @@ def mean_ctc_loss(model: CTCModel, feats: Sequence[np.ndarray],
     return total / max(n, 1)
 
 
-def decode(model: CTCModel, feats: Sequence[np.ndarray], vocab: Vocabulary,
-           max_batch_frames: int = 16000) -> list[str]:
-    """Greedy CTC transcripts of each utterance, in order."""
+def decode(model: AcousticModel, feats: Sequence[np.ndarray], vocab: Vocabulary,
+           max_batch_frames: int = 16000, nonempty: bool = False) -> list[str]:
+    """Greedy CTC transcripts of each utterance, in order.
+
+    ``nonempty``: every utterance says something (a digits corpus has no empty prompt), so
+    where the best path is all blank the symbol with the highest non-blank probability in
+    any frame is the transcript (on speech unlike the training voices a CTC model often
+    keeps blank above every symbol)."""
     model.eval()
     hyps: list[str] = [""] * len(feats)
     with torch.no_grad():
@@ -112,7 +125,13 @@ def decode(model: CTCModel, feats: Sequence[np.ndarray], vocab: Vocabulary,
             logp, olens = model(x, lens)
             best = logp.argmax(dim=-1).numpy()
             for row, i in enumerate(idx):
-                hyps[i] = vocab.decode(greedy_collapse(best[row, :int(olens[row])].tolist()))
+                n = int(olens[row])
+                labels = greedy_collapse(best[row, :n].tolist())
+                if not labels and nonempty and n:
+                    frame_best = logp[row, :n, 1:].max(dim=-1)
+                    t = int(frame_best.values.argmax())
+                    labels = [int(frame_best.indices[t]) + 1]
+                hyps[i] = vocab.decode(labels)
     return hyps
 
 
@@ -122,14 +141,15 @@ def train_ctc(
     dev_feats: Sequence[np.ndarray],
     dev_texts: Sequence[str],
     vocab: Vocabulary,
-    model_cfg: ModelConfig | None = None,
+    model_cfg: ModelConfig | EmbeddingCTCConfig | None = None,
     cfg: TrainConfig | None = None,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
     """Train a CTC model; keep the weights of the epoch with the best dev WER.
 
     Args:
-        train_feats, dev_feats: ``(n_frames, n_mels)`` float32 arrays.
+        train_feats, dev_feats: ``(n_frames, n_features)`` float32 arrays (log-mel for a
+            ModelConfig, embedding frames for an EmbeddingCTCConfig).
         train_texts, dev_texts: normalized transcripts, every unit in ``vocab``.
         vocab: output symbols.
         model_cfg, cfg: model and training settings (default: the dataclasses' defaults).
@@ -150,7 +170,7 @@ def train_ctc(
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            model = CTCModel(model_cfg, len(vocab))
+            model = new_ctc_model(model_cfg, len(vocab))
             result = TrainResult(model, vocab, mean_ctc_loss(model, dev_feats, dev_y,
                                                              cfg.max_batch_frames))
             log(f"epoch  0  dev loss {result.initial_dev_loss:.3f} (untrained)")
@@ -161,7 +181,7 @@ def train_ctc(
     return result
 
 
-def _fit(model: CTCModel, feats: Sequence[np.ndarray], ys: Sequence[Sequence[int]],
+def _fit(model: AcousticModel, feats: Sequence[np.ndarray], ys: Sequence[Sequence[int]],
          lengths: Sequence[int], dev_feats: Sequence[np.ndarray], dev_y: Sequence[Sequence[int]],
          dev_texts: Sequence[str], cfg: TrainConfig, result: TrainResult,
          log: Callable[[str], None]) -> None:
@@ -227,23 +247,33 @@ def fit_epochs(model: torch.nn.Module, feats: Sequence[np.ndarray], lengths: Seq
     return history, best_epoch
 
 
-def save_model(path: Path, result: TrainResult, features: FeatureConfig) -> None:
+def save_model(path: Path, result: TrainResult,
+               features: FeatureConfig | EmbeddingConfig) -> None:
     """Weights, model and feature settings, and the vocabulary in one ``torch.save`` file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({
         "model_config": result.model.cfg.to_dict(),
         "feature_config": asdict(features),
+        "feature_kind": "embedding" if isinstance(features, EmbeddingConfig) else "log-mel",
         "vocab": result.vocab.to_dict(),
         "state_dict": result.model.state_dict(),
         "history": [asdict(h) for h in result.history],
     }, path)
 
 
-def load_model(path: Path) -> tuple[CTCModel, Vocabulary, FeatureConfig]:
+def load_model(path: Path) -> tuple[AcousticModel, Vocabulary,
+                                    FeatureConfig | EmbeddingConfig]:
     """The model (eval mode), vocabulary and feature settings saved by `save_model`."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
     vocab = Vocabulary.from_dict(blob["vocab"])
-    model = CTCModel(ModelConfig(**blob["model_config"]), len(vocab))
+    settings = blob["model_config"]
+    model_cfg: ModelConfig | EmbeddingCTCConfig = (
+        EmbeddingCTCConfig(**settings) if settings.get("kind") == EmbeddingCTCConfig.kind
+        else ModelConfig(**settings))
+    model = new_ctc_model(model_cfg, len(vocab))
     model.load_state_dict(blob["state_dict"])
     model.eval()
-    return model, vocab, FeatureConfig(**blob["feature_config"])
+    features = (EmbeddingConfig(**blob["feature_config"])
+                if blob.get("feature_kind") == "embedding"
+                else FeatureConfig(**blob["feature_config"]))
+    return model, vocab, features

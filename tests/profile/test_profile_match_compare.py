@@ -109,3 +109,31 @@ def test_distance_falls_from_unmatched_to_matched(
     assert main(["compare", str(real_light_profile), str(tmp_path / "matched.json")]) == 0
     table = capsys.readouterr().out
     assert "Frechet distance" in table and "snr_db" in table and f"{after:.3f}" in table
+
+
+def _profile(durations_s: list[float], speech_s: list[float], snrs_db: list[float]) -> dict:
+    per = [{"duration_s": d, "speech_s": s, "snr_db": x, "sample_rate": 8000}
+           for d, s, x in zip(durations_s, speech_s, snrs_db, strict=True)]
+    return {"source": {"path": "target"}, "utterances": len(per), "per_utterance": per,
+            "categories": {"sample_rate": {"8000": len(per)}}}
+
+
+def test_match_keeps_the_base_snr_of_tightly_trimmed_clips(small_quickstart: Path) -> None:
+    """Clips with hardly any non-speech (0.05 s each): their blind SNR estimates (-20 to
+    53 dB) measure speech, not noise; the fit keeps the base range and says why. With 0.5 s
+    of non-speech the same estimates are fitted, less the one at the estimate's floor."""
+    base = yaml.safe_load(small_quickstart.read_text(encoding="utf-8"))["augment"]["noise"]
+    snrs = list(np.linspace(-20, 53, 40))
+    trimmed = match_config(_profile([0.5] * 40, [0.45] * 40, snrs), small_quickstart)
+    noise = yaml.safe_load(trimmed)["augment"]["noise"]
+    assert noise["snr_db"] == list(base["snr_db"])
+    assert noise["probability"] == base["probability"]
+    line = next(x for x in trimmed.splitlines() if x.strip().startswith("probability:")
+                and "non-speech" in x)
+    assert "base value: only 0 of 40 utterances" in line
+    text = match_config(_profile([1.0] * 40, [0.5] * 40, snrs), small_quickstart)
+    padded = yaml.safe_load(text)["augment"]["noise"]
+    lo, hi = padded["snr_db"]
+    # -20 dB is the estimate's floor (no measurement): 39 count, 2 of them above 50 dB
+    assert lo < -15 and hi > 40 and padded["probability"] == round(37 / 39, 3)
+    assert "the 39 of 40 utterances" in text

@@ -153,3 +153,57 @@ def test_head_trains_deterministically_and_round_trips(tmp_path: Path) -> None:
     assert isinstance(model, EmbeddingClassifier) and got_labels == tuple(labels)
     assert feats_cfg == EmbeddingConfig()
     np.testing.assert_array_equal(posteriors(model, dev), p0)
+
+
+def test_embedding_ctc_ignores_batch_padding() -> None:
+    torch = pytest.importorskip("torch")
+    from synthaudio.train.model import EmbeddingCTCConfig, EmbeddingCTCModel
+
+    torch.manual_seed(0)
+    model = EmbeddingCTCModel(EmbeddingCTCConfig(dim=8, channels=6, hidden=5), 4).eval()
+    x = torch.randn(1, 10, 8)
+    alone, olens = model(x, torch.tensor([10]))
+    assert alone.shape == (1, 10, 4) and olens.tolist() == [10]  # one output per frame
+    padded = torch.cat([x, torch.randn(1, 6, 8)], dim=1)  # garbage after the utterance
+    out, _ = model(padded, torch.tensor([10]))
+    np.testing.assert_allclose(out[:, :10].detach().numpy(), alone.detach().numpy(), atol=1e-5)
+
+
+def test_embedding_ctc_learns_word_strings_and_round_trips(tmp_path: Path) -> None:
+    """Strings of 1 to 3 words, each word 3 frames of its own centre plus noise: trained
+    CTC decodes the dev strings; the saved model decodes the same and names its features."""
+    pytest.importorskip("torch")
+    from synthaudio.train.model import EmbeddingCTCConfig, EmbeddingCTCModel
+    from synthaudio.train.tokens import Vocabulary
+    from synthaudio.train.trainer import TrainConfig, decode, load_model, save_model, train_ctc
+
+    rng = np.random.default_rng(5)
+    words = ["one", "two", "three"]
+    centres = 2 * rng.standard_normal((len(words) + 1, 12)).astype(np.float32)  # +silence
+
+    def strings(n: int) -> tuple[list[np.ndarray], list[str]]:
+        feats, texts = [], []
+        for _ in range(n):
+            ks = rng.integers(0, len(words), int(rng.integers(1, 4)))
+            frames = [centres[-1]] * 2
+            for k in ks:
+                frames += [centres[k]] * 3 + [centres[-1]]
+            feats.append((np.stack(frames) + 0.3 * rng.standard_normal((len(frames), 12))
+                          ).astype(np.float32))
+            texts.append(" ".join(words[k] for k in ks))
+        return feats, texts
+
+    train, train_y = strings(300)
+    dev, dev_y = strings(40)
+    vocab = Vocabulary.build(train_y, "word")
+    cfg = TrainConfig(epochs=8, max_batch=16, spec_augment=None, threads=1, lr=5e-3)
+    result = train_ctc(train, train_y, dev, dev_y, vocab,
+                       EmbeddingCTCConfig(dim=12, channels=16, hidden=16, gru_layers=1), cfg,
+                       log=lambda line: None)
+    assert isinstance(result.model, EmbeddingCTCModel)
+    assert result.best.dev_wer < 0.1 and result.best.dev_loss < result.initial_dev_loss / 4
+    hyps = decode(result.model, dev, vocab)
+    save_model(tmp_path / "m.pt", result, EmbeddingConfig(pad_s=0.25))
+    model, vocab2, feats_cfg = load_model(tmp_path / "m.pt")
+    assert isinstance(model, EmbeddingCTCModel) and feats_cfg == EmbeddingConfig(pad_s=0.25)
+    assert decode(model, dev, vocab2) == hyps

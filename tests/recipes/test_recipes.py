@@ -133,6 +133,12 @@ def test_digits_quick(tmp_path: Path) -> None:
     assert re.search(r"^WER real \(11 utterances\): \d+\.\d%", proc.stdout, re.M)
     results = json.loads((out / "results.json").read_text())
     assert results["loss_ok"] and set(results["wer"]["full"]) >= {"synthetic", "real"}
+    assert results["features"] == "embedding"  # the default front end
+    import torch
+
+    blob = torch.load(out / "exp/full/model.pt", map_location="cpu", weights_only=True)
+    assert blob["feature_kind"] == "embedding"
+    assert blob["model_config"]["kind"] == "embedding-ctc"
     hyp = (out / "exp/full/hyp-synthetic.txt").read_text().splitlines()
     summary = json.loads(
         (out / "corpora/digits-full-quick/eval/digits-full/summary.json").read_text())

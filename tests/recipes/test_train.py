@@ -213,3 +213,21 @@ def test_ablation_configs_share_speakers_and_splits() -> None:
     quick = run.derive_config(base, "full", config_dir, None, None, quick=True)
     assert quick["speakers"]["count"] == run.QUICK_SPEAKERS
     assert quick["augment"]["room"]["bank_size"] == run.QUICK_BANK
+
+
+def test_decode_nonempty_takes_the_best_symbol_of_an_all_blank_path() -> None:
+    torch = pytest.importorskip("torch")
+    from synthaudio.train.trainer import decode
+
+    probs = np.array([[0.9, 0.05, 0.05], [0.6, 0.1, 0.3], [0.8, 0.15, 0.05]], np.float32)
+
+    class Fixed(torch.nn.Module):  # the same frame posteriors for every utterance
+        def forward(self, x: torch.Tensor, lens: torch.Tensor) -> tuple[torch.Tensor,
+                                                                         torch.Tensor]:
+            logp = torch.from_numpy(np.log(probs))[None].expand(x.shape[0], -1, -1)
+            return logp, lens.clamp(max=3)
+
+    vocab = Vocabulary.build(["one two"], "word")  # blank, one, two
+    feats = [np.zeros((3, 4), np.float32)]
+    assert decode(Fixed(), feats, vocab) == [""]  # all blank
+    assert decode(Fixed(), feats, vocab, nonempty=True) == ["two"]  # 0.3 in frame 2
