@@ -8,8 +8,9 @@ is per core whatever else the machine runs:
    ``--speakers`` speakers x ``--per-speaker`` utterances (20 x 20: espeak-ng 6, Flite 6,
    Piper 4, Festival 2, Pico 2; the RIR bank and the rest as they are): ``synthaudio
    generate -j 1`` end to end, a fresh process (imports included) at the baseline commit
-   (checked out into a temporary git worktree; each side runs its own code and its own
-   config) and at this tree; the ratio of their CPU seconds per audio second;
+   and at HEAD (each checked out into a temporary git worktree: committed code only; each
+   side runs its own code and its own config); the ratio of their CPU seconds per audio
+   second;
 2. the quickstart (``generate -j 1`` warm, in process, as ``bench_generate.py`` measures it)
    against raw espeak-ng synthesis of the same texts and voices, each side.
 
@@ -179,16 +180,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--repeats: at least 3 (medians)")
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                cwd=ROOT, capture_output=True, text=True).stdout.strip())
-    result: dict[str, Any] = {"baseline": args.baseline, "head": head + ("+" if dirty else ""),
-                              "repeats": args.repeats}
+    result: dict[str, Any] = {"baseline": args.baseline, "head": head, "repeats": args.repeats}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        base = tmp / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(base), args.baseline],
-                       cwd=ROOT, check=True, capture_output=True)
-        sides = {"baseline": base, "head": ROOT}
+        base, tip = tmp / "baseline", tmp / "head"
+        for where, commit in ((base, args.baseline), (tip, "HEAD")):  # committed code only
+            subprocess.run(["git", "worktree", "add", "--detach", "-f", str(where), commit],
+                           cwd=ROOT, check=True, capture_output=True)
+        sides = {"baseline": base, "head": tip}
         try:
             if args.only in (None, "digits"):
                 configs = {name: digits_config(side, tmp / f"digits-{name}.yaml", args.speakers,
@@ -244,8 +243,9 @@ def main(argv: list[str] | None = None) -> int:
                     for name, r in qruns.items()}
                 result["quickstart"]["target_ratio_to_raw"] = 0.25
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,
-                           capture_output=True)
+            for where in (base, tip):
+                subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=ROOT,
+                               capture_output=True)
     print(json.dumps(result, indent=1))
     return 0
 
