@@ -484,7 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="corpus split to decode (default: test; not for a Kaldi "
                                    "directory)")
     p.add_argument("--asr", default="pocketsphinx",
-                   help="pocketsphinx, pocketsphinx:corpus-lm, whisper:MODEL or hyp:FILE")
+                   help="pocketsphinx, pocketsphinx:corpus-lm, faster-whisper[:MODEL][,beam_size="
+                        "N,language=L,compute_type=T,device=D,threads=N], whisper:MODEL or "
+                        "hyp:FILE")
     p.add_argument("--name", help="results folder name under OUT/eval/ (default: from --asr)")
     _jobs_arg(p, "decoding workers")
     p.add_argument("--gate", help="max_cer=X marks utterances the ASR cannot read")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from synthaudio.errors import ConfigError
@@ -145,3 +146,32 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.names())
+
+
+PACKAGE_PREFIX = "pkg:"  # a model named by the Python package that bundles it
+
+
+def package_path(spec: str, functions: tuple[str, ...], what: str,
+                 hint: str | None = None) -> Path:
+    """The path a model package gives: ``pkg:NAME`` imports NAME and calls the first of
+    ``functions`` it has (``model_path``, ``get_model_path``...).
+
+    Args:
+        spec: ``pkg:NAME``.
+        functions: names of the package's no-argument function returning the path.
+        what: the config key or option, for the message (``speakers.piper.model``).
+        hint: how to install it; default ``pip install NAME`` (``_`` as ``-``).
+
+    Raises:
+        ConfigError: the package is not installed or has none of ``functions``.
+    """
+    name = spec.removeprefix(PACKAGE_PREFIX)
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        install = hint if hint is not None else f"pip install {name.replace('_', '-')}"
+        raise ConfigError(f"{what}: package {name!r} is not installed ({install})") from None
+    for function in functions:
+        if callable(getattr(module, function, None)):
+            return Path(getattr(module, function)())
+    raise ConfigError(f"{what}: package {name!r} has no {' or '.join(f'{f}()' for f in functions)}")

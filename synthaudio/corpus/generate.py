@@ -29,7 +29,7 @@ from synthaudio.corpus.environment import (
     prepare_environment,
 )
 from synthaudio.corpus.plan import CorpusPlan, UtteranceSpec, plan_corpus
-from synthaudio.corpus.quality import QualityGate
+from synthaudio.corpus.quality import ASRCheck, count_verdicts, format_counts, read_verdicts
 from synthaudio.corpus.render import Renderer
 from synthaudio.corpus.run import (
     WORK_DIR,
@@ -91,7 +91,7 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
 
 
 def _init_worker(cfg_data: dict[str, Any], out_dir: str, env: EnvironmentResources | None,
-                 gate: QualityGate | None = None, config_dir: str | None = None,
+                 gate: ASRCheck | None = None, config_dir: str | None = None,
                  ) -> tuple[Renderer, Path]:
     """Per-worker state: a renderer (its TTS engines and augmenter) and OUT."""
     cfg = CorpusConfig.model_validate(cfg_data)
@@ -141,9 +141,10 @@ class GeneratePipeline:
                     synthesize_babble=Renderer(cfg, config_dir=self.config_dir).clean_audio,
                 )
         gate = None
-        if cfg.quality is not None:
-            gate = QualityGate.build(cfg.quality, [p.text for p in self.plan.prompts],
-                                     out_dir / WORK_DIR / "quality-lm")
+        if cfg.quality is not None and cfg.quality.asr is not None:
+            gate = ASRCheck.build(cfg.quality.asr, [p.text for p in self.plan.prompts],
+                                  out_dir / WORK_DIR / "quality-lm", self.plan.speakers,
+                                  self.plan.splits)
         return (cfg.model_dump(mode="json"), str(out_dir), env, gate, str(self.config_dir))
 
     def payload(self, group: int, items: range) -> list[UtteranceSpec]:
@@ -262,8 +263,10 @@ def generate_corpus(
             notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} groups of "
                          f"{GROUP_SIZE} utterances were already complete")
         if stats.dropped:
-            notes.append(f"quality gate: {stats.dropped} utterances dropped "
+            notes.append(f"asr check: {stats.dropped} utterances dropped "
                          "(reasons in quality_dropped.jsonl)")
+        if cfg.quality is not None and cfg.quality.asr is not None:
+            notes.extend(format_counts(count_verdicts(read_verdicts(out_dir))))
         return GenerateSummary(
             out_dir=out_dir,
             utterances=stats.utterances,

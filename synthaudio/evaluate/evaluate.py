@@ -36,6 +36,7 @@ from synthaudio.progress import progress_bar
 
 GATE_KEYS = ("max_cer", "max_wer")
 _NORMALIZE = EvalNormalizer()
+NORMALIZE = _NORMALIZE  # what scoring applies to both sides (the ASR check uses it too)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from synthaudio.configbase import (
     parse_config,
     read_config_text,
 )
+from synthaudio.corpus.quality import QualityConfig
 
 UNKNOWN = "_unknown_"  # Speech Commands' label of other speech
 SILENCE = "_silence_"  # and of clips without speech
@@ -138,6 +139,7 @@ class KeywordsConfig(ConfigModel):
     splits: SplitsConfig = SplitsConfig()
     audio: AudioConfig = AudioConfig()
     augment: AugmentConfig | None = None
+    quality: QualityConfig | None = None  # quality.asr: re-draw or drop what the ASR misreads
     exports: list[str] = Field(default_factory=lambda: ["speech_commands", "kaldi"])
     shard_size: StrictInt = Field(default=1000, ge=1)
 

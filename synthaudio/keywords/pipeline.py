@@ -23,8 +23,10 @@ from typing import Any
 import synthaudio
 from synthaudio.config import CorpusConfig
 from synthaudio.corpus.environment import check_environment_inputs, prepare_environment
+from synthaudio.corpus.quality import ASRCheck, count_verdicts, format_counts, read_verdicts
 from synthaudio.corpus.render import Renderer
 from synthaudio.corpus.run import (
+    WORK_DIR,
     Record,
     RunStats,
     RunSummary,
@@ -102,8 +104,14 @@ class KeywordsPipeline:
                                                config_dir=self.config_dir).clean_audio)
         stream_speakers = self.plan.speakers_in("test")
         stream_texts = self.plan.other_texts
+        check = None
+        if self.cfg.quality is not None and self.cfg.quality.asr is not None:
+            check = ASRCheck.build(self.cfg.quality.asr,
+                                   [p.text for p in self.plan.corpus.prompts],
+                                   out_dir / WORK_DIR / "quality-lm", self.plan.corpus.speakers,
+                                   self.plan.corpus.splits)
         return (self.cfg.model_dump(mode="json"), self.corpus_cfg.model_dump(mode="json"), env,
-                str(self.config_dir), str(out_dir), stream_speakers, stream_texts)
+                str(self.config_dir), str(out_dir), stream_speakers, stream_texts, check)
 
     def payload(self, group: int, items: range) -> list[Any]:
         return [self.plan.clips[i] for i in items]
@@ -180,8 +188,10 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
             notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} groups of "
                          f"{GROUP_SIZE} clips were already complete")
         if stats.dropped:
-            notes.append(f"{stats.dropped} clips dropped (speech longer than the clip; "
-                         "reasons in quality_dropped.jsonl)")
+            notes.append(f"{stats.dropped} clips dropped (speech longer than the clip, or "
+                         "misread by the asr check; reasons in quality_dropped.jsonl)")
+        if cfg.quality is not None and cfg.quality.asr is not None:
+            notes.extend(format_counts(count_verdicts(read_verdicts(out_dir))))
         return KeywordsSummary(out_dir=out_dir, utterances=stats.utterances,
                                hours=stats.audio_s / 3600, rendered=stats.rendered,
                                wall_s=time.perf_counter() - started,

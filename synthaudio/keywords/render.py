@@ -24,13 +24,14 @@ from synthaudio.augment.noise import babble_lengths, render_noise, sample_noise
 from synthaudio.augment.speed import speed_length
 from synthaudio.config import CorpusConfig
 from synthaudio.corpus.environment import EnvironmentResources
+from synthaudio.corpus.quality import ASRCheck, Rendering
 from synthaudio.corpus.render import Renderer
 from synthaudio.fileio import write_audio_atomic
 from synthaudio.keywords.config import KeywordsConfig
 from synthaudio.keywords.layout import clip_relpath
 from synthaudio.keywords.plan import ClipSpec
 from synthaudio.manifests.metadata import MetadataRecord
-from synthaudio.speakers import SpeakerParams, jitter_voice
+from synthaudio.speakers import SpeakerParams, Voice, jitter_voice
 from synthaudio.streams import STREAM_KEYWORDS_CLIP
 from synthaudio.tts.base import WordTiming
 
@@ -78,8 +79,10 @@ class ClipRenderer:
 
     def __init__(self, cfg: KeywordsConfig, corpus_cfg: CorpusConfig,
                  env: EnvironmentResources | None, config_dir: Path, out_dir: Path,
-                 stream_speakers: Sequence[SpeakerParams], stream_texts: Sequence[str]) -> None:
+                 stream_speakers: Sequence[SpeakerParams], stream_texts: Sequence[str],
+                 check: ASRCheck | None = None) -> None:
         self.cfg, self.out_dir = cfg, out_dir
+        self.check = check  # quality.asr: the clean speech of speech clips
         self.rate = cfg.audio.sample_rate
         self.n_clip = round(cfg.clip_s * self.rate)
         self.speech = Renderer(corpus_cfg, config_dir=config_dir)
@@ -96,6 +99,10 @@ class ClipRenderer:
     def say(self, text: str, speaker: SpeakerParams, rng: np.random.Generator,
             ) -> tuple[np.ndarray, tuple[WordTiming, ...], dict[str, Any]]:
         """Speech trimmed to its voiced span at a drawn level, its words on that span."""
+        return self._say(text, speaker, rng)[:3]
+
+    def _say(self, text: str, speaker: SpeakerParams, rng: np.random.Generator,
+             ) -> tuple[np.ndarray, tuple[WordTiming, ...], dict[str, Any], Voice]:
         voice = jitter_voice(speaker.voice, self.cfg.speakers.jitter, rng)
         audio, words, timings = self.speech.speak_timed(text, voice, speaker.conversion)
         start, end = voiced_span(audio, self.rate)
@@ -109,7 +116,30 @@ class ClipRenderer:
                "level_dbfs": round(level, 2)}
         if speaker.conversion is not None:
             tts["conversion"] = speaker.conversion.to_dict()
-        return at_level(audio, level), words, tts
+        return at_level(audio, level), words, tts, voice
+
+    def checked_say(self, spec: ClipSpec,
+                    ) -> tuple[np.ndarray, tuple[WordTiming, ...], dict[str, Any]] | dict[str, Any]:
+        """``say`` of a speech clip, through the ASR check when there is one: (speech,
+        words, tts), or the clip's dropped record."""
+        assert spec.speaker is not None
+        first_rng = clip_rng(self.cfg.seed, spec.index, SUB_PROSODY)
+        if self.check is None:
+            return self.say(spec.text, spec.speaker, first_rng)
+
+        def render(speaker: SpeakerParams, rng: np.random.Generator) -> Rendering[Any]:
+            speech, words, tts, voice = self._say(spec.text, speaker, rng)
+            return Rendering(speech, self.rate, (speech, words, tts), voice)
+
+        got, _, verdict = self.check.run(
+            spec.text, spec.speaker, spec.split, [self.cfg.seed, STREAM_KEYWORDS_CLIP, spec.index],
+            first_rng, render)
+        if got is None:
+            return {"id": spec.clip_id, "dropped": verdict.reason(), "text": spec.text,
+                    "kind": spec.kind, "label": spec.label,
+                    "tts": {"engine": spec.speaker.engine, "asr": verdict.to_dict()}}
+        speech, words, tts = got.result
+        return speech, words, {**tts, "asr": verdict.to_dict()}
 
     # --- environment ---------------------------------------------------------------------
 
@@ -161,9 +191,10 @@ class ClipRenderer:
             tts = self._babble(spec, buffer, place_rng)
             audio, _, result = self.apply(buffer, params, self.n_clip)
             return self.record(spec, audio, None, tts, result, {})
-        assert spec.speaker is not None
-        speech, words, tts = self.say(spec.text, spec.speaker,
-                                      clip_rng(self.cfg.seed, spec.index, SUB_PROSODY))
+        said = self.checked_say(spec)
+        if isinstance(said, dict):
+            return said
+        speech, words, tts = said
         margin = self.cfg.margin_s
         # the speech's span in output time: (offset + t) / factor + delay, inside the margins
         lo = math.ceil(max(0.0, (margin - delay_s) * factor) * self.rate)
@@ -288,10 +319,10 @@ def _energy_inside(stem: np.ndarray, rate: int, start_s: float, end_s: float) ->
 def init_worker(cfg_data: dict[str, Any], corpus_data: dict[str, Any],
                 env: EnvironmentResources | None, config_dir: str, out_dir: str,
                 stream_speakers: Sequence[SpeakerParams], stream_texts: Sequence[str],
-                ) -> ClipRenderer:
+                check: ASRCheck | None = None) -> ClipRenderer:
     return ClipRenderer(KeywordsConfig.model_validate(cfg_data),
                         CorpusConfig.model_validate(corpus_data), env, Path(config_dir),
-                        Path(out_dir), stream_speakers, stream_texts)
+                        Path(out_dir), stream_speakers, stream_texts, check)
 
 
 def render_group(state: ClipRenderer, specs: Sequence[ClipSpec]) -> list[dict[str, Any]]:

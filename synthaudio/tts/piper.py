@@ -24,7 +24,6 @@ and the phoneme-duration word timings, in one module.)
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import threading
@@ -40,12 +39,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from synthaudio.augment.config import check_range
 from synthaudio.balance import deal_voices
 from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.registry import PACKAGE_PREFIX, package_path
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 from synthaudio.tts.wordspans import tighten
 
 ENGINE_NAME = "piper"
 INSTALL_HINT = "pip install 'synthaudio[piper]'"
-PACKAGE_PREFIX = "pkg:"
 _NOISE_INPUT = "sa_noise_{}"
 # first guess of the noise a run needs: channels x output frames per phoneme id (Piper's
 # VITS: 192 latent channels; a short guess costs a retry, never other audio)
@@ -115,15 +114,7 @@ class PiperVoice:
 def resolve_model(model: str, base_dir: Path | None = None) -> Path:
     """The ``.onnx`` file of a config's ``model``; ConfigError when it or its json is absent."""
     if model.startswith(PACKAGE_PREFIX):
-        name = model[len(PACKAGE_PREFIX):]
-        try:
-            path = Path(importlib.import_module(name).model_path())
-        except ImportError:
-            raise ConfigError(f"speakers.piper.model: package {name!r} is not installed "
-                              f"(pip install {name.replace('_', '-')})") from None
-        except AttributeError:
-            raise ConfigError(f"speakers.piper.model: package {name!r} has no "
-                              "model_path()") from None
+        path = package_path(model, ("model_path",), "speakers.piper.model")
     else:
         path = Path(model)
         if not path.is_absolute() and base_dir is not None:
