@@ -132,7 +132,7 @@ def install() -> None:
     from synthaudio.corpus import quality
     from synthaudio.tts.festival import FestivalEngine
 
-    patch(quality.QualityGate, "check", "ASR check (quality gate)")
+    patch(quality.ASRCheck, "score", "ASR check (quality.asr)")
     inner = FestivalEngine.synthesize
 
     def festival(self: Any, text: str, voice: Any) -> Any:
