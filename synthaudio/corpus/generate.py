@@ -250,6 +250,11 @@ def generate_corpus(
         if str(exc).startswith(("speakers.", "augment.", "template ")):
             raise ConfigError(f"{config_path}: {exc}") from None
         raise
+    if any(s.engine == "piper" for s in plan.speakers):  # cuda asked for, none here: say so
+        from synthaudio.tts.piper import resolve_device
+
+        piper_device = resolve_device(cfg.speakers.engine_section("piper").device)[1]
+        notes += [piper_device] if piper_device else []
     resolved = resolved_config(cfg, plan, limit)
     pipeline = GeneratePipeline(cfg, config_path.parent, plan, resolved)
 

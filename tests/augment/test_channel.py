@@ -187,3 +187,16 @@ def test_sample_channel_probabilities_and_determinism() -> None:
     assert report.codec is not None
     assert p.to_dict()["codec"]["kind"] == p.codec.kind
     assert ChannelParams.from_dict(p.to_dict()) == p
+
+
+@pytest.mark.parametrize("kind", ["mp3", "opus"])
+def test_codec_delay_is_probed_once_per_rate_and_holds_at_every_level(kind: str) -> None:
+    from synthaudio.augment import channel
+
+    rate = 16000
+    probe = np.random.default_rng(3).standard_normal(rate).astype(np.float32) * 0.1
+    cached = channel.codec_delay(kind, rate, 0.9)
+    assert channel.codec_delay(kind, rate, 0.1) == cached  # one probe per (kind, rate)
+    for level in (0.0, 0.5, 0.95):  # the delay each level really has
+        decoded = channel._roundtrip(probe, kind, rate, level)
+        assert channel._lag(probe, decoded, int(0.05 * rate)) == cached

@@ -285,3 +285,14 @@ def test_render_noise_levels() -> None:
     assert params.to_dict()["sources"][1] == {"kind": "brown", "level_db": -10.0,
                                               "placement": "diffuse", "seed": 2,
                                               "coherence": 0.0, "preroll": 0}
+
+
+@pytest.mark.parametrize(("color", "expected"), [("pink", -3.01), ("brown", -6.02),
+                                                  ("blue", 3.01)])
+def test_colored_noise_of_a_slow_fft_length_keeps_its_slope(color: str, expected: float) -> None:
+    n = 2**17 + 1  # 3 x 43691: shaped over the next fast length, then cut
+    x = colored_noise(color, n, SR, np.random.default_rng(4))
+    assert x.shape == (n,) and x.dtype == np.float32
+    assert np.mean(x.astype(np.float64) ** 2) == pytest.approx(1.0, rel=1e-4)
+    assert abs(_slope_db_per_octave(x, SR) - expected) < 1.0
+    assert np.array_equal(x, colored_noise(color, n, SR, np.random.default_rng(4)))

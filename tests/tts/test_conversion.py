@@ -108,3 +108,28 @@ def test_config_validates_ranges():
         ConversionConfig(warp=(1.1, 0.9))
     with pytest.raises(ValueError, match="outside the allowed"):
         ConversionConfig(warp=(0.5, 1.0))
+
+
+def test_fast_analysis_converts_as_the_full_one(speech):
+    sr = speech.sample_rate
+    fast = apply_conversion(speech.audio, sr, ConversionParams(1.2, 1.08, "dio", "fast"))
+    full = apply_conversion(speech.audio, sr, ConversionParams(1.2, 1.08, "dio", "full"))
+    assert fast.shape == full.shape and not np.array_equal(fast, full)
+    assert median_f0(fast, sr) == pytest.approx(median_f0(full, sr), rel=0.02)
+    grid, a = log_spectrum(full, sr)
+    _, b = log_spectrum(fast, sr)
+    assert best_shift(a, b, grid) == 0  # the same formants
+    assert np.max(np.abs(a - b)) < 1.0  # mean log power within 1 neper at every frequency
+    with pytest.raises(ValueError, match="analysis"):
+        apply_conversion(speech.audio, sr, ConversionParams(1.0, 1.0, "dio", "quick"))
+
+
+def test_records_without_analysis_replay_the_full_one():
+    cfg = ConversionConfig()
+    drawn = sample_conversion(cfg, np.random.default_rng(0))
+    assert drawn is not None and drawn.analysis == "fast"
+    old = {"f0_scale": 1.1, "warp": 1.02, "f0_method": "dio"}  # a record before issue 27
+    assert ConversionParams.from_dict(old).analysis == "full"
+    assert ConversionConfig(analysis="full").analysis == "full"
+    with pytest.raises(ValueError):
+        ConversionConfig(analysis="quick")

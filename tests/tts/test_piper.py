@@ -62,11 +62,15 @@ def test_joe_speaks_with_word_timings_that_match_the_audio(engine: PiperEngine) 
     assert abs(prev_end - end) < 0.08
 
 
-def test_noise_is_seeded_by_voice_and_text_only(engine: PiperEngine) -> None:
+def test_noise_is_seeded_by_voice_and_text_only(engine: PiperEngine,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     first = engine.synthesize(TEXT, voice()).audio
     engine.synthesize("a different sentence first", voice(noise_scale=0.5))
     assert np.array_equal(engine.synthesize(TEXT, voice()).audio, first)
+    assert PiperEngine(PiperConfig(model=JOE)).model(voice()) is engine.model(voice())
+    monkeypatch.setattr(piper, "_LOADED", {})  # the process's sessions are shared: drop them
     fresh = PiperEngine(PiperConfig(model=JOE))  # a new session: same bytes
+    assert fresh.model(voice()) is not engine.model(voice())
     assert np.array_equal(fresh.synthesize(TEXT, voice()).audio, first)
     other = engine.synthesize(TEXT, voice(noise_scale=0.5)).audio
     assert not np.array_equal(other[: len(first)], first[: len(other)])
@@ -158,3 +162,39 @@ def test_missing_models_are_config_errors(tmp_path: Path) -> None:
         resolve_model("pkg:no_such_voice_package")
     with pytest.raises(ValueError, match="inverted range"):
         PiperConfig(model=JOE, noise_scale=(0.9, 0.1))
+
+
+def test_convolutions_run_as_2d_with_the_same_audio(engine: PiperEngine,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnx
+
+    graph, _ = piper.seeded_graph(onnx.load(str(resolve_model(JOE))))
+    convs = sum(n.op_type in ("Conv", "ConvTranspose") for n in graph.graph.node)
+    assert piper.conv1d_as_2d(graph) == convs == 132  # every one of joe's (129 + 3)
+    assert sum(n.op_type == "Unsqueeze" and n.name == "" and n.input[1] == "sa_conv2d/axis2"
+               for n in graph.graph.node) == convs
+    rewritten = engine.synthesize(TEXT, voice()).audio
+    monkeypatch.setattr(piper, "conv1d_as_2d", lambda model: 0)
+    monkeypatch.setattr(piper, "_LOADED", {})
+    plain = PiperEngine(PiperConfig(model=JOE)).synthesize(TEXT, voice()).audio
+    assert plain.shape == rewritten.shape
+    assert 0 < np.max(np.abs(plain - rewritten)) < 1e-3  # float rounding, not other audio
+
+
+def test_cuda_falls_back_to_the_cpu_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    device, note = piper.resolve_device("cuda")
+    assert device == "cpu" and note is not None and "Piper runs on the CPU" in note
+    assert "\n" not in note
+    assert piper.resolve_device("auto") == ("cpu", None)
+    assert piper.resolve_device("cpu") == ("cpu", None)
+    model = piper._Model(resolve_model(JOE), "cuda")  # builds, on the CPU
+    assert model.device == "cpu"
+    assert model.session.get_providers() == ["CPUExecutionProvider"]
+    monkeypatch.setattr(onnxruntime, "get_available_providers",
+                        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert piper.resolve_device("auto") == ("cuda", None)
+    assert piper.resolve_device("cuda") == ("cuda", None)
+    assert piper.resolve_device("cpu") == ("cpu", None)
