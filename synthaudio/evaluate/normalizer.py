@@ -52,3 +52,101 @@ class EvalNormalizer:
 
 def _is_word_char(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LN"
+
+
+# British spellings -> American (a small table of the words read prompts use most); the
+# regular -our/-ise families are listed, not derived, so "four" or "rise" never change.
+_BRITISH = {
+    "colour": "color", "colours": "colors", "coloured": "colored", "favour": "favor",
+    "favourite": "favorite", "favourites": "favorites", "flavour": "flavor",
+    "behaviour": "behavior", "honour": "honor", "humour": "humor", "labour": "labor",
+    "neighbour": "neighbor", "neighbours": "neighbors", "harbour": "harbor",
+    "rumour": "rumor", "centre": "center", "centres": "centers", "theatre": "theater",
+    "metre": "meter", "metres": "meters", "litre": "liter", "litres": "liters",
+    "realise": "realize", "realised": "realized", "organise": "organize",
+    "organised": "organized", "recognise": "recognize", "recognised": "recognized",
+    "apologise": "apologize", "analyse": "analyze", "travelled": "traveled",
+    "travelling": "traveling", "cancelled": "canceled", "grey": "gray",
+    "programme": "program", "cheque": "check", "defence": "defense", "licence": "license",
+    "catalogue": "catalog", "dialogue": "dialog", "jewellery": "jewelry", "tyre": "tire",
+    "aluminium": "aluminum", "mum": "mom", "practise": "practice", "offence": "offense",
+    "towards": "toward", "afterwards": "afterward", "whilst": "while", "amongst": "among",
+}
+# Contractions -> full forms, the irregular ones first; the regular suffixes after.
+_CONTRACTIONS = {
+    "won't": "will not", "can't": "can not", "cannot": "can not", "shan't": "shall not",
+    "ain't": "is not", "let's": "let us", "i'm": "i am", "y'all": "you all",
+    "gonna": "going to", "wanna": "want to", "gotta": "got to", "o'clock": "o'clock",
+}
+_SUFFIXES = (("n't", " not"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"),
+             ("'d", " would"), ("'m", " am"))
+# 's of pronouns and "there/here/that/what/where/who/how" is "is"; elsewhere a possessive
+_IS_WORDS = {"it", "he", "she", "that", "there", "here", "what", "where", "who", "how"}
+_FILLER_WORDS = {"um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "hm", "mm", "mhm",
+                 "uh-huh", "eh"}
+_NUMBER_WORDS = set(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
+    "seventy eighty ninety hundred thousand million billion trillion".split())
+
+
+class EnglishEvalNormalizer:
+    """English WER normalizer that makes written and spoken forms comparable.
+
+    On both sides: recognizer fillers removed (as :class:`EvalNormalizer`), then synthaudio's
+    spoken-form normalizer (:class:`synthaudio.text.normalize.TextNormalizer`) writes
+    numbers, currency, times, dates, ordinals and abbreviations as words ("7" seven, "$3.50"
+    three dollars fifty cents, "twenty-one" twenty one, "Mr." mister) and drops punctuation
+    and case; then contractions are expanded ("don't" do not, "it's" it is), British
+    spellings become American ("colour" color), hesitations ("um", "uh", "hmm") go, and
+    spoken numbers take one form ("one hundred and five" and "a hundred five" are "one
+    hundred five"). Use it for English only.
+    """
+
+    def __init__(self, lang: str = "en-us") -> None:
+        from synthaudio.text.normalize import TextNormalizer
+
+        self.lang = lang
+        self._spoken = TextNormalizer(lang)
+        self._basic = EvalNormalizer()
+
+    def __call__(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+        text = _ALT_PRON_RE.sub("", _FILLER_RE.sub(" ", text))
+        try:
+            spoken = self._spoken(text)
+        except Exception:  # text the spoken-form rules refuse: the basic normalizer's words
+            spoken = self._basic(text)
+        out: list[str] = []
+        for word in spoken.split():
+            out.extend(_expand(word))
+        out = [w for w in out if w not in _FILLER_WORDS]
+        return " ".join(_one_number_form(out))
+
+
+def _expand(word: str) -> list[str]:
+    """A contraction as its words, a British spelling as the American one."""
+    if word in _CONTRACTIONS:
+        return _CONTRACTIONS[word].split()
+    if word.endswith("'s") and word[:-2] in _IS_WORDS:
+        return [word[:-2], "is"]
+    for suffix, full in _SUFFIXES:
+        if word.endswith(suffix) and len(word) > len(suffix):
+            stem = word[: -len(suffix)]
+            return [stem, full.strip()]
+    return [_BRITISH.get(word, word)]
+
+
+def _one_number_form(words: list[str]) -> list[str]:
+    """"and" between number words dropped, "a hundred/thousand" as "one ..."."""
+    out: list[str] = []
+    for i, w in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if (w == "and" and out and out[-1] in ("hundred", "thousand", "million", "billion")
+                and nxt in _NUMBER_WORDS):
+            continue
+        if w == "a" and nxt in ("hundred", "thousand", "million", "billion"):
+            out.append("one")
+            continue
+        out.append(w)
+    return out
