@@ -24,6 +24,10 @@ Prints one JSON object; per condition:
                       speakers themselves: what "sounds like a person" scores)
   f0_median_hz        per-speaker median F0: min, max, std in semitones
   wer, wer_corpus_lm  pocketsphinx (bundled LM; a trigram of all quickstart prompts)
+  wer_whisper         faster-whisper with the bundled tiny.en (extra ``whisper``), scored
+                      after EnglishEvalNormalizer on both sides ("7" and "seven" meet);
+                      wer_whisper_basic the same hypotheses after the basic normalizer;
+                      wer_whisper_per_voice the former per voice (quality.voice_label)
   x_real_time_per_core  seconds of audio rendered per CPU second (TTS, alignment when the
                       engine has no timings, conversion, resampling), in the workers
   genders, timings    counts of speakers per gender, of utterances per timing source
@@ -48,9 +52,10 @@ import yaml
 
 from synthaudio.config import CorpusConfig
 from synthaudio.corpus.plan import load_prompts, plan_corpus
+from synthaudio.corpus.quality import voice_label
 from synthaudio.corpus.render import Renderer
-from synthaudio.evaluate.asr import PocketSphinxBackend, corpus_lm_backend
-from synthaudio.evaluate.normalizer import EvalNormalizer
+from synthaudio.evaluate.asr import FasterWhisperBackend, PocketSphinxBackend, corpus_lm_backend
+from synthaudio.evaluate.normalizer import EnglishEvalNormalizer, EvalNormalizer
 from synthaudio.evaluate.scoring import score
 from synthaudio.speakers import SpeakerParams
 from synthaudio.text.normalize import TextNormalizer
@@ -156,8 +161,9 @@ def speaker_stats(cfg_json: str, speaker: SpeakerParams, texts: list[str],
     if renderer is None:
         renderer = _RENDERERS[cfg_json] = Renderer(CorpusConfig.model_validate_json(cfg_json))
     asr = PocketSphinxBackend()
-    out: dict[str, list[Any]] = {k: [] for k in
-                                 ("emb", "mfcc", "f0", "hyps", "lm_hyps", "timings")}
+    whisper = FasterWhisperBackend()  # one model a worker process, loaded on first use
+    out: dict[str, list[Any]] = {k: [] for k in ("emb", "mfcc", "f0", "hyps", "lm_hyps",
+                                                 "whisper_hyps", "timings")}
     cpu_s = audio_s = 0.0
     for text in texts:
         start = time.process_time()
@@ -170,6 +176,7 @@ def speaker_stats(cfg_json: str, speaker: SpeakerParams, texts: list[str],
         out["f0"].append(median_f0(audio))
         out["hyps"].append(asr.transcribe(audio, SR))
         out["lm_hyps"].append(lm_asr.transcribe(audio, SR))
+        out["whisper_hyps"].append(whisper.transcribe(audio, SR))
     return {**out, "cpu_s": cpu_s, "audio_s": audio_s}
 
 
@@ -230,6 +237,15 @@ def summarize(speakers: tuple[SpeakerParams, ...], stats: list[dict[str, Any]],
     refs = [norm(t) for _ in stats for t in texts]
     wer = score(refs, [norm(h) for s in stats for h in s["hyps"]]).wer
     wer_lm = score(refs, [norm(h) for s in stats for h in s["lm_hyps"]]).wer
+    english = EnglishEvalNormalizer()
+    eng_refs = [english(t) for _ in stats for t in texts]
+    wer_whisper = score(eng_refs, [english(h) for s in stats for h in s["whisper_hyps"]]).wer
+    wer_whisper_basic = score(refs, [norm(h) for s in stats for h in s["whisper_hyps"]]).wer
+    per_voice: dict[str, tuple[list[str], list[str]]] = {}
+    for sp, st in zip(speakers, stats, strict=True):
+        r, h = per_voice.setdefault(voice_label(sp.voice), ([], []))
+        r += [english(t) for t in texts]
+        h += [english(x) for x in st["whisper_hyps"]]
     timings: dict[str, int] = {}
     for s in stats:
         for t in s["timings"]:
@@ -245,6 +261,10 @@ def summarize(speakers: tuple[SpeakerParams, ...], stats: list[dict[str, Any]],
                          "std_semitones": round(float(semitones.std()), 2)},
         "wer": round(wer, 4),
         "wer_corpus_lm": round(wer_lm, 4),
+        "wer_whisper": round(wer_whisper, 4),
+        "wer_whisper_basic": round(wer_whisper_basic, 4),
+        "wer_whisper_per_voice": {v: round(score(r, h).wer, 4)
+                                  for v, (r, h) in sorted(per_voice.items())},
         "x_real_time_per_core": round(sum(s["audio_s"] for s in stats)
                                       / max(sum(s["cpu_s"] for s in stats), 1e-9), 1),
         "genders": {str(g): sum(sp.gender == g for sp in speakers) for g in ("m", "f", None)},
