@@ -103,10 +103,11 @@ class EnglishEvalNormalizer:
     hundred five"). Use it for English only.
     """
 
-    def __init__(self, lang: str = "en-us") -> None:
+    def __init__(self, lang: str = "en-us", digits: bool = True) -> None:
         from synthaudio.text.normalize import TextNormalizer
 
         self.lang = lang
+        self.digits = digits  # False: numbers stay words, one per spoken word (alignment)
         self._spoken = TextNormalizer(lang)
         self._basic = EvalNormalizer()
 
@@ -121,7 +122,8 @@ class EnglishEvalNormalizer:
         for word in spoken.split():
             out.extend(_expand(word))
         out = [w for w in out if w not in _FILLER_WORDS]
-        return " ".join(_one_number_form(out))
+        out = _one_number_form(out)
+        return " ".join(_as_digits(out) if self.digits else out)
 
 
 def _expand(word: str) -> list[str]:
@@ -149,4 +151,87 @@ def _one_number_form(words: list[str]) -> list[str]:
             out.append("one")
             continue
         out.append(w)
+    return out
+
+
+_UNITS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine".split())}
+_TEENS = {w: 10 + i for i, w in enumerate(
+    "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+_TENS = {w: 20 + 10 * i for i, w in enumerate(
+    "twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_BIG = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+
+
+class _Number:
+    """Spoken number words read into digits: a cardinal grows while the next word can extend
+    it ("forty" "eight", "seven" "hundred"); a word that cannot starts a new part, and the
+    parts are written one after the other ("four" "eight" 48, "nineteen" "eighty" 1980), as
+    a written digit string or year reads."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.total = 0  # of the finished thousands, millions...
+        self.current: int | None = None  # below a thousand, being built
+        self.last = ""  # kind of the last word: unit, teen, tens, tens_unit, hundred, big
+
+    def _close(self) -> None:
+        if self.current is not None or self.total:
+            self.parts.append(str(self.total + (self.current or 0)))
+        self.total, self.current, self.last = 0, None, ""
+
+    def add(self, word: str) -> bool:
+        """Take ``word`` if it is a number word; False otherwise."""
+        if word in _UNITS:
+            if self.last not in ("", "tens", "hundred", "big"):
+                self._close()
+            self.current = (self.current or 0) + _UNITS[word]
+            self.last = "tens_unit" if self.last == "tens" else "unit"
+        elif word in _TEENS or word in _TENS:
+            if self.last not in ("", "hundred", "big"):
+                self._close()
+            self.current = (self.current or 0) + (_TEENS.get(word) or _TENS[word])
+            self.last = "teen" if word in _TEENS else "tens"
+        elif word == "hundred":
+            if self.current is None or self.current >= 100 or self.last == "hundred":
+                self._close()
+                self.current = 1
+            self.current *= 100
+            self.last = "hundred"
+        elif word in _BIG:
+            if self.current is None and not self.total:
+                self.current = 1
+            self.total += (self.current or 0) * _BIG[word]
+            self.current, self.last = None, "big"
+        else:
+            return False
+        return True
+
+    def flush(self) -> str | None:
+        self._close()
+        out = "".join(self.parts) if self.parts else None
+        self.parts = []
+        return out
+
+
+def _as_digits(words: list[str]) -> list[str]:
+    """Runs of number words as one digit string ("four eight eight" 488, "nineteen eighty
+    seven" 1987, "seven hundred thirty one" 731), so that a written "488" (read by the
+    spoken-form step as "four hundred eighty eight") and a spoken digit string meet; "oh"
+    between two number words is a zero."""
+    out: list[str] = []
+    number = _Number()
+    for i, w in enumerate(words):
+        if (w == "oh" and number.last and i + 1 < len(words)
+                and words[i + 1] in _NUMBER_WORDS):
+            w = "zero"
+        if number.add(w):
+            continue
+        digits = number.flush()
+        if digits is not None:
+            out.append(digits)
+        out.append(w)
+    digits = number.flush()
+    if digits is not None:
+        out.append(digits)
     return out

@@ -323,7 +323,7 @@ def _default_whisper() -> Any:
 
 @lru_cache(maxsize=1)
 def _english(cls: Any) -> Any:
-    return cls()
+    return cls(digits=False)  # one normalized word per spoken word
 
 
 def boundary_errors(reference: Sequence[WordTiming],

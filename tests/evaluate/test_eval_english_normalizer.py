@@ -31,6 +31,11 @@ PAIRS = [
     ("Um, yes. Uh, hmm, no.", "yes no"),
     ("[noise] <sil> HELLO(2) World!", "hello world"),
     ("Let's go", "let us go"),
+    ("48833", "four eight eight three three"),  # Whisper writes spoken digits as a number
+    ("731", "seven three one"),
+    ("9,701,924", "nine seven zero one nine two four"),
+    ("10:05", "ten oh five"),
+    ("2005", "two thousand five"),
 ]
 
 
@@ -40,10 +45,15 @@ def test_written_and_spoken_forms_meet(written: str, spoken: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "want"), [
-    ("10 of clubs.", "ten of clubs"),
+    ("10 of clubs.", "10 of clubs"),
+    ("ten of clubs", "10 of clubs"),
     ("Um, I don't know the colour.", "i do not know the color"),
+    ("four eight eight three", "4883"),
+    ("forty eight thousand eight hundred thirty three", "48833"),
+    ("in nineteen eighty seven", "in 1987"),
+    ("oh no, seven oh three", "oh no 703"),
     ("John's car", "john's car"),  # a possessive stays
-    ("four rise", "four rise"),  # only listed British words change
+    ("the rise of rumour", "the rise of rumor"),  # only listed British words change
     ("", ""),
 ])
 def test_normalized_forms(text: str, want: str) -> None:
