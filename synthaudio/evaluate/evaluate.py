@@ -76,7 +76,7 @@ class EvalSummary:
             "num_utterances": self.overall.count,
             "overall": self.overall.to_dict(),
             **({"english_normalized": {
-                "normalizer": "EnglishEvalNormalizer: numbers as words, contractions "
+                "normalizer": "EnglishEvalNormalizer: number words as digits, contractions "
                               "expanded, American spelling, no hesitations",
                 "overall": self.english.to_dict()}} if self.english is not None else {}),
             "breakdown": {
@@ -381,7 +381,7 @@ def format_table(summary: EvalSummary | Mapping[str, Any], max_buckets: int = 20
     eng = d.get("english_normalized")
     if eng:
         e = eng["overall"]
-        lines.append(f"english  WER {_pct(e['wer'])}  CER {_pct(e['cer'])}  (numbers as words, "
+        lines.append(f"english  WER {_pct(e['wer'])}  CER {_pct(e['cer'])}  (numbers as digits, "
                      "contractions, spellings, hesitations normalized)")
     gate = d.get("gate")
     if gate:
