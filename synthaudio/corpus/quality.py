@@ -49,6 +49,9 @@ class ASRCheckConfig(ConfigModel):
 
     backend: str = "faster-whisper"  # an --asr spec (evaluate.asr.make_backend)
     metric: Metric = "wer"  # of the normalized hypothesis against the normalized text
+    # "english": numbers, contractions, spellings made comparable (EnglishEvalNormalizer);
+    # "basic": case, punctuation and recognizer fillers only (any language)
+    normalizer: Literal["english", "basic"] = "english"
     max_error: float = Field(default=0.5, ge=0.0, le=10.0)  # above it: re-draw
     engines: dict[str, EngineLimit] = Field(default_factory=dict)  # per-engine thresholds
     max_attempts: StrictInt = Field(default=3, ge=1, le=20)  # renderings, the first included
@@ -81,7 +84,8 @@ class QualityConfig(ConfigModel):
         rest = {k: v for k, v in data.items() if k not in ("asr", "max_cer", "max_redraws")}
         attempts = 1 + data.get("max_redraws", 2)
         return {**rest, "asr": {"backend": data.get("asr", "pocketsphinx:corpus-lm"),
-                                "metric": "cer", "max_error": data.get("max_cer", 0.5),
+                                "metric": "cer", "normalizer": "basic",
+                                "max_error": data.get("max_cer", 0.5),
                                 "max_attempts": attempts, "voice_attempts": attempts}}
 
 
@@ -147,6 +151,7 @@ class ASRCheck:
         self.backend = backend
         self.speakers = tuple(speakers)  # the plan's speakers: the other voices
         self.splits = dict(splits or {})  # speaker id -> split
+        self._normalize: Callable[[str], str] | None = None
 
     @classmethod
     def build(cls, cfg: ASRCheckConfig, corpus_texts: Sequence[str], work_dir: Path,
@@ -166,12 +171,20 @@ class ASRCheck:
     def score(self, audio: np.ndarray, sample_rate: int, text: str,
               metric: str) -> tuple[str, float]:
         """(normalized hypothesis, its WER or CER against ``text``)."""
-        from synthaudio.evaluate.evaluate import NORMALIZE
         from synthaudio.evaluate.scoring import score_utterance
 
-        hyp = NORMALIZE(self.backend.transcribe(audio, sample_rate))
-        scores = score_utterance("", NORMALIZE(text), hyp)
+        normalize = self._normalizer()
+        hyp = normalize(self.backend.transcribe(audio, sample_rate))
+        scores = score_utterance("", normalize(text), hyp)
         return hyp, float(scores.wer if metric == "wer" else scores.cer)
+
+    def _normalizer(self) -> Callable[[str], str]:
+        if self._normalize is None:
+            from synthaudio.evaluate.normalizer import EnglishEvalNormalizer, EvalNormalizer
+
+            self._normalize = (EnglishEvalNormalizer() if self.cfg.normalizer == "english"
+                               else EvalNormalizer())
+        return self._normalize
 
     def other_voices(self, own: SpeakerParams, split: str) -> list[SpeakerParams]:
         """Speakers of ``own``'s engine, split and gender, ``own`` left out, in plan order."""

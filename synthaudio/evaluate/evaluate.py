@@ -27,7 +27,7 @@ from synthaudio.evaluate.asr import ASRBackend, HypFileBackend, corpus_lm_backen
 from synthaudio.evaluate.conditions import CONDITION_KEYS, length_bucket, sort_buckets
 from synthaudio.evaluate.conditions import utterance_conditions as metadata_conditions
 from synthaudio.evaluate.corpus_io import load_audio, read_metadata
-from synthaudio.evaluate.normalizer import EvalNormalizer
+from synthaudio.evaluate.normalizer import EnglishEvalNormalizer, EvalNormalizer
 from synthaudio.evaluate.scoring import Scores, breakdown, pool, score_utterance
 from synthaudio.executors import check_executor, run_tasks
 from synthaudio.fileio import write_text_atomic
@@ -36,7 +36,6 @@ from synthaudio.progress import progress_bar
 
 GATE_KEYS = ("max_cer", "max_wer")
 _NORMALIZE = EvalNormalizer()
-NORMALIZE = _NORMALIZE  # what scoring applies to both sides (the ASR check uses it too)
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,9 @@ class EvalSummary:
     oov_words: tuple[str, ...] = field(default=())  # corpus-lm words without pronunciation
     # hyp:FILE ids that are not utterances of what was scored (left out, said in a note)
     unused_hypotheses: tuple[str, ...] = field(default=())
+    # the same hypotheses scored after EnglishEvalNormalizer on both sides (numbers,
+    # contractions, spellings, hesitations); None where it was not computed
+    english: Scores | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +75,10 @@ class EvalSummary:
             "normalizer": "EvalNormalizer: lower-case, no punctuation, no fillers",
             "num_utterances": self.overall.count,
             "overall": self.overall.to_dict(),
+            **({"english_normalized": {
+                "normalizer": "EnglishEvalNormalizer: number words as digits, contractions "
+                              "expanded, American spelling, no hesitations",
+                "overall": self.english.to_dict()}} if self.english is not None else {}),
             "breakdown": {
                 key: {b: s.to_dict() for b, s in buckets.items()}
                 for key, buckets in self.breakdowns.items()
@@ -223,8 +229,12 @@ def _run(
     hyps = _decode_all(items, backend, jobs, executor, ray_address, progress)
 
     records: list[dict[str, Any]] = []
+    english_records: list[dict[str, Any]] = []
+    english = EnglishEvalNormalizer()
     failed: list[str] = []
     for it in sorted(items, key=lambda i: i.id):
+        english_records.append(score_utterance(it.id, english(it.reference),
+                                               english(hyps[it.id])).to_record())
         utt = score_utterance(it.id, it.reference, _NORMALIZE(hyps[it.id]))
         rec = utt.to_record()
         rec["conditions"] = it.conditions
@@ -251,6 +261,7 @@ def _run(
         gate_failed=tuple(failed),
         oov_words=oov,
         unused_hypotheses=tuple(unused),
+        english=pool(english_records),
     )
 
     write_text_atomic(
@@ -367,6 +378,11 @@ def format_table(summary: EvalSummary | Mapping[str, Any], max_buckets: int = 20
         f"(H {o['hits']} S {o['substitutions']} D {o['deletions']} I {o['insertions']}, "
         f"{o['ref_words']} reference words)",
     ]
+    eng = d.get("english_normalized")
+    if eng:
+        e = eng["overall"]
+        lines.append(f"english  WER {_pct(e['wer'])}  CER {_pct(e['cer'])}  (numbers as digits, "
+                     "contractions, spellings, hesitations normalized)")
     gate = d.get("gate")
     if gate:
         limits = ", ".join(f"{k} {v}" for k, v in sorted(gate.items()) if k != "failed")

@@ -505,6 +505,27 @@ def _publish(build: Path, report_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _asr_check_section(out: Path) -> str:
+    """quality.asr: per engine and voice, how many utterances passed, were re-drawn, dropped."""
+    from synthaudio.corpus.quality import count_verdicts, read_verdicts
+
+    table = count_verdicts(read_verdicts(out))
+    if not table:
+        return ""
+    rows = []
+    for engine, voices in table.items():
+        for voice, c in voices.items():
+            n = c["checked"]
+            rows.append((engine, voice, n, c["passed"], c["redrawn"], c["dropped"],
+                         _pct(c["redrawn"] / n), _pct(c["dropped"] / n),
+                         f"{c['renderings'] / n:.2f}"))
+    return ('<h2 id="asr-check">ASR check (quality.asr)</h2><p>Clean renderings decoded '
+            "before the environment; re-drawn with new prosody or another voice of the "
+            "engine when the error was above the limit, dropped when no attempt passed.</p>"
+            + _table(("engine", "voice", "checked", "passed", "re-drawn", "dropped",
+                      "re-drawn %", "dropped %", "renderings/utt"), rows, left=2))
+
+
 def _render_page(out: Path, records: Sequence[MetaRecord], img_dir: Path,
                  compare: Path | None = None, jobs: int = 1, progress: bool = False) -> str:
     """The whole page, its plots drawn in ``img_dir`` and embedded."""
@@ -523,6 +544,7 @@ def _render_page(out: Path, records: Sequence[MetaRecord], img_dir: Path,
         _balance_section(records, splits),
         _distributions_section(records, splits, img_dir),
         _eval_section(evals, img_dir),
+        _asr_check_section(out),  # only when the corpus was made with quality.asr
         kws_section(out, img_dir),  # keyword spotting: only when an evaluation wrote kws.json
         _examples_section(records, evals, out, progress),
     ]

@@ -243,3 +243,96 @@ def align_or_estimate(audio: np.ndarray, sample_rate: int,
     if out is not None:
         return out, "aligned"
     return estimate_words(audio, sample_rate, words), "estimated"
+
+
+def asr_word_timings(audio: np.ndarray, sample_rate: int, words: Sequence[str],
+                     backend: Any = None, min_matched: float = 0.5,
+                     ) -> tuple[WordTiming, ...] | None:
+    """Word timings of ``words`` from an ASR's word timestamps (faster-whisper by default,
+    the bundled tiny.en): the recognized words are matched to ``words`` (both normalized
+    with numbers as words, so "7" times "seven"), matched words take the recognizer's
+    start and end, the words between two matches share the gap in proportion to their
+    letters. None when fewer than ``min_matched`` of ``words`` are matched.
+
+    Args:
+        audio: float32 ``(n,)`` at ``sample_rate`` Hz.
+        words: the transcript's words, in order.
+        backend: anything with ``transcribe_words(audio, rate) -> (text, words)`` whose words
+            have ``word``, ``start_s``, ``end_s`` (``evaluate.asr.FasterWhisperBackend``).
+    """
+    from difflib import SequenceMatcher
+
+    from synthaudio.evaluate.normalizer import EnglishEvalNormalizer
+
+    if not words:
+        return ()
+    if backend is None:
+        backend = _default_whisper()
+    normalize = _english(EnglishEvalNormalizer)
+    _, recognized = backend.transcribe_words(audio, sample_rate)
+    # each recognized word as its normalized words, its time split between them
+    hyp: list[tuple[str, float, float]] = []
+    for w in recognized:
+        parts = normalize(w.word).split()
+        step = (w.end_s - w.start_s) / max(len(parts), 1)
+        hyp += [(p, w.start_s + k * step, w.start_s + (k + 1) * step) for k, p in enumerate(parts)]
+    # the reference: each word's normalized parts; a word matches on its first part
+    ref = [" ".join(normalize(w).split()) or w.lower() for w in words]
+    ref_tokens = [r.split()[0] if r else "" for r in ref]
+    times: list[tuple[float, float] | None] = [None] * len(words)
+    matcher = SequenceMatcher(a=ref_tokens, b=[h[0] for h in hyp], autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            i, j = block.a + k, block.b + k
+            n_parts = len(ref[i].split())
+            end = hyp[min(j + n_parts - 1, len(hyp) - 1)][2]
+            times[i] = (hyp[j][1], end)
+    matched = sum(t is not None for t in times)
+    if matched < min_matched * len(words):
+        return None
+    duration_s = len(audio) / sample_rate
+    out: list[WordTiming] = []
+    i = 0
+    while i < len(words):
+        t = times[i]
+        if t is not None:
+            out.append(WordTiming(words[i], t[0], max(0.0, t[1] - t[0])))
+            i += 1
+            continue
+        j = i
+        while j < len(words) and times[j] is None:
+            j += 1
+        lo = out[-1].start_s + out[-1].dur_s if out else 0.0
+        nxt = times[j] if j < len(words) else None
+        hi = nxt[0] if nxt is not None else duration_s
+        weights = np.array([max(len(w), 1) for w in words[i:j]], float)
+        bounds = lo + max(hi - lo, 0.0) * np.concatenate([[0.0], np.cumsum(weights) /
+                                                          weights.sum()])
+        out += [WordTiming(words[i + k], float(bounds[k]), float(bounds[k + 1] - bounds[k]))
+                for k in range(j - i)]
+        i = j
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _default_whisper() -> Any:
+    from synthaudio.evaluate.asr import FasterWhisperBackend
+
+    return FasterWhisperBackend().check()
+
+
+@lru_cache(maxsize=1)
+def _english(cls: Any) -> Any:
+    return cls(digits=False)  # one normalized word per spoken word
+
+
+def boundary_errors(reference: Sequence[WordTiming],
+                    estimate: Sequence[WordTiming]) -> list[float]:
+    """|start - start'| and |end - end'| in seconds of each word pair (same words, in order):
+    the boundary error of ``estimate`` against ``reference``."""
+    if len(reference) != len(estimate):
+        raise ValueError(f"{len(reference)} reference words, {len(estimate)} estimated")
+    out = []
+    for r, e in zip(reference, estimate, strict=True):
+        out += [abs(r.start_s - e.start_s), abs((r.start_s + r.dur_s) - (e.start_s + e.dur_s))]
+    return out

@@ -192,3 +192,16 @@ def test_keyword_clips_go_through_the_same_check(tmp_path: Path) -> None:
         return {k: v for k, v in tree_hashes(out).items() if "lhotse" not in k}
 
     assert hashes(tmp_path / "one") == hashes(tmp_path / "two")
+
+
+def test_the_report_counts_the_check(strict: tuple[Path, Path]) -> None:
+    from synthaudio.evaluate.report import _asr_check_section
+
+    out = strict[0]
+    html = _asr_check_section(out)
+    dropped = len(lines(out / "quality_dropped.jsonl"))
+    assert '<h2 id="asr-check">' in html and "<td class=l>espeak-ng</td>" in html
+    cells = [int(c) for c in __import__("re").findall(r"<td>(\d+)</td>", html)]
+    # per voice: checked, passed, re-drawn, dropped; they add up to the corpus
+    assert sum(cells[0::4]) == 8 and sum(cells[3::4]) == dropped
+    assert _asr_check_section(out.parent) == ""

@@ -32,6 +32,10 @@ def test_tiny_en_reads_the_real_fixture(run: EvalSummary) -> None:
     # "ten of clubs", "mr" for "mister"; pocketsphinx's bundled model gets 22.2% here
     assert run.overall.count == 11 and run.overall.ref_words == 99
     assert run.overall.wer <= 0.15, run.overall.wer
+    # with numbers as words on both sides ("10" ten, "mr" mister): measured 5.1% (5 words)
+    assert run.english is not None and run.english.wer <= 0.08, run.english.wer
+    summary = json.loads((run.eval_dir / "summary.json").read_text())
+    assert summary["english_normalized"]["overall"]["wer"] == round(run.english.wer, 6)
     hyps = dict(line.split(" ", 1) for line in
                 (run.eval_dir / "hyp.txt").read_text().splitlines())
     assert hyps["forever-01"] == "feels like these days go on forever"
