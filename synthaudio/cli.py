@@ -359,8 +359,10 @@ def _sessions_parsers(sub: Any) -> None:
                                          "a system on a session corpus split")
     p.add_argument("out", help="session corpus folder")
     p.add_argument("--diarization", metavar="hyp:FILE", help="the system's RTTM")
-    p.add_argument("--transcripts", metavar="hyp:FILE",
-                   help="the system's transcripts (SegLST JSON, or STM)")
+    p.add_argument("--transcripts", metavar="hyp:FILE|asr:SPEC",
+                   help="the system's transcripts (SegLST JSON, or STM), or asr:SPEC "
+                        "(asr:faster-whisper[:MODEL], asr:pocketsphinx): that ASR over each "
+                        "reference turn (oracle segments and speakers)")
     p.add_argument("--split", default="test", help="split to score")
     p.add_argument("--collar", type=float, default=0.0,
                    help="pyannote's collar: seconds removed around each reference boundary, "

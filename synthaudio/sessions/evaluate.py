@@ -7,7 +7,11 @@
   removed around each reference boundary (``collar / 2`` on each side; md-eval's
   ``-c 0.25`` is ``collar=0.5`` here); ``skip_overlap`` leaves overlapped speech unscored.
 - **cpWER** with ``meeteval``: the reference SegLST files (``OUT/manifests/sessions/``)
-  against a system's transcripts, ``hyp:FILE`` (SegLST JSON or STM).
+  against a system's transcripts, ``hyp:FILE`` (SegLST JSON or STM), or against an ASR's
+  transcripts of the reference turns, ``asr:SPEC`` (``asr:faster-whisper[:MODEL]``,
+  ``asr:pocketsphinx``): oracle segmentation and speakers, so the figure is the ASR's on
+  conversational, overlapped and reverberant speech; both sides through the English WER
+  normalizer, the hypotheses kept as ``OUT/eval/<name>/hyp-asr.json`` (SegLST).
 
 Needs the ``sessions`` extra (``pip install 'synthaudio[sessions]'``). The scores go to
 ``OUT/eval/<name>/scores.json`` and come back as :class:`SessionScores`.
@@ -58,7 +62,8 @@ def _imports() -> Any:
 
 def _hyp_path(hyp: str, what: str) -> Path:
     if not hyp.startswith("hyp:") or len(hyp) == 4:
-        raise ConfigError(f"{what}: expected hyp:FILE, got {hyp!r}")
+        also = " or asr:SPEC" if what == "--transcripts" else ""
+        raise ConfigError(f"{what}: expected hyp:FILE{also}, got {hyp!r}")
     path = Path(hyp[4:])
     if not path.is_file():
         raise InputError(f"{path}: {what} file not found")
@@ -226,11 +231,41 @@ def cpwer_scores(reference: Sequence[dict[str, Any]], hypothesis_path: Path) -> 
                              "errors": r.errors, "words": r.length} for k, r in per.items()}}
 
 
+def asr_transcripts(out_dir: Path, records: Sequence[Any], entries: Sequence[dict[str, Any]],
+                    spec: str) -> list[dict[str, Any]]:
+    """SegLST hypotheses of an ASR (``make_backend`` spec) over each reference turn's span
+    of its session's mix (oracle segmentation and speaker labels)."""
+    import soundfile as sf
+
+    from synthaudio.evaluate.asr import make_backend
+
+    backend = make_backend(spec)
+    audio_of = {r.id: out_dir / r.audio for r in records}
+    hyps: list[dict[str, Any]] = []
+    loaded: tuple[str, Any, int] | None = None
+    for e in entries:
+        sid = e["session_id"]
+        if loaded is None or loaded[0] != sid:
+            try:
+                data, sr = sf.read(audio_of[sid], dtype="float32", always_2d=True)
+            except (OSError, RuntimeError, KeyError) as exc:
+                raise InputError(f"{audio_of.get(sid, sid)}: cannot read the session audio "
+                                 f"({exc})") from None
+            loaded = (sid, data.T, sr)
+        _, audio, sr = loaded
+        start, end = int(round(e["start_time"] * sr)), int(round(e["end_time"] * sr))
+        words = backend.transcribe(audio[:, max(start, 0):max(end, start)], sr)
+        hyps.append({k: e[k] for k in ("session_id", "speaker", "start_time", "end_time")}
+                    | {"words": words})
+    return hyps
+
+
 def evaluate_sessions(out_dir: Path, *, diarization: str | None = None,
                       transcripts: str | None = None, split: str = "test",
                       collar: float = 0.0, skip_overlap: bool = False,
                       name: str = "sessions") -> SessionScores:
-    """Score ``hyp:FILE`` diarization (RTTM) and/or transcripts (SegLST/STM) on ``split``.
+    """Score ``hyp:FILE`` diarization (RTTM) and/or transcripts (``hyp:FILE`` SegLST/STM,
+    or ``asr:SPEC`` an ASR over the reference turns) on ``split``.
 
     Raises:
         ConfigError: nothing to score, a bad ``hyp:`` spec or collar, a missing extra.
@@ -269,7 +304,20 @@ def evaluate_sessions(out_dir: Path, *, diarization: str | None = None,
         for r in records:
             entries += json.loads(session_file(out_dir, "sessions", split, r.id).read_text(
                 encoding="utf-8"))
-        result = cpwer_scores(entries, _hyp_path(transcripts, "--transcripts"))
+        if transcripts.startswith("asr:") and len(transcripts) > 4:
+            from synthaudio.evaluate.normalizer import EnglishEvalNormalizer
+
+            english = EnglishEvalNormalizer()
+            hyps = asr_transcripts(out_dir, records, entries, transcripts[4:])
+            hyp_file = results / "hyp-asr.json"
+            write_text_atomic(hyp_file, json.dumps(hyps, indent=1) + "\n")
+            scored = results / "hyp-asr-normalized.json"
+            write_text_atomic(scored, json.dumps(
+                [h | {"words": english(h["words"])} for h in hyps], indent=1) + "\n")
+            entries = [e | {"words": english(e["words"])} for e in entries]
+            result = cpwer_scores(entries, scored) | {"asr": transcripts[4:]}
+        else:
+            result = cpwer_scores(entries, _hyp_path(transcripts, "--transcripts"))
         cpwer = result["cpwer"]
         scores["transcripts"] = result
     write_text_atomic(results / "scores.json",

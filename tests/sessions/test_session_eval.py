@@ -124,3 +124,25 @@ def test_scoring_errors_are_one_line(out: Path, tmp_path: Path,
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"synthaudio: error: {tmp_path / 'missing.rttm'}: --diarization file "
                    "not found"]
+
+
+# tiny.en over the two dry espeak-ng sessions' turns measured 33.3% (pocketsphinx 65.7%)
+CPWER_WHISPER_MAX = 0.40
+
+
+def test_cpwer_of_whisper_over_the_reference_turns(out: Path, tmp_path: Path) -> None:
+    """asr:faster-whisper transcribes each reference turn of the mix (oracle segments and
+    speakers) with the bundled tiny.en; a hypothesis of the same turns, so cpWER is its WER
+    on the corpus's conversational speech, written beside the scores."""
+    scores = evaluate_sessions(out, transcripts="asr:faster-whisper", name="whisper")
+    hyps = json.loads((out / "eval" / "whisper" / "hyp-asr.json").read_text())
+    entries = []
+    for r in iter_metadata(out):
+        entries += json.loads(session_file(out, "sessions", "test", r.id).read_text())
+    assert [(h["session_id"], h["speaker"], h["start_time"]) for h in hyps] == [
+        (e["session_id"], e["speaker"], e["start_time"]) for e in entries]
+    assert scores.cpwer is not None and 0.0 <= scores.cpwer <= CPWER_WHISPER_MAX
+    assert scores.details["transcripts"]["asr"] == "faster-whisper"
+    assert sum(len(h["words"].split()) for h in hyps) > 0
+    with pytest.raises(InputError, match="expected pocketsphinx"):
+        evaluate_sessions(out, transcripts="asr:nonsense", name="bad")
