@@ -18,6 +18,7 @@ hour, a DET curve, the false-reject rate at --fa-per-hour) and real recordings
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ import numpy as np
 import yaml
 
 from synthaudio.errors import SynthaudioError
-from synthaudio.evaluate.kws import det_curve, frr_at, judge_stream, write_kws
+from synthaudio.evaluate.kws import clip_scores, det_curve, frr_at, judge_stream, write_kws
 from synthaudio.keywords.pipeline import make_keywords
 from synthaudio.manifests.metadata import iter_metadata
 from synthaudio.train.data import Utterance, compute_features
@@ -109,6 +110,25 @@ def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
         cfg["counts"]["hard_negatives"] = 0.0
     if row == "only-espeak-ng":
         spk["engines"] = {"espeak-ng": 1.0}
+    return cfg
+
+
+def stream_config(cfg: dict[str, Any], count: int, quick: bool) -> dict[str, Any]:
+    """A corpus of ``count`` streams only (no clips worth training on): other voices (the
+    seed + 1 draws its own speakers) saying sentences with the targets 3 times a minute,
+    through the same environment. Its first two thirds give the detector's negative
+    (and in-context positive) training windows, the last third are the dev streams the
+    per-keyword thresholds are chosen on. None of its speakers is in the corpus's test
+    split."""
+    cfg = copy.deepcopy(cfg)
+    cfg["name"] += "-streams"
+    cfg["seed"] += 1
+    cfg["speakers"]["count"] = 8 if quick else 48
+    cfg["splits"] = {"train": 0.0, "dev": 0.0, "test": 1.0}
+    cfg["counts"].update(positives=1, hard_negatives=0.0, speech=0.0, babble=0.0, noise=0.0,
+                         silence=0.0, background_files=0)
+    cfg["streams"].update(count=count, duration_s=QUICK["stream_s"] if quick else 120)
+    cfg["augment"]["room"]["bank_size"] = 4 if quick else 20
     return cfg
 
 
@@ -255,17 +275,13 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         real = real_clips(real_dir, labels, out, window_s)
         rp = posteriors(result.model, clip_features([c.path for c in real], feats_cfg,
                                                     args.jobs))
-        hits = [labels[int(k)] == c.label for k, c in zip(rp.argmax(1), real, strict=True)]
-        words = sorted({c.word for c in real})
-        def share(pick: Any) -> list[int]:  # [right, clips] over the clips ``pick`` takes
-            chosen = [h for h, c in zip(hits, real, strict=True) if pick(c)]
-            return [int(sum(chosen)), len(chosen)]
-
-        summary["real"] = {"dir": str(real_dir), "clips": len(real),
-                           "accuracy": float(np.mean(hits)),
-                           "targets": share(lambda c: not c.label.startswith("_")),
-                           "unknown": share(lambda c: c.label == "_unknown_"),
-                           "per_word": {w: share(lambda c, w=w: c.word == w) for w in words}}
+        predicted = [labels[int(k)] for k in rp.argmax(1)]
+        summary["real"] = {"dir": str(real_dir),
+                           **clip_scores([c.label for c in real], predicted),
+                           "per_word": {w: per_class[w] for w, per_class in clip_scores(
+                               [c.word for c in real],
+                               [c.word if p == c.label else "?" for p, c in
+                                zip(predicted, real, strict=True)])["per_class"].items()}}
     eval_dir = test_corpus / "eval" / name
     write_kws(eval_dir / "kws.json", summary, curve)
     write_report(test_corpus)
@@ -276,13 +292,22 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             + (f", FRR {100 * summary['frr_at_target']:.1f}% at {args.fa_per_hour:g} FA/h "
                f"({summary['stream_hours']:.2f} h of streams)" if curve else "")
             + (f", hard negatives accepted {100 * hard_fa:.1f}%" if hard_fa is not None else "")
-            + (", real {:.1f}% of {} (targets {}/{}, other words rejected {}/{})".format(
-                100 * summary["real"]["accuracy"], summary["real"]["clips"],
-                *summary["real"]["targets"], *summary["real"]["unknown"])
-               if "real" in summary else "")
+            + (real_line(summary["real"]) if "real" in summary else "")
             + f"; {(time.perf_counter() - t0) / 60:.1f} min")
     print(line, flush=True)
     return summary
+
+
+def real_line(real: dict[str, Any]) -> str:
+    """``, real: accuracy a%, balanced b%, target recall t% of n clips (per class ...)``."""
+    unknown = real["per_class"].get("_unknown_")
+    return (f", real: accuracy {100 * real['accuracy']:.1f}%, balanced "
+            f"{100 * real['balanced_accuracy']:.1f}%, target recall "
+            + ("-" if real["target_recall"] is None else f"{100 * real['target_recall']:.1f}%")
+            + f" of {real['clips']} clips"
+            + (f", other words rejected {unknown[0]}/{unknown[1]}" if unknown else "")
+            + " (" + " ".join(f"{w} {100 * v[2]:.0f}" for w, v in real["per_class"].items()
+                              if not w.startswith("_")) + ")")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -349,13 +374,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 2
     print(f"\n{'training data (features)':<44}{'accuracy':>10}{'FRR@FA/h':>10}{'hard FA':>10}"
-          f"{'real':>8}")
+          f"{'real':>8}{'real bal':>10}{'real tgt':>10}")
     for row, s in table.items():
         def pct(v: float | None) -> str:
             return "-" if v is None else f"{100 * v:.1f}"
         print(f"{ROWS[row] + ' (' + s['features'] + ')':<44}{pct(s['accuracy']):>10}"
               f"{pct(s.get('frr_at_target')):>10}{pct(s.get('hard_negative_false_accepts')):>10}"
-              f"{pct(s.get('real', {}).get('accuracy')):>8}")
+              f"{pct(s.get('real', {}).get('accuracy')):>8}"
+              f"{pct(s.get('real', {}).get('balanced_accuracy')):>10}"
+              f"{pct(s.get('real', {}).get('target_recall')):>10}")
     minutes = (time.perf_counter() - started) / 60
     (out / "results.json").write_text(json.dumps({"vocab": args.vocab, "rows": table,
                                                   "minutes": minutes}, indent=1) + "\n")

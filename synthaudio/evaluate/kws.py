@@ -30,6 +30,28 @@ THRESHOLDS = tuple(sorted({*(float(x) for x in np.round(np.linspace(0.0, 0.99, 1
                                                         7)), 1.0}))
 
 
+def clip_scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """Clip-classification scores of labelled clips: ``accuracy`` over all clips,
+    ``balanced_accuracy`` (the mean recall over the classes present in ``truth``: what a
+    test set with as many clips of each class gives), ``target_recall`` (the share of
+    clips of a target, labels not starting with "_", given their own label; None without
+    such clips) and ``per_class`` ``{label: [right, clips, recall]}``."""
+    if len(truth) != len(predicted):
+        raise ValueError(f"{len(truth)} true labels but {len(predicted)} predictions")
+    if not truth:
+        raise ValueError("no clips to score")
+    right = [t == p for t, p in zip(truth, predicted, strict=True)]
+    per_class: dict[str, list[Any]] = {}
+    for label in sorted(set(truth)):
+        hits = [r for r, t in zip(right, truth, strict=True) if t == label]
+        per_class[label] = [int(sum(hits)), len(hits), sum(hits) / len(hits)]
+    targets = [r for r, t in zip(right, truth, strict=True) if not t.startswith("_")]
+    return {"clips": len(truth), "accuracy": sum(right) / len(right),
+            "balanced_accuracy": float(np.mean([v[2] for v in per_class.values()])),
+            "target_recall": sum(targets) / len(targets) if targets else None,
+            "per_class": per_class}
+
+
 def peaks(track: np.ndarray, hop_s: float, refractory_s: float) -> list[tuple[float, float]]:
     """(time_s, score) of the peaks of one label's score track, highest first (scores of
     0 are never detections: left out)."""
