@@ -77,6 +77,15 @@ class StreamPeaks:
     false_scores: list[float]  # scores of the peaks that hit no event of their label
     events: int
     hours: float
+    false_labels: tuple[str, ...] = ()  # the label of each false peak, as false_scores
+    event_labels: tuple[str, ...] = ()  # the label of each event
+
+    def misses_and_false_accepts(self, thresholds: Mapping[str, float]) -> tuple[int, int]:
+        """(events missed, false accepts) with a threshold per label."""
+        missed = sum(1 for e, label in enumerate(self.event_labels)
+                     if self.true_scores.get(e, 0.0) <= thresholds[label])
+        return missed, sum(1 for s, label in zip(self.false_scores, self.false_labels,
+                                                 strict=True) if s > thresholds[label])
 
 
 def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window_s: float,
@@ -88,6 +97,7 @@ def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window
     refractory = window_s if refractory_s is None else refractory_s
     true: dict[int, float] = {}
     false: list[float] = []
+    false_labels: list[str] = []
     for j, label in enumerate(labels):
         if label.startswith("_"):
             continue
@@ -100,7 +110,15 @@ def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window
                     true[e] = max(true.get(e, 0.0), score)
             else:
                 false.append(score)
-    return StreamPeaks(true, false, len(events), duration_s / 3600)
+                false_labels.append(label)
+    return StreamPeaks(true, false, len(events), duration_s / 3600, tuple(false_labels),
+                       tuple(str(ev[0]) for ev in events))
+
+
+def event_scores(streams: Sequence[StreamPeaks]) -> list[float]:
+    """Each inserted positive's best true peak score (0 where none hit it): the positive
+    scores of a DET curve over stream events (a miss at ``t``: score <= ``t``)."""
+    return [st.true_scores.get(e, 0.0) for st in streams for e in range(st.events)]
 
 
 @dataclass(frozen=True)
