@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -60,6 +61,7 @@ from streaming import (  # noqa: E402
     model_label,
     real_false_accepts,
     score_streams,
+    stream_features,
     training_windows,
 )
 
@@ -77,7 +79,7 @@ ROWS = {"full": "all engines, hard negatives", "no-hard": "without hard negative
         "only-espeak-ng": "one engine (espeak-ng)",
         "other-features": "the other front end"}  # the full row's corpus, other features
 QUICK = {"speakers": 12, "positives": 16, "epochs": 8, "batch": 16, "streams": 1,
-         "stream_s": 30}
+         "stream_s": 30, "stream_train": 3}
 FEATURES = ("embedding", "log-mel")
 EPOCHS = {"embedding": 40, "log-mel": 20}
 BATCH = {"embedding": 64, "log-mel": 32}  # log-mel: some 2,000 updates in a default run
@@ -93,6 +95,7 @@ BALANCE = 1.0
 STREAM_TRAIN = 24  # 48 min of streams of other voices: 32 min of training windows, 16 of dev
 NEGATIVE_EVERY = 2  # every 2nd negative window (160 ms apart) of a training stream
 NEGATIVE_WEIGHT = 1.0
+MIXUP = 0.0
 CONTEXT = 0  # copies of the positives in context
 SMOOTH_FRAMES = 3  # trailing mean over 3 windows (240 ms)
 REFRACTORY_S = 1.0
@@ -296,10 +299,16 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
           f"{time.perf_counter() - t0:.0f} s", flush=True)
     train_cfg = train_settings(kind, train_feats, args.epochs, args.quick, args.seed,
                                args.threads)
+    if args.spec_augment and embedding:
+        from synthaudio.train.data import SpecAugmentConfig
+
+        train_cfg = dataclasses.replace(train_cfg, spec_augment=SpecAugmentConfig(
+            freq_masks=2, max_freq_width=8, time_masks=1, max_time_frac=0.15))
     result = train_classifier(train_feats, train_ys, feats["dev"], ys["dev"],
                               labels, model_cfg, train_cfg,
                               log=lambda line: print(line, flush=True), balance=args.balance,
-                              class_scale={"_unknown_": args.negative_weight})
+                              class_scale={"_unknown_": args.negative_weight},
+                              mixup=args.mixup)
     settings = DetectorSettings(smooth_frames=args.smooth, refractory_s=args.refractory)
 
     def score(windows: list[np.ndarray]) -> np.ndarray:
@@ -307,8 +316,11 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
     def stream_set(corpus_dir: Path, recs: Sequence[Any]) -> list[tuple[list[np.ndarray],
                                                                           Any, float]]:
-        return [(stream_windows(corpus_dir / r.audio, window_s, feats_cfg), r.extra["events"],
-                 r.duration_s) for r in recs]
+        return [(stream_features(corpus_dir / r.audio, feats_cfg, window_s,
+                                 cache / f"{corpus_dir.name}-frames")
+                 if isinstance(feats_cfg, EmbeddingConfig)
+                 else stream_windows(corpus_dir / r.audio, window_s, feats_cfg),
+                 r.extra["events"], r.duration_s) for r in recs]
 
     index = {label: k for k, label in enumerate(labels)}
     probs = posteriors(result.model, feats["test"])
@@ -481,8 +493,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="train on the corpus made for this vocabulary (default --vocab): e.g. "
                         "--vocab commands10 --corpus-vocab words30 (the other 20 words are "
                         "_unknown_)")
-    p.add_argument("--stream-train", type=int, default=STREAM_TRAIN,
-                   help="streams of other voices: 2/3 give training windows, 1/3 are the dev "
+    p.add_argument("--stream-train", type=int,
+                   help=f"default {STREAM_TRAIN} (quick {QUICK['stream_train']}): streams of "
+                        "other voices: 2/3 give training windows, 1/3 are the dev "
                         "streams the per-keyword thresholds are chosen on (0: none)")
     p.add_argument("--negative-every", type=int, default=NEGATIVE_EVERY,
                    help="every Nth negative window of a training stream is trained on (0: "
@@ -492,6 +505,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--context", type=int, default=CONTEXT,
                    help="copies of each training positive embedded between other clips "
                         "instead of silence")
+    p.add_argument("--mixup", type=float, default=MIXUP,
+                   help="mixup of training examples over the embedding, Beta(a, a) (0: none)")
+    p.add_argument("--spec-augment", action="store_true",
+                   help="mask embedding dimensions and frames in training (SpecAugment-like)")
     p.add_argument("--smooth", type=int, default=SMOOTH_FRAMES,
                    help="posterior smoothing: trailing mean over N windows")
     p.add_argument("--refractory", type=float, default=REFRACTORY_S,
@@ -501,6 +518,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.stream_train is None:
+        args.stream_train = QUICK["stream_train"] if args.quick else STREAM_TRAIN
     try:
         import synthaudio.train.model  # noqa: F401 - its ImportError names the extra
     except ImportError as exc:

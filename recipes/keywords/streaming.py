@@ -48,8 +48,9 @@ def cached(path: Path, key: Any, compute: Callable[[], Any]) -> Any:
 
 
 def model_label(label: str, labels: Sequence[str]) -> str:
-    """A corpus label as the model's: a word outside the model's targets is ``_unknown_``."""
-    return label if label in labels else UNKNOWN
+    """A corpus label as the model's: a word outside the model's targets is ``_unknown_``
+    (labels starting with "_" stay)."""
+    return label if label in labels or label.startswith("_") else UNKNOWN
 
 
 def window_labels(n: int, hop_s: float, window_s: float, events: Sequence[Sequence[Any]],
@@ -69,8 +70,20 @@ def window_labels(n: int, hop_s: float, window_s: float, events: Sequence[Sequen
     return out
 
 
-def stream_features(path: Path, cfg: EmbeddingConfig, window_s: float) -> list[np.ndarray]:
-    return shared_embedding(cfg).stream_windows(load_mono(path, cfg.sample_rate), window_s)
+def stream_features(path: Path, cfg: EmbeddingConfig, window_s: float,
+                    cache: Path | None = None) -> list[np.ndarray]:
+    """The windows of a stream (``SpeechEmbedding.stream_windows``); with ``cache``, its
+    frames are kept there (one array a stream, the windows are views of it)."""
+    if cache is None:
+        return shared_embedding(cfg).stream_windows(load_mono(path, cfg.sample_rate), window_s)
+
+    def compute() -> tuple[np.ndarray, int]:
+        windows = stream_features(path, cfg, window_s)
+        n = windows[0].shape[0]
+        return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
+
+    frames, n = cached(cache / path.stem, (str(path), cfg, window_s), compute)
+    return [frames[k:k + n] for k in range(len(frames) - n + 1)]
 
 
 def training_windows(streams: Sequence[tuple[Path, Sequence[Sequence[Any]]]],

@@ -91,7 +91,8 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
                      labels: Sequence[str], model_cfg: ModelConfig | HeadConfig | None = None,
                      cfg: TrainConfig | None = None, log: Callable[[str], None] = print,
                      balance: float = 0.0,
-                     class_scale: dict[str, float] | None = None) -> ClassifierResult:
+                     class_scale: dict[str, float] | None = None,
+                     mixup: float = 0.0) -> ClassifierResult:
     """Train on labelled clips; keep the epoch with the lowest dev error.
 
     Args:
@@ -105,6 +106,9 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
             training voice.
         class_scale: a label's loss weight is multiplied by this (after ``balance``): e.g.
             ``{"_unknown_": 4}`` for a detector that must reject hours of other speech.
+        mixup: each batch mixed with itself in another order, ``lam * x + (1 - lam) * x'``
+            with ``lam ~ Beta(mixup, mixup)`` and the loss mixed alike (0: none); drawn from
+            ``[cfg.seed, 77]``.
     """
     model_cfg = model_cfg or ModelConfig()
     cfg = cfg or TrainConfig()
@@ -133,9 +137,17 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
                                                   cfg.max_batch_frames, weights)[1])
             log(f"epoch  0  dev loss {result.initial_dev_loss:.3f} (untrained)")
 
+            mix_rng = np.random.default_rng([cfg.seed, 77])
+
             def batch_loss(x: torch.Tensor, lens: torch.Tensor,
                            idx: Sequence[int]) -> torch.Tensor:
-                return loss_fn(model(x, lens), torch.from_numpy(train_y[list(idx)]))
+                y = torch.from_numpy(train_y[list(idx)])
+                if mixup <= 0:
+                    return loss_fn(model(x, lens), y)
+                lam = float(mix_rng.beta(mixup, mixup))
+                perm = torch.from_numpy(mix_rng.permutation(len(idx)))
+                logits = model(lam * x + (1 - lam) * x[perm], torch.maximum(lens, lens[perm]))
+                return lam * loss_fn(logits, y) + (1 - lam) * loss_fn(logits, y[perm])
 
             result.history, result.best_epoch = fit_epochs(
                 model, train_feats, lengths, cfg, batch_loss,
