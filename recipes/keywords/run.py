@@ -497,6 +497,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help=f"default {STREAM_TRAIN} (quick {QUICK['stream_train']}): streams of "
                         "other voices: 2/3 give training windows, 1/3 are the dev "
                         "streams the per-keyword thresholds are chosen on (0: none)")
+    p.add_argument("--stream-corpus", type=Path, metavar="DIR",
+                   help="an existing streams corpus (OUT/corpora/kws-*-streams) instead of "
+                        "making one: another vocabulary's serves (its other words are "
+                        "negatives)")
     p.add_argument("--negative-every", type=int, default=NEGATIVE_EVERY,
                    help="every Nth negative window of a training stream is trained on (0: "
                         "no stream windows)")
@@ -546,8 +550,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 None if args.corpus_vocab else args.targets)
             corpus = make_corpus(cfg, out, args.jobs)
             full = full if row != "full" else corpus  # rows are scored on its test split
-            streams = (make_corpus(stream_config(cfg, args.stream_train, args.quick), out,
-                                   args.jobs) if args.stream_train else None)
+            streams = (args.stream_corpus.resolve() if args.stream_corpus is not None
+                       else make_corpus(stream_config(cfg, args.stream_train, args.quick), out,
+                                        args.jobs) if args.stream_train else None)
             table[row] = train_and_score(corpus, out,
                                          model_name(name, row, args.features) + args.tag,
                                          args, real, full, stream_corpus=streams)
