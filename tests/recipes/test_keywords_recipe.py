@@ -141,3 +141,30 @@ def test_real_proxy_builds_a_kaldi_dir_from_shipped_recordings(tmp_path: Path) -
     audio, rate = sf.read(utts["alsa-frontleft"].wav_path)
     assert rate == 16000 and audio.ndim == 1 and len(audio) == 16000
     assert main(["--out", str(out), "--alsa", str(tmp_path / "nope")]) == 2
+
+
+def test_stream_windows_are_labelled_by_the_keywords_they_hold() -> None:
+    """A window holding a whole keyword of the model is that keyword, one cutting through it
+    is left out, the rest (other words of a larger vocabulary too) are _unknown_."""
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from streaming import model_label, window_labels
+
+    # windows 0.5 s apart, 1 s long: [0, 1), [0.5, 1.5), [1, 2), ...
+    events = [["yes", 1.2, 1.7], ["tree", 3.1, 3.5]]
+    got = window_labels(10, 0.5, 1.0, events, ["yes", "_unknown_"])
+    assert got[:4] == ["_unknown_", None, "yes", None]  # [0.5, 1.5) cuts through 1.2-1.7
+    assert got[5:8] == ["_unknown_"] * 3  # "tree" is not the model's: a negative
+    assert model_label("tree", ["yes"]) == "_unknown_"
+    assert model_label("_silence_", ["yes"]) == "_silence_"
+
+
+def test_wake_targets_from_the_command_line() -> None:
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from run import derive_config, vocab_targets
+
+    assert vocab_targets("wake") == ("wake", ["hey jarvis"])
+    assert vocab_targets("wake", "Computer, hey  robot") == ("wake-computer-hey_robot",
+                                                             ["computer", "hey robot"])
+    cfg = derive_config("wake", "full", False, None, None, "computer")
+    assert cfg["name"] == "kws-wake-computer-full" and cfg["targets"] == ["computer"]
+    assert cfg["clip_s"] == 1.5
