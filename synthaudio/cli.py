@@ -96,6 +96,18 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
     return _run_config(make_keywords, args)
 
 
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from synthaudio.keywords.detect import detect_keywords, detections_csv
+
+    found = detect_keywords(Path(args.model), [Path(a) for a in args.audio], args.threshold,
+                            None if args.output is None else Path(args.output))
+    if args.output is None:
+        print(detections_csv(found), end="")
+    else:
+        print(f"{len(found)} detections in {len(args.audio)} files -> {args.output}")
+    return 0
+
+
 def _cmd_voices(args: argparse.Namespace) -> int:
     if args.engine != "espeak-ng":
         return _other_engine_voices(args)
@@ -439,6 +451,16 @@ def build_parser() -> argparse.ArgumentParser:
     _jobs_arg(p)
     _run_args(p)
     p.set_defaults(func=_cmd_keywords)
+
+    p = _subparser(sub, "detect", "find keywords in long recordings with a trained keyword "
+                                  "model (CSV: file, keyword, start_s, end_s, score)")
+    p.add_argument("model", help="keyword model (model.pt of recipes/keywords/run.py)")
+    p.add_argument("audio", nargs="+", help="audio files (any rate; the first channel)")
+    p.add_argument("--threshold", type=float,
+                   help="one threshold for every keyword (default: the model's own, chosen "
+                        "per keyword on its dev streams)")
+    p.add_argument("-o", "--output", help="write the detections here (default: stdout)")
+    p.set_defaults(func=_cmd_detect)
 
     engines = ENGINES.entries()
     p = _subparser(sub, "voices", "list the voices of a TTS engine")

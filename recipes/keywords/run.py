@@ -18,11 +18,15 @@ hour, a DET curve, the false-reject rate at --fa-per-hour) and real recordings
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +34,11 @@ import numpy as np
 import yaml
 
 from synthaudio.errors import SynthaudioError
-from synthaudio.evaluate.kws import det_curve, frr_at, judge_stream, write_kws
+from synthaudio.evaluate.kws import clip_scores, det_curve, event_scores, frr_at, write_kws
+from synthaudio.keywords.detect import per_keyword_thresholds
 from synthaudio.keywords.pipeline import make_keywords
 from synthaudio.manifests.metadata import iter_metadata
-from synthaudio.train.data import Utterance, compute_features
+from synthaudio.train.data import Utterance, compute_features, kaldi_dir_utterances
 from synthaudio.train.embedding import (
     FRAME_S,
     EmbeddingConfig,
@@ -49,9 +54,20 @@ if TYPE_CHECKING:  # torch-backed: imported where a model is trained
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's own modules
 from real_test import real_clips  # noqa: E402
+from streaming import (  # noqa: E402
+    EDGE_S,
+    cached,
+    context_features,
+    model_label,
+    real_false_accepts,
+    score_streams,
+    stream_features,
+    training_windows,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = Path(__file__).resolve().parent / "keywords.yaml"
+REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"  # real read speech, words known
 VOCABS = {
     # Speech Commands v0.01's 30 words, and the 10 its usual task keeps (the rest: _unknown_)
     "words30": ("bed bird cat dog down eight five four go happy house left marvin nine no "
@@ -63,7 +79,7 @@ ROWS = {"full": "all engines, hard negatives", "no-hard": "without hard negative
         "only-espeak-ng": "one engine (espeak-ng)",
         "other-features": "the other front end"}  # the full row's corpus, other features
 QUICK = {"speakers": 12, "positives": 16, "epochs": 8, "batch": 16, "streams": 1,
-         "stream_s": 30}
+         "stream_s": 30, "stream_train": 3}
 FEATURES = ("embedding", "log-mel")
 EPOCHS = {"embedding": 40, "log-mel": 20}
 BATCH = {"embedding": 64, "log-mel": 32}  # log-mel: some 2,000 updates in a default run
@@ -76,14 +92,34 @@ HEAD_SETTINGS: dict[str, Any] = {"channels": 128, "layers": 2, "dropout": 0.3}
 # class weighting: _unknown_ has ~9x the clips of one target in the corpus, and about as
 # many as one in Speech Commands' test sets; weighting each class equally trains for that
 BALANCE = 1.0
+STREAM_TRAIN = 24  # 48 min of streams of other voices: 32 min of training windows, 16 of dev
+NEGATIVE_EVERY = 2  # every 2nd negative window (160 ms apart) of a training stream
+NEGATIVE_WEIGHT = 1.0
+MIXUP = 0.0
+CONTEXT = 0  # copies of the positives in context
+SMOOTH_FRAMES = 3  # trailing mean over 3 windows (240 ms)
+REFRACTORY_S = 1.0
 MIN_DEV_LOSS_DROP = 0.2  # --quick fails unless the dev loss falls at least this much
 
 
+def vocab_targets(vocab: str, targets: str | None = None) -> tuple[str, list[str]]:
+    """(the name of the vocabulary, its targets): ``targets`` (a comma list, e.g. the wake
+    word of ``--vocab wake --targets computer``) replaces the vocabulary's own; the name
+    then carries them (``wake-computer``)."""
+    if not targets:
+        return vocab, list(VOCABS[vocab])
+    words = [" ".join(t.lower().split()) for t in targets.split(",") if t.strip()]
+    if not words:
+        raise SynthaudioError(f"--targets: no target in {targets!r}")
+    return f"{vocab}-" + "-".join(re.sub(r"[^a-z0-9]+", "_", w) for w in words)[:60], words
+
+
 def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
-                  positives: int | None) -> dict[str, Any]:
+                  positives: int | None, targets: str | None = None) -> dict[str, Any]:
     cfg: dict[str, Any] = yaml.safe_load(BASE.read_text(encoding="utf-8"))
-    cfg["name"] = f"kws-{vocab}-{row}" + ("-quick" if quick else "")
-    cfg["targets"] = list(VOCABS[vocab])
+    name, words = vocab_targets(vocab, targets)
+    cfg["name"] = f"kws-{name}-{row}" + ("-quick" if quick else "")
+    cfg["targets"] = words
     for source in cfg["text"]["sources"]:  # the derived config lives elsewhere
         source["file"] = str((BASE.parent / source["file"]).resolve())
     if vocab == "words30":
@@ -109,6 +145,25 @@ def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
         cfg["counts"]["hard_negatives"] = 0.0
     if row == "only-espeak-ng":
         spk["engines"] = {"espeak-ng": 1.0}
+    return cfg
+
+
+def stream_config(cfg: dict[str, Any], count: int, quick: bool) -> dict[str, Any]:
+    """A corpus of ``count`` streams only (no clips worth training on): other voices (the
+    seed + 1 draws its own speakers) saying sentences with the targets 3 times a minute,
+    through the same environment. Its first two thirds give the detector's negative
+    (and in-context positive) training windows, the last third are the dev streams the
+    per-keyword thresholds are chosen on. None of its speakers is in the corpus's test
+    split."""
+    cfg = copy.deepcopy(cfg)
+    cfg["name"] += "-streams"
+    cfg["seed"] += 1
+    cfg["speakers"]["count"] = 8 if quick else 48
+    cfg["splits"] = {"train": 0.0, "dev": 0.0, "test": 1.0}
+    cfg["counts"].update(positives=1, hard_negatives=0.0, speech=0.0, babble=0.0, noise=0.0,
+                         silence=0.0, background_files=0)
+    cfg["streams"].update(count=count, duration_s=QUICK["stream_s"] if quick else 120)
+    cfg["augment"]["room"]["bank_size"] = 4 if quick else 20
     return cfg
 
 
@@ -177,16 +232,21 @@ def stream_windows(path: Path, window_s: float,
 
 def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace,
                     real_dir: Path | None, test_corpus: Path | None = None,
-                    kind: str | None = None) -> dict[str, Any]:
-    """Train on ``corpus``'s train split; score the test clips and streams of
+                    kind: str | None = None, stream_corpus: Path | None = None
+                    ) -> dict[str, Any]:
+    """Train on ``corpus``'s train split (and, over the embedding, on windows of the first
+    two thirds of ``stream_corpus``'s streams); score the test clips and streams of
     ``test_corpus`` (default: ``corpus``; the ablation scores every row on the full row's
-    test split, hard negatives included) and ``real_dir``."""
+    test split, hard negatives included) and ``real_dir``; choose the per-keyword
+    thresholds on the last third of ``stream_corpus``'s streams (the dev streams)."""
     from synthaudio.evaluate.report import write_report
+    from synthaudio.keywords.detect import DetectorSettings, settings_dict
     from synthaudio.train.classifier import posteriors, save_classifier, train_classifier
 
     kind = kind or args.features
     window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
     model_cfg, feats_cfg = front_end(kind, window_s)
+    hop_s = HOP_S[kind]
     t0 = time.perf_counter()
     test_corpus = test_corpus or corpus
     records = [r for r in iter_metadata(corpus) if r.extra.get("kind") not in ("background",)]
@@ -194,95 +254,205 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     clips = {s: [r for r in records if r.split == s and r.extra["kind"] != "stream"]
              for s in ("train", "dev")}
     clips["test"] = [r for r in tests if r.extra["kind"] not in ("stream", "background")]
-    labels = sorted({str(r.extra["label"]) for r in clips["train"]})
-    feats = {s: clip_features([(test_corpus if s == "test" else corpus) / r.audio for r in rs],
-                              feats_cfg, args.jobs)
+    vocab = [t.replace(" ", "_") for t in vocab_targets(args.vocab, args.targets)[1]]
+    labels = sorted({model_label(str(r.extra["label"]), vocab) for r in clips["train"]}
+                    | {"_unknown_"})
+    ys = {s: [model_label(str(r.extra["label"]), labels) for r in rs] for s, rs in clips.items()}
+    cache = out / "cache" / kind
+    feats = {s: cached(cache / f"{corpus.name}-{s}", (str(test_corpus if s == "test" else corpus),
+                                                      len(rs), feats_cfg),
+                       lambda s=s, rs=rs: clip_features(
+                           [(test_corpus if s == "test" else corpus) / r.audio for r in rs],
+                           feats_cfg, args.jobs))
              for s, rs in clips.items()}
-    print(f"{name}: {len(clips['train'])} train / {len(clips['dev'])} dev / "
-          f"{len(clips['test'])} test clips, {len(labels)} labels, features "
+    train_feats, train_ys = list(feats["train"]), list(ys["train"])
+    embedding = isinstance(feats_cfg, EmbeddingConfig)
+    if embedding and args.context:
+        pos = [r for r in clips["train"] if r.extra["kind"] == "positive"
+               and model_label(str(r.extra["label"]), labels) != "_unknown_"]
+        others = [corpus / r.audio for r in clips["train"] if r.extra["kind"] != "positive"]
+        for copy_k in range(args.context):
+            train_feats += cached(cache / f"{corpus.name}-context{copy_k}",
+                                  (str(corpus), len(pos), feats_cfg, copy_k),
+                                  lambda k=copy_k: context_features([corpus / r.audio for r in pos],
+                                                                    others, feats_cfg,
+                                                                    1000 + k))
+            train_ys += [str(r.extra["label"]) for r in pos]
+    stream_recs = ([r for r in iter_metadata(stream_corpus) if r.extra.get("kind") == "stream"]
+                   if stream_corpus is not None and embedding else [])
+    n_train_streams = (2 * len(stream_recs)) // 3
+    if stream_recs and args.negative_every:
+        assert stream_corpus is not None and isinstance(feats_cfg, EmbeddingConfig)
+        chosen = [(stream_corpus / r.audio, r.extra["events"])
+                  for r in stream_recs[:n_train_streams]]
+        wf, wy = cached(cache / f"{stream_corpus.name}-windows",
+                        (str(stream_corpus), len(chosen), feats_cfg, labels, args.negative_every,
+                         EDGE_S),
+                        lambda: training_windows(chosen, feats_cfg, window_s, hop_s, labels,
+                                                 args.negative_every))
+        train_feats += wf
+        train_ys += wy
+        print(f"{name}: {len(wy)} stream windows ({sum(y != '_unknown_' for y in wy)} "
+              f"positive) from {len(chosen)} training streams", flush=True)
+    print(f"{name}: {len(train_feats)} train / {len(clips['dev'])} dev / "
+          f"{len(clips['test'])} test examples, {len(labels)} labels, features "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
-    train_cfg = train_settings(kind, feats["train"], args.epochs, args.quick, args.seed,
+    train_cfg = train_settings(kind, train_feats, args.epochs, args.quick, args.seed,
                                args.threads)
-    result = train_classifier(feats["train"], [str(r.extra["label"]) for r in clips["train"]],
-                              feats["dev"], [str(r.extra["label"]) for r in clips["dev"]],
+    if args.spec_augment and embedding:
+        from synthaudio.train.data import SpecAugmentConfig
+
+        train_cfg = dataclasses.replace(train_cfg, spec_augment=SpecAugmentConfig(
+            freq_masks=2, max_freq_width=8, time_masks=1, max_time_frac=0.15))
+    result = train_classifier(train_feats, train_ys, feats["dev"], ys["dev"],
                               labels, model_cfg, train_cfg,
-                              log=lambda line: print(line, flush=True), balance=args.balance)
-    exp = out / "exp" / name
-    save_classifier(exp / "model.pt", result, feats_cfg)
+                              log=lambda line: print(line, flush=True), balance=args.balance,
+                              class_scale={"_unknown_": args.negative_weight},
+                              mixup=args.mixup)
+    settings = DetectorSettings(smooth_frames=args.smooth, refractory_s=args.refractory)
+
+    def score(windows: list[np.ndarray]) -> np.ndarray:
+        return posteriors(result.model, windows)
+
+    def stream_set(corpus_dir: Path, recs: Sequence[Any]) -> list[tuple[list[np.ndarray],
+                                                                          Any, float]]:
+        return [(stream_features(corpus_dir / r.audio, feats_cfg, window_s,
+                                 cache / f"{corpus_dir.name}-frames")
+                 if isinstance(feats_cfg, EmbeddingConfig)
+                 else stream_windows(corpus_dir / r.audio, window_s, feats_cfg),
+                 r.extra["events"], r.duration_s) for r in recs]
+
     index = {label: k for k, label in enumerate(labels)}
     probs = posteriors(result.model, feats["test"])
-    truth = np.array([index[str(r.extra["label"])] for r in clips["test"]])
-    accuracy = float(np.mean(probs.argmax(1) == truth))
-    # Speech Commands' test sets hold about as many clips of each class: the mean recall
-    # over classes is what the same model would score there
-    balanced = float(np.mean([np.mean(probs[truth == k].argmax(1) == k)
-                              for k in np.unique(truth)]))
-    positive = [k for k, r in enumerate(clips["test"]) if r.extra["kind"] == "positive"]
+    truth = np.array([index[y] for y in ys["test"]])
+    clip_summary = clip_scores(ys["test"], [labels[int(k)] for k in probs.argmax(1)])
+    positive = [k for k, r in enumerate(clips["test"]) if r.extra["kind"] == "positive"
+                and ys["test"][k] != "_unknown_"]
     hard = [k for k, r in enumerate(clips["test"]) if r.extra["kind"] == "hard_negative"]
     targets = [k for k, label in enumerate(labels) if not label.startswith("_")]
     hard_fa = (float(np.mean(np.isin(probs[hard].argmax(1), targets))) if hard else None)
-    streams = []
-    for r in tests:
-        if r.extra.get("kind") == "stream":
-            scores = posteriors(result.model, stream_windows(test_corpus / r.audio, window_s,
-                                                             feats_cfg))
-            streams.append(judge_stream(scores, labels, HOP_S[kind], window_s, r.extra["events"],
-                                        r.duration_s))
+    test_streams = [r for r in tests if r.extra.get("kind") == "stream"]
+    streams = score_streams(score, stream_set(test_corpus, test_streams), labels, hop_s,
+                            window_s, settings)
     summary: dict[str, Any] = {"name": name, "test": f"test split of {test_corpus.name}",
                                "features": kind, "balance": args.balance,
-                               "clips": len(truth), "accuracy": accuracy,
-                               "balanced_accuracy": balanced,
+                               "negative_weight": args.negative_weight,
+                               "context_copies": args.context,
+                               "train_examples": len(train_feats),
+                               "clips": len(truth), "accuracy": clip_summary["accuracy"],
+                               "balanced_accuracy": clip_summary["balanced_accuracy"],
+                               "target_recall": clip_summary["target_recall"],
+                               "per_class": clip_summary["per_class"],
                                "positive_accuracy": float(np.mean(probs[positive].argmax(1)
                                                                   == truth[positive])),
                                "hard_negative_false_accepts": hard_fa,
                                "best_epoch": result.best_epoch,
                                "dev_loss": [result.initial_dev_loss,
-                                            result.best.dev_loss]}
+                                            result.best.dev_loss],
+                               "detector": settings_dict(settings)}
     curve = []
-    if streams and positive:
-        pos_scores = probs[positive, truth[positive]]
-        curve = det_curve(pos_scores.tolist(), streams)
-        point = frr_at(curve, args.fa_per_hour)
+    if streams and sum(s.events for s in streams):
+        # misses: inserted keywords of the test streams without a peak above the threshold
+        curve = det_curve(event_scores(streams), streams)
         events = sum(s.events for s in streams)
-        summary.update(fa_per_hour_target=args.fa_per_hour, frr_at_target=point.false_reject_rate,
-                       threshold=point.threshold,
-                       stream_hours=sum(s.hours for s in streams),
-                       stream_events=events,
-                       stream_event_recall=(sum(1 for s in streams for v in s.true_scores.values()
-                                                if v > point.threshold) / events
-                                            if events else None))
+        summary.update(fa_per_hour_target=args.fa_per_hour,
+                       stream_hours=sum(s.hours for s in streams), stream_events=events,
+                       frr_at={str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)})
+        point = frr_at(curve, args.fa_per_hour)
+        summary.update(frr_at_target=point.false_reject_rate, threshold=point.threshold)
+    if stream_recs[n_train_streams:] and curve:
+        dev = score_streams(score, stream_set(stream_corpus or corpus,
+                                              stream_recs[n_train_streams:]),
+                            labels, hop_s, window_s, settings)
+        dev_hours = sum(s.hours for s in dev)
+        false_by_label: dict[str, list[float]] = {x: [] for x in labels if not x.startswith("_")}
+        for st in dev:
+            for value, label in zip(st.false_scores, st.false_labels, strict=True):
+                false_by_label[label].append(value)
+        chosen_t = per_keyword_thresholds(false_by_label, dev_hours, args.fa_per_hour)
+        settings = DetectorSettings(args.smooth, args.refractory, 0.5, chosen_t)
+        missed = fas = 0
+        for st in streams:
+            m, f = st.misses_and_false_accepts(chosen_t)
+            missed, fas = missed + m, fas + f
+        summary["dev_thresholds"] = {
+            "dev_stream_hours": dev_hours, "thresholds": chosen_t,
+            "test_false_accepts_per_hour": fas / summary["stream_hours"],
+            "test_miss_rate": missed / summary["stream_events"]}
+        summary["detector"] = settings_dict(settings)
+    exp = out / "exp" / name
+    save_classifier(exp / "model.pt", result, feats_cfg,
+                    settings_dict(settings, window_s=window_s))
+    if embedding and REAL_SPEECH.is_dir():
+        assert isinstance(feats_cfg, EmbeddingConfig)
+        recs = [(u.id, load_mono(u.audio_path, 16000), u.text)
+                for u in kaldi_dir_utterances(REAL_SPEECH)]
+        summary["real_speech_false_accepts"] = real_false_accepts(
+            score, recs, feats_cfg, labels, hop_s, window_s, settings)
     if real_dir is not None:
         real = real_clips(real_dir, labels, out, window_s)
         rp = posteriors(result.model, clip_features([c.path for c in real], feats_cfg,
                                                     args.jobs))
-        hits = [labels[int(k)] == c.label for k, c in zip(rp.argmax(1), real, strict=True)]
-        words = sorted({c.word for c in real})
-        def share(pick: Any) -> list[int]:  # [right, clips] over the clips ``pick`` takes
-            chosen = [h for h, c in zip(hits, real, strict=True) if pick(c)]
-            return [int(sum(chosen)), len(chosen)]
-
-        summary["real"] = {"dir": str(real_dir), "clips": len(real),
-                           "accuracy": float(np.mean(hits)),
-                           "targets": share(lambda c: not c.label.startswith("_")),
-                           "unknown": share(lambda c: c.label == "_unknown_"),
-                           "per_word": {w: share(lambda c, w=w: c.word == w) for w in words}}
+        predicted = [labels[int(k)] for k in rp.argmax(1)]
+        summary["real"] = {"dir": str(real_dir),
+                           **clip_scores([c.label for c in real], predicted),
+                           "per_word": clip_scores(
+                               [c.word for c in real],
+                               [c.word if p == c.label else "?" for p, c in
+                                zip(predicted, real, strict=True)])["per_class"]}
+        if embedding:
+            assert isinstance(feats_cfg, EmbeddingConfig)
+            summary["real"]["detections"] = real_false_accepts(
+                score, [(c.id, load_mono(c.path, 16000), c.word) for c in real], feats_cfg,
+                labels, hop_s, window_s, settings)
     eval_dir = test_corpus / "eval" / name
     write_kws(eval_dir / "kws.json", summary, curve)
+    if curve:
+        write_det(eval_dir, name, curve)
     write_report(test_corpus)
     drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
     summary["loss_ok"] = drop >= MIN_DEV_LOSS_DROP
-    line = (f"{name}: accuracy {100 * accuracy:.1f}% ({len(truth)} test clips; "
-            f"{100 * balanced:.1f}% balanced)"
-            + (f", FRR {100 * summary['frr_at_target']:.1f}% at {args.fa_per_hour:g} FA/h "
-               f"({summary['stream_hours']:.2f} h of streams)" if curve else "")
+    dev_t = summary.get("dev_thresholds")
+    line = (f"{name}: accuracy {100 * clip_summary['accuracy']:.1f}% ({len(truth)} test clips; "
+            f"{100 * clip_summary['balanced_accuracy']:.1f}% balanced)"
+            + ("".join(f", FRR {100 * v['false_reject_rate']:.1f}% at {x} FA/h"
+                       for x, v in summary["frr_at"].items())
+               + f" ({summary['stream_hours']:.2f} h, {summary['stream_events']} keywords)"
+               if curve else "")
+            + (f", dev thresholds: test {dev_t['test_false_accepts_per_hour']:.2f} FA/h, "
+               f"miss {100 * dev_t['test_miss_rate']:.1f}%" if dev_t else "")
             + (f", hard negatives accepted {100 * hard_fa:.1f}%" if hard_fa is not None else "")
-            + (", real {:.1f}% of {} (targets {}/{}, other words rejected {}/{})".format(
-                100 * summary["real"]["accuracy"], summary["real"]["clips"],
-                *summary["real"]["targets"], *summary["real"]["unknown"])
-               if "real" in summary else "")
+            + (real_line(summary["real"]) if "real" in summary else "")
+            + (", real speech FA {false_accepts} in {seconds} s".format(
+                **summary["real_speech_false_accepts"])
+               if "real_speech_false_accepts" in summary else "")
             + f"; {(time.perf_counter() - t0) / 60:.1f} min")
     print(line, flush=True)
     return summary
+
+
+def write_det(eval_dir: Path, name: str, curve: Sequence[Any]) -> None:
+    """The DET curve as data (``det.csv``) and a plot (``det.png``)."""
+    from synthaudio.evaluate import plots
+
+    rows = ["threshold,false_accepts_per_hour,false_reject_rate"]
+    rows += [f"{p.threshold},{p.false_accepts_per_hour:.4f},{p.false_reject_rate:.4f}"
+             for p in curve]
+    (eval_dir / "det.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    plots.det_plot({name: [(p.false_accepts_per_hour, p.false_reject_rate) for p in curve]},
+                   eval_dir / "det.png")
+
+
+def real_line(real: dict[str, Any]) -> str:
+    """``, real: accuracy a%, balanced b%, target recall t% of n clips (per class ...)``."""
+    unknown = real["per_class"].get("_unknown_")
+    return (f", real: accuracy {100 * real['accuracy']:.1f}%, balanced "
+            f"{100 * real['balanced_accuracy']:.1f}%, target recall "
+            + ("-" if real["target_recall"] is None else f"{100 * real['target_recall']:.1f}%")
+            + f" of {real['clips']} clips"
+            + (f", other words rejected {unknown[0]}/{unknown[1]}" if unknown else "")
+            + " (" + " ".join(f"{w} {100 * v[2]:.0f}" for w, v in real["per_class"].items()
+                              if not w.startswith("_")) + ")")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -314,11 +484,46 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--speakers", type=int, help="override speakers.count")
     p.add_argument("--positives", type=int, help="override counts.positives")
     p.add_argument("--seed", type=int, default=0, help="training seed")
+    p.add_argument("--targets", metavar="WORDS",
+                   help="the targets instead of the vocabulary's, a comma list: --vocab wake "
+                        "--targets computer (or a phrase) makes a wake-word model with its own "
+                        "hard negatives")
+    p.add_argument("--tag", default="", help="appended to the model's name (experiments)")
+    p.add_argument("--corpus-vocab", choices=list(VOCABS),
+                   help="train on the corpus made for this vocabulary (default --vocab): e.g. "
+                        "--vocab commands10 --corpus-vocab words30 (the other 20 words are "
+                        "_unknown_)")
+    p.add_argument("--stream-train", type=int,
+                   help=f"default {STREAM_TRAIN} (quick {QUICK['stream_train']}): streams of "
+                        "other voices: 2/3 give training windows, 1/3 are the dev "
+                        "streams the per-keyword thresholds are chosen on (0: none)")
+    p.add_argument("--stream-corpus", type=Path, metavar="DIR",
+                   help="an existing streams corpus (OUT/corpora/kws-*-streams) instead of "
+                        "making one: another vocabulary's serves (its other words are "
+                        "negatives)")
+    p.add_argument("--negative-every", type=int, default=NEGATIVE_EVERY,
+                   help="every Nth negative window of a training stream is trained on (0: "
+                        "no stream windows)")
+    p.add_argument("--negative-weight", type=float, default=NEGATIVE_WEIGHT,
+                   help="the _unknown_ class's loss weight, x its balanced weight")
+    p.add_argument("--context", type=int, default=CONTEXT,
+                   help="copies of each training positive embedded between other clips "
+                        "instead of silence")
+    p.add_argument("--mixup", type=float, default=MIXUP,
+                   help="mixup of training examples over the embedding, Beta(a, a) (0: none)")
+    p.add_argument("--spec-augment", action="store_true",
+                   help="mask embedding dimensions and frames in training (SpecAugment-like)")
+    p.add_argument("--smooth", type=int, default=SMOOTH_FRAMES,
+                   help="posterior smoothing: trailing mean over N windows")
+    p.add_argument("--refractory", type=float, default=REFRACTORY_S,
+                   help="seconds between two detections of a keyword")
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.stream_train is None:
+        args.stream_train = QUICK["stream_train"] if args.quick else STREAM_TRAIN
     try:
         import synthaudio.train.model  # noqa: F401 - its ImportError names the extra
     except ImportError as exc:
@@ -331,31 +536,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     full = Path()
     other = next(k for k in FEATURES if k != args.features)
     try:
+        name = vocab_targets(args.vocab, args.targets)[0]
         if "embedding" in (args.features, other if args.ablation else None):
             model_files()  # before any corpus is made
         real = args.real_test.resolve() if args.real_test is not None else None
         for row in rows:
             if row == "other-features":  # the full row's corpus through the other front end
-                table[row] = train_and_score(full, out, model_name(args.vocab, "full", other),
+                table[row] = train_and_score(full, out, model_name(name, "full", other),
                                              args, real, full, other)
                 continue
-            cfg = derive_config(args.vocab, row, args.quick, args.speakers, args.positives)
+            cfg = derive_config(args.corpus_vocab or args.vocab, row, args.quick,
+                                args.speakers, args.positives,
+                                None if args.corpus_vocab else args.targets)
             corpus = make_corpus(cfg, out, args.jobs)
             full = full if row != "full" else corpus  # rows are scored on its test split
+            streams = (args.stream_corpus.resolve() if args.stream_corpus is not None
+                       else make_corpus(stream_config(cfg, args.stream_train, args.quick), out,
+                                        args.jobs) if args.stream_train else None)
             table[row] = train_and_score(corpus, out,
-                                         model_name(args.vocab, row, args.features), args, real,
-                                         full)
+                                         model_name(name, row, args.features) + args.tag,
+                                         args, real, full, stream_corpus=streams)
     except SynthaudioError as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 2
     print(f"\n{'training data (features)':<44}{'accuracy':>10}{'FRR@FA/h':>10}{'hard FA':>10}"
-          f"{'real':>8}")
+          f"{'real':>8}{'real bal':>10}{'real tgt':>10}")
     for row, s in table.items():
         def pct(v: float | None) -> str:
             return "-" if v is None else f"{100 * v:.1f}"
         print(f"{ROWS[row] + ' (' + s['features'] + ')':<44}{pct(s['accuracy']):>10}"
               f"{pct(s.get('frr_at_target')):>10}{pct(s.get('hard_negative_false_accepts')):>10}"
-              f"{pct(s.get('real', {}).get('accuracy')):>8}")
+              f"{pct(s.get('real', {}).get('accuracy')):>8}"
+              f"{pct(s.get('real', {}).get('balanced_accuracy')):>10}"
+              f"{pct(s.get('real', {}).get('target_recall')):>10}")
     minutes = (time.perf_counter() - started) / 60
     (out / "results.json").write_text(json.dumps({"vocab": args.vocab, "rows": table,
                                                   "minutes": minutes}, indent=1) + "\n")

@@ -30,6 +30,28 @@ THRESHOLDS = tuple(sorted({*(float(x) for x in np.round(np.linspace(0.0, 0.99, 1
                                                         7)), 1.0}))
 
 
+def clip_scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """Clip-classification scores of labelled clips: ``accuracy`` over all clips,
+    ``balanced_accuracy`` (the mean recall over the classes present in ``truth``: what a
+    test set with as many clips of each class gives), ``target_recall`` (the share of
+    clips of a target, labels not starting with "_", given their own label; None without
+    such clips) and ``per_class`` ``{label: [right, clips, recall]}``."""
+    if len(truth) != len(predicted):
+        raise ValueError(f"{len(truth)} true labels but {len(predicted)} predictions")
+    if not truth:
+        raise ValueError("no clips to score")
+    right = [t == p for t, p in zip(truth, predicted, strict=True)]
+    per_class: dict[str, list[Any]] = {}
+    for label in sorted(set(truth)):
+        hits = [r for r, t in zip(right, truth, strict=True) if t == label]
+        per_class[label] = [int(sum(hits)), len(hits), sum(hits) / len(hits)]
+    targets = [r for r, t in zip(right, truth, strict=True) if not t.startswith("_")]
+    return {"clips": len(truth), "accuracy": sum(right) / len(right),
+            "balanced_accuracy": float(np.mean([v[2] for v in per_class.values()])),
+            "target_recall": sum(targets) / len(targets) if targets else None,
+            "per_class": per_class}
+
+
 def peaks(track: np.ndarray, hop_s: float, refractory_s: float) -> list[tuple[float, float]]:
     """(time_s, score) of the peaks of one label's score track, highest first (scores of
     0 are never detections: left out)."""
@@ -55,6 +77,15 @@ class StreamPeaks:
     false_scores: list[float]  # scores of the peaks that hit no event of their label
     events: int
     hours: float
+    false_labels: tuple[str, ...] = ()  # the label of each false peak, as false_scores
+    event_labels: tuple[str, ...] = ()  # the label of each event
+
+    def misses_and_false_accepts(self, thresholds: Mapping[str, float]) -> tuple[int, int]:
+        """(events missed, false accepts) with a threshold per label."""
+        missed = sum(1 for e, label in enumerate(self.event_labels)
+                     if self.true_scores.get(e, 0.0) <= thresholds[label])
+        return missed, sum(1 for s, label in zip(self.false_scores, self.false_labels,
+                                                 strict=True) if s > thresholds[label])
 
 
 def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window_s: float,
@@ -66,6 +97,7 @@ def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window
     refractory = window_s if refractory_s is None else refractory_s
     true: dict[int, float] = {}
     false: list[float] = []
+    false_labels: list[str] = []
     for j, label in enumerate(labels):
         if label.startswith("_"):
             continue
@@ -78,7 +110,15 @@ def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window
                     true[e] = max(true.get(e, 0.0), score)
             else:
                 false.append(score)
-    return StreamPeaks(true, false, len(events), duration_s / 3600)
+                false_labels.append(label)
+    return StreamPeaks(true, false, len(events), duration_s / 3600, tuple(false_labels),
+                       tuple(str(ev[0]) for ev in events))
+
+
+def event_scores(streams: Sequence[StreamPeaks]) -> list[float]:
+    """Each inserted positive's best true peak score (0 where none hit it): the positive
+    scores of a DET curve over stream events (a miss at ``t``: score <= ``t``)."""
+    return [st.true_scores.get(e, 0.0) for st in streams for e in range(st.events)]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,9 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
                      dev_feats: Sequence[np.ndarray], dev_labels: Sequence[str],
                      labels: Sequence[str], model_cfg: ModelConfig | HeadConfig | None = None,
                      cfg: TrainConfig | None = None, log: Callable[[str], None] = print,
-                     balance: float = 0.0) -> ClassifierResult:
+                     balance: float = 0.0,
+                     class_scale: dict[str, float] | None = None,
+                     mixup: float = 0.0) -> ClassifierResult:
     """Train on labelled clips; keep the epoch with the lowest dev error.
 
     Args:
@@ -101,6 +104,11 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
             keywords corpus has many more ``_unknown_`` clips than clips of one target; a
             model that learns that prior says ``_unknown_`` to a target spoken unlike any
             training voice.
+        class_scale: a label's loss weight is multiplied by this (after ``balance``): e.g.
+            ``{"_unknown_": 4}`` for a detector that must reject hours of other speech.
+        mixup: each batch mixed with itself in another order, ``lam * x + (1 - lam) * x'``
+            with ``lam ~ Beta(mixup, mixup)`` and the loss mixed alike (0: none); drawn from
+            ``[cfg.seed, 77]``.
     """
     model_cfg = model_cfg or ModelConfig()
     cfg = cfg or TrainConfig()
@@ -117,6 +125,8 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     weights = class_weights(train_y, len(labels), balance)
+    for label, scale in (class_scale or {}).items():
+        weights[index[label]] *= scale
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
     try:
         with torch.random.fork_rng(devices=[]):
@@ -127,9 +137,17 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
                                                   cfg.max_batch_frames, weights)[1])
             log(f"epoch  0  dev loss {result.initial_dev_loss:.3f} (untrained)")
 
+            mix_rng = np.random.default_rng([cfg.seed, 77])
+
             def batch_loss(x: torch.Tensor, lens: torch.Tensor,
                            idx: Sequence[int]) -> torch.Tensor:
-                return loss_fn(model(x, lens), torch.from_numpy(train_y[list(idx)]))
+                y = torch.from_numpy(train_y[list(idx)])
+                if mixup <= 0:
+                    return loss_fn(model(x, lens), y)
+                lam = float(mix_rng.beta(mixup, mixup))
+                perm = torch.from_numpy(mix_rng.permutation(len(idx)))
+                logits = model(lam * x + (1 - lam) * x[perm], torch.maximum(lens, lens[perm]))
+                return lam * loss_fn(logits, y) + (1 - lam) * loss_fn(logits, y[perm])
 
             result.history, result.best_epoch = fit_epochs(
                 model, train_feats, lengths, cfg, batch_loss,
@@ -142,14 +160,24 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
 
 
 def save_classifier(path: Path, result: ClassifierResult,
-                    features: FeatureConfig | EmbeddingConfig) -> None:
-    """Weights, model and feature settings and the labels in one ``torch.save`` file."""
+                    features: FeatureConfig | EmbeddingConfig,
+                    detector: dict[str, Any] | None = None) -> None:
+    """Weights, model and feature settings and the labels in one ``torch.save`` file;
+    ``detector``: the stream detector's settings
+    (:class:`synthaudio.keywords.detect.DetectorSettings` as a dict)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model_config": result.model.cfg.to_dict(), "feature_config": asdict(features),
                 "feature_kind": "embedding" if isinstance(features, EmbeddingConfig)
                 else "log-mel",
                 "labels": list(result.labels), "state_dict": result.model.state_dict(),
-                "history": [asdict(h) for h in result.history]}, path)
+                "history": [asdict(h) for h in result.history],
+                **({"detector": detector} if detector else {})}, path)
+
+
+def load_detector_settings(path: Path) -> dict[str, Any]:
+    """The detector settings saved with a classifier (empty when none were)."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    return dict(blob.get("detector") or {})
 
 
 def load_classifier(path: Path) -> tuple[Classifier, tuple[str, ...],

@@ -11,6 +11,7 @@ import pytest
 
 from synthaudio.errors import InputError
 from synthaudio.evaluate.kws import (
+    clip_scores,
     det_curve,
     frr_at,
     judge_stream,
@@ -19,6 +20,21 @@ from synthaudio.evaluate.kws import (
     peaks,
     write_kws,
 )
+
+
+def test_clip_scores_balance_the_classes_present() -> None:
+    # 6 clips of _unknown_ (5 right), 2 of yes (1 right), 2 of no (2 right); no _silence_
+    truth = ["_unknown_"] * 6 + ["yes", "yes", "no", "no"]
+    predicted = ["_unknown_"] * 5 + ["yes", "yes", "_unknown_", "no", "no"]
+    s = clip_scores(truth, predicted)
+    assert s["accuracy"] == pytest.approx(0.8)
+    assert s["balanced_accuracy"] == pytest.approx((5 / 6 + 1 / 2 + 1) / 3)
+    assert s["target_recall"] == pytest.approx(3 / 4)
+    assert s["per_class"]["yes"] == [1, 2, 0.5]
+    assert "_silence_" not in s["per_class"]
+    assert clip_scores(["_unknown_"], ["yes"])["target_recall"] is None
+    with pytest.raises(ValueError, match="2 true labels but 1"):
+        clip_scores(["yes", "no"], ["yes"])
 
 
 def test_peaks_suppress_their_neighbours() -> None:

@@ -1,0 +1,161 @@
+"""The keywords recipe's stream side: training windows cut from long streams, keyword
+positives embedded in context, stream scoring with smoothing, per-keyword thresholds, and
+false accepts on real speech whose words are known.
+
+A window ``k`` of a stream covers ``[k * hop_s, k * hop_s + window_s)`` (plus the
+embedding's context on both sides). In training, a window holding a whole inserted
+positive of a model label (within ``EDGE_S``) is that label; a window cutting through one
+is left out (neither label is right); every other window is ``_unknown_``: sentences,
+other words, pauses, babble and music or noise under them, as openWakeWord trains on hours
+of negative audio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthaudio.evaluate.kws import StreamPeaks, judge_stream
+from synthaudio.keywords.detect import DetectorSettings, find_detections, smooth_scores
+from synthaudio.train.embedding import EmbeddingConfig, shared_embedding
+from synthaudio.train.features import load_mono
+
+UNKNOWN = "_unknown_"
+EDGE_S = 0.1  # an event may stick out of a positive window this much on either side
+RATE = 16000
+
+
+def cached(path: Path, key: Any, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept in ``path`` for the same ``key`` (features are the slow part of
+    a head experiment; the corpora do not change between them)."""
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+    file = path.with_name(f"{path.name}-{digest}.pkl")
+    if file.is_file():
+        with file.open("rb") as fh:
+            return pickle.load(fh)
+    value = compute()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(file)
+    return value
+
+
+def model_label(label: str, labels: Sequence[str]) -> str:
+    """A corpus label as the model's: a word outside the model's targets is ``_unknown_``
+    (labels starting with "_" stay)."""
+    return label if label in labels or label.startswith("_") else UNKNOWN
+
+
+def window_labels(n: int, hop_s: float, window_s: float, events: Sequence[Sequence[Any]],
+                  labels: Sequence[str]) -> list[str | None]:
+    """The training label of each of ``n`` windows (None: left out), see the module doc."""
+    out: list[str | None] = [UNKNOWN] * n
+    for ev in events:
+        label, a, b = str(ev[0]), float(ev[1]), float(ev[2])
+        if label not in labels:
+            continue  # another word: its windows stay negatives
+        for k in range(max(0, int((a - window_s) / hop_s) - 1), min(n, int(b / hop_s) + 2)):
+            t0, t1 = k * hop_s, k * hop_s + window_s
+            if a >= t0 - EDGE_S and b <= t1 + EDGE_S:
+                out[k] = label
+            elif a < t1 and b > t0 and out[k] == UNKNOWN:
+                out[k] = None
+    return out
+
+
+def stream_features(path: Path, cfg: EmbeddingConfig, window_s: float,
+                    cache: Path | None = None) -> list[np.ndarray]:
+    """The windows of a stream (``SpeechEmbedding.stream_windows``); with ``cache``, its
+    frames are kept there (one array a stream, the windows are views of it)."""
+    if cache is None:
+        return shared_embedding(cfg).stream_windows(load_mono(path, cfg.sample_rate), window_s)
+
+    def compute() -> tuple[np.ndarray, int]:
+        windows = stream_features(path, cfg, window_s)
+        n = windows[0].shape[0]
+        return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
+
+    frames, n = cached(cache / path.stem, (str(path), cfg, window_s), compute)
+    return [frames[k:k + n] for k in range(len(frames) - n + 1)]
+
+
+def training_windows(streams: Sequence[tuple[Path, Sequence[Sequence[Any]]]],
+                     cfg: EmbeddingConfig, window_s: float, hop_s: float,
+                     labels: Sequence[str], negative_every: int
+                     ) -> tuple[list[np.ndarray], list[str]]:
+    """Windows of training streams with their labels: every positive window, every
+    ``negative_every``-th negative one."""
+    feats, ys = [], []
+    for path, events in streams:
+        windows = stream_features(path, cfg, window_s)
+        for k, label in enumerate(window_labels(len(windows), hop_s, window_s, events, labels)):
+            if label is None or (label == UNKNOWN and k % negative_every):
+                continue
+            feats.append(windows[k])
+            ys.append(label)
+    return feats, ys
+
+
+def context_features(clips: Sequence[Path], others: Sequence[Path], cfg: EmbeddingConfig,
+                     seed: int) -> list[np.ndarray]:
+    """Each clip embedded between the end of one drawn clip of ``others`` and the start of
+    another (``cfg.pad_s`` of each) instead of silence: a keyword as it comes in running
+    audio."""
+    rng = np.random.default_rng([seed, 23])
+    emb = shared_embedding(cfg)
+    pad = round(cfg.pad_s * RATE)
+    out = []
+    for path in clips:
+        before, after = (load_mono(others[int(k)], RATE)
+                         for k in rng.integers(len(others), size=2))
+        audio = np.concatenate([np.pad(before[-pad:], (max(0, pad - len(before)), 0)),
+                                load_mono(path, RATE),
+                                np.pad(after[:pad], (0, max(0, pad - len(after))))])
+        out.append(emb.frames(audio.astype(np.float32)))
+    return out
+
+
+def score_streams(score: Callable[[list[np.ndarray]], np.ndarray],
+                  streams: Sequence[tuple[list[np.ndarray], Sequence[Sequence[Any]], float]],
+                  labels: Sequence[str], hop_s: float, window_s: float,
+                  settings: DetectorSettings) -> list[StreamPeaks]:
+    """Each stream's smoothed peaks judged against its events of the model's labels
+    (``streams``: windows, events, duration). A peak over another word is false."""
+    out = []
+    for windows, events, duration_s in streams:
+        smoothed = smooth_scores(score(windows), settings.smooth_frames)
+        mine = [ev for ev in events if ev[0] in labels]
+        out.append(judge_stream(smoothed, labels, hop_s, window_s, mine, duration_s,
+                                settings.refractory_s))
+    return out
+
+
+def real_false_accepts(score: Callable[[list[np.ndarray]], np.ndarray],
+                       recordings: Sequence[tuple[str, np.ndarray, str]], cfg: EmbeddingConfig,
+                       labels: Sequence[str], hop_s: float, window_s: float,
+                       settings: DetectorSettings) -> dict[str, Any]:
+    """Detections on real recordings whose words are known (``(id, audio, text)``): a
+    detection is false where its keyword is not said in that recording."""
+    false, true, seconds = [], 0, 0.0
+    for rec_id, audio, text in recordings:
+        seconds += len(audio) / RATE
+        windows = shared_embedding(cfg).stream_windows(audio, window_s)
+        smoothed = smooth_scores(score(windows), settings.smooth_frames)
+        said = f" {text} "
+        for label, start_s, _, value in find_detections(smoothed, labels, hop_s, window_s,
+                                                        settings):
+            if f" {label.replace('_', ' ')} " in said:
+                true += 1
+            else:
+                false.append([rec_id, label, start_s, round(value, 4)])
+    hours = seconds / 3600
+    return {"seconds": round(seconds, 1), "false_accepts": len(false),
+            "false_accepts_per_hour": len(false) / hours if hours else None,
+            "true_detections": true, "false": false}

@@ -1,0 +1,217 @@
+"""Detect keywords in long recordings with a trained keyword model (``synthaudio detect``).
+
+A keyword model is a clip classifier saved by
+:func:`synthaudio.train.classifier.save_classifier` (the keywords recipe's ``model.pt``):
+labels (targets, ``_unknown_``, ``_silence_``), weights, its features, and the detector
+settings chosen for streams (:class:`DetectorSettings`). Over a recording (any rate: resampled
+to the model's; the first channel) the model scores a window of the clip length every hop
+(80 ms over the speech embedding, whose frames are computed once over the recording, 100 ms
+over log-mel); each target's posterior track is smoothed by a trailing mean of
+``smooth_frames`` windows (what a live detector can do: it needs no future frames); a
+detection is a run of windows whose smoothed score is above its keyword's threshold,
+placed at the run's highest score (reported when the run ends: a live detector knows it
+within a window or two), unless it comes within ``refractory_s`` of the keyword's
+previous detection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthaudio.errors import InputError
+
+DETECTIONS_COLUMNS = ("file", "keyword", "start_s", "end_s", "score")
+LOG_MEL_HOP_S = 0.1
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """How posterior tracks become detections; stored in the model file."""
+
+    smooth_frames: int = 3  # trailing mean over this many windows (1: none)
+    refractory_s: float = 1.0  # one detection of a keyword at most this often
+    threshold: float = 0.5  # of every keyword without its own
+    thresholds: dict[str, float] = field(default_factory=dict)  # per keyword (dev streams)
+
+    def __post_init__(self) -> None:
+        if self.smooth_frames < 1:
+            raise ValueError(f"smooth_frames must be >= 1, got {self.smooth_frames}")
+        if self.refractory_s < 0:
+            raise ValueError(f"refractory_s must be >= 0, got {self.refractory_s}")
+        for name, t in {"threshold": self.threshold, **self.thresholds}.items():
+            if not 0 <= t <= 1:
+                raise ValueError(f"threshold of {name!r} must be within [0, 1], got {t}")
+
+    def threshold_of(self, label: str) -> float:
+        return self.thresholds.get(label, self.threshold)
+
+
+@dataclass(frozen=True)
+class Detection:
+    file: str
+    keyword: str  # the target's label
+    start_s: float
+    end_s: float
+    score: float  # the smoothed posterior at the detection
+
+
+def smooth_scores(scores: np.ndarray, frames: int) -> np.ndarray:
+    """Trailing mean of each column over ``frames`` rows (the first rows: over those so far)."""
+    scores = np.asarray(scores, np.float64)
+    if frames <= 1 or len(scores) == 0:
+        return scores
+    csum = np.cumsum(np.vstack([np.zeros((1, scores.shape[1])), scores]), axis=0)
+    k = np.arange(1, len(scores) + 1)
+    lo = np.maximum(0, k - frames)
+    return (csum[k] - csum[lo]) / (k - lo)[:, None]
+
+
+def find_detections(scores: np.ndarray, labels: Sequence[str], hop_s: float, window_s: float,
+                    settings: DetectorSettings) -> list[tuple[str, float, float, float]]:
+    """``(label, start_s, end_s, score)`` of each detection in smoothed ``scores``
+    (``(n_windows, n_labels)``, window ``k`` covering ``[k * hop_s, k * hop_s + window_s)``),
+    in time order; labels starting with "_" are never detected."""
+    found = []
+    span = round(settings.refractory_s / hop_s)
+    for j, label in enumerate(labels):
+        if label.startswith("_"):
+            continue
+        above = np.concatenate([[False], scores[:, j] > settings.threshold_of(label), [False]])
+        edges = np.flatnonzero(np.diff(above.astype(np.int8)))  # run starts and ends
+        last = -span - 1
+        for start, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+            best = start + int(np.argmax(scores[start:end, j]))
+            if best - last <= span:
+                continue
+            last = best
+            found.append((label, round(best * hop_s, 3), round(best * hop_s + window_s, 3),
+                          float(scores[best, j])))
+    return sorted(found, key=lambda d: (d[1], d[0]))
+
+
+class KeywordDetector:
+    """A loaded keyword model, its features and detector settings."""
+
+    def __init__(self, model_path: Path) -> None:
+        from synthaudio.train.classifier import load_classifier, load_detector_settings
+
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise InputError(f"{model_path}: no such keyword model")
+        try:
+            self.model, labels, self.features = load_classifier(model_path)
+            settings = load_detector_settings(model_path)
+        except Exception as exc:  # torch.load's many ways to refuse a file  # noqa: BLE001
+            raise InputError(f"{model_path}: not a keyword model ({str(exc).splitlines()[0]})"
+                             ) from None
+        self.labels = labels
+        known = {f.name for f in fields(DetectorSettings)}
+        self.settings = DetectorSettings(**{k: v for k, v in settings.items() if k in known})
+        from synthaudio.train.embedding import FRAME_S, EmbeddingConfig
+
+        if isinstance(self.features, EmbeddingConfig):
+            self.window_s = float(self.features.clip_s or 1.0)
+            self.hop_s = FRAME_S
+        else:
+            self.window_s = float(settings.get("window_s", 1.0))
+            self.hop_s = LOG_MEL_HOP_S
+
+    def scores(self, audio: np.ndarray) -> np.ndarray:
+        """Posteriors ``(n_windows, n_labels)`` of 16 kHz (the model's rate) audio, one row
+        per hop."""
+        from synthaudio.train.classifier import posteriors
+        from synthaudio.train.embedding import EmbeddingConfig, shared_embedding
+        from synthaudio.train.features import log_mel
+
+        if isinstance(self.features, EmbeddingConfig):
+            windows = shared_embedding(self.features).stream_windows(audio, self.window_s)
+        else:
+            n = round(self.window_s * self.features.sample_rate)
+            hop = round(self.hop_s * self.features.sample_rate)
+            windows = [log_mel(audio[s:s + n], self.features)
+                       for s in range(0, max(1, len(audio) - n + 1), hop)]
+        return posteriors(self.model, windows)
+
+    def detect(self, audio: np.ndarray, file: str = "",
+               settings: DetectorSettings | None = None) -> list[Detection]:
+        """The detections in ``audio`` (mono, the model's rate)."""
+        settings = settings or self.settings
+        smoothed = smooth_scores(self.scores(audio), settings.smooth_frames)
+        return [Detection(file, *d) for d in find_detections(smoothed, self.labels, self.hop_s,
+                                                             self.window_s, settings)]
+
+
+def detect_keywords(model: Path, audio_paths: Sequence[Path], threshold: float | None = None,
+                    out_csv: Path | None = None) -> list[Detection]:
+    """Run the keyword model ``model`` over each audio file (any rate, first channel);
+    ``threshold`` replaces every keyword's own. Writes ``out_csv`` (columns
+    :data:`DETECTIONS_COLUMNS`) when given.
+
+    Raises:
+        InputError: a missing or unreadable model or audio file (before anything is written).
+    """
+    from synthaudio.train.features import load_mono
+
+    if not audio_paths:
+        raise InputError("no audio files given")
+    detector = KeywordDetector(Path(model))
+    settings = detector.settings
+    if threshold is not None:
+        if not 0 <= threshold <= 1:
+            raise InputError(f"--threshold must be within [0, 1], got {threshold}")
+        settings = DetectorSettings(settings.smooth_frames, settings.refractory_s, threshold)
+    rate = detector.features.sample_rate
+    audio = {}
+    for p in audio_paths:
+        if not Path(p).is_file():
+            raise InputError(f"{p}: no such audio file")
+        audio[str(p)] = load_mono(Path(p), rate)
+    found = [d for name, x in audio.items() for d in detector.detect(x, name, settings)]
+    if out_csv is not None:
+        write_detections(Path(out_csv), found)
+    return found
+
+
+def detections_csv(detections: Sequence[Detection]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(DETECTIONS_COLUMNS)
+    for d in detections:
+        writer.writerow([d.file, d.keyword, f"{d.start_s:.3f}", f"{d.end_s:.3f}",
+                         f"{d.score:.4f}"])
+    return buf.getvalue()
+
+
+def write_detections(path: Path, detections: Sequence[Detection]) -> None:
+    from synthaudio.fileio import write_text_atomic
+
+    write_text_atomic(path, detections_csv(detections))
+
+
+def settings_dict(settings: DetectorSettings, **extra: Any) -> dict[str, Any]:
+    return {**asdict(settings), **extra}
+
+
+def per_keyword_thresholds(false_scores: Mapping[str, Sequence[float]], hours: float,
+                           fa_per_hour: float, floor: float = 0.5) -> dict[str, float]:
+    """Per keyword, the lowest threshold (at least ``floor``) that lets at most
+    ``fa_per_hour / len(false_scores)`` false accepts an hour of that keyword through on
+    the dev streams (``false_scores``: each keyword's false peak scores there, ``hours``
+    long): the budget shared equally between the keywords."""
+    if hours <= 0:
+        raise ValueError("the dev streams must be longer than 0 h")
+    share = fa_per_hour / max(1, len(false_scores)) * hours  # false peaks allowed per keyword
+    out = {}
+    for label, scores in false_scores.items():
+        s = np.sort(np.asarray(scores, np.float64))[::-1]
+        allowed = int(np.floor(share + 1e-9))
+        t = float(s[allowed]) if allowed < len(s) else 0.0  # peaks above t: at most allowed
+        out[label] = round(max(floor, t), 6)
+    return out
