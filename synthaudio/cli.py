@@ -97,7 +97,7 @@ def _cmd_keywords(args: argparse.Namespace) -> int:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from synthaudio.keywords.detect import detect_keywords, detections_csv
+    from synthaudio.train.detect import detect_keywords, detections_csv
 
     found = detect_keywords(Path(args.model), [Path(a) for a in args.audio], args.threshold,
                             None if args.output is None else Path(args.output))

@@ -35,10 +35,10 @@ import yaml
 
 from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.kws import clip_scores, det_curve, event_scores, frr_at, write_kws
-from synthaudio.keywords.detect import per_keyword_thresholds
 from synthaudio.keywords.pipeline import make_keywords
 from synthaudio.manifests.metadata import iter_metadata
 from synthaudio.train.data import Utterance, compute_features, kaldi_dir_utterances
+from synthaudio.train.detect import per_keyword_thresholds
 from synthaudio.train.embedding import (
     FRAME_S,
     EmbeddingConfig,
@@ -240,8 +240,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     test split, hard negatives included) and ``real_dir``; choose the per-keyword
     thresholds on the last third of ``stream_corpus``'s streams (the dev streams)."""
     from synthaudio.evaluate.report import write_report
-    from synthaudio.keywords.detect import DetectorSettings, settings_dict
     from synthaudio.train.classifier import posteriors, save_classifier, train_classifier
+    from synthaudio.train.detect import DetectorSettings, settings_dict
 
     kind = kind or args.features
     window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])

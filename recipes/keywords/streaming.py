@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from synthaudio.evaluate.kws import StreamPeaks, judge_stream
-from synthaudio.keywords.detect import DetectorSettings, find_detections, smooth_scores
+from synthaudio.train.detect import DetectorSettings, find_detections, smooth_scores
 from synthaudio.train.embedding import EmbeddingConfig, shared_embedding
 from synthaudio.train.features import load_mono
 

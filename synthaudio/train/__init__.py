@@ -14,5 +14,7 @@ copy it. It is kept at arm's length from the core instead: an extra, not a depen
 
 Modules: ``features`` (log-mel features, numpy), ``tokens`` (symbol inventory, greedy CTC
 collapse), ``data`` (utterances of a corpus split or a Kaldi directory, feature batches),
-``model`` (conv + BiGRU CTC model, torch), ``trainer`` (training loop, decoding).
+``model`` (conv + BiGRU and embedding CTC models, torch), ``trainer`` (training loop,
+decoding), ``embedding`` (the speech embedding front end), ``classifier`` (a keyword
+classifier head over it), ``detect`` (keyword detection in long recordings).
 """

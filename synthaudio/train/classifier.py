@@ -164,7 +164,7 @@ def save_classifier(path: Path, result: ClassifierResult,
                     detector: dict[str, Any] | None = None) -> None:
     """Weights, model and feature settings and the labels in one ``torch.save`` file;
     ``detector``: the stream detector's settings
-    (:class:`synthaudio.keywords.detect.DetectorSettings` as a dict)."""
+    (:class:`synthaudio.train.detect.DetectorSettings` as a dict)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model_config": result.model.cfg.to_dict(), "feature_config": asdict(features),
                 "feature_kind": "embedding" if isinstance(features, EmbeddingConfig)

@@ -14,7 +14,7 @@ import soxr
 
 from synthaudio.cli import main
 from synthaudio.errors import InputError
-from synthaudio.keywords.detect import (
+from synthaudio.train.detect import (
     DetectorSettings,
     detect_keywords,
     find_detections,
