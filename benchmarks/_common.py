@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +28,39 @@ def variant_config(config: Path, target: Path, drop: tuple[str, ...] = (),
         node[last] = value
     target.write_text(yaml.safe_dump(data), encoding="utf-8")
     return target
+
+
+def raw_espeak(texts: Sequence[tuple[str, Any]],
+               clock: Callable[[], float]) -> tuple[float, float]:
+    """(``clock`` seconds, audio s) of one espeak-ng library instance synthesizing every
+    (text, voice) to memory: no resampling, no files (the reference of ``bench_generate``
+    and ``bench_speed``; ``clock`` is ``time.perf_counter`` or ``time.process_time``)."""
+    import ctypes
+
+    import espeakng_loader
+
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    rate = lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0x8000)
+    chunks: list[int] = []
+    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                                     ctypes.c_void_p)
+
+    def on_audio(wav: object, n: int, events: object) -> int:
+        if n > 0:
+            chunks.append(n)
+        return 0
+
+    callback = callback_type(on_audio)
+    lib.espeak_SetSynthCallback(callback)
+    start = clock()
+    for text, voice in texts:
+        lib.espeak_SetVoiceByName(voice.spec.encode())
+        for param, value in ((1, voice.rate_wpm), (2, voice.volume), (3, voice.pitch),
+                             (4, voice.pitch_range), (7, voice.word_gap_ms // 10)):
+            lib.espeak_SetParameter(param, int(value), 0)
+        data = text.encode()
+        lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, 1, None, None)
+        lib.espeak_Synchronize()
+    spent = clock() - start
+    lib.espeak_Terminate()
+    return spent, sum(chunks) / rate

@@ -14,7 +14,6 @@ time of every thread (audio files are written by a second thread): the per-core 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import resource
 import statistics
@@ -22,42 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import espeakng_loader
 import numpy as np
-from _common import variant_config
+from _common import raw_espeak, variant_config
 
 from synthaudio.config import load_corpus_config
 from synthaudio.corpus.generate import generate_corpus
 from synthaudio.corpus.plan import plan_corpus
-
-
-def raw_espeak_seconds(texts: list[tuple[str, object]]) -> tuple[float, float]:
-    """Synthesize every (text, voice) with one library instance; return (wall s, audio s)."""
-    lib = ctypes.CDLL(espeakng_loader.get_library_path())
-    rate = lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0x8000)
-    chunks: list[int] = []
-    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                                     ctypes.c_void_p)
-
-    def on_audio(wav: object, n: int, events: object) -> int:
-        if n > 0:
-            chunks.append(n)
-        return 0
-
-    callback = callback_type(on_audio)
-    lib.espeak_SetSynthCallback(callback)
-    start = time.perf_counter()
-    for text, voice in texts:
-        lib.espeak_SetVoiceByName(voice.spec.encode())  # type: ignore[attr-defined]
-        for param, value in ((1, voice.rate_wpm), (2, voice.volume), (3, voice.pitch),  # type: ignore[attr-defined]
-                             (4, voice.pitch_range), (7, voice.word_gap_ms // 10)):  # type: ignore[attr-defined]
-            lib.espeak_SetParameter(param, int(value), 0)
-        data = text.encode()
-        lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, 1, None, None)
-        lib.espeak_Synchronize()
-    wall = time.perf_counter() - start
-    lib.espeak_Terminate()
-    return wall, sum(chunks) / rate
 
 
 def cpu_s() -> float:
@@ -94,7 +63,7 @@ def main() -> None:
         pipeline_seconds(args.config, work, "warmup")  # imports, caches
         for i in range(args.repeats):  # a fresh OUT each time: a re-run would resume
             cpu = cpu_s()
-            wall, audio_s = raw_espeak_seconds(texts)
+            wall, audio_s = raw_espeak(texts, time.perf_counter)
             raw_cpu.append(cpu_s() - cpu)
             raw.append(wall)
             full.append(pipeline_seconds(args.config, work, f"full{i}")[0])

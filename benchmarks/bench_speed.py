@@ -90,40 +90,6 @@ def _self_cpu_s() -> float:
     return total
 
 
-def raw_espeak(texts: list[tuple[str, Any]]) -> tuple[float, float]:
-    """(CPU s, audio s) of one espeak-ng library instance synthesizing every (text, voice)
-    to memory: no resampling, no files (``bench_generate.py``'s reference)."""
-    import ctypes
-
-    import espeakng_loader
-
-    lib = ctypes.CDLL(espeakng_loader.get_library_path())
-    rate = lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0x8000)
-    chunks: list[int] = []
-    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                                     ctypes.c_void_p)
-
-    def on_audio(wav: object, n: int, events: object) -> int:
-        if n > 0:
-            chunks.append(n)
-        return 0
-
-    callback = callback_type(on_audio)
-    lib.espeak_SetSynthCallback(callback)
-    start = time.process_time()
-    for text, voice in texts:
-        lib.espeak_SetVoiceByName(voice.spec.encode())
-        for param, value in ((1, voice.rate_wpm), (2, voice.volume), (3, voice.pitch),
-                             (4, voice.pitch_range), (7, voice.word_gap_ms // 10)):
-            lib.espeak_SetParameter(param, int(value), 0)
-        data = text.encode()
-        lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, 1, None, None)
-        lib.espeak_Synchronize()
-    cpu = time.process_time() - start
-    lib.espeak_Terminate()
-    return cpu, sum(chunks) / rate
-
-
 def quickstart_child() -> None:
     """In the side's tree (PYTHONPATH): warm ``generate -j 1`` of the quickstart, and raw
     espeak-ng on its texts and voices; prints JSON."""
@@ -140,7 +106,10 @@ def quickstart_child() -> None:
         generate_corpus(config, Path(tmp) / "run", jobs=1, progress=False)
         cpu = _self_cpu_s() - cpu0
         audio = audio_seconds(Path(tmp) / "run")
-    raw_cpu, raw_audio = raw_espeak(texts)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _common import raw_espeak
+
+    raw_cpu, raw_audio = raw_espeak(texts, time.process_time)
     print(json.dumps({"generate_cpu_s": cpu, "generate_audio_s": audio,
                       "raw_cpu_s": raw_cpu, "raw_audio_s": raw_audio}))
 

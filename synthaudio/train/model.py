@@ -138,6 +138,16 @@ class HeadConfig:
         return asdict(self)
 
 
+def conv_blocks(dim: int, channels: int, layers: int, dropout: float) -> nn.ModuleList:
+    """``layers`` x (Conv1d (kernel 3, same length), BatchNorm, GELU, dropout) over
+    ``(B, C, T)`` frames, the first from ``dim`` channels: the stack of both embedding heads."""
+    return nn.ModuleList(
+        nn.Sequential(nn.Conv1d(dim if k == 0 else channels, channels, kernel_size=3,
+                                padding=1),
+                      nn.BatchNorm1d(channels), nn.GELU(), nn.Dropout(dropout))
+        for k in range(layers))
+
+
 class EmbeddingClassifier(nn.Module):
     """LayerNorm over each frame -> ``layers`` x (Conv1d, BatchNorm, GELU, dropout) -> the
     maximum over each clip's frames -> linear: class logits ``(B, V)``. (BatchNorm's
@@ -147,11 +157,7 @@ class EmbeddingClassifier(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.norm = nn.LayerNorm(cfg.dim)
-        self.convs = nn.ModuleList(
-            nn.Sequential(nn.Conv1d(cfg.dim if k == 0 else cfg.channels, cfg.channels,
-                                    kernel_size=3, padding=1),
-                          nn.BatchNorm1d(cfg.channels), nn.GELU(), nn.Dropout(cfg.dropout))
-            for k in range(cfg.layers))
+        self.convs = conv_blocks(cfg.dim, cfg.channels, cfg.layers, cfg.dropout)
         self.out = nn.Linear(cfg.channels, n_classes)
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -188,7 +194,7 @@ class EmbeddingCTCConfig:
 
 
 class EmbeddingCTCModel(nn.Module):
-    """LayerNorm over each frame -> ``conv_layers`` x (Conv1d (kernel 3), BatchNorm, GELU)
+    """LayerNorm over each frame -> ``conv_layers`` x (Conv1d (kernel 3), BatchNorm, GELU, dropout)
     -> BiGRU (when ``gru_layers``) -> linear: log-probabilities ``(B, T, V)`` over the
     input's own frames, as :class:`CTCModel`'s."""
 
@@ -196,11 +202,7 @@ class EmbeddingCTCModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.norm = nn.LayerNorm(cfg.dim)
-        self.convs = nn.ModuleList(
-            nn.Sequential(nn.Conv1d(cfg.dim if k == 0 else cfg.channels, cfg.channels,
-                                    kernel_size=3, padding=1),
-                          nn.BatchNorm1d(cfg.channels), nn.GELU())
-            for k in range(cfg.conv_layers))
+        self.convs = conv_blocks(cfg.dim, cfg.channels, cfg.conv_layers, cfg.dropout)
         self.dropout = nn.Dropout(cfg.dropout)
         self.gru = (nn.GRU(cfg.channels, cfg.hidden, num_layers=cfg.gru_layers,
                            batch_first=True, bidirectional=True,
@@ -221,7 +223,7 @@ class EmbeddingCTCModel(nn.Module):
         # zero past each utterance's end: its output does not depend on the batch's padding
         x = self.norm(feats).transpose(1, 2) * valid  # (B, dim, T)
         for block in self.convs:
-            x = self.dropout(block(x)) * valid  # (B, C, T)
+            x = block(x) * valid  # (B, C, T)
         y = x.transpose(1, 2)
         olens = lengths.clamp(max=t)
         if self.gru is not None:
