@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from synthaudio.corpus.generate import generate_corpus
-from synthaudio.corpus.quality import count_verdicts, format_counts, read_verdicts
 from synthaudio.evaluate.evaluate import evaluate_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
+from synthaudio.pipelines.generate.quality import count_verdicts, format_counts, read_verdicts
 
 REPO = Path(__file__).resolve().parents[1]
 W = Path(tempfile.gettempdir()) / "bench_asr_check"
@@ -87,7 +87,7 @@ if what == "digits":
     (W / "digits.json").write_text(json.dumps(rows, indent=1))
 
 if what == "keywords":
-    from synthaudio.keywords.pipeline import make_keywords
+    from synthaudio.pipelines.keywords.pipeline import make_keywords
     base = yaml.safe_load((REPO / "recipes/keywords/keywords.yaml").read_text())
     for s in base["text"]["sources"]:
         s["file"] = str((REPO / "recipes/keywords" / s["file"]).resolve())

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from synthaudio.config import parse_corpus_config
-from synthaudio.corpus.plan import plan_corpus
-from synthaudio.corpus.render import Renderer, utterance_rng
-from synthaudio.speakers import jitter_voice
+from synthaudio.pipelines.generate.config import parse_corpus_config
+from synthaudio.pipelines.generate.plan import plan_corpus
+from synthaudio.pipelines.generate.render import Renderer, utterance_rng
 from synthaudio.tts.align import align_or_estimate, asr_word_timings, boundary_errors
+from synthaudio.tts.speakers import jitter_voice
 
 REPO = Path(__file__).resolve().parents[1]
 n = int(sys.argv[1])

@@ -32,7 +32,8 @@ TEXTS = ["turn on the light in the kitchen", "the meeting starts at three forty 
 
 
 def _cases() -> dict[str, tuple[Any, dict[str, Any]]]:
-    from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
+    from synthaudio.tts.espeak import EspeakEngine
+    from synthaudio.tts.espeak_binding import EspeakVoice
     from synthaudio.tts.festival import FestivalEngine, FestivalVoice
     from synthaudio.tts.flite import FliteEngine, FliteVoice
     from synthaudio.tts.pico import PicoEngine, PicoVoice

@@ -1,4 +1,4 @@
-"""What syncing files to disk (``synthaudio.fileio.FSYNC``) costs a ``generate`` run.
+"""What syncing files to disk (``synthaudio.io.fileio.FSYNC``) costs a ``generate`` run.
 
 Side by side in one process: the same corpus generated with ``jobs=1`` into a fresh folder on
 the file system of ``--dir``, with ``fileio.FSYNC`` on (the default) and off, alternately,
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from _common import variant_config
 
-from synthaudio import fileio
-from synthaudio.corpus.generate import generate_corpus
+from synthaudio.io import fileio
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 
 def main() -> None:

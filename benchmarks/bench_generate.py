@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 from _common import raw_espeak, variant_config
 
-from synthaudio.config import load_corpus_config
-from synthaudio.corpus.generate import generate_corpus
-from synthaudio.corpus.plan import plan_corpus
+from synthaudio.pipelines.generate.config import load_corpus_config
+from synthaudio.pipelines.generate.pipeline import generate_corpus
+from synthaudio.pipelines.generate.plan import plan_corpus
 
 
 def cpu_s() -> float:

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "keywords"))
 import run as recipe  # noqa: E402  (the recipe's settings and front ends)
 
-from synthaudio.manifests.metadata import iter_metadata  # noqa: E402
+from synthaudio.io.metadata import iter_metadata  # noqa: E402
 
 
 def holdout(corpus: Path, held: str, kind: str, jobs: int, threads: int) -> dict[str, object]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from _common import variant_config
 
-from synthaudio.corpus.generate import generate_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 
 def timed(config: Path, out: Path, **kwargs: object) -> float:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from synthaudio.corpus.generate import generate_corpus
-from synthaudio.sessions.generate import generate_sessions
+from synthaudio.pipelines.generate.pipeline import generate_corpus
+from synthaudio.pipelines.sessions.pipeline import generate_sessions
 
 
 def cpu_s() -> float:

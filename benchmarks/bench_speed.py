@@ -93,9 +93,9 @@ def _self_cpu_s() -> float:
 def quickstart_child() -> None:
     """In the side's tree (PYTHONPATH): warm ``generate -j 1`` of the quickstart, and raw
     espeak-ng on its texts and voices; prints JSON."""
-    from synthaudio.config import load_corpus_config
-    from synthaudio.corpus.generate import generate_corpus
-    from synthaudio.corpus.plan import plan_corpus
+    from synthaudio.pipelines.generate.config import load_corpus_config
+    from synthaudio.pipelines.generate.pipeline import generate_corpus
+    from synthaudio.pipelines.generate.plan import plan_corpus
 
     config = Path("corpora/quickstart/corpus.yaml").resolve()
     plan = plan_corpus(load_corpus_config(config), config.parent)

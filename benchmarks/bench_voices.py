@@ -53,16 +53,16 @@ import numpy as np
 import soundfile as sf
 import yaml
 
-from synthaudio.config import CorpusConfig
-from synthaudio.corpus.plan import load_prompts, plan_corpus
-from synthaudio.corpus.quality import voice_label
-from synthaudio.corpus.render import Renderer
 from synthaudio.evaluate.asr import FasterWhisperBackend, PocketSphinxBackend, corpus_lm_backend
 from synthaudio.evaluate.normalizer import EnglishEvalNormalizer, EvalNormalizer
 from synthaudio.evaluate.scoring import score
-from synthaudio.speakers import SpeakerParams
+from synthaudio.pipelines.generate.config import CorpusConfig
+from synthaudio.pipelines.generate.plan import load_prompts, plan_corpus
+from synthaudio.pipelines.generate.quality import voice_label
+from synthaudio.pipelines.generate.render import Renderer
 from synthaudio.text.normalize import TextNormalizer
 from synthaudio.text.prompts import normalize_prompts
+from synthaudio.tts.speakers import SpeakerParams
 
 SR = 16000
 N_MFCC = 20

@@ -99,10 +99,12 @@ def install() -> None:
     import soxr
 
     from synthaudio.augment import augmenter
-    from synthaudio.corpus import generate, render, run
+    from synthaudio.pipelines.generate import pipeline as generate
+    from synthaudio.pipelines.generate import render
+    from synthaudio.run import engine as run
     from synthaudio.tts import espeak_binding
     from synthaudio.tts.engines import engine_of
-    from synthaudio.tts.espeak import EspeakVoice
+    from synthaudio.tts.espeak_binding import EspeakVoice
 
     def tts_name(self: Any, text: str, voice: Any) -> str:
         return "tts:espeak-ng" if isinstance(voice, EspeakVoice) else f"tts:{engine_of(voice).name}"
@@ -129,7 +131,7 @@ def install() -> None:
     patch(run, "_export", "exports")
     patch(generate.GeneratePipeline, "prepare", _PREPARE)
     patch(generate, "plan_corpus", "plan")
-    from synthaudio.corpus import quality
+    from synthaudio.pipelines.generate import quality
     from synthaudio.tts.festival import FestivalEngine
 
     patch(quality.ASRCheck, "score", "ASR check (quality.asr)")
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cprofile", type=int, default=0, metavar="N")
     args = ap.parse_args(argv)
 
-    from synthaudio.corpus.generate import generate_corpus
+    from synthaudio.pipelines.generate.pipeline import generate_corpus
 
     install()
     profiler = cProfile.Profile() if args.cprofile else None

@@ -28,15 +28,15 @@ from synthaudio.errors import SynthaudioError
 
 Handler = Callable[[argparse.Namespace], int]
 # commands that write into a corpus OUT made by another command: their files join OUT's
-# record of what synthaudio wrote (what --overwrite may replace; synthaudio/corpus/outdir.py)
+# record of what synthaudio wrote (what --overwrite may replace; synthaudio/run/outdir.py)
 _WRITE_INTO_OUT = ("export", "evaluate", "report", "sessions-eval")
 
 
 def _recorded(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
     if args.command not in _WRITE_INTO_OUT:
         return contextlib.nullcontext()
-    from synthaudio.corpus.outdir import recording
-    from synthaudio.corpus.run import OUTPUTS
+    from synthaudio.run.engine import OUTPUTS
+    from synthaudio.run.outdir import recording
 
     return recording(Path(args.out), OUTPUTS)
 
@@ -64,7 +64,7 @@ def _jobs(args: argparse.Namespace) -> int:
     (the output does not depend on it). With Ray, -j is the local instance's CPUs: kept."""
     if getattr(args, "executor", "local") == "ray" and args.jobs is not None:
         return int(args.jobs)
-    from synthaudio.executors import fit_jobs
+    from synthaudio.run.executors import fit_jobs
 
     jobs, note = fit_jobs(args.jobs)
     if note is not None:
@@ -85,13 +85,13 @@ def _run_config(make: Any, args: argparse.Namespace, **extra: Any) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from synthaudio.corpus.generate import generate_corpus
+    from synthaudio.pipelines.generate.pipeline import generate_corpus
 
     return _run_config(generate_corpus, args, limit=args.limit)
 
 
 def _cmd_keywords(args: argparse.Namespace) -> int:
-    from synthaudio.keywords.pipeline import make_keywords
+    from synthaudio.pipelines.keywords.pipeline import make_keywords
 
     return _run_config(make_keywords, args)
 
@@ -114,7 +114,8 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     if args.model is not None:  # never ignored in silence
         raise SynthaudioError(f"--model: espeak-ng takes no model file (give --engine with an "
                               f"engine that does, e.g. --engine piper --model {args.model})")
-    from synthaudio.tts.espeak import EspeakEngine, shipped_variants
+    from synthaudio.tts.espeak import EspeakEngine
+    from synthaudio.tts.espeak_data import shipped_variants
 
     engine = EspeakEngine()
     print(f"espeak-ng {engine.version()}: voices (use as speakers.voices)")
@@ -141,7 +142,7 @@ def _other_engine_voices(args: argparse.Namespace) -> int:
             raise SynthaudioError(f"--model: not a model of {entry.name}: "
                                   f"{str(exc).splitlines()[0]}") from None
     elif args.config is not None:
-        from synthaudio.config import load_corpus_config
+        from synthaudio.pipelines.generate.config import load_corpus_config
 
         section = load_corpus_config(Path(args.config)).speakers.engine_section(entry.name)
     if section is None and entry.section_required:
@@ -175,7 +176,7 @@ def _cmd_rirs(args: argparse.Namespace) -> int:
 
 
 def _cmd_augment(args: argparse.Namespace) -> int:
-    from synthaudio.corpus.augment_dir import augment_kaldi_dir
+    from synthaudio.pipelines.augment_dir.pipeline import augment_kaldi_dir
 
     summary = augment_kaldi_dir(
         Path(args.kaldi_dir), Path(args.out),
@@ -342,13 +343,13 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 def _cmd_sessions(args: argparse.Namespace) -> int:
-    from synthaudio.sessions.generate import generate_sessions
+    from synthaudio.pipelines.sessions.pipeline import generate_sessions
 
     return _run_config(generate_sessions, args)
 
 
 def _cmd_sessions_eval(args: argparse.Namespace) -> int:
-    from synthaudio.sessions.evaluate import evaluate_sessions
+    from synthaudio.pipelines.sessions.evaluate import evaluate_sessions
 
     scores = evaluate_sessions(Path(args.out), diarization=args.diarization,
                                transcripts=args.transcripts, split=args.split,

@@ -5,10 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from synthaudio.config import SplitsConfig
+from synthaudio.configbase import ConfigModel
 
 SPLITS = ("train", "dev", "test")
+
+
+class SplitsConfig(ConfigModel):
+    """Fractions of speakers per split; no speaker is in two splits."""
+
+    train: float = Field(default=0.8, ge=0, le=1)
+    dev: float = Field(default=0.1, ge=0, le=1)
+    test: float = Field(default=0.1, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum(self) -> SplitsConfig:
+        total = self.train + self.dev + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must sum to 1, got {total:g}")
+        return self
 
 
 def split_counts(num_speakers: int, cfg: SplitsConfig) -> dict[str, int]:

@@ -31,7 +31,8 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> sa.RirBank:
 
 
 def speech() -> np.ndarray:
-    from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
+    from synthaudio.tts.espeak import EspeakEngine
+    from synthaudio.tts.espeak_binding import EspeakVoice
 
     synth = EspeakEngine().synthesize("turn on the kitchen light",
                                       EspeakVoice("en-us", None, 170, 50, 50, 100, 0))

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthaudio.balance import (
+from synthaudio.pipelines.generate.config import parse_corpus_config
+from synthaudio.pipelines.generate.plan import plan_corpus
+from synthaudio.tts.balance import (
     balanced_slots,
     deal_voices,
     gender_counts,
@@ -16,8 +18,6 @@ from synthaudio.balance import (
     largest_remainder,
     partition_pool,
 )
-from synthaudio.config import parse_corpus_config
-from synthaudio.corpus.plan import plan_corpus
 
 CONFIG = """\
 name: small
@@ -125,7 +125,7 @@ def test_each_speaker_reads_its_prompts_in_its_own_order(tmp_path):
 
 
 def test_balance_changes_the_fingerprint(tmp_path: Path):
-    from synthaudio.corpus.generate import resolved_config
+    from synthaudio.pipelines.generate.pipeline import resolved_config
 
     def fingerprint(text: str) -> str:
         cfg = parse_corpus_config(text)

@@ -47,10 +47,10 @@ def _defaults(sub: argparse.ArgumentParser) -> dict[str, object]:
 
 def test_cli_defaults_are_the_library_defaults() -> None:
     from synthaudio.augment.room import RoomConfig
-    from synthaudio.corpus.augment_dir import augment_kaldi_dir
-    from synthaudio.corpus.generate import generate_corpus
     from synthaudio.evaluate.evaluate import evaluate_corpus
     from synthaudio.manifests.export import DEFAULT_FORMATS, export_corpus
+    from synthaudio.pipelines.augment_dir.pipeline import augment_kaldi_dir
+    from synthaudio.pipelines.generate.pipeline import generate_corpus
 
     subs = subparsers()
 

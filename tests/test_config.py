@@ -1,7 +1,7 @@
 import pytest
 
-from synthaudio.config import parse_corpus_config
 from synthaudio.errors import ConfigError
+from synthaudio.pipelines.generate.config import parse_corpus_config
 
 GOOD = """\
 name: t

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from synthaudio.errors import InputError, SynthaudioError
-from synthaudio.executors import run_tasks
+from synthaudio.run.executors import run_tasks
 
 
 def _init(offset: int) -> dict[str, int]:

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthaudio import fileio
 from synthaudio.evaluate import plots
-from synthaudio.fileio import AtomicTextFile, write_audio_atomic, write_lines_atomic
+from synthaudio.io import fileio
+from synthaudio.io.fileio import AtomicTextFile, write_audio_atomic, write_lines_atomic
 
 
 def _writers(root: Path) -> list[Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synthaudio.errors import InputError
-from synthaudio.kaldi_input import check_id, read_kaldi_dir
+from synthaudio.io.kaldi import check_id, read_kaldi_dir
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "real_speech"
 FIXTURE_DURATIONS_S = {  # from the file headers (1.1 s to 7.1 s)

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from synthaudio.corpus.augment_dir import augment_kaldi_dir
 from synthaudio.errors import InputError
-from synthaudio.evaluate.corpus_io import load_audio
-from synthaudio.kaldi import decoder_input, list_kaldi_dir, read_kaldi_dir
+from synthaudio.io.fileio import load_audio
+from synthaudio.io.kaldi import decoder_input, list_kaldi_dir, read_kaldi_dir
+from synthaudio.pipelines.augment_dir.pipeline import augment_kaldi_dir
 
 SR = 16000
 

@@ -16,7 +16,8 @@ def _loaded_after(module: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("module", "forbidden"), [
-    ("synthaudio.config", ("synthaudio.evaluate", "synthaudio.executors", "synthaudio.workers")),
+    ("synthaudio.pipelines.generate.config",
+     ("synthaudio.evaluate", "synthaudio.run.executors", "synthaudio.run.workers")),
     ("synthaudio.configbase", ("synthaudio.augment", "synthaudio.tts", "synthaudio.corpus")),
     ("synthaudio.tts", ("synthaudio.augment",)),
     ("synthaudio.tts.espeak", ("synthaudio.augment",)),

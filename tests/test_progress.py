@@ -74,7 +74,7 @@ def test_a_killed_child_holding_the_bar_lock_does_not_hang_later_bars() -> None:
     script = (
         "import os, signal\n"
         "from tqdm import tqdm\n"
-        "from synthaudio.progress import progress_bar\n"
+        "from synthaudio.run.progress import progress_bar\n"
         "progress_bar(1, 'before', progress=False).close()\n"  # the lock exists before the fork
         "pid = os.fork()\n"
         "if pid == 0:\n"

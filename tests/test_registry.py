@@ -136,7 +136,7 @@ def test_builtin_engines_and_formats() -> None:
     assert espeak.get_version()[:1].isdigit()
     assert any(v.name == "en-us" for v in espeak.list_voices())
     from synthaudio.tts.coqui import CoquiConfig, CoquiVoice
-    from synthaudio.tts.espeak import EspeakVoice
+    from synthaudio.tts.espeak_binding import EspeakVoice
 
     coqui = ENGINES.get("coqui-tts")
     assert coqui.section == "coqui" and coqui.section_required

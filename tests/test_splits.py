@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from synthaudio.config import SplitsConfig
-from synthaudio.speakers import speaker_ids
-from synthaudio.splits import assign_splits, split_counts
+from synthaudio.splits import SplitsConfig, assign_splits, split_counts
+from synthaudio.tts.speakers import speaker_ids
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 10, 37, 200])

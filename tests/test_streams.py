@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 
 from synthaudio import streams
+from synthaudio.augment import environment
+from synthaudio.augment.environment import rir_bank_seed
 from synthaudio.augment.room import sample_room
-from synthaudio.config import load_corpus_config
-from synthaudio.corpus import environment, plan
-from synthaudio.corpus.environment import rir_bank_seed
+from synthaudio.pipelines.generate import plan
+from synthaudio.pipelines.generate.config import load_corpus_config
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "corpora" / "quickstart" / "corpus.yaml"
 

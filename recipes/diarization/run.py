@@ -29,10 +29,10 @@ import soundfile as sf
 import yaml
 
 from synthaudio.errors import InputError, SynthaudioError
-from synthaudio.fileio import write_text_atomic
-from synthaudio.manifests.metadata import iter_metadata
-from synthaudio.sessions.export import nemo_diarization_path, session_file
-from synthaudio.sessions.generate import generate_sessions
+from synthaudio.io.fileio import write_text_atomic
+from synthaudio.io.metadata import iter_metadata
+from synthaudio.pipelines.sessions.export import nemo_diarization_path, session_file
+from synthaudio.pipelines.sessions.pipeline import generate_sessions
 
 HERE = Path(__file__).resolve().parent
 SUBSETS = {"train": "train", "dev": "development", "test": "test"}  # ours -> pyannote's

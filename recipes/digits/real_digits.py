@@ -19,8 +19,8 @@ from pathlib import Path
 import soundfile as sf
 
 from synthaudio.errors import SynthaudioError
-from synthaudio.fileio import write_audio_atomic
-from synthaudio.kaldi import read_kaldi_dir
+from synthaudio.io.fileio import write_audio_atomic
+from synthaudio.io.kaldi import read_kaldi_dir
 from synthaudio.tts.align import align_words
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's own modules

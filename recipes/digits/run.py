@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from synthaudio.corpus.generate import generate_corpus
 from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.evaluate import evaluate_corpus, evaluate_kaldi_dir
 from synthaudio.evaluate.scoring import score
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 from synthaudio.train.data import Utterance, compute_features, corpus_split, kaldi_dir_utterances
 from synthaudio.train.embedding import EmbeddingConfig, embedding_features
 from synthaudio.train.features import FeatureConfig
@@ -125,8 +125,8 @@ def derive_config(base: dict[str, Any], condition: str, config_dir: Path,
 def check_condition(cfg: dict[str, Any], condition: str) -> None:
     """SynthaudioError naming the row and its engines when its corpus cannot be made here
     (an engine not installed, or unknown to this synthaudio)."""
-    from synthaudio.config import parse_corpus_config
-    from synthaudio.corpus.plan import plan_corpus
+    from synthaudio.pipelines.generate.config import parse_corpus_config
+    from synthaudio.pipelines.generate.plan import plan_corpus
 
     engines = sorted(cfg["speakers"].get("engines")
                      or {cfg["speakers"].get("engine", "espeak-ng"): 1})

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthaudio.fileio import write_audio_atomic
+from synthaudio.io.fileio import write_audio_atomic
 from synthaudio.train.features import load_mono
 
 REPO = Path(__file__).resolve().parents[2]

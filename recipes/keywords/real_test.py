@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from synthaudio.errors import InputError
-from synthaudio.fileio import write_audio_atomic
+from synthaudio.io.fileio import write_audio_atomic
 from synthaudio.train.features import load_mono
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "digits"))

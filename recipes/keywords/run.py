@@ -35,8 +35,8 @@ import yaml
 
 from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.kws import clip_scores, det_curve, event_scores, frr_at, write_kws
-from synthaudio.keywords.pipeline import make_keywords
-from synthaudio.manifests.metadata import iter_metadata
+from synthaudio.io.metadata import iter_metadata
+from synthaudio.pipelines.keywords.pipeline import make_keywords
 from synthaudio.train.data import Utterance, compute_features, kaldi_dir_utterances
 from synthaudio.train.detect import per_keyword_thresholds
 from synthaudio.train.embedding import (

@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
-from synthaudio.corpus.generate import generate_corpus
 from synthaudio.errors import SynthaudioError
 from synthaudio.manifests.export import export_corpus
 from synthaudio.manifests.nemo import nemo_manifest_path
 from synthaudio.manifests.validate import format_problems, validate_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 SPLITS = {"train": "train_ds", "dev": "validation_ds", "test": "test_ds"}

@@ -31,7 +31,7 @@ from pydantic import Field, StrictInt, ValidationError, field_validator, model_v
 
 from synthaudio.augment.noise_kinds import NOISE_KINDS, default_kinds
 from synthaudio.augment.room.config import RoomConfig
-from synthaudio.configbase import (  # noqa: F401 - check_range re-exported
+from synthaudio.configbase import (
     ConfigModel,
     check_range,
     first_error,

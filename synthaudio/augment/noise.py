@@ -42,7 +42,7 @@ from synthaudio.augment.noise_sources import (  # re-exported: the sources' sign
     music_bed,
 )
 from synthaudio.errors import ConfigError, InputError
-from synthaudio.fileio import check_wav_complete
+from synthaudio.io.fileio import check_wav_complete
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 POINT_PREROLL_S = 0.5  # point sources start this early, so the room's reverb has built up

@@ -35,16 +35,16 @@ from synthaudio.augment.room.sampling import RoomParams, sample_room
 from synthaudio.augment.room.simulation import simulate_rir
 from synthaudio.augment.rt60_limits import RT60_TOLERANCE, check_reachable, is_reachable, reached
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
-from synthaudio.executors import fit_jobs
-from synthaudio.fileio import (
+from synthaudio.io.fileio import (
     check_wav_complete,
     encode_audio,
     is_temp_name,
     write_bytes_atomic,
     write_text_atomic,
 )
-from synthaudio.progress import progress_bar
-from synthaudio.workers import worker_pool
+from synthaudio.run.executors import fit_jobs
+from synthaudio.run.progress import progress_bar
+from synthaudio.run.workers import worker_pool
 
 INDEX_NAME = "index.jsonl"
 AUDIO_SUFFIXES = (".wav", ".flac")  # accepted measured RIR files

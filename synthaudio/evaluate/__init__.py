@@ -1,4 +1,4 @@
 """Evaluation: ASR backends, jiwer scoring, breakdowns by condition, the HTML report.
 
-Modules: normalizer, scoring, conditions, lm, asr, corpus_io, evaluate, plots, report.
+Modules: normalizer, scoring, conditions, lm, asr, evaluate, plots, report, kws.
 """

@@ -26,13 +26,13 @@ from synthaudio.errors import InputError
 from synthaudio.evaluate.asr import ASRBackend, HypFileBackend, corpus_lm_backend, make_backend
 from synthaudio.evaluate.conditions import CONDITION_KEYS, length_bucket, sort_buckets
 from synthaudio.evaluate.conditions import utterance_conditions as metadata_conditions
-from synthaudio.evaluate.corpus_io import load_audio, read_metadata
 from synthaudio.evaluate.normalizer import EnglishEvalNormalizer, EvalNormalizer
 from synthaudio.evaluate.scoring import Scores, breakdown, pool, score_utterance
-from synthaudio.executors import check_executor, run_tasks
-from synthaudio.fileio import write_text_atomic
-from synthaudio.kaldi import list_kaldi_dir
-from synthaudio.progress import progress_bar
+from synthaudio.io.fileio import load_audio, write_text_atomic
+from synthaudio.io.kaldi import list_kaldi_dir
+from synthaudio.io.metadata import read_metadata
+from synthaudio.run.executors import check_executor, run_tasks
+from synthaudio.run.progress import progress_bar
 
 GATE_KEYS = ("max_cer", "max_wer")
 _NORMALIZE = EvalNormalizer()

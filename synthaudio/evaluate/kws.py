@@ -152,7 +152,7 @@ def frr_at(curve: Sequence[DetPoint], false_accepts_per_hour: float) -> DetPoint
 
 def write_kws(path: Path, summary: Mapping[str, Any], curve: Sequence[DetPoint]) -> None:
     """``kws.json``: the summary (accuracies, rates) and the DET curve."""
-    from synthaudio.fileio import write_text_atomic
+    from synthaudio.io.fileio import write_text_atomic
 
     write_text_atomic(path, json.dumps({**summary, "det": [asdict(p) for p in curve]},
                                        indent=1) + "\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from synthaudio.fileio import write_bytes_atomic
+from synthaudio.io.fileio import write_bytes_atomic
 
 _DPI = 96
 _SIZE_IN = (6.4, 3.4)  # figure size in inches

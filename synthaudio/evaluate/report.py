@@ -43,10 +43,10 @@ from synthaudio.evaluate.conditions import (
     utterance_conditions,
     voice_of,
 )
-from synthaudio.evaluate.corpus_io import MetaRecord, load_audio, read_metadata
 from synthaudio.evaluate.kws import kws_section
-from synthaudio.fileio import write_text_atomic
-from synthaudio.progress import progress_bar
+from synthaudio.io.fileio import load_audio, write_text_atomic
+from synthaudio.io.metadata import MetaRecord, read_metadata
+from synthaudio.run.progress import progress_bar
 
 SPLIT_ORDER = ("train", "dev", "test")
 EXAMPLE_KEYS = ("snr", "rt60", "codec", "voice")  # conditions with listening examples
@@ -507,7 +507,7 @@ def _publish(build: Path, report_dir: Path) -> None:
 
 def _asr_check_section(out: Path) -> str:
     """quality.asr: per engine and voice, how many utterances passed, were re-drawn, dropped."""
-    from synthaudio.corpus.quality import count_verdicts, read_verdicts
+    from synthaudio.pipelines.generate.quality import count_verdicts, read_verdicts
 
     table = count_verdicts(read_verdicts(out))
     if not table:

@@ -1,9 +1,5 @@
-"""Per-split line files for the manifest exports, on the package's one atomic writer.
-
-:class:`AtomicFile`, :class:`AtomicTextFile` and the ``write_*_atomic`` functions live in
-:mod:`synthaudio.fileio` (one temporary-file rule, one file mode) and are re-exported here
-for the exporters that import them from this module.
-"""
+"""Per-split line files for the manifest exports, on the package's one atomic writer
+(:mod:`synthaudio.io.fileio`: one temporary-file rule, one file mode)."""
 
 from __future__ import annotations
 
@@ -12,12 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from synthaudio.fileio import (  # noqa: F401 - re-exported
-    FILE_MODE,
-    GZIP_LEVEL,
-    AtomicFile,
-    AtomicTextFile,
-)
+from synthaudio.io.fileio import AtomicTextFile
 
 R = TypeVar("R")
 

@@ -13,8 +13,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthaudio.fileio import AtomicTextFile
-from synthaudio.manifests.metadata import SPLITS, MetadataRecord
+from synthaudio.io.fileio import AtomicTextFile
+from synthaudio.io.metadata import SPLITS, MetadataRecord
 
 ALIGNMENTS_DIR = "alignments"
 CHANNEL = "1"

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from synthaudio.fileio import AtomicTextFile
+from synthaudio.io.fileio import AtomicTextFile
+from synthaudio.io.metadata import SPLITS, MetadataRecord
 from synthaudio.manifests.kaldi import DATA_DIR, format_seconds
-from synthaudio.manifests.metadata import SPLITS, MetadataRecord
 
 MIN_DURATION_S = 0.1  # ESPnet asr.sh --min_wav_duration default
 MAX_DURATION_S = 20.0  # ESPnet asr.sh --max_wav_duration default

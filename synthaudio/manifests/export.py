@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthaudio.errors import InputError
-from synthaudio.fileio import check_no_symlinks
+from synthaudio.io.fileio import check_no_symlinks
+from synthaudio.io.metadata import SPLITS, iter_metadata
 from synthaudio.manifests.ctm import write_ctm
 from synthaudio.manifests.espnet import DROPPED_NAME, write_espnet_dropped
 from synthaudio.manifests.formats import (
@@ -30,7 +31,6 @@ from synthaudio.manifests.formats import (
 from synthaudio.manifests.hf import write_hf_metadata
 from synthaudio.manifests.kaldi import DATA_DIR, write_kaldi_dirs
 from synthaudio.manifests.lhotse_export import write_lhotse_manifests
-from synthaudio.manifests.metadata import SPLITS, iter_metadata
 from synthaudio.manifests.nemo import write_nemo_manifests
 from synthaudio.manifests.webdataset_export import write_shards
 
@@ -146,7 +146,7 @@ def export_corpus(
             NeMo manifests (default: relative; lhotse is always absolute).
         shard_size: samples per WebDataset shard (>= 1).
         jobs, executor, ray_address: where WebDataset shards are written (each by one
-            worker; see :func:`synthaudio.executors.run_tasks`); the bytes are the same.
+            worker; see :func:`synthaudio.run.executors.run_tasks`); the bytes are the same.
         progress: a bar on stderr (when it is a terminal) while the shards are written.
 
     Raises:

@@ -24,7 +24,7 @@ from synthaudio.errors import InputError
 from synthaudio.registry import Registry, resolve
 
 if TYPE_CHECKING:
-    from synthaudio.manifests.metadata import MetadataRecord
+    from synthaudio.io.metadata import MetadataRecord
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,10 @@ for _entry in (
                  "WebDataset tar shards (<id>.flac + <id>.json), shards/<split>/"),
     ExportFormat("speechbrain", "synthaudio.manifests.speechbrain:write_speechbrain",
                  "SpeechBrain CSV (ID,duration,wav,spk_id,wrd), manifests/speechbrain/"),
-    ExportFormat("sessions", "synthaudio.sessions.export:write_sessions",
+    ExportFormat("sessions", "synthaudio.pipelines.sessions.export:write_sessions",
                  "session corpora: RTTM, UEM, CTM, SegLST, NeMo diarization, Lhotse, Kaldi "
                  "with segments; manifests/ and data/"),
-    ExportFormat("speech_commands", "synthaudio.keywords.layout:write_speech_commands",
+    ExportFormat("speech_commands", "synthaudio.pipelines.keywords.layout:write_speech_commands",
                  "keyword corpora: Speech Commands lists (validation_list.txt, "
                  "testing_list.txt) in audio/"),
 ):

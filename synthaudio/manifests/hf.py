@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from synthaudio.errors import InputError
+from synthaudio.io.metadata import METADATA_NAME, SPLITS, MetadataRecord, metadata_path
 from synthaudio.manifests.atomic import write_lines_per_split
-from synthaudio.manifests.metadata import METADATA_NAME, SPLITS, MetadataRecord, metadata_path
 
 AUDIO_DIR = "audio"
 

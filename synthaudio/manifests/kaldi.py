@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthaudio.errors import InputError
-from synthaudio.fileio import AtomicTextFile
-from synthaudio.kaldi import iter_table
-from synthaudio.manifests.metadata import GENDERS, SPLITS, MetadataRecord, text_problem
+from synthaudio.io.fileio import AtomicTextFile
+from synthaudio.io.kaldi import iter_table
+from synthaudio.io.metadata import GENDERS, SPLITS, MetadataRecord, text_problem
 from synthaudio.manifests.problem import Problem
 
 DATA_DIR = "data"

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from synthaudio.errors import InputError
-from synthaudio.fileio import AtomicTextFile
+from synthaudio.io.fileio import AtomicTextFile
+from synthaudio.io.metadata import SPLITS, MetadataRecord, metadata_path
 from synthaudio.manifests.audio_info import probe
-from synthaudio.manifests.metadata import SPLITS, MetadataRecord, metadata_path
 
 LHOTSE_DIR = Path("manifests") / "lhotse"
 KINDS = ("recordings", "supervisions", "cuts")

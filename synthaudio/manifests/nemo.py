@@ -15,8 +15,8 @@ import posixpath
 from collections.abc import Iterable
 from pathlib import Path
 
+from synthaudio.io.metadata import SPLITS, MetadataRecord
 from synthaudio.manifests.atomic import write_lines_per_split
-from synthaudio.manifests.metadata import SPLITS, MetadataRecord
 
 NEMO_DIR = Path("manifests") / "nemo"
 

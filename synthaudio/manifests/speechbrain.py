@@ -21,9 +21,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from synthaudio.io.metadata import SPLITS, MetadataRecord
 from synthaudio.manifests.atomic import write_lines_per_split
 from synthaudio.manifests.formats import ExportContext, ExportOutcome
-from synthaudio.manifests.metadata import SPLITS, MetadataRecord
 
 SPEECHBRAIN_DIR = Path("manifests") / "speechbrain"
 COLUMNS = ("ID", "duration", "wav", "spk_id", "wrd")

@@ -13,7 +13,7 @@ message``), empty for a clean corpus. It checks:
   transcripts and audio paths matching the metadata.
 
 (Over 400 lines on purpose: one short checker per export, side by side, so a new export's
-checker is written next to the others; Kaldi tables are parsed by :mod:`synthaudio.kaldi`.)
+checker is written next to the others; Kaldi tables are parsed by :mod:`synthaudio.io.kaldi`.)
 """
 
 from __future__ import annotations
@@ -30,13 +30,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from synthaudio.errors import InputError
-from synthaudio.kaldi import iter_table
-from synthaudio.manifests.audio_info import probe
-from synthaudio.manifests.ctm import ctm_path
-from synthaudio.manifests.hf import hf_metadata_path
-from synthaudio.manifests.kaldi import DATA_DIR, validate_kaldi_dir
-from synthaudio.manifests.lhotse_export import KINDS, lhotse_manifest_path
-from synthaudio.manifests.metadata import (
+from synthaudio.io.kaldi import iter_table
+from synthaudio.io.metadata import (
     SPLITS,
     is_safe_relpath,
     iter_metadata,
@@ -45,6 +40,11 @@ from synthaudio.manifests.metadata import (
     read_json_lines,
     text_problem,
 )
+from synthaudio.manifests.audio_info import probe
+from synthaudio.manifests.ctm import ctm_path
+from synthaudio.manifests.hf import hf_metadata_path
+from synthaudio.manifests.kaldi import DATA_DIR, validate_kaldi_dir
+from synthaudio.manifests.lhotse_export import KINDS, lhotse_manifest_path
 from synthaudio.manifests.nemo import nemo_manifest_path
 from synthaudio.manifests.problem import Problem, format_problems
 from synthaudio.manifests.webdataset_export import SHARDS_DIR
@@ -515,7 +515,7 @@ def validate_corpus(out_dir: Path) -> list[Problem]:
     if _check_metadata(corpus, problems):
         first = next(read_json_lines(metadata_path(Path(out_dir))), (0, None))[1]
         if isinstance(first, dict) and "session" in first:  # a session corpus: its exports
-            from synthaudio.sessions.validate import validate_sessions
+            from synthaudio.pipelines.sessions.validate import validate_sessions
 
             try:
                 problems.extend(validate_sessions(Path(out_dir), iter_metadata(Path(out_dir))))

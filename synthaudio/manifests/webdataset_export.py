@@ -20,10 +20,10 @@ from pathlib import Path
 import soundfile as sf
 
 from synthaudio.errors import InputError
-from synthaudio.executors import run_tasks
-from synthaudio.fileio import AtomicFile
-from synthaudio.manifests.metadata import SPLITS, MetadataRecord, dump_record, metadata_path
-from synthaudio.progress import progress_bar
+from synthaudio.io.fileio import AtomicFile
+from synthaudio.io.metadata import SPLITS, MetadataRecord, dump_record, metadata_path
+from synthaudio.run.executors import run_tasks
+from synthaudio.run.progress import progress_bar
 
 SHARDS_DIR = "shards"
 _SHARD_RE = re.compile(r"shard-(\d{6})\.tar\Z")

@@ -313,7 +313,7 @@ def _common_rate(profile: Mapping[str, Any]) -> int | None:
 def match_config(profile: Mapping[str, Any], config_path: Path | str,
                  widen: float = DEFAULT_WIDEN) -> str:
     """The matched config's YAML text (loads with synthaudio's own config loaders)."""
-    from synthaudio.config import load_yaml, read_config_text
+    from synthaudio.configbase import load_yaml, read_config_text
 
     if not 0 <= widen <= 10:
         raise ConfigError(f"--widen must be in [0, 10], got {widen}")
@@ -324,11 +324,11 @@ def match_config(profile: Mapping[str, Any], config_path: Path | str,
         raise ConfigError(f"{path}: the config must be a YAML mapping")
     kind = "corpus" if "speakers" in data or "text" in data else "augment"
     if kind == "corpus":
-        from synthaudio.config import load_corpus_config
+        from synthaudio.pipelines.generate.config import load_corpus_config
 
         load_corpus_config(path)  # the base must be valid itself
     else:
-        from synthaudio.corpus.augment_config import WRAPPED_KEYS, load_augment_config
+        from synthaudio.pipelines.augment_dir.config import WRAPPED_KEYS, load_augment_config
 
         load_augment_config(path)
         if not (WRAPPED_KEYS & set(data)):
@@ -393,11 +393,11 @@ def is_matched_file(path: Path) -> bool:
 def write_matched(profile_path: Path | str, config_path: Path | str, out: Path | str,
                   widen: float = DEFAULT_WIDEN) -> Path:
     """Fit, check that synthaudio loads the result, then write it atomically."""
-    from synthaudio.config import parse_corpus_config
-    from synthaudio.corpus.augment_dir import parse_augment_config
-    from synthaudio.corpus.outdir import check_output_file
-    from synthaudio.fileio import write_text_atomic
+    from synthaudio.io.fileio import write_text_atomic
+    from synthaudio.pipelines.augment_dir.config import parse_augment_config
+    from synthaudio.pipelines.generate.config import parse_corpus_config
     from synthaudio.profile.profile import load_profile
+    from synthaudio.run.outdir import check_output_file
 
     check_output_file(out, "matched config", inputs=[Path(profile_path), Path(config_path)],
                       is_own=is_matched_file)

@@ -1,7 +1,7 @@
 """``synthaudio profile``: measure every utterance of a corpus and write ``PROFILE.json``.
 
 ``profile_corpus(path, out)`` opens the source (:mod:`synthaudio.profile.sources`), measures
-each utterance in workers (:func:`synthaudio.executors.run_tasks`; models are loaded once
+each utterance in workers (:func:`synthaudio.run.executors.run_tasks`; models are loaded once
 per worker), adds the corpus-level voice statistics and writes the profile atomically.
 The result does not depend on ``-j``: utterances are measured independently and sorted.
 Schema: docs/profile.md (``format: synthaudio-profile``, ``version``).
@@ -220,7 +220,7 @@ def profile_source(source: Source, *, options: ProfileOptions = ProfileOptions()
     """Measure every utterance of ``source``; the profile as a dict."""
     from tqdm import tqdm
 
-    from synthaudio.executors import run_tasks
+    from synthaudio.run.executors import run_tasks
 
     families = check_families(options.families)
     indexed = list(enumerate(source.items))
@@ -247,8 +247,8 @@ def profile_corpus(path: Path | str, out: Path | str, *, options: ProfileOptions
                    jobs: int = 1, progress: bool = False, executor: str = "local",
                    ray_address: str | None = None) -> ProfileSummary:
     """Profile the corpus at ``path`` (Kaldi dir, audio folder or synthaudio OUT) into ``out``."""
-    from synthaudio.corpus.outdir import check_output_file
-    from synthaudio.fileio import write_text_atomic
+    from synthaudio.io.fileio import write_text_atomic
+    from synthaudio.run.outdir import check_output_file
 
     started = time.perf_counter()
     out_path = Path(out)

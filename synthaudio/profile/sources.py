@@ -2,7 +2,7 @@
 
 - a synthaudio OUT (``metadata.jsonl`` inside): its records, transcripts and speakers;
 - a Kaldi data directory (``wav.scp`` inside): read with
-  :func:`synthaudio.kaldi_input.read_kaldi_dir`;
+  :func:`synthaudio.io.kaldi.read_kaldi_dir`;
 - any other folder: every audio file below it that libsndfile reads (wav, flac, ogg, mp3...),
   no transcripts; the speaker is the file's parent folder.
 """
@@ -43,7 +43,7 @@ class Source:
 
 
 def _from_out(out: Path) -> list[Item]:
-    from synthaudio.manifests.metadata import iter_metadata
+    from synthaudio.io.metadata import iter_metadata
 
     items = []
     for rec in iter_metadata(out):
@@ -56,7 +56,7 @@ def _from_out(out: Path) -> list[Item]:
 
 
 def _from_kaldi(data_dir: Path) -> list[Item]:
-    from synthaudio.kaldi_input import read_kaldi_dir
+    from synthaudio.io.kaldi import read_kaldi_dir
 
     kaldi = read_kaldi_dir(data_dir)
     return [Item(u.utt_id, u.audio, u.text, u.speaker) for u in kaldi.utterances]
@@ -115,7 +115,7 @@ def open_source(path: Path | str) -> Source:
 
 def read_mono(path: Path) -> tuple[np.ndarray, int, str]:
     """float32 mono ``(n,)`` (channels averaged), the sample rate and the libsndfile subtype."""
-    from synthaudio.fileio import check_wav_complete
+    from synthaudio.io.fileio import check_wav_complete
 
     check_wav_complete(path)  # libsndfile reads a cut-off WAV without a word
     try:

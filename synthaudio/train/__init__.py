@@ -1,7 +1,7 @@
 """Optional subpackage: a small CTC acoustic model trainer for synthaudio corpora.
 
 **Not part of the core.** ``synthaudio.train`` sits above every core layer (it reads
-corpora and Kaldi dirs through :mod:`synthaudio.manifests` and :mod:`synthaudio.kaldi`,
+corpora and Kaldi dirs through :mod:`synthaudio.manifests` and :mod:`synthaudio.io.kaldi`,
 scores with :mod:`synthaudio.evaluate`) and nothing in the core imports it (a test checks
 this). It needs torch for ``model`` and ``trainer``: install the ``train`` extra
 (``pip install 'synthaudio[train]'``); without torch those two raise an ImportError saying

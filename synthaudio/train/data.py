@@ -17,8 +17,8 @@ import numpy as np
 
 from synthaudio.errors import InputError
 from synthaudio.evaluate.normalizer import EvalNormalizer
-from synthaudio.kaldi import list_kaldi_dir
-from synthaudio.manifests.metadata import iter_metadata
+from synthaudio.io.kaldi import list_kaldi_dir
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.train.features import FeatureConfig, file_features
 
 T = TypeVar("T")

@@ -190,7 +190,7 @@ def detections_csv(detections: Sequence[Detection]) -> str:
 
 
 def write_detections(path: Path, detections: Sequence[Detection]) -> None:
-    from synthaudio.fileio import write_text_atomic
+    from synthaudio.io.fileio import write_text_atomic
 
     write_text_atomic(path, detections_csv(detections))
 

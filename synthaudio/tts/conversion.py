@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from synthaudio.augment.config import check_range
+from synthaudio.configbase import check_range
 from synthaudio.errors import ConfigError
 
 Range = tuple[float, float]

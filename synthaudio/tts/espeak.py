@@ -19,19 +19,17 @@ import numpy as np
 
 from synthaudio.errors import ConfigError
 from synthaudio.tts.base import Synthesis, VoiceInfo
-from synthaudio.tts.espeak_binding import (  # noqa: F401 - re-exported
+from synthaudio.tts.espeak_binding import (
     ENGINE_NAME,
     EspeakVoice,
     _library,
 )
-from synthaudio.tts.espeak_data import (  # noqa: F401 - re-exported
-    make_shadow_data,
+from synthaudio.tts.espeak_data import (
     mbrola_line,
     mbrola_usable,
     shipped_variants,
-    variant_gender,
 )
-from synthaudio.tts.espeak_timings import word_timings  # noqa: F401 - re-exported
+from synthaudio.tts.espeak_timings import word_timings
 
 
 def mbrola_sample_rate(voice: str) -> int | None:

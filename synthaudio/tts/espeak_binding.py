@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from synthaudio.errors import ConfigError, SynthaudioError
-from synthaudio.fileio import write_text_atomic
+from synthaudio.io.fileio import write_text_atomic
 from synthaudio.tts.base import VoiceInfo
 from synthaudio.tts.espeak_data import _short_data_path, make_shadow_data
 from synthaudio.tts.variants import VariantParams, variant_text

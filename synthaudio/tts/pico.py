@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from synthaudio.augment.config import check_range
-from synthaudio.balance import deal_voices
+from synthaudio.configbase import check_range
 from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.tts.balance import deal_voices
 from synthaudio.tts.base import Synthesis, VoiceInfo
 
 ENGINE_NAME = "pico"

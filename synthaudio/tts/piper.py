@@ -36,10 +36,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from synthaudio.augment.config import check_range
-from synthaudio.balance import deal_voices
+from synthaudio.configbase import check_range
 from synthaudio.errors import ConfigError, SynthaudioError
 from synthaudio.registry import PACKAGE_PREFIX, package_path
+from synthaudio.tts.balance import deal_voices
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 from synthaudio.tts.wordspans import tighten
 

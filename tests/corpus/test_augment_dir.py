@@ -18,17 +18,16 @@ import soundfile as sf
 import soxr
 
 from synthaudio.cli import main
-from synthaudio.corpus.augment_dir import (
-    DEFAULT_AUGMENT,
-    AugmentDirConfig,
-    augment_kaldi_dir,
-    copy_ids,
-    load_augment_config,
-    parse_augment_config,
-)
 from synthaudio.errors import ConfigError
 from synthaudio.manifests.kaldi import validate_kaldi_dir
 from synthaudio.manifests.validate import validate_corpus
+from synthaudio.pipelines.augment_dir.config import (
+    DEFAULT_AUGMENT,
+    AugmentDirConfig,
+    load_augment_config,
+    parse_augment_config,
+)
+from synthaudio.pipelines.augment_dir.pipeline import augment_kaldi_dir, copy_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "real_speech"

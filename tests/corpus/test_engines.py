@@ -12,8 +12,8 @@ import soundfile as sf
 import yaml
 
 from synthaudio.cli import main
-from synthaudio.corpus.generate import generate_corpus
 from synthaudio.manifests.validate import validate_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 from synthaudio.tts import flite
 
 CONFIG = """\
@@ -104,8 +104,8 @@ def test_flite_without_its_library_is_one_line_and_writes_nothing(
 
 
 def test_engine_share_is_the_speaker_share(tmp_path: Path) -> None:
-    from synthaudio.config import load_corpus_config
-    from synthaudio.corpus.plan import plan_corpus
+    from synthaudio.pipelines.generate.config import load_corpus_config
+    from synthaudio.pipelines.generate.plan import plan_corpus
 
     config = write_config(tmp_path, "{espeak-ng: 0.5, flite: 0.5}", count=10)
     plan = plan_corpus(load_corpus_config(config), tmp_path)
@@ -171,8 +171,8 @@ def test_piper_share_without_its_model_is_a_config_error_naming_the_key(
 
 
 def test_one_engine_for_every_speaker(tmp_path: Path) -> None:
-    from synthaudio.config import load_corpus_config
-    from synthaudio.corpus.plan import plan_corpus
+    from synthaudio.pipelines.generate.config import load_corpus_config
+    from synthaudio.pipelines.generate.plan import plan_corpus
 
     config = write_config(tmp_path, "null", count=3).read_text().replace(
         "  engines: null\n", "  engine: festival\n  festival: {voices: [ked]}\n")

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from synthaudio.cli import main
-from synthaudio.corpus.generate import GROUP_SIZE, generate_corpus
+from synthaudio.pipelines.generate.pipeline import GROUP_SIZE, generate_corpus
 from synthaudio.text.normalize import TextNormalizer
 
 CONFIG = """\

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from synthaudio.corpus.generate import generate_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 CONFIG = """\
 name: levels

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 from test_generate import tree_hashes, write_config
 
-from synthaudio.config import parse_corpus_config
-from synthaudio.corpus.generate import generate_corpus
-from synthaudio.corpus.quality import (
+from synthaudio.pipelines.generate.config import parse_corpus_config
+from synthaudio.pipelines.generate.pipeline import generate_corpus
+from synthaudio.pipelines.generate.quality import (
     ASRCheck,
     ASRCheckConfig,
     QualityConfig,
     Rendering,
     count_verdicts,
 )
-from synthaudio.speakers import SpeakerParams
 from synthaudio.tts.pico import PicoVoice
+from synthaudio.tts.speakers import SpeakerParams
 
 WHISPER_CHECK = """\
 quality:
@@ -172,7 +172,7 @@ quality:
 
 
 def test_keyword_clips_go_through_the_same_check(tmp_path: Path) -> None:
-    from synthaudio.keywords.pipeline import make_keywords
+    from synthaudio.pipelines.keywords.pipeline import make_keywords
 
     config = tmp_path / "keywords.yaml"
     config.write_text(KEYWORDS, encoding="utf-8")

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from synthaudio.cli import main
-from synthaudio.corpus.augment_dir import augment_kaldi_dir
-from synthaudio.corpus.generate import generate_corpus
 from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.evaluate import evaluate_corpus
 from synthaudio.manifests.export import export_corpus
+from synthaudio.pipelines.augment_dir.pipeline import augment_kaldi_dir
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from synthaudio.corpus.run import (
+from synthaudio.errors import SynthaudioError
+from synthaudio.io.fileio import write_audio_atomic
+from synthaudio.io.metadata import MetadataRecord, iter_metadata
+from synthaudio.run.engine import (
     Record,
     RunStats,
     RunSummary,
@@ -20,9 +23,6 @@ from synthaudio.corpus.run import (
     group_path,
     run_pipeline,
 )
-from synthaudio.errors import SynthaudioError
-from synthaudio.fileio import write_audio_atomic
-from synthaudio.manifests.metadata import MetadataRecord, iter_metadata
 
 RATE = 8000
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthaudio.config import parse_corpus_config
-from synthaudio.corpus.generate import generate_corpus
-from synthaudio.corpus.plan import plan_corpus
-from synthaudio.corpus.render import Renderer
+from synthaudio.pipelines.generate.config import parse_corpus_config
+from synthaudio.pipelines.generate.pipeline import generate_corpus
+from synthaudio.pipelines.generate.plan import plan_corpus
+from synthaudio.pipelines.generate.render import Renderer
 
 CONFIG = """\
 name: voices

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from synthaudio.keywords.config import ConfusableConfig
-from synthaudio.keywords.confusable import (
+from synthaudio.pipelines.keywords.config import ConfusableConfig
+from synthaudio.pipelines.keywords.confusable import (
     english_lexicon,
     espeak_lexicon,
     find_confusables,

@@ -60,7 +60,8 @@ def test_smoothing_and_detections_on_a_made_track() -> None:
 
 
 def _speech(text: str, voice: tuple[str, str], rate_wpm: int) -> np.ndarray:
-    from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
+    from synthaudio.tts.espeak import EspeakEngine
+    from synthaudio.tts.espeak_binding import EspeakVoice
 
     s = EspeakEngine().synthesize(text, EspeakVoice(voice[0], voice[1], rate_wpm, 50, 50,
                                                     100, 0))

@@ -21,8 +21,8 @@ import soundfile as sf
 
 from synthaudio.cli import main
 from synthaudio.errors import ConfigError
-from synthaudio.keywords.pipeline import make_keywords
-from synthaudio.manifests.metadata import iter_metadata
+from synthaudio.io.metadata import iter_metadata
+from synthaudio.pipelines.keywords.pipeline import make_keywords
 
 REPO = Path(__file__).resolve().parents[2]
 SENTENCES = REPO / "corpora" / "prompt_sets" / "sentences.txt"

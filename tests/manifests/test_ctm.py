@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fake_corpus import FakeCorpus, write_records
 
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.manifests.ctm import ctm_path, write_ctm
-from synthaudio.manifests.metadata import iter_metadata
 
 
 def test_ctm_lines_sorted_with_three_decimals(corpus: FakeCorpus) -> None:

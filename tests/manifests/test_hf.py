@@ -14,8 +14,8 @@ import soundfile as sf
 from fake_corpus import FakeCorpus, build_corpus
 
 from synthaudio.errors import InputError
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.manifests.hf import hf_metadata_path, write_hf_metadata
-from synthaudio.manifests.metadata import iter_metadata
 
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

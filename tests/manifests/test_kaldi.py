@@ -12,13 +12,13 @@ import soundfile as sf
 from fake_corpus import FakeCorpus, build_corpus, have_kaldi_tools, run_kaldi_script, write_records
 
 from synthaudio.errors import InputError
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.manifests.kaldi import (
     ALL_FILES,
     utt2spk_to_spk2utt,
     validate_kaldi_dir,
     write_kaldi_dirs,
 )
-from synthaudio.manifests.metadata import iter_metadata
 
 needs_kaldi_tools = pytest.mark.skipif(not have_kaldi_tools(), reason="needs bash, perl, awk")
 

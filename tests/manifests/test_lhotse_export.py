@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from fake_corpus import FakeCorpus, build_corpus
 
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.manifests.lhotse_export import lhotse_manifest_path, write_lhotse_manifests
-from synthaudio.manifests.metadata import iter_metadata
 
 lhotse = pytest.importorskip("lhotse")
 

@@ -7,7 +7,7 @@ import pytest
 from fake_corpus import FakeCorpus, write_records
 
 from synthaudio.errors import InputError
-from synthaudio.manifests.metadata import iter_metadata, text_problem, write_metadata
+from synthaudio.io.metadata import iter_metadata, text_problem, write_metadata
 
 
 def test_iter_metadata_streams_all_records_in_id_order(corpus: FakeCorpus) -> None:
@@ -103,7 +103,7 @@ def test_write_metadata_sorts_and_is_atomic(tmp_path: Path) -> None:
 
 
 def test_metadata_record_round_trips_in_the_documented_key_order() -> None:
-    from synthaudio.manifests.metadata import MetadataRecord
+    from synthaudio.io.metadata import MetadataRecord
 
     obj = {"id": "spk001-000003", "split": "dev", "speaker": "spk001", "gender": "f",
            "lang": "en-us", "text": "turn on the light", "raw_text": "Turn on the light!",

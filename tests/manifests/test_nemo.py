@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 from fake_corpus import FakeCorpus
 
-from synthaudio.manifests.metadata import iter_metadata
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.manifests.nemo import nemo_manifest_path, write_nemo_manifests
 
 

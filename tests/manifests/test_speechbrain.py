@@ -12,8 +12,8 @@ import pytest
 import soundfile as sf
 from fake_corpus import FakeCorpus
 
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.manifests.export import export_corpus
-from synthaudio.manifests.metadata import iter_metadata
 from synthaudio.manifests.speechbrain import (
     speechbrain_csv_path,
     speechbrain_row,

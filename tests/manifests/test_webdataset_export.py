@@ -11,7 +11,7 @@ import soundfile as sf
 from fake_corpus import FakeCorpus, build_corpus
 
 from synthaudio.errors import InputError
-from synthaudio.manifests.metadata import iter_metadata
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.manifests.webdataset_export import shard_path, write_shards
 
 wds = pytest.importorskip("webdataset")

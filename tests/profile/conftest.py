@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from synthaudio.corpus.generate import generate_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from synthaudio.cli import main
-from synthaudio.config import load_corpus_config
-from synthaudio.corpus.augment_dir import load_augment_config
-from synthaudio.corpus.generate import generate_corpus
+from synthaudio.pipelines.augment_dir.config import load_augment_config
+from synthaudio.pipelines.generate.config import load_corpus_config
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 from synthaudio.profile.compare import compare_profiles, frechet_distance
 from synthaudio.profile.match import match_config
 from synthaudio.profile.profile import ProfileOptions, load_profile, profile_corpus

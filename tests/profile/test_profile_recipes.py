@@ -14,7 +14,7 @@ import soundfile as sf
 
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.augment.config import AugmentConfig
-from synthaudio.config import parse_corpus_config
+from synthaudio.pipelines.generate.config import parse_corpus_config
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"

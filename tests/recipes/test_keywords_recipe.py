@@ -119,7 +119,7 @@ def test_real_proxy_builds_a_kaldi_dir_from_shipped_recordings(tmp_path: Path) -
     sys.path.insert(0, str(REPO / "recipes" / "keywords"))
     from real_proxy import main
 
-    from synthaudio.kaldi import list_kaldi_dir
+    from synthaudio.io.kaldi import list_kaldi_dir
 
     alsa = tmp_path / "alsa"
     alsa.mkdir()

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from synthaudio.config import parse_corpus_config
-from synthaudio.corpus.plan import plan_corpus
+from synthaudio.pipelines.generate.config import parse_corpus_config
+from synthaudio.pipelines.generate.plan import plan_corpus
 from synthaudio.train.data import SpecAugmentConfig, length_batches, spec_augment
 from synthaudio.train.features import FeatureConfig, load_mono, log_mel
 from synthaudio.train.tokens import Vocabulary, greedy_collapse, split_units

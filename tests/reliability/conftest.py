@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from relutil import tree_hashes, write_sessions_config, write_tiny_config
 
-from synthaudio.corpus.generate import generate_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def tiny_reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
 @pytest.fixture(scope="session")
 def session_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two dry sessions (test split); tests copy it before changing it."""
-    from synthaudio.sessions.generate import generate_sessions
+    from synthaudio.pipelines.sessions.pipeline import generate_sessions
 
     root = tmp_path_factory.mktemp("sessions")
     generate_sessions(write_sessions_config(root / "cfg"), root / "out", jobs=1,

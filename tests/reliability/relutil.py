@@ -18,9 +18,9 @@ from pathlib import Path
 import soundfile as sf
 import yaml
 
-import synthaudio.corpus.generate  # noqa: F401  (forked runs start with it imported)
+import synthaudio.pipelines.generate.pipeline  # noqa: F401  (forked runs start with it imported)
 from synthaudio.cli import main
-from synthaudio.fileio import check_wav_complete, is_temp_name
+from synthaudio.io.fileio import check_wav_complete, is_temp_name
 
 # 4 speakers x 3 utterances with every stage that writes files: a 3-room RIR bank, noise,
 # stems, and every export whose bytes do not depend on where OUT is (lhotse's do).

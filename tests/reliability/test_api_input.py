@@ -18,9 +18,9 @@ from synthaudio.augment.noise import NoiseFolder, mix_at_snr
 from synthaudio.augment.rirbank import RirBank, apply_reverb, build_rir_bank
 from synthaudio.augment.room import RoomConfig
 from synthaudio.augment.speed import SpeedParams, apply_speed
-from synthaudio.corpus.generate import generate_corpus
 from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.manifests.export import export_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 SR = 16000
 GOOD = (0.1 * np.sin(np.arange(SR) * 0.05)).astype(np.float32)

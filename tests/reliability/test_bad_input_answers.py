@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from relutil import TINY_CONFIG, tree_hashes, write_tiny_config
 
-import synthaudio.executors as executors
+import synthaudio.run.executors as executors
 from synthaudio.cli import build_parser, main
 from synthaudio.errors import ConfigError
-from synthaudio.executors import fit_jobs, usable_cores
+from synthaudio.run.executors import fit_jobs, usable_cores
 
 
 def _one_line_error(code: int, err: str, *expected: str) -> None:

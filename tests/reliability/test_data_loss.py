@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from relutil import TINY_CONFIG, Child, tree_hashes, wait_for, write_tiny_config
 
-from synthaudio import fileio
 from synthaudio.cli import main
-from synthaudio.corpus.outdir import LOCK_NAME, STAGING_NAME, WRITTEN_NAME
+from synthaudio.io import fileio
+from synthaudio.run.outdir import LOCK_NAME, STAGING_NAME, WRITTEN_NAME
 
 SMALL = TINY_CONFIG.replace("per_speaker: 6", "per_speaker: 1")
 OTHER = SMALL.replace("seed: 11", "seed: 12")

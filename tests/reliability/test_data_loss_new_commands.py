@@ -15,9 +15,9 @@ import soundfile as sf
 from relutil import TINY_CONFIG, write_tiny_config
 
 from synthaudio.cli import main
-from synthaudio.corpus import outdir
-from synthaudio.corpus.outdir import TRASH_NAME, WRITTEN_NAME
 from synthaudio.errors import SynthaudioError
+from synthaudio.run import outdir
+from synthaudio.run.outdir import TRASH_NAME, WRITTEN_NAME
 
 SMALL = TINY_CONFIG.replace("per_speaker: 6", "per_speaker: 1")
 OTHER = SMALL.replace("seed: 11", "seed: 12")
@@ -171,7 +171,7 @@ def test_audio_of_an_interrupted_run_is_synthaudio_s_not_the_user_s(
     import os
     import re
 
-    from synthaudio import fileio
+    from synthaudio.io import fileio
 
     real_write = fileio._write_file
     out = tmp_path / "out"

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from relutil import check_consistent, temp_files, tree_hashes
 
-from synthaudio import fileio
 from synthaudio.cli import main
-from synthaudio.manifests import atomic
+from synthaudio.io import fileio
 
 _REAL_WRITE = fileio._write_file
 
@@ -78,16 +77,16 @@ def test_export_failure_names_the_manifest(
     config, ref = tiny_reference
     out = tmp_path / "out"
     argv = ["generate", str(config), "-o", str(out), "-q"]
-    real_commit = atomic.AtomicFile.commit
+    real_commit = fileio.AtomicFile.commit
     calls = [0]
 
-    def commit(self: atomic.AtomicFile) -> None:
+    def commit(self: fileio.AtomicFile) -> None:
         calls[0] += 1
         if calls[0] > 5:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real_commit(self)
 
-    monkeypatch.setattr(atomic.AtomicFile, "commit", commit)
+    monkeypatch.setattr(fileio.AtomicFile, "commit", commit)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left on device" in err, err

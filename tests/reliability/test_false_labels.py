@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from synthaudio.cli import main
-from synthaudio.keywords.confusable import english_lexicon
+from synthaudio.pipelines.keywords.confusable import english_lexicon
 
 KEYWORDS = """\
 name: kw
@@ -42,7 +42,7 @@ def _keywords(tmp_path: Path, targets: str, clip_s: float = 1.5) -> tuple[int, P
 
 
 def test_no_unknown_clip_says_a_target(tmp_path: Path) -> None:
-    from synthaudio.keywords.confusable import says_any  # the rule the corpus must follow
+    from synthaudio.pipelines.keywords.confusable import says_any  # the rule the corpus must follow
 
     code, out = _keywords(tmp_path, '["yes", "yes please"]')
     assert code == 0

@@ -22,7 +22,7 @@ from relutil import (
     wait_group_gone,
 )
 
-from synthaudio.fileio import is_temp_name
+from synthaudio.io.fileio import is_temp_name
 
 MIN_KILLS = 24
 REAL_RUNS = 2  # runs of the installed program started from scratch; the rest are forked

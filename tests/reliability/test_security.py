@@ -12,11 +12,11 @@ import pytest
 from relutil import TINY_CONFIG, write_tiny_config
 
 import synthaudio
-from synthaudio.config import parse_corpus_config
-from synthaudio.corpus.generate import generate_corpus
-from synthaudio.corpus.plan import plan_corpus
-from synthaudio.corpus.render import audio_relpath, check_path_component
 from synthaudio.errors import ConfigError
+from synthaudio.pipelines.generate.config import parse_corpus_config
+from synthaudio.pipelines.generate.pipeline import generate_corpus
+from synthaudio.pipelines.generate.plan import plan_corpus
+from synthaudio.pipelines.generate.render import audio_relpath, check_path_component
 
 PACKAGE = Path(synthaudio.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))

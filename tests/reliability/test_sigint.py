@@ -21,7 +21,7 @@ from relutil import (
     write_tiny_config,
 )
 
-from synthaudio.corpus.generate import generate_corpus
+from synthaudio.pipelines.generate.pipeline import generate_corpus
 
 # long enough (64 utterances in 4 render groups, ~1 s of rendering) that Ctrl-C lands mid-run
 CONFIG = TINY_CONFIG.replace("per_speaker: 6", "per_speaker: 16")

@@ -90,7 +90,7 @@ def test_a_bad_seglst_entry_is_named(tmp_path: Path, session_corpus: Path,
 
 
 def test_a_bad_uem_line_is_named(tmp_path: Path) -> None:
-    from synthaudio.sessions.evaluate import load_uem
+    from synthaudio.pipelines.sessions.evaluate import load_uem
 
     uem = tmp_path / "a.uem"
     uem.write_text("s1 1 0.000 12.5\ns2 1 3.0 1.0\n")

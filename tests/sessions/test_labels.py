@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthaudio.sessions.labels import (
+from synthaudio.pipelines.sessions.labels import (
     Segment,
     mask_ratios,
     measure_ratios,

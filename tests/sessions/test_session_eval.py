@@ -11,10 +11,10 @@ from sessutil import DRY_CONFIG, write_config
 
 from synthaudio.cli import main
 from synthaudio.errors import ConfigError, InputError
-from synthaudio.manifests.metadata import iter_metadata
-from synthaudio.sessions.evaluate import diarization_scores, evaluate_sessions
-from synthaudio.sessions.export import rttm_lines, session_file
-from synthaudio.sessions.generate import generate_sessions
+from synthaudio.io.metadata import iter_metadata
+from synthaudio.pipelines.sessions.evaluate import diarization_scores, evaluate_sessions
+from synthaudio.pipelines.sessions.export import rttm_lines, session_file
+from synthaudio.pipelines.sessions.pipeline import generate_sessions
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,13 @@ from sessutil import DRY_CONFIG, ROOM_CONFIG, tree_hashes, write_config
 
 from synthaudio.cli import main
 from synthaudio.errors import ConfigError, InputError
-from synthaudio.kaldi import read_kaldi_dir
-from synthaudio.manifests.metadata import iter_metadata
-from synthaudio.sessions.config import load_sessions_config
-from synthaudio.sessions.export import session_file
-from synthaudio.sessions.generate import generate_sessions
-from synthaudio.sessions.labels import Segment, mask_ratios, segment_mask, stem_activity
-from synthaudio.sessions.plan import plan_sessions
+from synthaudio.io.kaldi import read_kaldi_dir
+from synthaudio.io.metadata import iter_metadata
+from synthaudio.pipelines.sessions.config import load_sessions_config
+from synthaudio.pipelines.sessions.export import session_file
+from synthaudio.pipelines.sessions.labels import Segment, mask_ratios, segment_mask, stem_activity
+from synthaudio.pipelines.sessions.pipeline import generate_sessions
+from synthaudio.pipelines.sessions.plan import plan_sessions
 
 KALDI_UTILS = Path(__file__).resolve().parents[1] / "manifests" / "kaldi_utils"
 FRAME_S = 0.01

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthaudio.sessions.config import SessionsConfig
-from synthaudio.sessions.labels import measure_ratios, speech_segments
-from synthaudio.sessions.timeline import DryTurn, Timeline
+from synthaudio.pipelines.sessions.config import SessionsConfig
+from synthaudio.pipelines.sessions.labels import measure_ratios, speech_segments
+from synthaudio.pipelines.sessions.timeline import DryTurn, Timeline
 from synthaudio.tts.base import WordTiming
 
 

@@ -8,7 +8,8 @@ from synthaudio.tts.align import (
     estimate_words,
     letter_phones,
 )
-from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
+from synthaudio.tts.espeak import EspeakEngine
+from synthaudio.tts.espeak_binding import EspeakVoice
 
 SENTENCES = [
     "the birch canoe slid on the smooth planks",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthaudio.config import parse_corpus_config
-from synthaudio.corpus.plan import plan_corpus
-from synthaudio.corpus.render import Renderer
+from synthaudio.pipelines.generate.config import parse_corpus_config
+from synthaudio.pipelines.generate.plan import plan_corpus
+from synthaudio.pipelines.generate.render import Renderer
 from synthaudio.tts.align import align_or_estimate, asr_word_timings, boundary_errors
 from synthaudio.tts.base import WordTiming
 

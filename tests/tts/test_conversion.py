@@ -10,7 +10,8 @@ from synthaudio.tts.conversion import (
     sample_conversion,
     warp_envelope,
 )
-from synthaudio.tts.espeak import EspeakEngine, EspeakVoice
+from synthaudio.tts.espeak import EspeakEngine
+from synthaudio.tts.espeak_binding import EspeakVoice
 
 TEXT = "the birch canoe slid on the smooth planks"
 

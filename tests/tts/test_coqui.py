@@ -6,10 +6,10 @@ import pytest
 pytest.importorskip("TTS", reason="coqui-tts is not installed (pip install 'synthaudio[coqui]')")
 torch = pytest.importorskip("torch")
 
-from synthaudio.config import SpeakersConfig  # noqa: E402
 from synthaudio.errors import ConfigError  # noqa: E402
-from synthaudio.speakers import sample_speaker, sample_speakers, speaker_ids  # noqa: E402
+from synthaudio.tts.config import SpeakersConfig  # noqa: E402
 from synthaudio.tts.coqui import CoquiConfig, CoquiEngine, CoquiVoice  # noqa: E402
+from synthaudio.tts.speakers import sample_speaker, sample_speakers, speaker_ids  # noqa: E402
 
 SPEAKERS = ["alice", "bob", "carol"]
 TEXT = "turn on the light in the kitchen"

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from synthaudio.errors import ConfigError, SynthaudioError
-from synthaudio.speakers import engine_counts
 from synthaudio.tts.coqui import (
     CoquiConfig,
     CoquiEngine,
@@ -15,6 +14,7 @@ from synthaudio.tts.coqui import (
     reference_voices,
     token_word_timings,
 )
+from synthaudio.tts.speakers import engine_counts
 
 SPECIAL = {"<BLNK>"}
 

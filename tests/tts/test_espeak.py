@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from synthaudio.errors import ConfigError
-from synthaudio.tts.espeak import EspeakEngine, EspeakVoice, shipped_variants, variant_gender
+from synthaudio.tts.espeak import EspeakEngine
+from synthaudio.tts.espeak_binding import EspeakVoice
+from synthaudio.tts.espeak_data import shipped_variants, variant_gender
 
 
 def voice(**kw):

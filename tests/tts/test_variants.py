@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from synthaudio.config import SpeakersConfig
-from synthaudio.speakers import sample_speaker, speaker_ids
-from synthaudio.tts.espeak import EspeakEngine, EspeakVoice, _library
+from synthaudio.tts.config import SpeakersConfig
+from synthaudio.tts.espeak import EspeakEngine
+from synthaudio.tts.espeak_binding import EspeakVoice, _library
+from synthaudio.tts.speakers import sample_speaker, speaker_ids
 from synthaudio.tts.variants import (
     FormantRange,
     VariantConfig,

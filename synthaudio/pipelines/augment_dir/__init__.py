@@ -1,0 +1,1 @@
+"""``synthaudio augment``: a real Kaldi dir -> environment."""

@@ -1,0 +1,1 @@
+"""``synthaudio generate``: text -> TTS -> environment."""

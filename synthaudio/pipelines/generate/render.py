@@ -1,0 +1,288 @@
+"""Render one planned utterance: TTS, resampling, environment, and its metadata record.
+
+A renderer lives once per worker process; ``render`` is a function of the utterance spec
+and the corpus seed alone, so any worker gives the same bytes. Inside a render group's
+``session`` the files are written by a background thread while the next utterance is
+synthesized; leaving the session waits for them, so a group's records are committed only
+after all of its audio is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soxr
+
+from synthaudio.augment.augmenter import Augmenter
+from synthaudio.errors import ConfigError
+from synthaudio.io.fileio import encode_audio, write_audio_atomic, write_bytes_atomic
+from synthaudio.io.metadata import MetadataRecord
+from synthaudio.pipelines.generate.config import CorpusConfig
+from synthaudio.pipelines.generate.plan import UtteranceSpec
+from synthaudio.pipelines.generate.quality import ASRCheck, Rendering
+from synthaudio.streams import STREAM_UTTERANCE
+from synthaudio.tts.align import align_or_estimate
+from synthaudio.tts.base import Synthesis, WordTiming
+from synthaudio.tts.conversion import (
+    CONVERSION_SAMPLE_RATE,
+    ConversionParams,
+    apply_conversion,
+)
+from synthaudio.tts.engines import engine_of
+from synthaudio.tts.espeak import EspeakEngine
+from synthaudio.tts.espeak_binding import EspeakVoice
+from synthaudio.tts.speakers import SpeakerParams, Voice, jitter_voice
+
+# Sub-streams of one utterance's randomness, in a fixed order; the ASR check's re-draws
+# use [seed, STREAM_UTTERANCE, index, quality.REDRAW_SUB, attempt].
+_SUB_PROSODY = 0
+_SUB_AUGMENT = 1
+STEM_FORMAT = "wav-float32"  # stems: float32 WAV, so speech + noise is the mix, unclipped
+
+
+def utterance_rng(seed: int, index: int, sub: int) -> np.random.Generator:
+    return np.random.default_rng([seed, STREAM_UTTERANCE, index, sub])
+
+
+_SAFE_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def check_path_component(name: str) -> str:
+    """``name`` unchanged when it is safe as one file-name component, else ValueError.
+
+    Ids the program makes (``spk003``, ``spk003-000012``, split names) always are; the check
+    keeps any other text (a prompt id, say) from ever becoming a path outside OUT.
+    """
+    if not isinstance(name, str) or not _SAFE_COMPONENT.fullmatch(name):
+        raise ValueError(f"{name!r} is not safe as a file name (letters, digits, '_', '-')")
+    return name
+
+
+def audio_relpath(spec: UtteranceSpec, fmt: str) -> str:
+    parts = (spec.split, spec.speaker.speaker_id, spec.utt_id)
+    for part in parts:
+        check_path_component(part)
+    if fmt not in ("wav", "flac"):
+        raise ValueError(f"audio format must be 'wav' or 'flac', got {fmt!r}")
+    return f"audio/{parts[0]}/{parts[1]}/{parts[2]}.{fmt}"
+
+
+@dataclass
+class RenderedAudio:
+    audio: np.ndarray  # float32 (n,) or (K, n) at the corpus rate
+    words: tuple[WordTiming, ...] | None
+    tts: dict[str, Any]
+    augment: dict[str, Any] | None
+    stems: tuple[np.ndarray, np.ndarray] | None  # (speech, noise) as summed, before channel
+
+
+@dataclass
+class DroppedUtterance:
+    reason: str
+    tts: dict[str, Any]  # engine, voice and the ASR check's verdict (``asr``)
+
+
+class Renderer:
+    """Makes the audio and the metadata record of utterances, one at a time."""
+
+    def __init__(self, cfg: CorpusConfig, augmenter: Augmenter | None = None,
+                 gate: ASRCheck | None = None, config_dir: Path | None = None) -> None:
+        self.cfg = cfg
+        self.engine = EspeakEngine()
+        self.augmenter = augmenter
+        self.gate = gate
+        self.config_dir = config_dir  # where relative paths of speakers.coqui start
+        self._engines: dict[str, Any] = {}  # engines other than espeak-ng, built on use
+        self._writer: ThreadPoolExecutor | None = None  # inside a session only
+        self._writes: list[Future[None]] = []  # the session's writes, oldest first
+
+    def _synthesize(self, text: str, voice: Voice) -> tuple[str, Synthesis]:
+        """(engine name, synthesis): espeak-ng in process, other engines of the registry
+        built in this process on first use."""
+        if isinstance(voice, EspeakVoice):
+            return self.engine.name, self.engine.synthesize(text, voice)
+        entry = engine_of(voice)  # engine registry hook
+        engine = self._engines.get(entry.name)
+        if engine is None:
+            section = self.cfg.speakers.engine_section(entry.name)
+            if section is None and entry.section_required:
+                raise ConfigError(f"a {entry.name} speaker, but no speakers.{entry.section} "
+                                  "in the config")
+            engine = self._engines[entry.name] = entry.build(section, self.config_dir)
+        return entry.name, engine.synthesize(text, voice)
+
+    @contextlib.contextmanager
+    def session(self, specs: Sequence[UtteranceSpec] = ()) -> Iterator[None]:
+        """One espeak-ng session for a render group (see ``EspeakEngine.session``), its files
+        written by one background thread; leaving the block waits for every write and raises
+        the first write error."""
+        with (self.engine.session(spec.speaker.voice for spec in specs),
+              ThreadPoolExecutor(1, thread_name_prefix="synthaudio-write") as writer):
+            self._writer, self._writes = writer, []
+            try:
+                yield
+                for write in self._writes:
+                    write.result()
+            finally:
+                for write in self._writes:  # on an error: drop the writes not started
+                    write.cancel()
+                self._writer, self._writes = None, []
+
+    def _write(self, files: list[tuple[Path, np.ndarray, int, str]]) -> None:
+        """Write ``(path, audio, sample_rate, format)`` files atomically: now, or in the
+        session's writer thread (after raising the error of any write that failed)."""
+        if self._writer is None:
+            write_files(files)
+            return
+        while self._writes and self._writes[0].done():
+            self._writes.pop(0).result()
+        self._writes.append(self._writer.submit(write_files, files))
+
+    def speak(
+        self, text: str, voice: Voice, conversion: ConversionParams | None = None
+    ) -> tuple[np.ndarray, tuple[WordTiming, ...] | None]:
+        """Clean speech at the corpus rate, with its word timings."""
+        audio, words, _ = self.speak_timed(text, voice, conversion)
+        return audio, words
+
+    def speak_timed(
+        self, text: str, voice: Voice, conversion: ConversionParams | None = None
+    ) -> tuple[np.ndarray, tuple[WordTiming, ...], str]:
+        """(clean speech at the corpus rate, word timings, where the timings come from:
+        "engine", or "aligned"/"estimated" for an engine that gives none), in the speaker's
+        converted voice when ``conversion`` is given (it keeps time: same timings)."""
+        synth = self._synthesize(text, voice)[1]
+        audio, rate = synth.audio, synth.sample_rate
+        words, timings = synth.words, "engine"
+        if words is None:
+            words, timings = align_or_estimate(audio, rate, text.split())
+        if conversion is not None:
+            if rate != CONVERSION_SAMPLE_RATE:
+                audio = soxr.resample(audio, rate, CONVERSION_SAMPLE_RATE, quality="HQ")
+                rate = CONVERSION_SAMPLE_RATE
+            audio = apply_conversion(audio, rate, conversion)
+        if rate != self.cfg.audio.sample_rate:
+            audio = soxr.resample(audio, rate, self.cfg.audio.sample_rate, quality="HQ")
+        return np.ascontiguousarray(audio, dtype=np.float32), words, timings
+
+    def clean_audio(self, text: str, voice: Voice) -> np.ndarray:
+        return self.speak(text, voice)[0]
+
+    def synthesize(self, spec: UtteranceSpec) -> RenderedAudio | DroppedUtterance:
+        """TTS and environment for one utterance, without writing anything.
+
+        With an ASR check (``quality.asr``), clean speech the ASR cannot read is re-drawn
+        (new prosody, then another voice of the engine) or dropped.
+        """
+        sample_rate = self.cfg.audio.sample_rate
+        first_rng = utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY)
+
+        def render(speaker: SpeakerParams, rng: np.random.Generator) -> Rendering[Any]:
+            voice = jitter_voice(speaker.voice, self.cfg.speakers.jitter, rng)
+            audio, words, timings = self.speak_timed(spec.text, voice, speaker.conversion)
+            return Rendering(audio, sample_rate, (words, timings), voice)
+
+        speaker = spec.speaker
+        verdict = None
+        if self.gate is None:
+            rendering = render(speaker, first_rng)
+        else:
+            key = [self.cfg.seed, STREAM_UTTERANCE, spec.index]
+            got, speaker, verdict = self.gate.run(spec.text, spec.speaker, spec.split, key,
+                                                  first_rng, render)
+            if got is None:
+                return DroppedUtterance(verdict.reason(), {
+                    "engine": spec.speaker.engine, "asr": verdict.to_dict()})
+            rendering = got
+        audio, voice = rendering.audio, rendering.voice
+        words, timings = rendering.result
+        tts = {"engine": speaker.engine, **voice.to_dict(), "timings": timings}
+        if speaker.conversion is not None:
+            tts["conversion"] = speaker.conversion.to_dict()
+        if verdict is not None:
+            tts["asr"] = verdict.to_dict()
+        if self.augmenter is None:
+            return RenderedAudio(audio, words, tts, None, None)
+        result = self.augmenter(audio, sample_rate, utterance_rng(self.cfg.seed, spec.index,
+                                                                  _SUB_AUGMENT))
+        if words is not None:
+            words = tuple(
+                WordTiming(w.word, w.start_s * result.time_scale + result.time_offset_s,
+                           w.dur_s * result.time_scale)
+                for w in words
+            )
+        augment = {**result.params.to_dict(), "measured": result.report.to_dict()}
+        return RenderedAudio(result.audio, words, tts, augment, (result.speech, result.noise))
+
+    def render(self, spec: UtteranceSpec, out_dir: Path) -> dict[str, Any]:
+        """Render, write the audio (and stems) atomically, and return the metadata record."""
+        fmt = self.cfg.audio.format
+        sample_rate = self.cfg.audio.sample_rate
+        rendered = self.synthesize(spec)
+        if isinstance(rendered, DroppedUtterance):
+            return {"id": spec.utt_id, "dropped": rendered.reason, "text": spec.text,
+                    "split": spec.split, "speaker": spec.speaker.speaker_id, "tts": rendered.tts}
+        rel = audio_relpath(spec, fmt)
+        files: list[tuple[Path, np.ndarray, int, str]] = [
+            (out_dir / rel, rendered.audio, sample_rate, fmt)]
+        num_samples = int(rendered.audio.shape[-1])  # (n,) or (K, n)
+        duration_s = num_samples / sample_rate
+        augment = rendered.augment
+        if self.cfg.audio.stems and rendered.stems is not None and augment is not None:
+            stem_dir = f"stems/{check_path_component(spec.utt_id)}"
+            for name, stem in zip(("speech", "noise"), rendered.stems, strict=True):
+                # float32: a stem may exceed full scale, and 16-bit would clip it
+                files.append((out_dir / stem_dir / f"{name}.wav", stem, sample_rate, STEM_FORMAT))
+            augment = {**augment, "stems": {"speech": f"{stem_dir}/speech.wav",
+                                            "noise": f"{stem_dir}/noise.wav"}}
+        self._write(files)
+        num_channels = 1 if rendered.audio.ndim == 1 else int(rendered.audio.shape[0])
+        return MetadataRecord(
+            id=spec.utt_id,
+            split=spec.split,
+            speaker=spec.speaker.speaker_id,
+            gender=spec.speaker.gender,
+            lang=self.cfg.language,
+            text=spec.text,
+            raw_text=spec.raw_text,
+            prompt_id=spec.prompt_id,
+            audio=rel,
+            duration_s=round(duration_s, 6),
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            words=None if rendered.words is None else _clip_words(rendered.words, duration_s),
+            tts=rendered.tts,
+            augment=augment,
+            extra={},
+        ).to_dict()
+
+
+def write_files(files: list[tuple[Path, np.ndarray, int, str]]) -> None:
+    """Write ``(path, audio, sample_rate, format)`` files atomically (``STEM_FORMAT``: a
+    float32 WAV; else 16-bit ``wav`` or ``flac``)."""
+    for path, audio, sample_rate, fmt in files:
+        if fmt == STEM_FORMAT:
+            frames = audio.T if audio.ndim == 2 else audio
+            write_bytes_atomic(path, encode_audio(frames, sample_rate, "wav", "FLOAT"))
+        else:
+            write_audio_atomic(path, audio, sample_rate, fmt)
+
+
+def _clip_words(words: tuple[WordTiming, ...], duration_s: float,
+                ) -> tuple[tuple[str, float, float], ...]:
+    """Word timings as ``(word, start_s, dur_s)``, kept inside the audio and in order."""
+    out: list[tuple[str, float, float]] = []
+    prev_end = 0.0
+    for w in words:
+        start = min(max(round(w.start_s, 3), prev_end), duration_s)
+        end = min(max(round(w.start_s + w.dur_s, 3), start), duration_s)
+        out.append((w.word, round(start, 3), round(end - start, 3)))
+        prev_end = end
+    return tuple(out)

@@ -1,0 +1,1 @@
+"""``synthaudio keywords``: keyword-spotting clips and long streams."""
