@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from synthaudio.errors import SynthaudioError
+from synthaudio.registry import resolve
+from synthaudio.run.cliargs import (
+    config_arguments,
+    executor_args,
+    jobs_arg,
+    jobs_of,
+    positive_int,
+    quiet_arg,
+    run_args,
+    run_config_command,
+)
+from synthaudio.run.pipelines import PIPELINES, PipelineEntry
 
 Handler = Callable[[argparse.Namespace], int]
 # commands that write into a corpus OUT made by another command: their files join OUT's
@@ -49,51 +62,24 @@ def _range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
-def _jobs(args: argparse.Namespace) -> int:
-    """``-j``: one worker per usable core by default; more than that is lowered, with a note
-    (the output does not depend on it). With Ray, -j is the local instance's CPUs: kept."""
-    if getattr(args, "executor", "local") == "ray" and args.jobs is not None:
-        return int(args.jobs)
-    from synthaudio.run.executors import fit_jobs
-
-    jobs, note = fit_jobs(args.jobs)
-    if note is not None:
-        print(f"synthaudio: note: {note}", file=sys.stderr)
-    return jobs
-
-
-def _run_config(make: Any, args: argparse.Namespace, **extra: Any) -> int:
-    """Run ``make(CONFIG, OUT, ...)`` (generate, sessions, keywords) with the options of
-    :func:`_run_args` and print its summary."""
-    summary = make(
-        Path(args.config), Path(args.out), jobs=_jobs(args), seed=args.seed,
-        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
-        executor=args.executor, ray_address=args.ray_address, **extra,
-    )
-    print(summary.format())
+def _cmd_pipeline(args: argparse.Namespace, entry: PipelineEntry) -> int:
+    """A pipeline's subcommand: its ``command`` (or ``make(CONFIG, OUT, ...)``), then its
+    summary."""
+    jobs = jobs_of(args)
+    command = resolve(entry.command) if entry.command is not None else run_config_command
+    print(command(args, entry, jobs).format())
     return 0
 
 
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from synthaudio.pipelines.generate.pipeline import generate_corpus
-
-    return _run_config(generate_corpus, args, limit=args.limit)
-
-
-def _cmd_keywords(args: argparse.Namespace) -> int:
-    from synthaudio.pipelines.keywords.pipeline import make_keywords
-
-    return _run_config(make_keywords, args)
+def _pipeline_parser(sub: Any, entry: PipelineEntry) -> None:
+    """The subcommand of a registered pipeline (synthaudio.run.pipelines)."""
+    p = _subparser(sub, entry.name, entry.description)
+    if entry.arguments is not None:
+        resolve(entry.arguments)(p, entry)
+    else:
+        config_arguments(p, entry)
+        run_args(p)
+    p.set_defaults(func=functools.partial(_cmd_pipeline, entry=entry))
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
@@ -170,21 +156,8 @@ def _cmd_rirs(args: argparse.Namespace) -> int:
     with _flags_for("build_rir_bank", {"count": "--count", "sample_rate": "--sample-rate",
                                        "jobs": "-j/--jobs"}):
         bank = build_rir_bank(Path(args.out), cfg, args.count, args.sample_rate, args.seed,
-                              jobs=_jobs(args), progress=not args.quiet)
+                              jobs=jobs_of(args), progress=not args.quiet)
     print(f"{len(bank.entries)} RIRs in {args.out} (index.jsonl)")
-    return 0
-
-
-def _cmd_augment(args: argparse.Namespace) -> int:
-    from synthaudio.pipelines.augment_dir.pipeline import augment_kaldi_dir
-
-    summary = augment_kaldi_dir(
-        Path(args.kaldi_dir), Path(args.out),
-        config_path=Path(args.config) if args.config else None,
-        copies=args.copies, jobs=_jobs(args), seed=args.seed, overwrite=args.overwrite,
-        progress=not args.quiet, executor=args.executor, ray_address=args.ray_address,
-    )
-    print(summary.format())
     return 0
 
 
@@ -193,7 +166,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     report = export_corpus(Path(args.out), [f for f in args.format.split(",") if f],
                            absolute_paths=args.absolute_paths, shard_size=args.shard_size,
-                           jobs=_jobs(args), executor=args.executor, ray_address=args.ray_address,
+                           jobs=jobs_of(args), executor=args.executor, ray_address=args.ray_address,
                            progress=not args.quiet)
     print(report.format() if hasattr(report, "format") else report)
     return 0
@@ -230,12 +203,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         if args.split is not None:
             raise SynthaudioError(f"--split: {target} is a Kaldi data directory (wav.scp), "
                                   "not a corpus: it has no splits")
-        summary = evaluate_kaldi_dir(target, asr=args.asr, name=args.name, jobs=_jobs(args),
+        summary = evaluate_kaldi_dir(target, asr=args.asr, name=args.name, jobs=jobs_of(args),
                                      gate=gate, executor=args.executor,
                                      ray_address=args.ray_address, progress=not args.quiet)
     else:
         summary = evaluate_corpus(target, split=args.split or "test", asr=args.asr,
-                                  name=args.name, jobs=_jobs(args), gate=gate,
+                                  name=args.name, jobs=jobs_of(args), gate=gate,
                                   executor=args.executor, ray_address=args.ray_address,
                                   progress=not args.quiet)
     print(format_table(summary))
@@ -246,7 +219,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from synthaudio.evaluate.report import write_report
 
     compare = Path(args.compare) if args.compare else None
-    print(write_report(Path(args.out), compare=compare, jobs=_jobs(args),
+    print(write_report(Path(args.out), compare=compare, jobs=jobs_of(args),
                        progress=not args.quiet))
     return 0
 
@@ -262,7 +235,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     check_families(skip)
     options = ProfileOptions(families=tuple(f for f in FAMILIES if f not in skip))
     summary = profile_corpus(Path(args.corpus), Path(args.out), options=options,
-                             jobs=_jobs(args), progress=not args.quiet, executor=args.executor,
+                             jobs=jobs_of(args), progress=not args.quiet, executor=args.executor,
                              ray_address=args.ray_address)
     print(summary.format())
     return 0
@@ -291,10 +264,10 @@ def _profile_parsers(sub: argparse._SubParsersAction) -> None:
                                    "PROFILE.json")
     p.add_argument("corpus", help="a Kaldi data dir, a folder of audio files or a corpus")
     p.add_argument("-o", "--out", required=True, help="the profile file (JSON)")
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1, help="worker processes")
+    p.add_argument("-j", "--jobs", type=positive_int, default=1, help="worker processes")
     p.add_argument("--skip", help=f"comma list of measurements to leave out ({','.join(FAMILIES)})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _executor_args(p)
+    executor_args(p)
     p.set_defaults(func=_cmd_profile)
 
     p = _subparser(sub, "match", "write a config whose randomization covers a profile")
@@ -342,12 +315,6 @@ class _HelpFormatter(argparse.HelpFormatter):
 # ---- sessions (issue 17) ----------------------------------------------------------------
 
 
-def _cmd_sessions(args: argparse.Namespace) -> int:
-    from synthaudio.pipelines.sessions.pipeline import generate_sessions
-
-    return _run_config(generate_sessions, args)
-
-
 def _cmd_sessions_eval(args: argparse.Namespace) -> int:
     from synthaudio.pipelines.sessions.evaluate import evaluate_sessions
 
@@ -360,13 +327,7 @@ def _cmd_sessions_eval(args: argparse.Namespace) -> int:
 
 
 def _sessions_parsers(sub: Any) -> None:
-    p = _subparser(sub, "sessions", "make a corpus of multi-speaker conversations (sessions "
-                                    "for diarization and meeting ASR) from a sessions config")
-    p.add_argument("config", help="a corpus config with a sessions: section")
-    p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
-    _jobs_arg(p)
-    _run_args(p)
-    p.set_defaults(func=_cmd_sessions)
+    _pipeline_parser(sub, PIPELINES.get("sessions"))
 
     p = _subparser(sub, "sessions-eval", "DER/JER (pyannote.metrics) and cpWER (meeteval) of "
                                          "a system on a session corpus split")
@@ -383,36 +344,6 @@ def _sessions_parsers(sub: Any) -> None:
     p.add_argument("--skip-overlap", action="store_true", help="do not score overlapped speech")
     p.add_argument("--name", default="sessions", help="results folder under OUT/eval/")
     p.set_defaults(func=_cmd_sessions_eval)
-
-
-def _executor_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="where workers run: a local process pool (-j N) or a Ray cluster "
-                        "(pip install 'synthaudio[ray]'); both write the same bytes")
-    p.add_argument("--ray-address", help="Ray cluster address (default: a local Ray instance "
-                                         "with -j CPUs)")
-
-
-def _run_args(p: argparse.ArgumentParser) -> None:
-    """The options of a run from a config (generate, sessions, keywords): seed, overwrite,
-    resume, progress, executor."""
-    p.add_argument("--seed", type=int, help="override the config's seed")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a corpus made from another config")
-    p.add_argument("--resume", action="store_true",
-                   help="finish an interrupted run of this config in OUT, and fail if there is "
-                        "none (re-running the same command without it resumes too)")
-    _quiet_arg(p)
-    _executor_args(p)
-
-
-def _jobs_arg(p: argparse.ArgumentParser, what: str = "worker processes") -> None:
-    p.add_argument("-j", "--jobs", type=_positive_int,
-                   help=f"{what} (default: the usable CPU cores; never more than those)")
-
-
-def _quiet_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def _subparser(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -435,23 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = _subparser(sub, "generate", "make a corpus from a corpus.yaml")
-    p.add_argument("config", help="the corpus config (corpus.yaml)")
-    p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
-    _jobs_arg(p)
-    p.add_argument("--limit", type=_positive_int,
-                   help="render N utterances, every split in proportion (a later run with a "
-                        "larger limit or none extends the corpus)")
-    _run_args(p)
-    p.set_defaults(func=_cmd_generate)
-
-    p = _subparser(sub, "keywords", "make a keyword-spotting corpus (targets, hard negatives, "
-                                    "Speech Commands layout) from a keywords config")
-    p.add_argument("config", help="the keywords config (keywords.yaml)")
-    p.add_argument("-o", "--out", required=True, help="corpus folder to write (OUT)")
-    _jobs_arg(p)
-    _run_args(p)
-    p.set_defaults(func=_cmd_keywords)
+    _pipeline_parser(sub, PIPELINES.get("generate"))
+    _pipeline_parser(sub, PIPELINES.get("keywords"))
 
     p = _subparser(sub, "detect", "find keywords in long recordings with a trained keyword "
                                   "model (CSV: file, keyword, start_s, end_s, score)")
@@ -477,29 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _subparser(sub, "rirs", "build a room impulse response bank")
     p.add_argument("-o", "--out", required=True, help="bank folder (index.jsonl + RIRs)")
-    p.add_argument("--count", type=_positive_int, default=100, help="rooms to simulate")
+    p.add_argument("--count", type=positive_int, default=100, help="rooms to simulate")
     p.add_argument("--rt60", type=_range, default=(0.2, 1.2),
                    help="MIN:MAX target reverberation time, seconds")
-    p.add_argument("--sample-rate", type=_positive_int, default=16000, help="Hz")
+    p.add_argument("--sample-rate", type=positive_int, default=16000, help="Hz")
     p.add_argument("--seed", type=int, default=0, help="bank seed (room i draws from [seed, i])")
-    _jobs_arg(p)
-    _quiet_arg(p)
+    jobs_arg(p)
+    quiet_arg(p)
     p.set_defaults(func=_cmd_rirs)
 
-    p = _subparser(sub, "augment", "augment a Kaldi data directory of real speech")
-    p.add_argument("kaldi_dir", help="Kaldi data directory (wav.scp, text, utt2spk...)")
-    p.add_argument("-o", "--out", required=True, help="folder of the augmented corpus")
-    p.add_argument("--config", help="augmentation YAML (the augment: section of a corpus; "
-                                    "default: synthaudio's room, noise and channel ranges)")
-    p.add_argument("--copies", type=_positive_int, default=1,
-                   help="augmented copies of each utterance")
-    _jobs_arg(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of every drawn environment")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an OUT made from another input or config")
-    _quiet_arg(p)
-    _executor_args(p)
-    p.set_defaults(func=_cmd_augment)
+    _pipeline_parser(sub, PIPELINES.get("augment"))
 
     formats = EXPORTERS.entries()
     p = _subparser(sub, "export", "(re)write manifests from OUT/metadata.jsonl")
@@ -509,10 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
                         + "; ".join(f"{f.name}: {f.description}" for f in formats) + ")")
     p.add_argument("--absolute-paths", action="store_true",
                    help="absolute audio paths in wav.scp, NeMo and SpeechBrain manifests")
-    p.add_argument("--shard-size", type=_positive_int, default=1000,
+    p.add_argument("--shard-size", type=positive_int, default=1000,
                    help="samples per WebDataset shard")
-    _jobs_arg(p, "workers writing WebDataset shards")
-    _executor_args(p)
+    jobs_arg(p, "workers writing WebDataset shards")
+    executor_args(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_export)
 
@@ -530,9 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "N,language=L,compute_type=T,device=D,threads=N], whisper:MODEL or "
                         "hyp:FILE")
     p.add_argument("--name", help="results folder name under OUT/eval/ (default: from --asr)")
-    _jobs_arg(p, "decoding workers")
+    jobs_arg(p, "decoding workers")
     p.add_argument("--gate", help="max_cer=X marks utterances the ASR cannot read")
-    _executor_args(p)
+    executor_args(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -541,12 +444,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="PROFILE",
                    help="draw OUT's measured distributions beside this profile's (OUT is "
                         "profiled into OUT/profile.json unless that file is there)")
-    p.add_argument("-j", "--jobs", type=_positive_int, default=1,
+    p.add_argument("-j", "--jobs", type=positive_int, default=1,
                    help="workers profiling OUT for --compare")
-    _quiet_arg(p)
+    quiet_arg(p)
     p.set_defaults(func=_cmd_report)
     _profile_parsers(sub)
     _sessions_parsers(sub)
+    builtin = PIPELINES.names(plugins=False)
+    for entry in PIPELINES.entries():  # pipelines other packages add (entry points)
+        if entry.name not in builtin:
+            _pipeline_parser(sub, entry)
     return parser
 
 

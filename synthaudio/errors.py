@@ -16,3 +16,18 @@ class ConfigError(SynthaudioError):
 
 class InputError(SynthaudioError):
     """An input file (prompts, audio, Kaldi directory) is unreadable or malformed."""
+
+
+class AtKey(SynthaudioError):
+    """Marks an error whose message starts with a config key path (``speakers.piper.model:
+    ...``), not with the config file: the pipeline that read the config adds the file
+    (``synthaudio.pipelines.front.naming_config``)."""
+
+
+class ConfigKeyError(ConfigError, AtKey):
+    """A :class:`ConfigError` at a key of the config being run."""
+
+
+class InputKeyError(InputError, AtKey):
+    """An :class:`InputError` about a file a config key names (a noise folder, a prompt
+    file): the message starts with the key."""

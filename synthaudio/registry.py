@@ -1,4 +1,4 @@
-"""Named tables of extension points: TTS engines, export formats, noise kinds.
+"""Named tables of extension points: TTS engines, export formats, noise kinds, pipelines.
 
 A :class:`Registry` maps a name to an entry (any object with a ``name``). The built-in
 entries are registered by the module that owns the table; other packages add entries
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from synthaudio.errors import ConfigError
+from synthaudio.errors import ConfigError, ConfigKeyError
 
 
 class Named(Protocol):
@@ -65,12 +65,25 @@ class Registry(Generic[T]):
     """Entries by name, in registration order: built-ins first, then entry-point plugins."""
 
     def __init__(self, kind: str, group: str | None = None,
-                 entry_type: type[T] | None = None) -> None:
+                 entry_type: type[T] | None = None, *,
+                 builtins: Callable[[], Iterable[T]] | None = None,
+                 from_plugins: Callable[[], Iterable[T]] | None = None) -> None:
         self.kind = kind  # e.g. "export format": used in error messages
         self.group = group  # entry-point group, or None: built-ins only
         self._entry_type = entry_type  # what an entry point must give (checked on load)
         self._entries: dict[str, T] = {}
-        self._plugins_loaded = group is None
+        self._plugin_names: set[str] = set()  # entries that came from plugins
+        self._plugins_loaded = group is None and from_plugins is None
+        # built-ins a lower layer cannot import (a pipeline's exporters, the pipelines
+        # themselves): given on first use, after the ones registered directly
+        self._builtins = builtins
+        self._from_plugins = from_plugins  # more entries that plugins bring another way
+
+    def _load_builtins(self) -> None:
+        if self._builtins is not None:
+            builtins, self._builtins = self._builtins, None
+            for entry in builtins():
+                self.register(entry)
 
     def register(self, entry: T, *, replace: bool = False) -> T:
         """Add ``entry`` under ``entry.name``; ValueError if taken (unless ``replace``)."""
@@ -89,9 +102,15 @@ class Registry(Generic[T]):
         """Register every entry of the entry-point group (once; a broken plugin raises)."""
         if self._plugins_loaded:
             return
+        self._load_builtins()
         self._plugins_loaded = True
-        assert self.group is not None
-        for ep in sorted(_entry_points().select(group=self.group), key=lambda e: e.name):
+        if self._from_plugins is not None:
+            for entry in self._from_plugins():
+                if entry.name not in self._entries:
+                    self._entries[entry.name] = entry
+                    self._plugin_names.add(entry.name)
+        eps = _entry_points().select(group=self.group) if self.group is not None else ()
+        for ep in sorted(eps, key=lambda e: e.name):
             try:
                 obj = ep.load()
             except Exception as exc:  # a plugin's own import error: say which plugin
@@ -108,20 +127,23 @@ class Registry(Generic[T]):
                                   f"named {entry.name!r}: the two must agree")
             if entry.name not in self._entries:  # a built-in keeps its name
                 self._entries[entry.name] = entry
+                self._plugin_names.add(entry.name)
 
     def entries(self, *, plugins: bool = True) -> list[T]:
-        """Every entry, built-ins first; ``plugins=False`` skips the entry points."""
+        """Every entry, built-ins first; ``plugins=False``: the built-ins alone (no scan of
+        the entry points)."""
+        self._load_builtins()
         if plugins:
             self.load_plugins()
-        return list(self._entries.values())
+            return list(self._entries.values())
+        return [e for n, e in self._entries.items() if n not in self._plugin_names]
 
     def names(self, *, plugins: bool = True) -> tuple[str, ...]:
-        if plugins:
-            self.load_plugins()
-        return tuple(self._entries)
+        return tuple(e.name for e in self.entries(plugins=plugins))
 
     def find(self, name: str) -> T | None:
         """The entry called ``name``, or None (looks at plugins only when needed)."""
+        self._load_builtins()
         entry = self._entries.get(name)
         if entry is None and not self._plugins_loaded:
             self.load_plugins()
@@ -133,8 +155,9 @@ class Registry(Generic[T]):
         entry = self.find(name)
         if entry is None:
             prefix = f"{where}: " if where else ""
-            raise ConfigError(f"{prefix}unknown {self.kind} {name!r}; known: "
-                              f"{', '.join(self.names())}")
+            error = ConfigKeyError if where else ConfigError  # where: a config key
+            raise error(f"{prefix}unknown {self.kind} {name!r}; known: "
+                        f"{', '.join(self.names())}")
         return entry
 
     def __contains__(self, name: object) -> bool:
@@ -170,8 +193,9 @@ def package_path(spec: str, functions: tuple[str, ...], what: str,
         module = importlib.import_module(name)
     except ImportError:
         install = hint if hint is not None else f"pip install {name.replace('_', '-')}"
-        raise ConfigError(f"{what}: package {name!r} is not installed ({install})") from None
+        raise ConfigKeyError(f"{what}: package {name!r} is not installed ({install})") from None
     for function in functions:
         if callable(getattr(module, function, None)):
             return Path(getattr(module, function)())
-    raise ConfigError(f"{what}: package {name!r} has no {' or '.join(f'{f}()' for f in functions)}")
+    wanted = " or ".join(f"{f}()" for f in functions)
+    raise ConfigKeyError(f"{what}: package {name!r} has no {wanted}")

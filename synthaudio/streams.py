@@ -6,10 +6,15 @@ correlated (``plan``'s voice assignment and the RIR bank both used tag 6 before
 :data:`STREAMS_VERSION` 2). A new stage takes the next free number here, and a test checks
 that no two tags are equal.
 
-The augment pipeline (``synthaudio augment``) has its own key space: copy ``k`` (>= 1) of
-input utterance ``i`` draws from ``default_rng([seed, k, i])``; its RIR bank uses
-:data:`STREAM_RIRS` as ``generate`` does (``[seed, tag]`` has two entries, a copy's stream
-three, so they do not meet).
+The augment pipeline (``synthaudio augment``): copy ``k`` (>= 1) of input utterance ``i``
+draws from ``default_rng([seed, STREAM_AUGMENT, k, i])``; its RIR bank uses
+:data:`STREAM_RIRS` as ``generate`` does. (Before, a copy drew from ``[seed, k, i]``, which
+for ``k`` = 1, 2 or 9 is the ``text``, ``speaker`` or ``order`` stream of item ``i``: the
+tag moved, so augment's bytes changed; its resolved config names the tag, so such an OUT
+is not resumed into.)
+
+A pipeline names its tags in its registry entry (``PipelineEntry.stream_tags``); a test
+checks every registered pipeline's tags against this table.
 
 :data:`STREAMS_VERSION` is part of every run fingerprint: changing a tag changes output
 bytes, so the version is bumped and an OUT made with other tags is never resumed into.
@@ -17,7 +22,12 @@ bytes, so the version is bumped and an OUT made with other tags is never resumed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # bump when a tag changes, or what a stream's draws are used for (it changes output bytes).
 # 3: speakers.balance shares genders out across all engines of a mixed corpus (the voices
@@ -39,6 +49,7 @@ STREAMS = MappingProxyType({
     "session": 17,  # session i of a session corpus, stage sub: [seed, 17, i, sub]
     "keywords_plan": 30,  # a keyword corpus's plan (30+: apart from other new pipelines)
     "keywords_clip": 31,  # keyword clip i, stage sub: [seed, 31, i, sub]
+    "augment": 40,  # copy k of input utterance i of `synthaudio augment`: [seed, 40, k, i]
 })
 
 STREAM_TEXT = STREAMS["text"]
@@ -53,6 +64,21 @@ STREAM_ORDER = STREAMS["order"]
 STREAM_SESSION = STREAMS["session"]
 STREAM_KEYWORDS_PLAN = STREAMS["keywords_plan"]
 STREAM_KEYWORDS_CLIP = STREAMS["keywords_clip"]
+STREAM_AUGMENT = STREAMS["augment"]
+
+ItemRng = Callable[[int, int, int], "np.random.Generator"]
+
+
+def item_rng(tag: int) -> ItemRng:
+    """``rng(seed, index, sub)``: the stream of stage ``sub`` of item ``index`` (utterance,
+    clip, session) of a pipeline whose items draw from ``[seed, tag, index, sub]``."""
+    import numpy as np  # not at import: this module is a leaf every layer reads
+
+    def rng(seed: int, index: int, sub: int) -> np.random.Generator:
+        return np.random.default_rng([seed, tag, index, sub])
+
+    return rng
+
 
 if len(set(STREAMS.values())) != len(STREAMS):  # pragma: no cover - caught by the tests too
     raise RuntimeError("synthaudio.streams: two stream tags are equal")

@@ -59,7 +59,7 @@ from synthaudio.augment.speed import (
     sample_speed,
     speed_length,
 )
-from synthaudio.errors import ConfigError
+from synthaudio.errors import ConfigKeyError
 
 _RIR_CACHE_BYTES = 16 << 20  # RIR spectra kept per Augmenter (so per worker process);
 # more buys nothing measurable on quickstart (64 MiB: 12.0 s, 16: 11.4 s, 8: 10.9 s)
@@ -228,9 +228,9 @@ class Augmenter:
                  babble_pool: Sequence[np.ndarray] | None = None,
                  keep_length: bool = False) -> None:
         if config.room.probability > 0 and rir_bank is None:
-            raise ConfigError("augment.room.probability > 0 but no RIR bank was given")
+            raise ConfigKeyError("augment.room.probability > 0 but no RIR bank was given")
         if rir_bank is not None and config.room.probability > 0 and not rir_bank.entries:
-            raise ConfigError("augment.room: the RIR bank is empty")
+            raise ConfigKeyError("augment.room: the RIR bank is empty")
         self.config = config
         self.keep_length = keep_length  # no reverb tail: output as long as the input
         self.rir_bank = rir_bank

@@ -15,7 +15,7 @@ from synthaudio.augment.channel import check_codec_support
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.augment.noise import NoiseFolder, is_all_zero
 from synthaudio.augment.rirbank import RirBank, build_rir_bank
-from synthaudio.errors import ConfigError, InputError
+from synthaudio.errors import ConfigKeyError, InputError
 from synthaudio.io.fileio import check_finite_audio
 from synthaudio.pipelines.generate.plan import CorpusPlan
 from synthaudio.streams import STREAM_BABBLE, STREAM_RIRS
@@ -48,7 +48,7 @@ def _resolve(path: str, base: Path, key: str) -> str:
     p = Path(path)
     p = p if p.is_absolute() else base / p
     if not p.is_dir():
-        raise ConfigError(f"{key}: folder {p} not found")
+        raise ConfigKeyError(f"{key}: folder {p} not found")
     return str(p)
 
 
@@ -92,7 +92,7 @@ def prepare_environment(
                            for i, d in enumerate(noise.noise_dirs))
         if noise.kinds.get("babble", 0) > 0:
             if plan is None or not callable(synthesize_babble):
-                raise ConfigError("augment.noise.kinds: babble needs synthetic speakers; "
+                raise ConfigKeyError("augment.noise.kinds: babble needs synthetic speakers; "
                                   "use it in generate, or give it weight 0")
             babble_pool = _babble_pool(plan, seed, synthesize_babble)
     return EnvironmentResources(config, rir_dir, measured, sample_rate, noise_dirs, babble_pool)

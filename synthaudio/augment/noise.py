@@ -41,7 +41,7 @@ from synthaudio.augment.noise_sources import (  # re-exported: the sources' sign
     mean_power,
     music_bed,
 )
-from synthaudio.errors import ConfigError, InputError
+from synthaudio.errors import ConfigKeyError, InputError
 from synthaudio.io.fileio import check_wav_complete
 
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -224,7 +224,7 @@ def check_noise_resources(cfg: NoiseConfig, num_folders: int, babble_pool_size: 
     for resource in MISSING:  # babble first, then folders
         for name, weight in cfg.kinds.items():
             if weight > 0 and NOISE_KINDS.get(name).needs == resource and not have[resource]:
-                raise ConfigError(f"augment.noise.kinds.{name} > 0 but {MISSING[resource]}")
+                raise ConfigKeyError(f"augment.noise.kinds.{name} > 0 but {MISSING[resource]}")
 
 
 def sample_noise(cfg: NoiseConfig, rng: np.random.Generator, *, num_samples: int,

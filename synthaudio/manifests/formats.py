@@ -5,7 +5,9 @@ default and help) and ``"all"`` read this table. A writer gets an :class:`Export
 (re-iterable metadata records, options) and returns an :class:`ExportOutcome` (a summary
 line for the CLI, counters for :class:`~synthaudio.manifests.export.ExportReport`).
 
-Another package adds a format without forking, through an entry point::
+A pipeline's own formats (``sessions``, ``speech_commands``) come with its registry entry
+(:mod:`synthaudio.run.pipelines`). Another package adds a format without forking, through
+an entry point::
 
     [project.entry-points."synthaudio.exporters"]
     my-format = "my_package.export:ENTRY"     # an ExportFormat named "my-format"
@@ -63,7 +65,17 @@ class ExportFormat:
 
 
 
-EXPORTERS: Registry[ExportFormat] = Registry("export format", "synthaudio.exporters", ExportFormat)
+def _pipeline_exporters(plugins: bool) -> Callable[[], list[ExportFormat]]:
+    def formats() -> list[ExportFormat]:
+        from synthaudio.run.pipelines import pipeline_exporters  # the pipelines' own formats
+
+        return pipeline_exporters(plugins=plugins)
+    return formats
+
+
+EXPORTERS: Registry[ExportFormat] = Registry(
+    "export format", "synthaudio.exporters", ExportFormat,
+    builtins=_pipeline_exporters(False), from_plugins=_pipeline_exporters(True))
 
 _W = "synthaudio.manifests.export:"
 for _entry in (
@@ -82,13 +94,7 @@ for _entry in (
                  "WebDataset tar shards (<id>.flac + <id>.json), shards/<split>/"),
     ExportFormat("speechbrain", "synthaudio.manifests.speechbrain:write_speechbrain",
                  "SpeechBrain CSV (ID,duration,wav,spk_id,wrd), manifests/speechbrain/"),
-    ExportFormat("sessions", "synthaudio.pipelines.sessions.export:write_sessions",
-                 "session corpora: RTTM, UEM, CTM, SegLST, NeMo diarization, Lhotse, Kaldi "
-                 "with segments; manifests/ and data/"),
-    ExportFormat("speech_commands", "synthaudio.pipelines.keywords.layout:write_speech_commands",
-                 "keyword corpora: Speech Commands lists (validation_list.txt, "
-                 "testing_list.txt) in audio/"),
-):
+):  # then each pipeline's own formats (PipelineEntry.exporters: sessions, speech_commands)
     EXPORTERS.register(_entry)
 
 

@@ -48,6 +48,7 @@ from synthaudio.manifests.lhotse_export import KINDS, lhotse_manifest_path
 from synthaudio.manifests.nemo import nemo_manifest_path
 from synthaudio.manifests.problem import Problem, format_problems
 from synthaudio.manifests.webdataset_export import SHARDS_DIR
+from synthaudio.run.pipelines import validator_for
 
 __all__ = ["DURATION_TOLERANCE_S", "Problem", "format_problems", "validate_corpus"]
 
@@ -514,11 +515,10 @@ def validate_corpus(out_dir: Path) -> list[Problem]:
     problems = _Problems()
     if _check_metadata(corpus, problems):
         first = next(read_json_lines(metadata_path(Path(out_dir))), (0, None))[1]
-        if isinstance(first, dict) and "session" in first:  # a session corpus: its exports
-            from synthaudio.pipelines.sessions.validate import validate_sessions
-
+        found = validator_for(first) if isinstance(first, dict) else None
+        if found is not None:  # a pipeline's own corpus (sessions): its validator
             try:
-                problems.extend(validate_sessions(Path(out_dir), iter_metadata(Path(out_dir))))
+                problems.extend(found[1](Path(out_dir), iter_metadata(Path(out_dir))))
             except InputError as exc:  # a line _check_metadata has named already
                 problems.add(metadata_path(Path(out_dir)), None, str(exc))
             return list(problems)

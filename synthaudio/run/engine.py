@@ -83,13 +83,20 @@ CONFIG_NAME = "corpus.yaml"
 METADATA_NAME = "metadata.jsonl"
 DROPPED_NAME = "quality_dropped.jsonl"
 # What a run (and export, evaluate, report) writes under OUT: what --overwrite replaces once
-# the new corpus is complete (nothing else is touched; see corpus/outdir.py).
+# the new corpus is complete (nothing else is touched; see run/outdir.py). A pipeline adds
+# its own (PipelineEntry.outputs): run_outputs().
 OUTPUTS = (METADATA_NAME, DROPPED_NAME, CONFIG_NAME, "data", "manifests", "alignments",
-           "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs",
-           "negatives.json", "streams")  # the last two: keyword corpora
+           "shards", "eval", "report", WORK_DIR, "audio", "stems", "rirs", "logs")
 TASKS_PER_JOB = 4  # a pipeline with small groups batches them: this many tasks per worker
 
 Record = dict[str, Any]
+
+
+def run_outputs() -> tuple[str, ...]:
+    """:data:`OUTPUTS` and what the registered pipelines write besides."""
+    from synthaudio.run.pipelines import pipeline_outputs
+
+    return OUTPUTS + tuple(n for n in pipeline_outputs() if n not in OUTPUTS)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -137,6 +144,9 @@ class Pipeline(Protocol):
     def merge_order(self) -> Iterable[int]:
         """Groups in the order their records go into metadata.jsonl (sorted by id)."""
         ...
+
+    # Optional: ``export(out_dir, jobs, executor, ray_address) -> formats written``, run
+    # after the merge (synthaudio.pipelines.front.Exports: the export registry's formats).
 
 
 @dataclass
@@ -238,7 +248,7 @@ def claim_out_dir(out_dir: Path, run_fingerprint: str, overwrite: bool, resume: 
     except OSError as exc:
         raise SynthaudioError(f"{out_dir}: cannot read the output directory "
                               f"({exc.strerror or exc})") from None
-    check_inputs_outside(out_dir, OUTPUTS, inputs)
+    check_inputs_outside(out_dir, run_outputs(), inputs)
     if content and not same:
         if not overwrite:
             raise SynthaudioError(
@@ -266,11 +276,11 @@ def _claim_build_dir(out_dir: Path, run_fingerprint: str, overwrite: bool, resum
         shutil.rmtree(staging, ignore_errors=True)  # an unfinished build of another config
     try:
         build_dir.mkdir(parents=True, exist_ok=True)
-        remove_temp_files(build_dir, OUTPUTS)
+        remove_temp_files(build_dir, run_outputs())
     except OSError as exc:
         raise SynthaudioError(f"{build_dir}: cannot create the output directory "
                               f"({exc.strerror or exc})") from None
-    check_no_symlinks(build_dir, OUTPUTS)
+    check_no_symlinks(build_dir, run_outputs())
     return build_dir, previous_fingerprint(build_dir) == run_fingerprint
 
 
@@ -500,19 +510,20 @@ def run_pipeline(pipeline: Pipeline, out_dir: Path, summarize: Callable[[RunStat
         left = remove_old_corpus(out_dir)  # what an earlier --overwrite could not remove
         notes = [left] if left is not None else []
         # the user's files: kept, never listed (decided by the first of unfinished runs)
-        foreign = claim_user_files(out_dir, OUTPUTS, in_place=build_dir == out_dir)
+        outputs = run_outputs()
+        foreign = claim_user_files(out_dir, outputs, in_place=build_dir == out_dir)
         try:
             stats = _run_claimed(pipeline, build_dir, same_config, jobs, progress, executor,
                                  ray_address, observe, export=build_dir == out_dir)
             if build_dir != out_dir:  # the new corpus is complete: it replaces the old one
-                notes += swap_in(out_dir, build_dir, written_entries(out_dir, OUTPUTS),
+                notes += swap_in(out_dir, build_dir, written_entries(out_dir, outputs),
                                  CONFIG_NAME, keep=foreign)
                 stats.exported = _export(pipeline, out_dir, jobs, executor, ray_address)
             summary = summarize(stats)
             if hasattr(summary, "notes"):
                 summary.notes.extend(notes)
             summary.append_log(out_dir / "logs" / f"{pipeline.name}.log", jobs)
-            record_written(out_dir, OUTPUTS, foreign)
+            record_written(out_dir, outputs, foreign)
             return summary
         except OSError as exc:  # anything a helper did not already name
             raise write_error(exc.filename if exc.filename is not None else out_dir,
@@ -521,11 +532,9 @@ def run_pipeline(pipeline: Pipeline, out_dir: Path, summarize: Callable[[RunStat
 
 def _export(pipeline: Pipeline, out_dir: Path, jobs: int, executor: str,
             ray_address: str | None) -> tuple[str, ...]:
-    from synthaudio.manifests.export import export_corpus  # the exporters load when used
-
-    report = export_corpus(out_dir, pipeline.exports, shard_size=pipeline.shard_size,
-                           jobs=jobs, executor=executor, ray_address=ray_address)
-    return tuple(report.formats)
+    """The pipeline's exports (its optional ``export``; none without one)."""
+    export = getattr(pipeline, "export", None)
+    return () if export is None else tuple(export(out_dir, jobs, executor, ray_address))
 
 
 def _run_claimed(pipeline: Pipeline, out_dir: Path, same_config: bool, jobs: int,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthaudio.errors import InputError
+from synthaudio.errors import InputError, InputKeyError
 
 __all__ = [
     "MAX_ENUMERATED",
@@ -117,18 +117,18 @@ def parse_template(template: str) -> list[list[str]]:
     for i, ch in enumerate(template):
         if ch == "{":
             if slot_start >= 0:
-                raise InputError(f"template {template!r}: unbalanced braces ('{{' inside a "
+                raise InputKeyError(f"template {template!r}: unbalanced braces ('{{' inside a "
                                  f"slot at column {i + 1}; slots do not nest)")
             segments.append([template[literal_start:i]])
             slot_start = i
         elif ch == "}":
             if slot_start < 0:
-                raise InputError(f"template {template!r}: unbalanced braces ('}}' without "
+                raise InputKeyError(f"template {template!r}: unbalanced braces ('}}' without "
                                  f"'{{' at column {i + 1})")
             segments.append(template[slot_start + 1:i].split("|"))
             slot_start, literal_start = -1, i + 1
     if slot_start >= 0:
-        raise InputError(f"template {template!r}: unbalanced braces ('{{' at column "
+        raise InputKeyError(f"template {template!r}: unbalanced braces ('{{' at column "
                          f"{slot_start + 1} is never closed)")
     segments.append([template[literal_start:]])
     return [s for s in segments if s != [""]]
@@ -152,11 +152,11 @@ def expand_template(template: str, count: int | None, rng: np.random.Generator) 
     total = math.prod(sizes)
     if count is None:
         if total > MAX_ENUMERATED:
-            raise InputError(f"template {template!r} has {total:,} expansions (limit "
+            raise InputKeyError(f"template {template!r} has {total:,} expansions (limit "
                              f"{MAX_ENUMERATED:,} when listing them all; give a count)")
         return [_join(parts) for parts in itertools.product(*segments)]
     if count < 0:
-        raise InputError(f"template {template!r}: count must be >= 0, got {count}")
+        raise InputKeyError(f"template {template!r}: count must be >= 0, got {count}")
     if count > total:
         choices = [tuple(int(rng.integers(n)) for n in sizes) for _ in range(count)]
     elif total <= 10 * count + 1_000_000:

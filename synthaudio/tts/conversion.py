@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.configbase import check_range
-from synthaudio.errors import ConfigError
+from synthaudio.errors import ConfigKeyError
 
 Range = tuple[float, float]
 FRAME_PERIOD_MS = 5.0  # WORLD analysis hop
@@ -113,7 +113,7 @@ def _pyworld() -> Any:
         try:
             import pyworld
         except ImportError as exc:
-            raise ConfigError("speakers.conversion needs the WORLD vocoder: pip install "
+            raise ConfigKeyError("speakers.conversion needs the WORLD vocoder: pip install "
                               f"'synthaudio[vc]' (pyworld, setuptools<81): {exc}") from None
     return pyworld
 

@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import model_validator
 
 from synthaudio.configbase import ConfigModel, check_range
-from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.errors import ConfigError, ConfigKeyError, SynthaudioError
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 
 ENGINE_NAME = "coqui-tts"
@@ -87,7 +87,7 @@ def reference_voices(folder: Path) -> list[tuple[str, tuple[str, ...]]]:
     """Cloning references in ``folder``: (name, files) per sub-folder of audio files, and
     per loose audio file; sorted by name."""
     if not folder.is_dir():
-        raise ConfigError(f"speakers.coqui.reference_dir: {folder} is not a folder")
+        raise ConfigKeyError(f"speakers.coqui.reference_dir: {folder} is not a folder")
     out: list[tuple[str, tuple[str, ...]]] = []
     for entry in sorted(folder.iterdir()):
         if entry.is_dir():
@@ -98,7 +98,7 @@ def reference_voices(folder: Path) -> list[tuple[str, tuple[str, ...]]]:
         elif entry.suffix.lower() in AUDIO_SUFFIXES:
             out.append((entry.stem, (str(entry),)))
     if not out:
-        raise ConfigError(f"speakers.coqui.reference_dir: no audio files in {folder}")
+        raise ConfigKeyError(f"speakers.coqui.reference_dir: no audio files in {folder}")
     return out
 
 
@@ -225,7 +225,7 @@ class CoquiEngine:
         files, cloned-voice name); the corpus language is checked against the model's."""
         if cfg.reference_dir is not None:
             if not self.supports_cloning:
-                raise ConfigError(f"speakers.coqui.reference_dir: {self.model!r} cannot clone "
+                raise ConfigKeyError(f"speakers.coqui.reference_dir: {self.model!r} cannot clone "
                                   "voices (use XTTS or YourTTS)")
             folder = Path(cfg.reference_dir)
             if not folder.is_absolute() and base_dir is not None:
@@ -235,11 +235,11 @@ class CoquiEngine:
         chosen = cfg.speakers if cfg.speakers is not None else known
         for spk in chosen:
             if spk not in known:
-                raise ConfigError(f"speakers.coqui.speakers: {self.model!r} has no speaker "
+                raise ConfigKeyError(f"speakers.coqui.speakers: {self.model!r} has no speaker "
                                   f"{spk!r} (it has {len(known)}: {', '.join(known[:8])}...)")
         if not chosen:
             if self.supports_cloning:
-                raise ConfigError(f"speakers.coqui: {self.model!r} clones voices: set "
+                raise ConfigKeyError(f"speakers.coqui: {self.model!r} clones voices: set "
                                   "reference_dir")
             return [(None, (), None)]
         return [(spk, (), None) for spk in chosen]
@@ -253,12 +253,12 @@ class CoquiEngine:
         if cfg.languages:
             lang = cfg.languages[int(rng.integers(len(cfg.languages)))]
             if lang not in available:
-                raise ConfigError(f"speakers.coqui.languages: {self.model!r} has no language "
+                raise ConfigKeyError(f"speakers.coqui.languages: {self.model!r} has no language "
                                   f"{lang!r} (it has {', '.join(available)})")
             return lang
         matched = match_language(corpus_language, available)
         if matched is None:
-            raise ConfigError(f"language {corpus_language!r}: {self.model!r} speaks only "
+            raise ConfigKeyError(f"language {corpus_language!r}: {self.model!r} speaks only "
                               f"{', '.join(available)}; set speakers.coqui.languages")
         return matched
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from synthaudio.errors import ConfigError
+from synthaudio.errors import ConfigKeyError
 from synthaudio.tts.base import Synthesis, VoiceInfo
 from synthaudio.tts.espeak_binding import (
     ENGINE_NAME,
@@ -77,13 +77,14 @@ class EspeakEngine:
             if voice not in known:
                 close = difflib.get_close_matches(voice, known, n=5, cutoff=0.5)
                 hint = f"; close matches: {', '.join(close)}" if close else ""
-                raise ConfigError(f"speakers.voices: unknown espeak-ng voice {voice!r}{hint}")
+                raise ConfigKeyError(f"speakers.voices: unknown espeak-ng voice {voice!r}{hint}")
         shipped = shipped_variants()
         for variant in variants:
             if variant is not None and variant not in shipped:
                 close = difflib.get_close_matches(variant, shipped, n=5, cutoff=0.5)
                 hint = f"; close matches: {', '.join(close)}" if close else ""
-                raise ConfigError(f"speakers.variants: unknown espeak-ng variant {variant!r}{hint}")
+                raise ConfigKeyError(
+                    f"speakers.variants: unknown espeak-ng variant {variant!r}{hint}")
 
     @contextlib.contextmanager
     def session(self, voices: Iterable[object] = ()) -> Iterator[None]:

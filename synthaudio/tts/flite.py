@@ -50,7 +50,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.configbase import check_range
-from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.errors import ConfigError, ConfigKeyError, SynthaudioError
 from synthaudio.tts.balance import deal_voices
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 from synthaudio.tts.wordspans import tighten
@@ -287,7 +287,7 @@ class _Library:
             ptr = register(None)
         else:
             if not Path(voice.path).is_file():
-                raise ConfigError(f"speakers.flite.voices: {voice.path} does not exist")
+                raise ConfigKeyError(f"speakers.flite.voices: {voice.path} does not exist")
             ptr = self.lib.flite_voice_load(os.fsencode(voice.path))
         if not ptr:
             raise ConfigError(f"flite: cannot load voice {key!r}")

@@ -37,7 +37,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.configbase import check_range
-from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.errors import ConfigKeyError, SynthaudioError
 from synthaudio.registry import PACKAGE_PREFIX, package_path
 from synthaudio.tts.balance import deal_voices
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
@@ -120,9 +120,9 @@ def resolve_model(model: str, base_dir: Path | None = None) -> Path:
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
     if not path.is_file():
-        raise ConfigError(f"speakers.piper.model: {path} does not exist")
+        raise ConfigKeyError(f"speakers.piper.model: {path} does not exist")
     if not Path(f"{path}.json").is_file():
-        raise ConfigError(f"speakers.piper.model: {path}.json (the voice's config) does not "
+        raise ConfigKeyError(f"speakers.piper.model: {path}.json (the voice's config) does not "
                           "exist")
     check_model_files(path)
     return path
@@ -136,10 +136,10 @@ def check_model_files(path: Path) -> None:
         with open(path, "rb") as f:
             head = f.read(2)
     except OSError as exc:
-        raise ConfigError(f"speakers.piper.model: cannot read {path}: "
+        raise ConfigKeyError(f"speakers.piper.model: cannot read {path}: "
                           f"{exc.strerror or exc}") from None
     if len(head) < 2 or head[0] != 0x08:
-        raise ConfigError(f"speakers.piper.model: {path} is not an ONNX model (a Piper voice "
+        raise ConfigKeyError(f"speakers.piper.model: {path} is not an ONNX model (a Piper voice "
                           "is PATH.onnx with PATH.onnx.json beside it)")
     try:
         config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
@@ -151,7 +151,7 @@ def check_model_files(path: Path) -> None:
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError,
             AttributeError) as exc:
         what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
-        raise ConfigError(f"speakers.piper.model: {path}.json is not a Piper voice config: "
+        raise ConfigKeyError(f"speakers.piper.model: {path}.json is not a Piper voice config: "
                           f"{what}") from None
 
 
@@ -167,7 +167,7 @@ def model_dataset(path: Path) -> str | None:
     try:
         config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"speakers.piper.model: cannot read {path}.json: {exc}") from None
+        raise ConfigKeyError(f"speakers.piper.model: cannot read {path}.json: {exc}") from None
     dataset = config.get("dataset")
     return str(dataset) if dataset else None
 
@@ -194,7 +194,7 @@ def model_speakers(path: Path) -> list[tuple[int | None, str | None]]:
     try:
         config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"speakers.piper.model: cannot read {path}.json: {exc}") from None
+        raise ConfigKeyError(f"speakers.piper.model: cannot read {path}.json: {exc}") from None
     if int(config.get("num_speakers", 1)) <= 1:
         return [(None, None)]
     names = {int(i): str(n) for n, i in (config.get("speaker_id_map") or {}).items()}
@@ -575,7 +575,7 @@ def _model_language(path: Path) -> str:
 
 def engine_for(section: PiperConfig | None, config_dir: Path | None = None) -> PiperEngine:
     if section is None:
-        raise ConfigError("speakers.piper: needed when piper speaks (give its model)")
+        raise ConfigKeyError("speakers.piper: needed when piper speaks (give its model)")
     return PiperEngine(section, config_dir)
 
 
@@ -616,7 +616,7 @@ def _speaker_pool(engine: PiperEngine, cfg: PiperConfig, corpus_language: str,
     for model, path in engine.paths.items():
         lang = _model_language(path)
         if lang and lang.split("-")[0] != corpus_language.lower().split("-")[0]:
-            raise ConfigError(f"speakers.piper.model: {model} speaks {lang}, the corpus "
+            raise ConfigKeyError(f"speakers.piper.model: {model} speaks {lang}, the corpus "
                               f"{corpus_language}")
         speakers = model_speakers(path)
         if cfg.speakers is not None and speakers != [(None, None)]:
@@ -624,7 +624,7 @@ def _speaker_pool(engine: PiperEngine, cfg: PiperConfig, corpus_language: str,
             for want in cfg.speakers:
                 match = [s for s in speakers if want in (s[0], s[1], str(s[0]))]
                 if not match:
-                    raise ConfigError(f"speakers.piper.speakers: {model} has no speaker "
+                    raise ConfigKeyError(f"speakers.piper.speakers: {model} has no speaker "
                                       f"{want!r} ({len(speakers)} speakers)")
                 chosen += match
             speakers = chosen

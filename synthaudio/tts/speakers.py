@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
 import numpy as np
 
-from synthaudio.errors import ConfigError
+from synthaudio.errors import ConfigError, ConfigKeyError
 from synthaudio.tts.balance import balanced_slots, gender_counts, interleaved_slots, partition_pool
 from synthaudio.tts.config import JitterConfig, SpeakersConfig
 from synthaudio.tts.conversion import ConversionParams, check_available, sample_conversion
@@ -118,11 +118,11 @@ def engine_counts(shares: Mapping[str, float], count: int) -> dict[str, int]:
 
     for name in shares:
         if name not in REGISTRY:
-            raise ConfigError(f"speakers.engines: unknown engine {name!r} "
+            raise ConfigKeyError(f"speakers.engines: unknown engine {name!r} "
                               f"(known: {', '.join(REGISTRY.names())})")
     total = sum(shares.values())
     if total <= 0 or any(v < 0 for v in shares.values()):
-        raise ConfigError("speakers.engines: shares must be >= 0 with a positive sum")
+        raise ConfigKeyError("speakers.engines: shares must be >= 0 with a positive sum")
     exact = {name: count * v / total for name, v in shares.items()}
     counts = {name: int(np.floor(x)) for name, x in exact.items()}
     left = count - sum(counts.values())
@@ -169,7 +169,7 @@ def sample_speakers(
     coqui_cfg: CoquiConfig | None = getattr(cfg, "coqui", None)
     if n_coqui:
         if coqui is None or coqui_cfg is None:
-            raise ConfigError("speakers.engines gives speakers to coqui-tts: set speakers.coqui")
+            raise ConfigKeyError("speakers.engines gives speakers to coqui-tts: set speakers.coqui")
         pool = coqui.voice_pool(coqui_cfg, corpus_language)
         if len(pool) < n_coqui:
             raise ConfigError(f"speakers: {n_coqui} coqui-tts speakers need as many distinct "
@@ -261,7 +261,7 @@ def _plugin_voices(cfg: SpeakersConfig, counts: Mapping[str, int], order: Any,
             continue
         entry = REGISTRY.get(name)
         if entry.speaker_voices is None or name not in engines:
-            raise ConfigError(f"speakers.engines: engine {name!r} gives no speaker voices "
+            raise ConfigKeyError(f"speakers.engines: engine {name!r} gives no speaker voices "
                               "(its EngineEntry has no speaker_voices)")
         section = cfg.engine_section(name) if hasattr(cfg, "engine_section") else None
         hook = resolve(entry.speaker_voices)

@@ -15,6 +15,7 @@ import soundfile as sf
 from synthaudio.errors import SynthaudioError
 from synthaudio.io.fileio import write_audio_atomic
 from synthaudio.io.metadata import MetadataRecord, iter_metadata
+from synthaudio.pipelines.front import Exports
 from synthaudio.run.engine import (
     Record,
     RunStats,
@@ -47,7 +48,7 @@ def _render(state: tuple[Path, float], items: list[int]) -> list[Record]:
     return records
 
 
-class TonePipeline:
+class TonePipeline(Exports):
     name = "tones"
     group_size = 2
     max_groups_per_task = 2

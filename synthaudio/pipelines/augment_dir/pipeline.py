@@ -12,7 +12,8 @@ after the speaker), so any other character of an input id becomes ``_``; two ids
 become equal are refused. The original ids are kept in each record's ``source``.
 
 Randomness: copy ``k`` of the utterance at position ``i`` (sorted input order) draws from
-``np.random.default_rng([seed, k, i])``, so the output does not depend on ``-j``.
+``np.random.default_rng([seed, STREAM_AUGMENT, k, i])`` (:mod:`synthaudio.streams`), so the
+output does not depend on ``-j``.
 
 This module is the augment pipeline's plan and task; the run (claim OUT, work records,
 resume, merge, exports, log) is the run engine's, :mod:`synthaudio.run.engine`, as for
@@ -61,9 +62,16 @@ from synthaudio.pipelines.augment_dir.config import (
     AugmentDirConfig,
     load_augment_config,
 )
-from synthaudio.run.engine import Record, RunStats, RunSummary, fingerprint, run_pipeline
-from synthaudio.run.executors import check_executor
-from synthaudio.streams import STREAMS_VERSION
+from synthaudio.pipelines.front import Exports
+from synthaudio.run.engine import (
+    Record,
+    RunStats,
+    RunSummary,
+    check_run_options,
+    fingerprint,
+    run_pipeline,
+)
+from synthaudio.streams import STREAM_AUGMENT, STREAMS_VERSION, item_rng
 
 SPLIT = "train"  # every copy goes to this split
 ID_PREFIX = "rev"  # copy k gets "rev<k>_" in front of its speaker and utterance ids
@@ -71,6 +79,9 @@ _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
 # ---- ids -------------------------------------------------------------------------------
+
+
+copy_rng = item_rng(STREAM_AUGMENT)  # copy k of input i: [seed, STREAM_AUGMENT, k, i]
 
 
 def copy_ids(speaker: str, utt_id: str, copy: int) -> tuple[str, str]:
@@ -168,7 +179,7 @@ def augment_one(job: _Job, augmenter: Augmenter, copy: int, index: int) -> dict[
     where = f"{Path(job.kaldi_dir) / 'wav.scp'}:{utt.wav_line}"
     x = _read_input(utt, job.sample_rate, where)
     try:
-        result = augmenter(x, job.sample_rate, np.random.default_rng([job.seed, copy, index]))
+        result = augmenter(x, job.sample_rate, copy_rng(job.seed, copy, index))
     except ValueError as exc:  # e.g. digitally silent input: no SNR can be set
         raise InputError(f"{where}: {utt.utt_id}: cannot augment: {exc}") from None
     audio = result.audio  # never above full scale: see augmenter.fit_full_scale
@@ -258,6 +269,7 @@ def resolved_config(cfg: AugmentDirConfig, kaldi: KaldiDir, kaldi_dir: str, copi
         "sample_rate": sample_rate,
         "split": SPLIT,
         "random_streams": STREAMS_VERSION,
+        "stream_tag": STREAM_AUGMENT,  # [seed, k, i] before: the tag is part of the bytes
         "config": cfg.model_dump(mode="json"),
         "versions": {"synthaudio": synthaudio.__version__},
     }
@@ -265,7 +277,7 @@ def resolved_config(cfg: AugmentDirConfig, kaldi: KaldiDir, kaldi_dir: str, copi
     return body
 
 
-class AugmentPipeline:
+class AugmentPipeline(Exports):
     """The augment plan on the run engine (:class:`synthaudio.run.engine.Pipeline`).
 
     Item ``j`` is copy ``j // N + 1`` of input utterance ``j % N`` (N inputs); each is a
@@ -321,6 +333,7 @@ def augment_kaldi_dir(
     jobs: int = 1,
     seed: int = 0,
     overwrite: bool = False,
+    resume: bool = False,
     progress: bool = True,
     executor: str = "local",
     ray_address: str | None = None,
@@ -335,8 +348,11 @@ def augment_kaldi_dir(
         copies: K >= 1 copies per utterance, ids prefixed ``rev1_`` .. ``revK_``.
         jobs: worker processes; the output is byte-identical for any number.
         seed: >= 0; copy k of the utterance at sorted position i draws from
-            ``default_rng([seed, k, i])``.
+            ``default_rng([seed, STREAM_AUGMENT, k, i])``.
         overwrite: replace a corpus made from another command in ``out_dir``.
+        resume: insist on finishing an earlier run of the same input and config in
+            ``out_dir`` (SynthaudioError when there is none); without it a re-run resumes
+            too.
         progress: show a progress bar.
         executor: "local" (a process pool of ``jobs`` workers) or "ray" (tasks on the Ray
             cluster at ``ray_address``, or a local Ray instance with ``jobs`` CPUs); both
@@ -347,11 +363,7 @@ def augment_kaldi_dir(
     started = time.perf_counter()
     if copies < 1:
         raise ConfigError(f"--copies must be >= 1, got {copies}")
-    if jobs < 1:
-        raise ConfigError(f"-j/--jobs must be >= 1, got {jobs}")
-    if seed < 0:
-        raise ConfigError(f"--seed must be >= 0, got {seed}")
-    check_executor(executor)
+    check_run_options(jobs, seed, executor, resume, overwrite)
     out_dir = Path(out_dir)
     cfg = load_augment_config(config_path)
     source = f"config {config_path}" if config_path is not None else "config (--config)"
@@ -386,8 +398,8 @@ def augment_kaldi_dir(
 
     inputs = [Path(kaldi.path), *([config_path] if config_path is not None else [])]
     return run_pipeline(pipeline, out_dir, summarize, jobs=jobs, overwrite=overwrite,
-                        progress=progress, executor=executor, ray_address=ray_address,
-                        observe=observe, inputs=inputs)
+                        resume=resume, progress=progress, executor=executor,
+                        ray_address=ray_address, observe=observe, inputs=inputs)
 
 
 def _notes(kaldi: KaldiDir, scaled: int, sample_rate: int) -> list[str]:

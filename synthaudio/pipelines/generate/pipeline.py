@@ -14,20 +14,25 @@ the engine merges ``metadata.jsonl``, exports, removes ``.work/`` and appends a 
 from __future__ import annotations
 
 import bisect
-import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import synthaudio
 from synthaudio.augment.environment import (
     EnvironmentResources,
     check_environment_inputs,
-    prepare_environment,
 )
-from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.pipelines.front import (
+    Exports,
+    check_speaker_voices,
+    naming_config,
+    prepare_shared,
+    resumed_note,
+    run_body,
+    start_run,
+)
 from synthaudio.pipelines.generate.config import CorpusConfig, load_corpus_config
 from synthaudio.pipelines.generate.plan import CorpusPlan, UtteranceSpec, plan_corpus
 from synthaudio.pipelines.generate.quality import (
@@ -38,19 +43,14 @@ from synthaudio.pipelines.generate.quality import (
 )
 from synthaudio.pipelines.generate.render import Renderer
 from synthaudio.run.engine import (
-    WORK_DIR,
     Record,
     RunStats,
     RunSummary,
     check_int,
-    check_run_options,
     fingerprint,
     run_pipeline,
 )
 from synthaudio.splits import SPLITS
-from synthaudio.streams import STREAMS_VERSION
-from synthaudio.tts.engines import engine_versions
-from synthaudio.tts.espeak import EspeakEngine
 
 # Utterances are rendered in fixed groups of consecutive indices, whatever -j is: a group is
 # rendered in one TTS session and its records are committed together, so an interrupted
@@ -82,10 +82,7 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
     body: dict[str, Any] = {
         "config": cfg.model_dump(mode="json"),
         # no "limit": a run with a larger one (or none) extends the corpus (see plan.py)
-        "render_group_size": GROUP_SIZE,  # the bytes depend on it: no resume across sizes
-        "random_streams": STREAMS_VERSION,  # likewise the stream tags
-        "versions": {"synthaudio": synthaudio.__version__,
-                     **engine_versions({s.engine for s in plan.speakers})},
+        **run_body(GROUP_SIZE, (s.engine for s in plan.speakers)),
         "prompts": {"count": len(prompts), "skipped": len(plan.skipped)},
     }
     body["fingerprint"] = fingerprint(body, prompts)
@@ -117,7 +114,7 @@ def _render_group(state: tuple[Renderer, Path], specs: Sequence[UtteranceSpec]) 
 # ---- the pipeline -----------------------------------------------------------------------
 
 
-class GeneratePipeline:
+class GeneratePipeline(Exports):
     """The generate plan on the run engine (:class:`synthaudio.run.engine.Pipeline`)."""
 
     name = "generate"
@@ -135,22 +132,11 @@ class GeneratePipeline:
 
     def prepare(self, out_dir: Path, jobs: int) -> tuple[Any, ...]:
         """The RIR bank and babble pool, and the quality gate; the workers' init args."""
-        cfg = self.cfg
-        env = None
-        if cfg.augment is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # resampled measured RIRs: said in the notes
-                env = prepare_environment(
-                    cfg.augment, cfg.audio.sample_rate, cfg.seed, out_dir, self.config_dir,
-                    self.plan, jobs,
-                    synthesize_babble=Renderer(cfg, config_dir=self.config_dir).clean_audio,
-                )
-        gate = None
-        if cfg.quality is not None and cfg.quality.asr is not None:
-            gate = ASRCheck.build(cfg.quality.asr, [p.text for p in self.plan.prompts],
-                                  out_dir / WORK_DIR / "quality-lm", self.plan.speakers,
-                                  self.plan.splits)
-        return (cfg.model_dump(mode="json"), str(out_dir), env, gate, str(self.config_dir))
+        env, gate = prepare_shared(self.cfg, self.cfg, self.plan,
+                                   [p.text for p in self.plan.prompts], out_dir,
+                                   self.config_dir, jobs)
+        return (self.cfg.model_dump(mode="json"), str(out_dir), env, gate,
+                str(self.config_dir))
 
     def payload(self, group: int, items: range) -> list[UtteranceSpec]:
         return [self.plan.utterances[i] for i in items]
@@ -234,27 +220,18 @@ def generate_corpus(
             a failed write (full disk, permissions) names the path, and keeps what is
             complete for a later run to resume.
     """
-    check_run_options(jobs, seed, executor, resume, overwrite)
     if limit is not None:
         check_int(limit, "--limit", 1)
-    config_path, out_dir = Path(config_path), Path(out_dir)
-    started = time.perf_counter()
-    cfg = load_corpus_config(config_path)
-    if seed is not None:
-        cfg = CorpusConfig.model_validate({**cfg.model_dump(mode="json"), "seed": seed})
+    run = start_run(config_path, out_dir, load_corpus_config, CorpusConfig, jobs=jobs,
+                    seed=seed, executor=executor, resume=resume, overwrite=overwrite)
+    cfg, config_path, out_dir = run.cfg, run.config_path, run.out_dir
     notes: list[str] = []
-    try:  # these name the key (or the file, when it is another one): add the config file
-        engine = EspeakEngine()
-        engine.check_voices(cfg.speakers.voices,
-                            [None if v == "none" else v for v in cfg.speakers.variants])
+    with naming_config(config_path):
+        check_speaker_voices(cfg.speakers)
         if cfg.augment is not None:
             notes = check_environment_inputs(cfg.augment, cfg.audio.sample_rate,
                                              config_path.parent)
         plan = plan_corpus(cfg, config_path.parent, limit)
-    except SynthaudioError as exc:
-        if str(exc).startswith(("speakers.", "augment.", "template ")):
-            raise ConfigError(f"{config_path}: {exc}") from None
-        raise
     if any(s.engine == "piper" for s in plan.speakers):  # cuda asked for, none here: say so
         from synthaudio.tts.piper import resolve_device
 
@@ -264,9 +241,7 @@ def generate_corpus(
     pipeline = GeneratePipeline(cfg, config_path.parent, plan, resolved)
 
     def summarize(stats: RunStats) -> GenerateSummary:
-        if stats.resumed_groups:
-            notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} groups of "
-                         f"{GROUP_SIZE} utterances were already complete")
+        notes.extend(resumed_note(stats, f"groups of {GROUP_SIZE} utterances"))
         if stats.dropped:
             notes.append(f"asr check: {stats.dropped} utterances dropped "
                          "(reasons in quality_dropped.jsonl)")
@@ -280,7 +255,7 @@ def generate_corpus(
             utterances_per_split=dict(stats.per_split),
             rendered=stats.rendered,
             skipped_prompts=len(plan.skipped),
-            wall_s=time.perf_counter() - started,
+            wall_s=run.wall_s(),
             audio_s=stats.rendered_audio_s,
             notes=notes,
         )

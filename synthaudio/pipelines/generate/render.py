@@ -18,27 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soxr
 
 from synthaudio.augment.augmenter import Augmenter
-from synthaudio.errors import ConfigError
 from synthaudio.io.fileio import encode_audio, write_audio_atomic, write_bytes_atomic
 from synthaudio.io.metadata import MetadataRecord
 from synthaudio.pipelines.generate.config import CorpusConfig
 from synthaudio.pipelines.generate.plan import UtteranceSpec
 from synthaudio.pipelines.generate.quality import ASRCheck, Rendering
-from synthaudio.streams import STREAM_UTTERANCE
-from synthaudio.tts.align import align_or_estimate
-from synthaudio.tts.base import Synthesis, WordTiming
-from synthaudio.tts.conversion import (
-    CONVERSION_SAMPLE_RATE,
-    ConversionParams,
-    apply_conversion,
-)
-from synthaudio.tts.engines import engine_of
-from synthaudio.tts.espeak import EspeakEngine
-from synthaudio.tts.espeak_binding import EspeakVoice
-from synthaudio.tts.speakers import SpeakerParams, Voice, jitter_voice
+from synthaudio.streams import STREAM_UTTERANCE, item_rng
+from synthaudio.tts.base import WordTiming
+from synthaudio.tts.render import SpeechRenderer
+from synthaudio.tts.speakers import SpeakerParams
 
 # Sub-streams of one utterance's randomness, in a fixed order; the ASR check's re-draws
 # use [seed, STREAM_UTTERANCE, index, quality.REDRAW_SUB, attempt].
@@ -47,8 +37,7 @@ _SUB_AUGMENT = 1
 STEM_FORMAT = "wav-float32"  # stems: float32 WAV, so speech + noise is the mix, unclipped
 
 
-def utterance_rng(seed: int, index: int, sub: int) -> np.random.Generator:
-    return np.random.default_rng([seed, STREAM_UTTERANCE, index, sub])
+utterance_rng = item_rng(STREAM_UTTERANCE)
 
 
 _SAFE_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
@@ -89,34 +78,18 @@ class DroppedUtterance:
     tts: dict[str, Any]  # engine, voice and the ASR check's verdict (``asr``)
 
 
-class Renderer:
-    """Makes the audio and the metadata record of utterances, one at a time."""
+class Renderer(SpeechRenderer):
+    """Makes the audio and the metadata record of utterances, one at a time (the speech
+    from the TTS render path, :class:`synthaudio.tts.render.SpeechRenderer`)."""
 
     def __init__(self, cfg: CorpusConfig, augmenter: Augmenter | None = None,
                  gate: ASRCheck | None = None, config_dir: Path | None = None) -> None:
+        super().__init__(cfg.speakers, cfg.audio.sample_rate, config_dir)
         self.cfg = cfg
-        self.engine = EspeakEngine()
         self.augmenter = augmenter
         self.gate = gate
-        self.config_dir = config_dir  # where relative paths of speakers.coqui start
-        self._engines: dict[str, Any] = {}  # engines other than espeak-ng, built on use
         self._writer: ThreadPoolExecutor | None = None  # inside a session only
         self._writes: list[Future[None]] = []  # the session's writes, oldest first
-
-    def _synthesize(self, text: str, voice: Voice) -> tuple[str, Synthesis]:
-        """(engine name, synthesis): espeak-ng in process, other engines of the registry
-        built in this process on first use."""
-        if isinstance(voice, EspeakVoice):
-            return self.engine.name, self.engine.synthesize(text, voice)
-        entry = engine_of(voice)  # engine registry hook
-        engine = self._engines.get(entry.name)
-        if engine is None:
-            section = self.cfg.speakers.engine_section(entry.name)
-            if section is None and entry.section_required:
-                raise ConfigError(f"a {entry.name} speaker, but no speakers.{entry.section} "
-                                  "in the config")
-            engine = self._engines[entry.name] = entry.build(section, self.config_dir)
-        return entry.name, engine.synthesize(text, voice)
 
     @contextlib.contextmanager
     def session(self, specs: Sequence[UtteranceSpec] = ()) -> Iterator[None]:
@@ -145,36 +118,6 @@ class Renderer:
             self._writes.pop(0).result()
         self._writes.append(self._writer.submit(write_files, files))
 
-    def speak(
-        self, text: str, voice: Voice, conversion: ConversionParams | None = None
-    ) -> tuple[np.ndarray, tuple[WordTiming, ...] | None]:
-        """Clean speech at the corpus rate, with its word timings."""
-        audio, words, _ = self.speak_timed(text, voice, conversion)
-        return audio, words
-
-    def speak_timed(
-        self, text: str, voice: Voice, conversion: ConversionParams | None = None
-    ) -> tuple[np.ndarray, tuple[WordTiming, ...], str]:
-        """(clean speech at the corpus rate, word timings, where the timings come from:
-        "engine", or "aligned"/"estimated" for an engine that gives none), in the speaker's
-        converted voice when ``conversion`` is given (it keeps time: same timings)."""
-        synth = self._synthesize(text, voice)[1]
-        audio, rate = synth.audio, synth.sample_rate
-        words, timings = synth.words, "engine"
-        if words is None:
-            words, timings = align_or_estimate(audio, rate, text.split())
-        if conversion is not None:
-            if rate != CONVERSION_SAMPLE_RATE:
-                audio = soxr.resample(audio, rate, CONVERSION_SAMPLE_RATE, quality="HQ")
-                rate = CONVERSION_SAMPLE_RATE
-            audio = apply_conversion(audio, rate, conversion)
-        if rate != self.cfg.audio.sample_rate:
-            audio = soxr.resample(audio, rate, self.cfg.audio.sample_rate, quality="HQ")
-        return np.ascontiguousarray(audio, dtype=np.float32), words, timings
-
-    def clean_audio(self, text: str, voice: Voice) -> np.ndarray:
-        return self.speak(text, voice)[0]
-
     def synthesize(self, spec: UtteranceSpec) -> RenderedAudio | DroppedUtterance:
         """TTS and environment for one utterance, without writing anything.
 
@@ -185,9 +128,8 @@ class Renderer:
         first_rng = utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY)
 
         def render(speaker: SpeakerParams, rng: np.random.Generator) -> Rendering[Any]:
-            voice = jitter_voice(speaker.voice, self.cfg.speakers.jitter, rng)
-            audio, words, timings = self.speak_timed(spec.text, voice, speaker.conversion)
-            return Rendering(audio, sample_rate, (words, timings), voice)
+            said = self.say(spec.text, speaker, rng)
+            return Rendering(said.audio, sample_rate, said, said.voice)
 
         speaker = spec.speaker
         verdict = None
@@ -201,11 +143,8 @@ class Renderer:
                 return DroppedUtterance(verdict.reason(), {
                     "engine": spec.speaker.engine, "asr": verdict.to_dict()})
             rendering = got
-        audio, voice = rendering.audio, rendering.voice
-        words, timings = rendering.result
-        tts = {"engine": speaker.engine, **voice.to_dict(), "timings": timings}
-        if speaker.conversion is not None:
-            tts["conversion"] = speaker.conversion.to_dict()
+        audio, said = rendering.audio, rendering.result
+        words, tts = said.words, dict(said.tts)
         if verdict is not None:
             tts["asr"] = verdict.to_dict()
         if self.augmenter is None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from synthaudio.errors import InputError
+from synthaudio.errors import InputError, InputKeyError
 from synthaudio.pipelines.keywords.config import ConfusableConfig
 
 KINDS = ("neighbour", "partial", "embedded", "reordered")
@@ -277,7 +277,7 @@ def lexicon_for(language: str, extra_words: Iterable[str]) -> Lexicon:
         return english_lexicon()
     words = list(extra_words)
     if not words:
-        raise InputError(f"language {language!r}: hard negatives need candidate words; give "
+        raise InputKeyError(f"language {language!r}: hard negatives need candidate words; give "
                          "confusable.lexicon (a word file) or text sources")
     return espeak_lexicon(words, language)
 

@@ -12,41 +12,39 @@ and logs. Resumable and byte-identical for any ``-j`` as ``generate`` is.
 from __future__ import annotations
 
 import json
-import time
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import synthaudio
-from synthaudio.augment.environment import check_environment_inputs, prepare_environment
-from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.augment.environment import check_environment_inputs
 from synthaudio.io.fileio import write_text_atomic
+from synthaudio.pipelines.front import (
+    Exports,
+    check_speaker_voices,
+    naming_config,
+    prepare_shared,
+    resumed_note,
+    run_body,
+    start_run,
+)
 from synthaudio.pipelines.generate.config import CorpusConfig
 from synthaudio.pipelines.generate.quality import (
-    ASRCheck,
     count_verdicts,
     format_counts,
     read_verdicts,
 )
-from synthaudio.pipelines.generate.render import Renderer
 from synthaudio.pipelines.keywords.config import KeywordsConfig, load_keywords_config
 from synthaudio.pipelines.keywords.plan import KeywordsPlan, plan_keywords
 from synthaudio.pipelines.keywords.render import init_worker, render_group
 from synthaudio.run.engine import (
-    WORK_DIR,
     Record,
     RunStats,
     RunSummary,
-    check_run_options,
     fingerprint,
     run_pipeline,
 )
-from synthaudio.streams import STREAMS_VERSION
-from synthaudio.tts.engines import engine_versions
-from synthaudio.tts.espeak import EspeakEngine
 
 GROUP_SIZE = 16  # clips per render group (one TTS session); the bytes depend on it
 NEGATIVES_NAME = "negatives.json"
@@ -77,7 +75,7 @@ def negatives_json(plan: KeywordsPlan, cfg: KeywordsConfig, phone_set: str) -> d
                         for t in cfg.targets}}
 
 
-class KeywordsPipeline:
+class KeywordsPipeline(Exports):
     """The keyword plan on the run engine (:class:`synthaudio.run.engine.Pipeline`)."""
 
     name = "keywords"
@@ -98,23 +96,11 @@ class KeywordsPipeline:
     def prepare(self, out_dir: Path, jobs: int) -> tuple[Any, ...]:
         write_text_atomic(out_dir / NEGATIVES_NAME,
                           json.dumps(self.negatives, indent=1, ensure_ascii=False) + "\n")
-        env = None
-        if self.cfg.augment is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                env = prepare_environment(
-                    self.cfg.augment, self.cfg.audio.sample_rate, self.cfg.seed, out_dir,
-                    self.config_dir, self.plan.corpus, jobs,
-                    synthesize_babble=Renderer(self.corpus_cfg,
-                                               config_dir=self.config_dir).clean_audio)
+        env, check = prepare_shared(self.cfg, self.corpus_cfg, self.plan.corpus,
+                                    [p.text for p in self.plan.corpus.prompts], out_dir,
+                                    self.config_dir, jobs)
         stream_speakers = self.plan.speakers_in("test")
         stream_texts = self.plan.other_texts
-        check = None
-        if self.cfg.quality is not None and self.cfg.quality.asr is not None:
-            check = ASRCheck.build(self.cfg.quality.asr,
-                                   [p.text for p in self.plan.corpus.prompts],
-                                   out_dir / WORK_DIR / "quality-lm", self.plan.corpus.speakers,
-                                   self.plan.corpus.splits)
         return (self.cfg.model_dump(mode="json"), self.corpus_cfg.model_dump(mode="json"), env,
                 str(self.config_dir), str(out_dir), stream_speakers, stream_texts, check)
 
@@ -134,10 +120,7 @@ def resolved_config(cfg: KeywordsConfig, plan: KeywordsPlan,
     body: dict[str, Any] = {
         "kind": "keywords",
         "config": cfg.model_dump(mode="json"),
-        "render_group_size": GROUP_SIZE,
-        "random_streams": STREAMS_VERSION,
-        "versions": {"synthaudio": synthaudio.__version__,
-                     **engine_versions({s.engine for s in plan.corpus.speakers})},
+        **run_body(GROUP_SIZE, (s.engine for s in plan.corpus.speakers)),
         "clips": len(plan.clips),
     }
     body["fingerprint"] = fingerprint(body, [[p.prompt.id, p.text] for p in plan.corpus.prompts],
@@ -157,26 +140,17 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
         SynthaudioError: bad input (ConfigError, InputError) before anything is written; a
             failed write names the path and keeps what is complete for a later run.
     """
-    check_run_options(jobs, seed, executor, resume, overwrite)
-    config_path, out_dir = Path(config_path), Path(out_dir)
-    started = time.perf_counter()
-    cfg = load_keywords_config(config_path)
-    if seed is not None:
-        cfg = KeywordsConfig.model_validate({**cfg.model_dump(mode="json"), "seed": seed})
+    run = start_run(config_path, out_dir, load_keywords_config, KeywordsConfig, jobs=jobs,
+                    seed=seed, executor=executor, resume=resume, overwrite=overwrite)
+    cfg, config_path, out_dir = run.cfg, run.config_path, run.out_dir
     corpus_cfg = cfg.corpus_config()
     notes: list[str] = []
-    try:
-        EspeakEngine().check_voices(cfg.speakers.voices,
-                                    [None if v == "none" else v for v in cfg.speakers.variants])
+    with naming_config(config_path):
+        check_speaker_voices(cfg.speakers)
         if cfg.augment is not None:
             notes = check_environment_inputs(cfg.augment, cfg.audio.sample_rate,
                                              config_path.parent)
         plan = plan_keywords(cfg, config_path.parent, corpus_cfg)
-    except SynthaudioError as exc:
-        if str(exc).startswith(("speakers.", "augment.", "template ", "text:", "streams:",
-                                "language ", "targets:")):
-            raise ConfigError(f"{config_path}: {exc}") from None
-        raise
     negatives = negatives_json(plan, cfg, plan.phone_set)
     notes.extend(plan.notes)
     resolved = resolved_config(cfg, plan, negatives)
@@ -189,9 +163,7 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
         labels[str(record.get("label"))] += 1
 
     def summarize(stats: RunStats) -> KeywordsSummary:
-        if stats.resumed_groups:
-            notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} groups of "
-                         f"{GROUP_SIZE} clips were already complete")
+        notes.extend(resumed_note(stats, f"groups of {GROUP_SIZE} clips"))
         if stats.dropped:
             notes.append(f"{stats.dropped} clips dropped (speech longer than the clip, or "
                          "misread by the asr check; reasons in quality_dropped.jsonl)")
@@ -199,7 +171,7 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
             notes.extend(format_counts(count_verdicts(read_verdicts(out_dir))))
         return KeywordsSummary(out_dir=out_dir, utterances=stats.utterances,
                                hours=stats.audio_s / 3600, rendered=stats.rendered,
-                               wall_s=time.perf_counter() - started,
+                               wall_s=run.wall_s(),
                                audio_s=stats.rendered_audio_s, notes=notes,
                                per_kind=dict(kinds), per_label=dict(labels),
                                dropped=stats.dropped)

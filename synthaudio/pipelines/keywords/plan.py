@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthaudio.errors import InputError
+from synthaudio.errors import InputError, InputKeyError
 from synthaudio.pipelines.generate.config import CorpusConfig
 from synthaudio.pipelines.generate.plan import CorpusPlan, plan_corpus
 from synthaudio.pipelines.keywords.config import BACKGROUND, SILENCE, UNKNOWN, KeywordsConfig
@@ -137,7 +137,7 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
     other = tuple(p.text for p in corpus.prompts
                   if _clean(p.text.split(), lexicon, banned, set(targets)))
     if not other and (cfg.counts.babble or cfg.streams.count):
-        raise InputError("text: every prompt holds a target word; babble and streams need "
+        raise InputKeyError("text: every prompt holds a target word; babble and streams need "
                          "prompts of other speech")
     rng = _rng(cfg, "babble")
     for s in _tiled(rng.permutation(n_spk), round(cfg.counts.babble * total_positives)):
@@ -165,7 +165,7 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
                        split="test", number=k)
               for k in range(cfg.streams.count)]
     if cfg.streams.count and not any(corpus.splits[s.speaker_id] == "test" for s in speakers):
-        raise InputError("streams: need test speakers (splits.test > 0 and enough speakers)")
+        raise InputKeyError("streams: need test speakers (splits.test > 0 and enough speakers)")
     return KeywordsPlan(tuple(clips), corpus, negatives, lexicon.phone_set, other,
                         tuple(notes))
 
@@ -176,7 +176,7 @@ def check_targets(cfg: KeywordsConfig, targets: Sequence[str], lexicon: Lexicon)
     same = sound_alike(targets, lexicon)
     if same is not None:
         phones = " ".join(lexicon.pronounce(same[0]))
-        raise InputError(f"targets: {same[0]!r} and {same[1]!r} sound alike ({phones}): one "
+        raise InputKeyError(f"targets: {same[0]!r} and {same[1]!r} sound alike ({phones}): one "
                          "sound cannot have two labels; keep one of them")
     speed = cfg.augment.speed if cfg.augment is not None else None
     fastest = 1.0
@@ -245,7 +245,7 @@ def _speech_windows(cfg: KeywordsConfig, corpus: CorpusPlan, lexicon: Lexicon,
                 out.append(" ".join(window))
                 break
         else:
-            raise InputError("text: no window of prompt words without a target word in "
+            raise InputKeyError("text: no window of prompt words without a target word in "
                              f"{_WINDOW_TRIES} tries; give prompts of other speech")
     return out
 

@@ -27,13 +27,13 @@ from synthaudio.io.fileio import write_audio_atomic
 from synthaudio.io.metadata import MetadataRecord
 from synthaudio.pipelines.generate.config import CorpusConfig
 from synthaudio.pipelines.generate.quality import ASRCheck, Rendering
-from synthaudio.pipelines.generate.render import Renderer
 from synthaudio.pipelines.keywords.config import KeywordsConfig
 from synthaudio.pipelines.keywords.layout import clip_relpath
 from synthaudio.pipelines.keywords.plan import ClipSpec
-from synthaudio.streams import STREAM_KEYWORDS_CLIP
+from synthaudio.streams import STREAM_KEYWORDS_CLIP, item_rng
 from synthaudio.tts.base import WordTiming
-from synthaudio.tts.speakers import SpeakerParams, Voice, jitter_voice
+from synthaudio.tts.render import SpeechRenderer
+from synthaudio.tts.speakers import SpeakerParams, Voice
 
 # Sub-streams of one clip, in a fixed order.
 SUB_PROSODY, SUB_PLACE, SUB_AUGMENT, SUB_NOISE, SUB_STREAM = 0, 1, 2, 3, 4
@@ -42,8 +42,7 @@ _FRAME_S = 0.01
 _TRIM_PAD_S = 0.02  # kept around the voiced span
 
 
-def clip_rng(seed: int, index: int, sub: int) -> np.random.Generator:
-    return np.random.default_rng([seed, STREAM_KEYWORDS_CLIP, index, sub])
+clip_rng = item_rng(STREAM_KEYWORDS_CLIP)
 
 
 def rms_dbfs(x: np.ndarray) -> float:
@@ -85,7 +84,8 @@ class ClipRenderer:
         self.check = check  # quality.asr: the clean speech of speech clips
         self.rate = cfg.audio.sample_rate
         self.n_clip = round(cfg.clip_s * self.rate)
-        self.speech = Renderer(corpus_cfg, config_dir=config_dir)
+        self.speech = SpeechRenderer(corpus_cfg.speakers, corpus_cfg.audio.sample_rate,
+                                     config_dir)
         self.augmenter: Augmenter | None = None
         if env is not None:
             with warnings.catch_warnings():
@@ -103,8 +103,8 @@ class ClipRenderer:
 
     def _say(self, text: str, speaker: SpeakerParams, rng: np.random.Generator,
              ) -> tuple[np.ndarray, tuple[WordTiming, ...], dict[str, Any], Voice]:
-        voice = jitter_voice(speaker.voice, self.cfg.speakers.jitter, rng)
-        audio, words, timings = self.speech.speak_timed(text, voice, speaker.conversion)
+        said = self.speech.say(text, speaker, rng)
+        audio, words, voice = said.audio, said.words, said.voice
         start, end = voiced_span(audio, self.rate)
         audio = audio[start:end]
         shift = start / self.rate
@@ -112,11 +112,7 @@ class ClipRenderer:
         words = tuple(_inside(w.word, w.start_s - shift, w.start_s + w.dur_s - shift, length_s)
                       for w in words)
         level = float(rng.uniform(*self.cfg.levels.speech_dbfs))
-        tts = {"engine": speaker.engine, **voice.to_dict(), "timings": timings,
-               "level_dbfs": round(level, 2)}
-        if speaker.conversion is not None:
-            tts["conversion"] = speaker.conversion.to_dict()
-        return at_level(audio, level), words, tts, voice
+        return at_level(audio, level), words, said.record(level_dbfs=round(level, 2)), voice
 
     def checked_say(self, spec: ClipSpec,
                     ) -> tuple[np.ndarray, tuple[WordTiming, ...], dict[str, Any]] | dict[str, Any]:

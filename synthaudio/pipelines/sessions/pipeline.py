@@ -10,15 +10,21 @@ worker; the engine merges ``metadata.jsonl`` (one record per session), runs the
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import synthaudio
 from synthaudio.augment.environment import check_environment_inputs
-from synthaudio.errors import ConfigError, SynthaudioError
+from synthaudio.errors import ConfigKeyError
+from synthaudio.pipelines.front import (
+    Exports,
+    check_speaker_voices,
+    naming_config,
+    resumed_note,
+    run_body,
+    start_run,
+)
 from synthaudio.pipelines.sessions.config import SessionCorpusConfig, load_sessions_config
 from synthaudio.pipelines.sessions.plan import SessionPlan, SessionSpec, plan_sessions
 from synthaudio.pipelines.sessions.render import SessionRenderer, TextPool
@@ -26,14 +32,10 @@ from synthaudio.run.engine import (
     Record,
     RunStats,
     RunSummary,
-    check_run_options,
     fingerprint,
     run_pipeline,
 )
 from synthaudio.splits import SPLITS
-from synthaudio.streams import STREAMS_VERSION
-from synthaudio.tts.engines import engine_versions
-from synthaudio.tts.espeak import EspeakEngine
 
 GROUP_SIZE = 1  # one session per group: a session is one TTS session and one room
 
@@ -94,7 +96,7 @@ def _render_group(state: tuple[SessionRenderer, Path], specs: Sequence[SessionSp
 
 
 @dataclass
-class SessionsPipeline:
+class SessionsPipeline(Exports):
     """The session plan on the run engine (:class:`synthaudio.run.engine.Pipeline`)."""
 
     cfg: SessionCorpusConfig
@@ -142,7 +144,7 @@ def check_sessions_inputs(cfg: SessionCorpusConfig, config_dir: Path) -> list[st
     notes: the environment's, and the augment stages sessions do not apply (speed, the
     channel: a turn's timing and the stems' sum stay exact)."""
     if cfg.quality is not None:
-        raise ConfigError("quality: the quality gate is for utterances (generate); leave it "
+        raise ConfigKeyError("quality: the quality gate is for utterances (generate); leave it "
                           "out of a sessions config")
     aug = cfg.augment
     if aug is None:
@@ -154,10 +156,10 @@ def check_sessions_inputs(cfg: SessionCorpusConfig, config_dir: Path) -> list[st
         notes.append("note: sessions apply augment.room and augment.noise; not applied: "
                      + ", ".join(f"augment.{x}" for x in skipped))
     if aug.room.probability > 0 and aug.room.measured_rirs:
-        raise ConfigError("augment.room.measured_rirs: sessions place each talker in a "
+        raise ConfigKeyError("augment.room.measured_rirs: sessions place each talker in a "
                           "simulated room; leave measured_rirs out")
     if aug.noise.probability > 0 and aug.noise.kinds.get("babble", 0) > 0:
-        raise ConfigError("augment.noise.kinds.babble: not available for sessions (the "
+        raise ConfigKeyError("augment.noise.kinds.babble: not available for sessions (the "
                           "other talkers are the babble); give it weight 0")
     return notes + check_environment_inputs(aug, cfg.audio.sample_rate, config_dir)
 
@@ -195,29 +197,18 @@ def generate_sessions(
         SynthaudioError: bad input (ConfigError, InputError) before anything is written;
             a failed write names the path.
     """
-    check_run_options(jobs, seed, executor, resume, overwrite)
-    config_path, out_dir = Path(config_path), Path(out_dir)
-    started = time.perf_counter()
-    cfg = load_sessions_config(config_path)
-    if seed is not None:
-        cfg = SessionCorpusConfig.model_validate({**cfg.model_dump(mode="json"), "seed": seed})
-    try:
-        EspeakEngine().check_voices(cfg.speakers.voices,
-                                    [None if v == "none" else v for v in cfg.speakers.variants])
+    run = start_run(config_path, out_dir, load_sessions_config, SessionCorpusConfig, jobs=jobs,
+                    seed=seed, executor=executor, resume=resume, overwrite=overwrite)
+    cfg, config_path, out_dir = run.cfg, run.config_path, run.out_dir
+    with naming_config(config_path):
+        check_speaker_voices(cfg.speakers)
         notes = check_sessions_inputs(cfg, config_path.parent)
         plan = plan_sessions(cfg, config_path.parent)
         notes += cap_notes(cfg, plan)
-    except SynthaudioError as exc:
-        if str(exc).startswith(("speakers.", "augment.", "sessions", "quality", "template ")):
-            raise ConfigError(f"{config_path}: {exc}") from None
-        raise
     body: dict[str, Any] = {
         "config": cfg.model_dump(mode="json"),
         "kind": "sessions",
-        "render_group_size": GROUP_SIZE,
-        "random_streams": STREAMS_VERSION,
-        "versions": {"synthaudio": synthaudio.__version__,
-                     **engine_versions({s.engine for s in plan.corpus.speakers})},
+        **run_body(GROUP_SIZE, (s.engine for s in plan.corpus.speakers)),
         "prompts": {"count": len(plan.prompts), "skipped": len(plan.corpus.skipped)},
     }
     body["fingerprint"] = fingerprint(body, [p.text for p in plan.prompts],
@@ -226,9 +217,7 @@ def generate_sessions(
     measured = _Measured()
 
     def summarize(stats: RunStats) -> SessionsSummary:
-        if stats.resumed_groups:
-            notes.append(f"resumed: {stats.resumed_groups} of {stats.groups} sessions were "
-                         "already complete")
+        notes.extend(resumed_note(stats, "sessions"))
         for what, target, got in (("overlap", cfg.sessions.overlap_ratio, measured.overlap),
                                   ("silence", cfg.sessions.silence_ratio, measured.silence)):
             if measured.sessions and abs(measured.mean(got) - target) > 0.03:
@@ -245,7 +234,7 @@ def generate_sessions(
                          "length_s)")
         return SessionsSummary(
             out_dir=out_dir, utterances=stats.utterances, hours=stats.audio_s / 3600,
-            rendered=stats.rendered, wall_s=time.perf_counter() - started,
+            rendered=stats.rendered, wall_s=run.wall_s(),
             audio_s=stats.rendered_audio_s, notes=notes,
             sessions_per_split=dict(stats.per_split),
             overlap=(cfg.sessions.overlap_ratio, measured.mean(measured.overlap)),

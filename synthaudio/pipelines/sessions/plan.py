@@ -20,11 +20,11 @@ import numpy as np
 
 from synthaudio.augment.room.config import Vec3
 from synthaudio.augment.room.sampling import RoomParams, place_talker, sample_room
-from synthaudio.errors import ConfigError, InputError
+from synthaudio.errors import ConfigKeyError, InputError
 from synthaudio.pipelines.generate.plan import CorpusPlan, PlannedPrompt, plan_corpus
 from synthaudio.pipelines.sessions.config import SessionCorpusConfig
 from synthaudio.splits import SPLITS
-from synthaudio.streams import STREAM_SESSION
+from synthaudio.streams import STREAM_SESSION, item_rng
 from synthaudio.text.normalize import TextNormalizer
 from synthaudio.tts.speakers import SpeakerParams
 
@@ -32,9 +32,7 @@ from synthaudio.tts.speakers import SpeakerParams
 SUB_PLAN, SUB_TURNS, SUB_TIMELINE, SUB_PROSODY, SUB_NOISE, SUB_MOVES = range(6)
 
 
-def session_rng(seed: int, index: int, sub: int) -> np.random.Generator:
-    """The random stream of stage ``sub`` of session ``index``."""
-    return np.random.default_rng([seed, STREAM_SESSION, index, sub])
+session_rng = item_rng(STREAM_SESSION)  # the stream of stage ``sub`` of session ``index``
 
 
 def session_id(index: int) -> str:
@@ -119,7 +117,7 @@ class SessionList(Sequence[SessionSpec]):
                             if getattr(cfg.splits, s) > 0 and len(pools[s]) >= max(need))
         if not self.splits:
             have = ", ".join(f"{s}: {len(pools[s])}" for s in SPLITS)
-            raise ConfigError(f"sessions: no split has the {max(need)} speakers a session "
+            raise ConfigKeyError(f"sessions: no split has the {max(need)} speakers a session "
                               f"needs (speakers per split: {have}); raise speakers.count")
         weights = np.array([getattr(cfg.splits, s) for s in self.splits])
         self._weights = weights / weights.sum()

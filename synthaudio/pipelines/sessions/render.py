@@ -38,7 +38,6 @@ from synthaudio.augment.room.sampling import place_talker
 from synthaudio.io.metadata import MetadataRecord
 from synthaudio.pipelines.generate.render import (
     STEM_FORMAT,
-    Renderer,
     check_path_component,
     write_files,
 )
@@ -60,7 +59,7 @@ from synthaudio.pipelines.sessions.plan import (
     session_rng,
 )
 from synthaudio.pipelines.sessions.timeline import DryTurn, PlacedTurn, Timeline
-from synthaudio.tts.speakers import jitter_voice
+from synthaudio.tts.render import SpeechRenderer
 
 _MAX_TURNS = 100_000  # a session that reaches no length (it cannot: every turn speaks)
 _CUT_FADE_S = 0.01  # fade-out where an interrupted turn's audio is cut
@@ -86,18 +85,16 @@ class SessionRenderer:
     def __init__(self, cfg: SessionCorpusConfig, text: TextPool, config_dir: Path | None,
                  noise_dirs: tuple[str, ...] = ()) -> None:
         self.cfg, self.text = cfg, text
-        self.tts = Renderer(cfg, config_dir=config_dir)  # the corpus's TTS path, reused
+        self.tts = SpeechRenderer(cfg.speakers, cfg.audio.sample_rate, config_dir)
         self.folders = [NoiseFolder(d) for d in noise_dirs]
 
     # --- turns ----------------------------------------------------------------------
 
     def _speak(self, spec: SessionSpec, talker: int, kind: str, text: str,
                rng: np.random.Generator) -> tuple[DryTurn, np.ndarray, dict[str, Any]]:
-        speaker = spec.talkers[talker].speaker
-        voice = jitter_voice(speaker.voice, self.cfg.speakers.jitter, rng)
-        audio, words, timings = self.tts.speak_timed(text, voice, speaker.conversion)
-        tts = {"engine": speaker.engine, **voice.to_dict(), "timings": timings}
-        return DryTurn(talker, kind, text, tuple(words), int(audio.size)), audio, tts
+        said = self.tts.say(text, spec.talkers[talker].speaker, rng)
+        return (DryTurn(talker, kind, text, tuple(said.words), int(said.audio.size)), said.audio,
+                said.tts)
 
     def _turn_text(self, rng: np.random.Generator) -> str:
         want = int(rng.integers(self.cfg.sessions.turn_words[0],
