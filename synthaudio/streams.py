@@ -22,7 +22,7 @@ bytes, so the version is bumped and an OUT made with other tags is never resumed
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -80,5 +80,15 @@ def item_rng(tag: int) -> ItemRng:
     return rng
 
 
-if len(set(STREAMS.values())) != len(STREAMS):  # pragma: no cover - caught by the tests too
-    raise RuntimeError("synthaudio.streams: two stream tags are equal")
+def check_distinct(tags: Mapping[str, int]) -> None:
+    """RuntimeError naming the first two names whose tags are equal (this table at import;
+    the tests add every registered pipeline's own tags)."""
+    seen: dict[int, str] = {}
+    for name, tag in tags.items():
+        if tag in seen:
+            raise RuntimeError(f"synthaudio.streams: stream tags {seen[tag]!r} and {name!r} "
+                               f"are both {tag}")
+        seen[tag] = name
+
+
+check_distinct(STREAMS)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from synthaudio import streams
 from synthaudio.augment import environment
@@ -10,12 +11,25 @@ from synthaudio.augment.environment import rir_bank_seed
 from synthaudio.augment.room import sample_room
 from synthaudio.pipelines.generate import plan
 from synthaudio.pipelines.generate.config import load_corpus_config
+from synthaudio.run.pipelines import PIPELINES
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "corpora" / "quickstart" / "corpus.yaml"
 
 
 def test_every_tag_is_distinct() -> None:
-    assert len(set(streams.STREAMS.values())) == len(streams.STREAMS)
+    streams.check_distinct(streams.STREAMS)
+    with pytest.raises(RuntimeError, match="tags 'a' and 'c' are both 3"):
+        streams.check_distinct({"a": 3, "b": 4, "c": 3})
+    # every pipeline's tags: the table's own (same name, same number), or new numbers
+    tags = dict(streams.STREAMS)
+    for entry in PIPELINES.entries():
+        for name, tag in entry.stream_tags.items():
+            if streams.STREAMS.get(name) != tag:
+                tags[f"{entry.name}.{name}"] = tag
+    streams.check_distinct(tags)
+    # augment's copies once drew from [seed, k, i]: the text, speaker and order streams
+    assert PIPELINES.get("augment").stream_tags["augment"] == streams.STREAM_AUGMENT
+    assert streams.STREAM_AUGMENT not in range(1, 40)
 
 
 def test_rir_bank_and_voice_assignment_no_longer_share_a_stream() -> None:

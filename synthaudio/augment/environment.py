@@ -5,8 +5,10 @@ pool and its noise folders, prepared once per corpus and loaded once per worker.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -17,7 +19,6 @@ from synthaudio.augment.noise import NoiseFolder, is_all_zero
 from synthaudio.augment.rirbank import RirBank, build_rir_bank
 from synthaudio.errors import ConfigKeyError, InputError
 from synthaudio.io.fileio import check_finite_audio
-from synthaudio.pipelines.generate.plan import CorpusPlan
 from synthaudio.streams import STREAM_BABBLE, STREAM_RIRS
 
 BABBLE_POOL_SIZE = 24  # clips of corpus speakers that babble noise is mixed from
@@ -44,6 +45,17 @@ class EnvironmentResources:
                          babble_pool=self.babble_pool)
 
 
+
+class BabbleSource(Protocol):
+    """Whose voices and which texts the babble pool draws: a corpus plan's speakers (with
+    a ``voice``) and prompts (with a ``text``)."""
+
+    @property
+    def speakers(self) -> Sequence[Any]: ...
+
+    @property
+    def prompts(self) -> Sequence[Any]: ...
+
 def _resolve(path: str, base: Path, key: str) -> str:
     p = Path(path)
     p = p if p.is_absolute() else base / p
@@ -68,7 +80,7 @@ def rir_bank_seed(seed: int) -> int:
 
 def prepare_environment(
     config: AugmentConfig, sample_rate: int, seed: int, out_dir: Path, config_dir: Path,
-    plan: CorpusPlan | None, jobs: int, synthesize_babble: object = None,
+    plan: BabbleSource | None, jobs: int, synthesize_babble: object = None,
 ) -> EnvironmentResources:
     """Build (or reuse) the RIR bank under ``OUT/rirs`` and render the babble pool."""
     rir_dir: str | None = None
@@ -98,7 +110,7 @@ def prepare_environment(
     return EnvironmentResources(config, rir_dir, measured, sample_rate, noise_dirs, babble_pool)
 
 
-def _babble_pool(plan: CorpusPlan, seed: int, synthesize: object) -> tuple[np.ndarray, ...]:
+def _babble_pool(plan: BabbleSource, seed: int, synthesize: object) -> tuple[np.ndarray, ...]:
     """Clean clips of the corpus's own speakers saying its prompts, drawn from the seed."""
     assert callable(synthesize)
     rng = np.random.default_rng([seed, STREAM_BABBLE])

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import Field, StrictInt
 
 from synthaudio.configbase import ConfigModel, parse_config, read_config_text
-from synthaudio.io.fileio import write_text_atomic, write_audio_atomic
+from synthaudio.io.fileio import write_audio_atomic, write_text_atomic
 from synthaudio.io.metadata import MetadataRecord
 from synthaudio.manifests.formats import ExportContext, ExportOutcome
 from synthaudio.pipelines.front import Exports, resumed_note, start_run

@@ -47,5 +47,5 @@ PIPELINE = PipelineEntry(
     arguments=arguments,
     command=command,
     config_model="synthaudio.pipelines.augment_dir.config:AugmentDirConfig",
-    stream_tags={"copy": STREAMS["augment"], "rirs": STREAMS["rirs"]},
+    stream_tags={k: STREAMS[k] for k in ("augment", "rirs")},  # copy k of input i: augment
 )
