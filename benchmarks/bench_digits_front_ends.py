@@ -38,9 +38,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "digits"))
 import run  # noqa: E402 - the recipe's front ends
-from real_sets import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
 
 from synthaudio.evaluate.scoring import score  # noqa: E402
+from synthaudio.io.importers.folders import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
 from synthaudio.train.data import Utterance, corpus_split, kaldi_dir_utterances  # noqa: E402
 
 CTC_MODELS = {"ctc-conv3": run.EMBEDDING_MODEL,

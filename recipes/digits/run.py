@@ -31,14 +31,12 @@ import yaml
 from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.evaluate import evaluate_corpus, evaluate_kaldi_dir
 from synthaudio.evaluate.scoring import score
+from synthaudio.io.importers.folders import as_kaldi_dir
 from synthaudio.pipelines.generate.pipeline import generate_corpus
 from synthaudio.train.data import Utterance, compute_features, corpus_split, kaldi_dir_utterances
 from synthaudio.train.embedding import EmbeddingConfig, embedding_features
 from synthaudio.train.features import FeatureConfig
 from synthaudio.train.tokens import Unit, Vocabulary
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's own modules
-from real_sets import as_kaldi_dir  # noqa: E402
 
 if TYPE_CHECKING:  # torch is optional (extra "train"): imported where training starts
     from synthaudio.train.model import EmbeddingCTCConfig, ModelConfig

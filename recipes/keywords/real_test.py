@@ -13,21 +13,13 @@ neighbours' coarticulation and edges: harder than Speech Commands' isolated word
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from synthaudio.errors import InputError
-from synthaudio.io.fileio import write_audio_atomic
-from synthaudio.train.features import load_mono
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "digits"))
-from real_sets import as_kaldi_dir, detect_layout  # noqa: E402  (the digits recipe's reader)
-
-from synthaudio.train.data import kaldi_dir_utterances  # noqa: E402
+from synthaudio.io.importers.folders import as_kaldi_dir, detect_layout
+from synthaudio.io.importers.words import cut_word_clips
+from synthaudio.train.data import kaldi_dir_utterances
 
 RATE = 16000
 
@@ -40,48 +32,11 @@ class RealClip:
     word: str  # what the recording says (its folder name)
 
 
-def cut_words(kaldi_dir: Path, words: Sequence[str] | None, clip_s: float, out: Path) -> Path:
-    """Write each aligned occurrence of ``words`` (None: of every word) in ``kaldi_dir`` as
-    ``out/<word>/<speaker>_nohash_<n>.wav`` (16 kHz, ``clip_s`` centred on the word);
-    return ``out``. InputError when none occurs."""
-    from synthaudio.tts.align import align_words
-
-    n = round(clip_s * RATE)
-    count = 0
-    for utt in kaldi_dir_utterances(kaldi_dir):
-        said = utt.text.split()
-        wanted = set(said) if words is None else set(words)
-        if not wanted & set(said):
-            continue
-        audio = load_mono(utt.audio_path, RATE)
-        try:
-            timings = align_words(audio, RATE, said)
-        except ValueError:
-            continue
-        seen: dict[str, int] = {}
-        for w in timings:
-            if w.word not in wanted:
-                continue
-            centre = round((w.start_s + w.dur_s / 2) * RATE)
-            start = min(max(0, centre - n // 2), max(0, len(audio) - n))
-            clip = np.zeros(n, np.float32)
-            piece = audio[start:start + n]
-            clip[:len(piece)] = piece
-            k = seen.get(w.word, 0)
-            seen[w.word] = k + 1
-            speaker = utt.id.replace("-", "")
-            write_audio_atomic(out / w.word / f"{speaker}_nohash_{k}.wav", clip, RATE)
-            count += 1
-    if count == 0:
-        raise InputError(f"{kaldi_dir}: none of the vocabulary words occurs (aligned)")
-    return out
-
-
 def real_clips(folder: Path, labels: Sequence[str], work: Path, clip_s: float) -> list[RealClip]:
     """The scored recordings of ``folder`` (see the module docstring)."""
     targets = {label.replace("_", " "): label for label in labels if not label.startswith("_")}
     if detect_layout(folder) == "kaldi":
-        folder = cut_words(folder, None, clip_s, work / f"real-cut-{folder.name}")
+        folder = cut_word_clips(folder, None, clip_s, work / f"real-cut-{folder.name}", RATE)
     kaldi = as_kaldi_dir(folder, work)  # word folders (those starting with "_" skipped)
     clips = [RealClip(u.id, u.audio_path, targets.get(u.text, "_unknown_"), u.text)
              for u in kaldi_dir_utterances(kaldi)]

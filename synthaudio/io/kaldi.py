@@ -46,14 +46,14 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
 
 from synthaudio.errors import InputError
-from synthaudio.io.fileio import check_wav_complete
+from synthaudio.io.fileio import check_wav_complete, write_text_atomic
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk")
 UNSUPPORTED_FILES: dict[str, str] = {}
@@ -642,3 +642,23 @@ def list_kaldi_dir(kaldi_dir: Path) -> list[ListedUtterance]:
     if not utts:
         raise InputError(f"{kaldi_dir / 'wav.scp'}: no utterances")
     return utts
+
+
+def write_kaldi_dir(out: Path, entries: Sequence[tuple[str, str, str, Path]]) -> Path:
+    """``wav.scp``, ``text``, ``utt2spk`` and ``spk2utt`` of (utterance id, speaker, text,
+    audio path) entries in ``out``, sorted in byte order."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = sorted(entries, key=lambda e: e[0].encode())
+    spk2utt: dict[str, list[str]] = {}
+    for utt, spk, _, _ in rows:
+        spk2utt.setdefault(spk, []).append(utt)
+    files = {
+        "wav.scp": [f"{u} {p}" for u, _, _, p in rows],
+        "text": [f"{u} {t}" for u, _, t, _ in rows],
+        "utt2spk": [f"{u} {s}" for u, s, _, _ in rows],
+        "spk2utt": [f"{s} {' '.join(us)}" for s, us in sorted(spk2utt.items(),
+                                                              key=lambda kv: kv[0].encode())],
+    }
+    for name, lines in files.items():
+        write_text_atomic(out / name, "".join(line + "\n" for line in lines))
+    return out

@@ -1,4 +1,5 @@
-"""The digits recipe's real test sets: Kaldi dirs, Speech Commands and Free Spoken Digit."""
+"""The importers of real test sets: Kaldi dirs, Speech Commands and Free Spoken Digit folders,
+and digit words cut out of a Kaldi dir by alignment."""
 
 from __future__ import annotations
 
@@ -11,19 +12,15 @@ import pytest
 import soundfile as sf
 
 from synthaudio.errors import InputError
+from synthaudio.io.importers import folders
+from synthaudio.io.importers.words import cut_words
 from synthaudio.train.data import kaldi_dir_utterances
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def real_sets():
-    spec = importlib.util.spec_from_file_location("digits_real_sets",
-                                                  REPO / "recipes/digits/real_sets.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return folders
 
 
 def tone(path: Path, sr: int, seconds: float = 0.3) -> None:
@@ -102,13 +99,8 @@ def test_ablation_rows_and_voice_source_configs() -> None:
 
 
 def test_digit_words_cut_out_of_real_speech(tmp_path):
-    spec = importlib.util.spec_from_file_location("digits_real_digits",
-                                                  REPO / "recipes/digits/real_digits.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     fixture = REPO / "tests/fixtures/real_speech"
-    out, n = module.cut_digit_words(fixture, tmp_path / "digits")
+    out, n = cut_words(fixture, folders.DIGIT_WORDS, tmp_path / "digits")
     utts = kaldi_dir_utterances(out)
     # "four queen of clubs", "seven of clubs", "five five", "eight of spades four of clubs
     # seven of hearts": seven digit words

@@ -1,4 +1,5 @@
-"""Real test sets for the digits recipe: a Kaldi data dir, or a folder in a common layout.
+"""Importers of real corpora in common folder layouts, as Kaldi data directories (lhotse's
+``prepare_x()`` in spirit: the recipes and the CLI stay thin over them).
 
 ``as_kaldi_dir(folder, work)`` returns a Kaldi data directory for ``folder``:
 
@@ -8,9 +9,11 @@
 - the Free Spoken Digit layout, ``<digit>_<speaker>_<n>.wav`` (in the folder or in its
   ``recordings/``), the digit said as a word.
 
-The last two are written as ``wav.scp`` (absolute paths), ``text``, ``utt2spk`` and
-``spk2utt`` under ``work/real-<layout>-<folder name>``, sorted in byte order as Kaldi
-requires. Any sample rate: the recipe's features resample. Anything else is an
+The last two are written (:func:`synthaudio.io.kaldi.write_kaldi_dir`) as ``wav.scp``
+(absolute paths), ``text``, ``utt2spk`` and ``spk2utt`` under
+``work/real-<layout>-<folder name>``, sorted in byte order as Kaldi requires
+(:func:`prepare_speech_commands`, :func:`prepare_fsdd`: one layout, into a folder you name).
+Any sample rate (a reader resamples). Anything else is an
 :class:`InputError` naming the folder.
 """
 
@@ -20,6 +23,7 @@ import re
 from pathlib import Path
 
 from synthaudio.errors import InputError
+from synthaudio.io.kaldi import write_kaldi_dir
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _FSDD = re.compile(r"(?P<digit>[0-9])_(?P<speaker>[A-Za-z0-9-]+)_(?P<n>[0-9]+)\.wav")
@@ -77,6 +81,23 @@ def as_kaldi_dir(folder: Path, work: Path) -> Path:
     layout = detect_layout(folder)
     if layout == "kaldi":
         return folder
+    return _prepare(folder, layout, work / f"real-{layout}-{_safe(folder.name)}")
+
+
+def prepare_speech_commands(folder: Path, out: Path) -> Path:
+    """``folder`` in the Speech Commands layout (``<word>/*.wav``) as a Kaldi dir ``out``."""
+    return _prepare(folder, "speech-commands", out)
+
+
+def prepare_fsdd(folder: Path, out: Path) -> Path:
+    """``folder`` in the Free Spoken Digit layout (``<digit>_<speaker>_<n>.wav``, in it or
+    its ``recordings/``) as a Kaldi dir ``out``, the digits said as words."""
+    return _prepare(folder, "fsdd", out)
+
+
+def _prepare(folder: Path, layout: str, out: Path) -> Path:
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not found (a folder is expected)")
     entries = _entries(folder, layout)
     if not entries:
         raise InputError(f"{folder}: no recordings found in the {layout} layout")
@@ -87,24 +108,4 @@ def as_kaldi_dir(folder: Path, work: Path) -> Path:
     for _, _, _, path in entries:
         if any(c.isspace() for c in str(path)):
             raise InputError(f"{path}: a path with white space cannot go into wav.scp")
-    return write_kaldi_dir(work / f"real-{layout}-{_safe(folder.name)}", entries)
-
-
-def write_kaldi_dir(out: Path, entries: list[tuple[str, str, str, Path]]) -> Path:
-    """``wav.scp``, ``text``, ``utt2spk`` and ``spk2utt`` of (utterance id, speaker, text,
-    audio path) entries in ``out``, sorted in byte order."""
-    out.mkdir(parents=True, exist_ok=True)
-    rows = sorted(entries, key=lambda e: e[0].encode())
-    spk2utt: dict[str, list[str]] = {}
-    for utt, spk, _, _ in rows:
-        spk2utt.setdefault(spk, []).append(utt)
-    files = {
-        "wav.scp": [f"{u} {p}" for u, _, _, p in rows],
-        "text": [f"{u} {t}" for u, _, t, _ in rows],
-        "utt2spk": [f"{u} {s}" for u, s, _, _ in rows],
-        "spk2utt": [f"{s} {' '.join(us)}" for s, us in sorted(spk2utt.items(),
-                                                              key=lambda kv: kv[0].encode())],
-    }
-    for name, lines in files.items():
-        (out / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return out
+    return write_kaldi_dir(out, entries)
