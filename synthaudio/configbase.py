@@ -2,8 +2,9 @@
 the one-line error formatter.
 
 The lowest layer of the configs: it imports pydantic and yaml only. Each stage keeps its
-own models next to its code (``augment/config.py``, ``tts/coqui.py``, ``corpus/quality.py``,
-...) on :class:`ConfigModel`; ``pipelines/generate/config.py`` assembles ``corpus.yaml`` from them.
+own models next to its code (``augment/config.py``, ``tts/config.py``, ``tts/coqui.py``,
+``pipelines/generate/quality.py``, ...) on :class:`ConfigModel`;
+``pipelines/generate/config.py`` assembles ``corpus.yaml`` from them.
 """
 
 from __future__ import annotations

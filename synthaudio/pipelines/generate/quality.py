@@ -10,7 +10,7 @@ stream (an utterance that passes at once is the bytes it is without the check); 
 ``k`` draws from ``[*key, REDRAW_SUB, k]`` and the order of the other voices from
 ``[*key, REDRAW_SUB, 0]``, where ``key`` is the utterance's own stream key: every decision
 is a function of the utterance alone, whatever the worker count. The verdict goes into the
-record as ``tts.asr``. Used by ``generate`` (corpus/render.py) and ``keywords``
+record as ``tts.asr``. Used by ``generate`` (pipelines/generate/render.py) and ``keywords``
 (keywords/render.py).
 """
 
