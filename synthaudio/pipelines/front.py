@@ -76,6 +76,18 @@ def check_speaker_voices(speakers: Any) -> None:
                                 [None if v == "none" else v for v in speakers.variants])
 
 
+def check_tts_inputs(cfg: Any, config_dir: Path) -> list[str]:
+    """What a TTS pipeline reads besides its config, checked before OUT is touched: the
+    voices, and the environment's inputs (noise folders, measured RIRs, codecs). Returns
+    the environment's notes."""
+    from synthaudio.augment.environment import check_environment_inputs
+
+    check_speaker_voices(cfg.speakers)
+    if cfg.augment is None:
+        return []
+    return check_environment_inputs(cfg.augment, cfg.audio.sample_rate, config_dir)
+
+
 def run_body(group_size: int, engines: Iterable[str]) -> dict[str, Any]:
     """What every resolved config holds besides the config: the render group size and the
     stream tags' version (the bytes depend on both: no resume across them) and the versions

@@ -22,11 +22,10 @@ from typing import Any
 
 from synthaudio.augment.environment import (
     EnvironmentResources,
-    check_environment_inputs,
 )
 from synthaudio.pipelines.front import (
     Exports,
-    check_speaker_voices,
+    check_tts_inputs,
     naming_config,
     prepare_shared,
     resumed_note,
@@ -225,12 +224,8 @@ def generate_corpus(
     run = start_run(config_path, out_dir, load_corpus_config, CorpusConfig, jobs=jobs,
                     seed=seed, executor=executor, resume=resume, overwrite=overwrite)
     cfg, config_path, out_dir = run.cfg, run.config_path, run.out_dir
-    notes: list[str] = []
     with naming_config(config_path):
-        check_speaker_voices(cfg.speakers)
-        if cfg.augment is not None:
-            notes = check_environment_inputs(cfg.augment, cfg.audio.sample_rate,
-                                             config_path.parent)
+        notes = check_tts_inputs(cfg, config_path.parent)
         plan = plan_corpus(cfg, config_path.parent, limit)
     if any(s.engine == "piper" for s in plan.speakers):  # cuda asked for, none here: say so
         from synthaudio.tts.piper import resolve_device

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthaudio.augment.environment import check_environment_inputs
 from synthaudio.io.fileio import write_text_atomic
 from synthaudio.pipelines.front import (
     Exports,
-    check_speaker_voices,
+    check_tts_inputs,
     naming_config,
     prepare_shared,
     resumed_note,
@@ -144,12 +143,8 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
                     seed=seed, executor=executor, resume=resume, overwrite=overwrite)
     cfg, config_path, out_dir = run.cfg, run.config_path, run.out_dir
     corpus_cfg = cfg.corpus_config()
-    notes: list[str] = []
     with naming_config(config_path):
-        check_speaker_voices(cfg.speakers)
-        if cfg.augment is not None:
-            notes = check_environment_inputs(cfg.augment, cfg.audio.sample_rate,
-                                             config_path.parent)
+        notes = check_tts_inputs(cfg, config_path.parent)
         plan = plan_keywords(cfg, config_path.parent, corpus_cfg)
     negatives = negatives_json(plan, cfg, plan.phone_set)
     notes.extend(plan.notes)
