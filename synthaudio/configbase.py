@@ -18,12 +18,21 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from synthaudio.errors import ConfigError
 
 Range = tuple[float, float]
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigModel(BaseModel):
     """Base of every config model: frozen (hashable, safe to share) and no unknown keys."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def replace(self: M, **fields: Any) -> M:
+        """This config with ``fields`` replaced, validated again: the typed way to derive
+        one config from another (a recipe's rows, a quick run)."""
+        data = self.model_dump(mode="json")
+        for key, value in fields.items():
+            data[key] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        return type(self).model_validate(data)
 
 
 def check_range(value: Range, name: str, low: float, high: float) -> None:
@@ -135,7 +144,6 @@ def read_config_text(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
 
 
-M = TypeVar("M", bound=BaseModel)
 
 
 def parse_config(model: type[M], text: str, source: str = "<config>") -> M:

@@ -32,6 +32,7 @@ from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.evaluate import evaluate_corpus, evaluate_kaldi_dir
 from synthaudio.evaluate.scoring import score
 from synthaudio.io.importers.folders import as_kaldi_dir
+from synthaudio.pipelines.generate.config import CorpusConfig, resized, with_sources_from
 from synthaudio.pipelines.generate.pipeline import generate_corpus
 from synthaudio.train.data import Utterance, compute_features, corpus_split, kaldi_dir_utterances
 from synthaudio.train.embedding import EmbeddingConfig, embedding_features
@@ -82,42 +83,25 @@ class TestSet:
 
 def derive_config(base: dict[str, Any], condition: str, config_dir: Path,
                   speakers: int | None, per_speaker: int | None, quick: bool) -> dict[str, Any]:
-    """The corpus config of one ablation condition (a plain YAML mapping)."""
-    cfg = json.loads(json.dumps(base))  # deep copy
-    cfg["name"] = f"{base['name']}-{condition}" + ("-quick" if quick else "")
-    for source in cfg["text"]["sources"]:
-        if "file" in source:  # the derived config lives elsewhere: make paths absolute
-            source["file"] = str((config_dir / source["file"]).resolve())
+    """The corpus config of one ablation condition (as the YAML mapping it is written as),
+    derived through the config's typed API."""
+    cfg = with_sources_from(CorpusConfig.model_validate(base), config_dir)
+    cfg = cfg.replace(name=f"{base['name']}-{condition}" + ("-quick" if quick else ""),
+                      exports=["kaldi"])
     if quick:
-        cfg["speakers"]["count"] = QUICK_SPEAKERS
-        cfg["utterances"]["per_speaker"] = QUICK_PER_SPEAKER
-        if cfg.get("augment", {}).get("room"):
-            cfg["augment"]["room"]["bank_size"] = QUICK_BANK
-    if speakers is not None:
-        cfg["speakers"]["count"] = speakers
-    if per_speaker is not None:
-        cfg["utterances"]["per_speaker"] = per_speaker
-    cfg["exports"] = ["kaldi"]
+        cfg = resized(cfg, speakers=QUICK_SPEAKERS, per_speaker=QUICK_PER_SPEAKER,
+                      rir_bank=QUICK_BANK)
+    cfg = resized(cfg, speakers=speakers, per_speaker=per_speaker)
     if condition.startswith("only-"):
-        cfg["speakers"]["engines"] = {condition.removeprefix("only-"): 1.0}
-        cfg["speakers"].pop("engine", None)
+        engine = condition.removeprefix("only-")
+        cfg = cfg.replace(speakers=cfg.speakers.only_engines({engine: 1.0}))
     if condition == "mix-novc":
-        cfg["speakers"].pop("conversion", None)
+        cfg = cfg.replace(speakers=cfg.speakers.replace(conversion=None))
     if condition in ("voices", "clean-1voice"):
-        cfg.pop("augment", None)
-    if condition == "clean-1voice":
-        spk = cfg["speakers"]
-        spk["engines"] = {"espeak-ng": 1.0}  # one espeak-ng voice, whatever the mix
-        spk.pop("engine", None)
-        spk["voices"] = spk.get("voices", ["en-us"])[:1]
-        spk["variants"] = spk.get("variants", ["m1"])[:1]
-        for key in ("rate_wpm", "pitch", "pitch_range", "volume", "word_gap_ms"):
-            if key in spk:
-                mid = (spk[key][0] + spk[key][1]) / 2
-                spk[key] = [mid, mid]
-        spk["jitter"] = {"rate_wpm": 0.0, "pitch": 0.0}
-        spk.pop("conversion", None)
-    return cfg
+        cfg = cfg.replace(augment=None)
+    if condition == "clean-1voice":  # one espeak-ng voice, whatever the mix
+        cfg = cfg.replace(speakers=cfg.speakers.single_voice())
+    return cfg.model_dump(mode="json")
 
 
 def check_condition(cfg: dict[str, Any], condition: str) -> None:

@@ -77,6 +77,23 @@ class SpeakersConfig(_Model):
     # dumped back under their own keys
     engine_sections: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
+    # --- derived configs (recipes: one engine, one voice) -----------------------------------
+
+    def only_engines(self, shares: dict[str, float]) -> SpeakersConfig:
+        """Every speaker from ``shares``' engines (the single ``engine`` back to its default)."""
+        return self.replace(engines=dict(shares),
+                            engine=type(self).model_fields["engine"].default)
+
+    def single_voice(self) -> SpeakersConfig:
+        """One espeak-ng voice for every speaker: the first voice and variant, every range
+        at its midpoint, no jitter, no conversion."""
+        middle = {key: [(lo + hi) / 2] * 2 for key in ("rate_wpm", "pitch", "pitch_range",
+                                                       "volume", "word_gap_ms")
+                  for lo, hi in [getattr(self, key)]}
+        return self.only_engines({"espeak-ng": 1.0}).replace(
+            voices=self.voices[:1], variants=self.variants[:1], conversion=None,
+            jitter={"rate_wpm": 0.0, "pitch": 0.0}, **middle)
+
     # --- engine registry hooks (synthaudio.tts.engines) -------------------------------------
 
     @model_validator(mode="before")

@@ -209,7 +209,7 @@ def test_ablation_configs_share_speakers_and_splits() -> None:
     test = {s for s, split in plans["full"].splits.items() if split == "test"}
     assert train and test and not train & test
     assert all(Path(s["file"]).is_absolute() for s in cfgs["full"]["text"]["sources"]
-               if "file" in s)
+               if s.get("file"))
     quick = run.derive_config(base, "full", config_dir, None, None, quick=True)
     assert quick["speakers"]["count"] == run.QUICK_SPEAKERS
     assert quick["augment"]["room"]["bank_size"] == run.QUICK_BANK

@@ -81,6 +81,29 @@ class CorpusConfig(_Model):
         return check_exports(value)
 
 
+def with_sources_from(cfg: C, config_dir: Path) -> C:
+    """``cfg`` with its prompt files' paths absolute (relative ones are to ``config_dir``):
+    a config derived from it can live anywhere."""
+    sources = [s.replace(file=str((config_dir / s.file).resolve())) if s.file is not None else s
+               for s in cfg.text.sources]
+    return cfg.replace(text=cfg.text.replace(sources=[s.model_dump(mode="json")
+                                                      for s in sources]))
+
+
+def resized(cfg: C, *, speakers: int | None = None, per_speaker: int | None = None,
+            rir_bank: int | None = None) -> C:
+    """``cfg`` with another number of speakers, utterances a speaker or rooms in its RIR
+    bank (None: as it is)."""
+    if speakers is not None:
+        cfg = cfg.replace(speakers=cfg.speakers.replace(count=speakers))
+    if per_speaker is not None:
+        cfg = cfg.replace(utterances=cfg.utterances.replace(per_speaker=per_speaker))
+    if rir_bank is not None and cfg.augment is not None and cfg.augment.room is not None:
+        room = cfg.augment.room.replace(bank_size=rir_bank)
+        cfg = cfg.replace(augment=cfg.augment.replace(room=room))
+    return cfg
+
+
 def check_exports(value: list[str]) -> list[str]:
     """``exports:`` of a config: names of the export format registry, or "all"."""
     from synthaudio.manifests.formats import EXPORTERS  # the export format registry
