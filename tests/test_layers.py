@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("synthaudio.tts",),  # engines, casting, the render path
     ("synthaudio.augment",),
     ("synthaudio.manifests",),
+    ("synthaudio.io.importers",),  # word cutting aligns (tts.align): above the TTS layer
     ("synthaudio.pipelines",),
     ("synthaudio.profile",),  # `match` writes pipeline configs
     ("synthaudio.evaluate.report",),  # draws evaluate, profile and the ASR check's verdicts

@@ -17,12 +17,9 @@ import numpy as np
 import soundfile as sf
 
 from synthaudio.errors import InputError
+from synthaudio.io.importers.folders import audio_files
 
 SourceKind = Literal["synthaudio", "kaldi", "folder"]
-# files with these suffixes are meant as audio: one libsndfile cannot read is an error
-_AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au"}
-_SKIP_SUFFIXES = {".txt", ".json", ".jsonl", ".yaml", ".yml", ".md", ".csv", ".scp", ".gz",
-                  ".tar", ".png", ".html", ".py", ".sh", ".log", ".ctm", ".pt", ".npy"}
 
 
 @dataclass(frozen=True)
@@ -63,31 +60,7 @@ def _from_kaldi(data_dir: Path) -> list[Item]:
 
 
 def _from_folder(folder: Path) -> list[Item]:
-    files = sorted((p for p in folder.rglob("*") if p.is_file()
-                    and p.suffix.lower() not in _SKIP_SUFFIXES and not p.name.startswith(".")),
-                   key=lambda p: str(p.relative_to(folder)).encode())
-    items = []
-    for path in files:
-        try:
-            frames = sf.info(str(path)).frames
-        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            if path.suffix.lower() in _AUDIO_SUFFIXES:
-                reason = "empty file" if path.stat().st_size == 0 else \
-                    str(exc).replace("\n", " ")
-                raise InputError(f"{path}: cannot read audio: {reason} (remove it or move it "
-                                 "out of the folder)") from None
-            continue  # not audio
-        if frames == 0:
-            raise InputError(f"{path}: audio has no samples (remove it or move it out of the "
-                             "folder)")
-        rel = path.relative_to(folder)
-        utt_id = str(rel.with_suffix("")).replace("/", "_")
-        speaker = rel.parent.name if rel.parent != Path(".") else None
-        items.append(Item(utt_id, path.resolve(), None, speaker))
-    if not items:
-        raise InputError(f"{folder}: no audio files found (searched recursively for files "
-                         "libsndfile reads: wav, flac, ogg, mp3...)")
-    return items
+    return [Item(utt_id, path, None, speaker) for utt_id, speaker, path in audio_files(folder)]
 
 
 def open_source(path: Path | str) -> Source:

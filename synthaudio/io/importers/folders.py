@@ -9,6 +9,9 @@
 - the Free Spoken Digit layout, ``<digit>_<speaker>_<n>.wav`` (in the folder or in its
   ``recordings/``), the digit said as a word.
 
+:func:`audio_files` lists any folder of audio files (no transcripts; the speaker is the
+parent folder), as ``synthaudio profile`` reads one.
+
 The last two are written (:func:`synthaudio.io.kaldi.write_kaldi_dir`) as ``wav.scp``
 (absolute paths), ``text``, ``utt2spk`` and ``spk2utt`` under
 ``work/real-<layout>-<folder name>``, sorted in byte order as Kaldi requires
@@ -22,9 +25,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import soundfile as sf
+
 from synthaudio.errors import InputError
 from synthaudio.io.kaldi import write_kaldi_dir
 
+# files with these suffixes are meant as audio: one libsndfile cannot read is an error
+_AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au"}
+_SKIP_SUFFIXES = {".txt", ".json", ".jsonl", ".yaml", ".yml", ".md", ".csv", ".scp", ".gz",
+                  ".tar", ".png", ".html", ".py", ".sh", ".log", ".ctm", ".pt", ".npy"}
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _FSDD = re.compile(r"(?P<digit>[0-9])_(?P<speaker>[A-Za-z0-9-]+)_(?P<n>[0-9]+)\.wav")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -109,3 +118,35 @@ def _prepare(folder: Path, layout: str, out: Path) -> Path:
         if any(c.isspace() for c in str(path)):
             raise InputError(f"{path}: a path with white space cannot go into wav.scp")
     return write_kaldi_dir(out, entries)
+
+
+def audio_files(folder: Path) -> list[tuple[str, str | None, Path]]:
+    """(utterance id, speaker, absolute path) of every audio file below ``folder`` that
+    libsndfile reads (wav, flac, ogg, mp3...), in byte order of their paths: the id is the
+    relative path without suffix (``/`` as ``_``), the speaker the parent folder's name.
+    InputError for a file meant as audio that cannot be read, or none at all."""
+    files = sorted((p for p in folder.rglob("*") if p.is_file()
+                    and p.suffix.lower() not in _SKIP_SUFFIXES and not p.name.startswith(".")),
+                   key=lambda p: str(p.relative_to(folder)).encode())
+    items: list[tuple[str, str | None, Path]] = []
+    for path in files:
+        try:
+            frames = sf.info(str(path)).frames
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            if path.suffix.lower() in _AUDIO_SUFFIXES:
+                reason = "empty file" if path.stat().st_size == 0 else \
+                    str(exc).replace("\n", " ")
+                raise InputError(f"{path}: cannot read audio: {reason} (remove it or move it "
+                                 "out of the folder)") from None
+            continue  # not audio
+        if frames == 0:
+            raise InputError(f"{path}: audio has no samples (remove it or move it out of the "
+                             "folder)")
+        rel = path.relative_to(folder)
+        utt_id = str(rel.with_suffix("")).replace("/", "_")
+        speaker = rel.parent.name if rel.parent != Path(".") else None
+        items.append((utt_id, speaker, path.resolve()))
+    if not items:
+        raise InputError(f"{folder}: no audio files found (searched recursively for files "
+                         "libsndfile reads: wav, flac, ogg, mp3...)")
+    return items
