@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from synthaudio.errors import InputError
 from synthaudio.io.fileio import check_no_symlinks
@@ -33,6 +34,8 @@ from synthaudio.manifests.kaldi import DATA_DIR, write_kaldi_dirs
 from synthaudio.manifests.lhotse_export import write_lhotse_manifests
 from synthaudio.manifests.nemo import write_nemo_manifests
 from synthaudio.manifests.webdataset_export import write_shards
+from synthaudio.registry import resolve
+from synthaudio.run.pipelines import pipeline_of
 
 FORMATS = builtin_formats()  # the built-in names; plugins add more (formats.EXPORTERS)
 DEFAULT_FORMATS = default_formats()
@@ -102,30 +105,6 @@ def write_webdataset(ctx: ExportContext) -> ExportOutcome:
 EXPORT_DIRS = ("data", "manifests", "alignments", "shards", "audio")  # hf: audio/<split>/
 
 
-# What a session corpus (one record per session, its turns inside) can be exported as: the
-# ``sessions`` export writes these at turn level (Kaldi with segments, NeMo diarization,
-# Lhotse supervisions per turn, CTM per session). The others have one utterance per
-# record, which for a session would be a whole conversation under one speaker: refused.
-SESSION_EXPRESSIBLE = ("kaldi", "nemo", "lhotse", "ctm", "sessions")
-
-
-def session_formats(chosen: Sequence[str], given: Sequence[str]) -> tuple[tuple[str, ...], str]:
-    """The formats a session corpus is exported as (``sessions``, at turn level) and a
-    line saying so; InputError for a format that cannot express sessions."""
-    asked = {f.strip().lower() for f in given}
-    if "all" not in asked and set(chosen) != set(DEFAULT_FORMATS):
-        refused = [f for f in chosen if f not in SESSION_EXPRESSIBLE]
-        if refused:
-            raise InputError(
-                f"--format {refused[0]}: a session corpus has no per-utterance {refused[0]} "
-                "export (each record is a whole conversation); --format sessions writes its "
-                "turns: Kaldi with segments, NeMo diarization, Lhotse, RTTM, UEM, CTM, SegLST")
-    mapped = sorted(set(chosen) - {"sessions"})
-    line = ("sessions: a session corpus is exported at turn level by the sessions export"
-            + (f" (asked for: {', '.join(mapped)})" if mapped else ""))
-    return ("sessions",), line
-
-
 def export_corpus(
     out_dir: Path,
     formats: Sequence[str] = DEFAULT_FORMATS,
@@ -160,10 +139,10 @@ def export_corpus(
         raise InputError(f"shard size must be at least 1, got {shard_size}")
     # A first pass checks every record before anything is written.
     utterances = {s: 0 for s in SPLITS}
-    is_sessions = False
+    own: Any = None  # a pipeline whose corpora its own formats export (sessions)
     for rec in iter_metadata(out_dir):
         utterances[rec.split] += 1
-        is_sessions = is_sessions or "session" in rec.extra
+        own = own or pipeline_of(rec.extra)
         if not (out_dir / rec.audio).is_file():
             raise InputError(
                 f"{out_dir / 'metadata.jsonl'}:{rec.line}: audio file {rec.audio} not found"
@@ -172,8 +151,8 @@ def export_corpus(
     if not utterances:
         raise InputError(f"{out_dir / 'metadata.jsonl'}: no utterances to export")
     session_line = None
-    if is_sessions:
-        chosen, session_line = session_formats(chosen, formats)
+    if own is not None and own.export_formats is not None:  # pipeline registry hook
+        chosen, session_line = resolve(own.export_formats)(chosen, formats)
 
     ctx = ExportContext(out_dir, lambda: iter_metadata(out_dir), chosen, absolute_paths,
                         shard_size, jobs, executor, ray_address, progress,

@@ -55,6 +55,9 @@ class PipelineEntry:
     exporters: tuple[Any, ...] = ()  # its export formats (manifests.formats.ExportFormat)
     validator: Any = None  # "module:function"(out_dir, records) -> problems
     marker: str | None = None  # the metadata key its records carry (validate dispatches on it)
+    # "module:function"(chosen, given) -> (formats, line): the formats a corpus carrying the
+    # marker is exported as (sessions: its own, at turn level)
+    export_formats: Any = None
 
     def make_function(self) -> Callable[..., Any]:
         return resolve(self.make)  # type: ignore[no-any-return]
@@ -92,6 +95,15 @@ def pipeline_exporters(*, plugins: bool) -> list[Any]:
 def pipeline_stream_tags() -> dict[str, int]:
     """Every pipeline's own stream tags, ``pipeline.tag`` -> number."""
     return {f"{e.name}.{tag}": n for e in PIPELINES.entries() for tag, n in e.stream_tags.items()}
+
+
+def pipeline_of(record: Mapping[str, Any]) -> PipelineEntry | None:
+    """The pipeline whose ``marker`` is a key of ``record`` (a record's extra keys), or
+    None (an utterance corpus)."""
+    for entry in PIPELINES.entries():
+        if entry.marker is not None and entry.marker in record:
+            return entry
+    return None
 
 
 def validator_for(record: Mapping[str, Any]) -> tuple[PipelineEntry, Callable[..., Any]] | None:

@@ -30,4 +30,5 @@ PIPELINE = PipelineEntry(
                             "Lhotse, Kaldi with segments; manifests/ and data/"),),
     validator="synthaudio.pipelines.sessions.validate:validate_sessions",
     marker="session",
+    export_formats="synthaudio.pipelines.sessions.export:session_formats",
 )

@@ -34,13 +34,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from synthaudio.errors import InputError
 from synthaudio.io.fileio import AtomicTextFile, write_text_atomic
 from synthaudio.io.metadata import MetadataRecord
-from synthaudio.manifests.formats import ExportContext, ExportOutcome
+from synthaudio.manifests.formats import ExportContext, ExportOutcome, default_formats
 from synthaudio.manifests.kaldi import OPTIONAL_FILES, format_seconds, wav_scp_entry
 from synthaudio.manifests.lhotse_export import lhotse_dicts
 from synthaudio.splits import SPLITS
@@ -49,6 +50,30 @@ MANIFESTS = Path("manifests")
 KALDI_FILES = ("wav.scp", "segments", "utt2spk", "spk2utt", "text", "utt2dur", "reco2dur",
                "reco2file_and_channel", "rttm")
 
+
+
+# What a session corpus (one record per session, its turns inside) can be exported as: the
+# ``sessions`` export writes these at turn level (Kaldi with segments, NeMo diarization,
+# Lhotse supervisions per turn, CTM per session). The others have one utterance per
+# record, which for a session would be a whole conversation under one speaker: refused.
+SESSION_EXPRESSIBLE = ("kaldi", "nemo", "lhotse", "ctm", "sessions")
+
+
+def session_formats(chosen: Sequence[str], given: Sequence[str]) -> tuple[tuple[str, ...], str]:
+    """The formats a session corpus is exported as (``sessions``, at turn level) and a
+    line saying so; InputError for a format that cannot express sessions."""
+    asked = {f.strip().lower() for f in given}
+    if "all" not in asked and set(chosen) != set(default_formats()):
+        refused = [f for f in chosen if f not in SESSION_EXPRESSIBLE]
+        if refused:
+            raise InputError(
+                f"--format {refused[0]}: a session corpus has no per-utterance {refused[0]} "
+                "export (each record is a whole conversation); --format sessions writes its "
+                "turns: Kaldi with segments, NeMo diarization, Lhotse, RTTM, UEM, CTM, SegLST")
+    mapped = sorted(set(chosen) - {"sessions"})
+    line = ("sessions: a session corpus is exported at turn level by the sessions export"
+            + (f" (asked for: {', '.join(mapped)})" if mapped else ""))
+    return ("sessions",), line
 
 def session_file(out_dir: Path, kind: str, split: str, session_id: str) -> Path:
     """``OUT/manifests/<kind>/<split>/<id>.<ext>`` (kind: rttm, uem, ctm, sessions)."""
