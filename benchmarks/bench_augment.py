@@ -25,7 +25,8 @@ import soundfile as sf
 
 from synthaudio.augment.augmenter import Augmenter
 from synthaudio.augment.config import AugmentConfig
-from synthaudio.augment.noise import NoiseFolder, colored_noise, measure_snr_db
+from synthaudio.augment.noise import NoiseFolder, measure_snr_db
+from synthaudio.augment.noise_colored import colored_noise
 from synthaudio.augment.rirbank import RirBank
 
 SR = 16000

@@ -125,7 +125,7 @@ def test_keep_length_drops_the_reverb_tail(bank: sa.RirBank) -> None:
     cut = long[..., : audio.size].astype(np.float64)
     scale = float(np.sum(out * cut) / np.sum(cut * cut))
     assert np.max(np.abs(out - scale * cut)) < 1e-6
-    from synthaudio.augment.noise import mean_power
+    from synthaudio.augment.noise_sources import mean_power
 
     assert mean_power(out) == pytest.approx(mean_power(audio), rel=1e-4)
     cfg = sa.AugmentConfig(room={"probability": 1})

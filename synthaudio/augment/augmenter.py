@@ -46,12 +46,12 @@ from synthaudio.augment.noise import (
     NoiseParams,
     babble_lengths,
     check_noise_resources,
-    mean_power,
     measure_snr_db,
     mix_at_snr,
     render_noise,
     sample_noise,
 )
+from synthaudio.augment.noise_sources import mean_power
 from synthaudio.augment.speed import (
     SpeedParams,
     apply_speed,

@@ -9,9 +9,10 @@ from the caller's clip pool. ``mix_at_snr`` is pure.
 SNR is defined once: ``snr_db = 10*log10(P_speech / P_noise)`` with ``P`` the mean power of
 the speech stem and of the noise stem exactly as they are summed, over all channels.
 
-The signal makers of the generated kinds live in :mod:`.noise_sources`; this module keeps
-the stage's records, its sampler and renderer (through the kind registry), the folder
-reader and the mixing: one stage, read top to bottom (about 450 lines).
+Each noise kind is one module (``noise_colored``, ``noise_hum``, ``noise_music``,
+``noise_impulsive``, ``noise_babble``, ``noise_folder``, ``noise_hvac``), registered in
+:mod:`.noise_kinds`; this module keeps the stage's records, its sampler and renderer
+(through the kind registry), the folder reader and the mixing.
 """
 
 from __future__ import annotations
@@ -30,17 +31,9 @@ import soxr
 
 from synthaudio.augment.checks import check_audio
 from synthaudio.augment.config import NoiseConfig
+from synthaudio.augment.noise_babble import BabbleTalker
 from synthaudio.augment.noise_kinds import MISSING, NOISE_KINDS, Resources, SampleContext
-from synthaudio.augment.noise_sources import (  # re-exported: the sources' signal makers
-    BabbleTalker,
-    _unit_power,
-    babble,
-    colored_noise,
-    impulsive_events,
-    mains_hum,
-    mean_power,
-    music_bed,
-)
+from synthaudio.augment.noise_sources import _unit_power, mean_power
 from synthaudio.errors import ConfigKeyError, InputError
 from synthaudio.io.fileio import check_wav_complete
 
@@ -257,7 +250,7 @@ def sample_noise(cfg: NoiseConfig, rng: np.random.Generator, *, num_samples: int
     return NoiseParams(snr_db=snr_db, num_samples=num_samples, sources=tuple(sources))
 
 
-def _sample_folder_file(folders: Sequence[NoiseFolder], rng: np.random.Generator,
+def sample_folder_file(folders: Sequence[NoiseFolder], rng: np.random.Generator,
                         num_samples: int, sample_rate: int) -> dict[str, Any]:
     sizes = np.array([len(f) for f in folders])
     pick = int(rng.integers(int(sizes.sum())))
@@ -279,64 +272,22 @@ def _render_mono(src: NoiseSourceParams, num_samples: int, sample_rate: int,
     return kind.make(src, num_samples, sample_rate, rng, Resources(folders, babble_pool))
 
 
-# --- the built-in kinds' samplers and renderers (named by noise_kinds.NOISE_KINDS) --------
 
 
-def sample_hum(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
-               ) -> dict[str, Any]:
-    return {"hum_hz": float(cfg.hum_hz[int(rng.integers(len(cfg.hum_hz)))])}
 
 
-def sample_babble(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
-                  ) -> dict[str, Any]:
-    talkers = int(rng.integers(cfg.babble_talkers[0], cfg.babble_talkers[1] + 1))
-    picks = []
-    for _ in range(talkers):
-        clip = int(rng.integers(len(ctx.babble_lengths)))
-        picks.append(BabbleTalker(clip, int(rng.integers(ctx.babble_lengths[clip])),
-                                  float(rng.uniform(-6.0, 0.0))))
-    return {"talkers": tuple(picks)}
 
 
-def sample_folder(cfg: NoiseConfig, rng: np.random.Generator, ctx: SampleContext,
-                  ) -> dict[str, Any]:
-    return _sample_folder_file(ctx.folders, rng, ctx.num_samples, ctx.sample_rate)
 
 
-def render_colored(src: NoiseSourceParams, num_samples: int, sample_rate: int,
-                   rng: np.random.Generator, resources: Resources) -> np.ndarray:
-    return colored_noise(src.kind, num_samples, sample_rate, rng)
 
 
-def render_hum(src: NoiseSourceParams, num_samples: int, sample_rate: int,
-               rng: np.random.Generator, resources: Resources) -> np.ndarray:
-    return mains_hum(num_samples, sample_rate, float(src.hum_hz or 50.0), rng)
 
 
-def render_music(src: NoiseSourceParams, num_samples: int, sample_rate: int,
-                 rng: np.random.Generator, resources: Resources) -> np.ndarray:
-    return music_bed(num_samples, sample_rate, rng)
 
 
-def render_impulsive(src: NoiseSourceParams, num_samples: int, sample_rate: int,
-                     rng: np.random.Generator, resources: Resources) -> np.ndarray:
-    return impulsive_events(num_samples, sample_rate, rng)
 
 
-def render_babble(src: NoiseSourceParams, num_samples: int, sample_rate: int,
-                  rng: np.random.Generator, resources: Resources) -> np.ndarray:
-    if resources.babble_pool is None or src.talkers is None:
-        raise ValueError("babble noise needs the babble pool it was sampled with")
-    return babble(resources.babble_pool, src.talkers, num_samples)
-
-
-def render_folder(src: NoiseSourceParams, num_samples: int, sample_rate: int,
-                  rng: np.random.Generator, resources: Resources) -> np.ndarray:
-    folders = resources.folders
-    if src.folder is None or src.path is None or src.folder >= len(folders):
-        raise ValueError(f"folder noise {src.path!r} needs the folder it was sampled from")
-    return folders[src.folder].read(src.path, int(src.start_frame or 0), num_samples,
-                                    sample_rate)
 
 
 def render_source(src: NoiseSourceParams, num_samples: int, sample_rate: int,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.fft
 
-from synthaudio.augment.noise import mean_power
+from synthaudio.augment.noise_sources import mean_power
 
 if TYPE_CHECKING:
     from synthaudio.augment.config import NoiseConfig

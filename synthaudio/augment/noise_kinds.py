@@ -85,21 +85,23 @@ class NoiseKind:
 
 NOISE_KINDS: Registry[NoiseKind] = Registry("noise kind", "synthaudio.noise_kinds", NoiseKind)
 
-_N = "synthaudio.augment.noise:"
+_A = "synthaudio.augment."  # one module a kind (noise_<kind>.py)
 for _kind in (  # registration order = the order of the default kinds
-    NoiseKind("white", _N + "render_colored", "flat spectrum", default_weight=0.5),
-    NoiseKind("pink", _N + "render_colored", "-3 dB/octave", default_weight=1.0),
-    NoiseKind("brown", _N + "render_colored", "-6 dB/octave", default_weight=1.0),
-    NoiseKind("blue", _N + "render_colored", "+3 dB/octave", default_weight=0.25),
-    NoiseKind("hum", _N + "render_hum", "mains hum (augment.noise.hum_hz) and harmonics",
-              sample=_N + "sample_hum", default_weight=0.5),
-    NoiseKind("music", _N + "render_music", "tonal music-like bed", default_weight=0.5),
-    NoiseKind("impulsive", _N + "render_impulsive", "clicks, knocks, door slams",
+    NoiseKind("white", _A + "noise_colored:render_colored", "flat spectrum", default_weight=0.5),
+    NoiseKind("pink", _A + "noise_colored:render_colored", "-3 dB/octave", default_weight=1.0),
+    NoiseKind("brown", _A + "noise_colored:render_colored", "-6 dB/octave", default_weight=1.0),
+    NoiseKind("blue", _A + "noise_colored:render_colored", "+3 dB/octave", default_weight=0.25),
+    NoiseKind("hum", _A + "noise_hum:render_hum", "mains hum (augment.noise.hum_hz) and harmonics",
+              sample=_A + "noise_hum:sample_hum", default_weight=0.5),
+    NoiseKind("music", _A + "noise_music:render_music", "tonal music-like bed",
               default_weight=0.5),
-    NoiseKind("babble", _N + "render_babble", "summed talkers from the babble pool",
-              sample=_N + "sample_babble", procedural=False, needs="babble_pool"),
-    NoiseKind("folder", _N + "render_folder", "recorded noise from augment.noise.noise_dirs",
-              sample=_N + "sample_folder", procedural=False, needs="noise_folders"),
+    NoiseKind("impulsive", _A + "noise_impulsive:render_impulsive",
+              "clicks, knocks, door slams", default_weight=0.5),
+    NoiseKind("babble", _A + "noise_babble:render_babble", "summed talkers from the babble pool",
+              sample=_A + "noise_babble:sample_babble", procedural=False, needs="babble_pool"),
+    NoiseKind("folder", _A + "noise_folder:render_folder",
+              "recorded noise from augment.noise.noise_dirs",
+              sample=_A + "noise_folder:sample_folder", procedural=False, needs="noise_folders"),
     NoiseKind("hvac", "synthaudio.augment.noise_hvac:render_hvac",
               "ventilation: low-frequency airflow rumble and fan blade tones",
               sample="synthaudio.augment.noise_hvac:sample_hvac"),

@@ -15,21 +15,20 @@ from hypothesis import strategies as st
 from synthaudio.augment import noise as noise_mod
 from synthaudio.augment.config import NoiseConfig
 from synthaudio.augment.noise import (
-    BabbleTalker,
     NoiseFolder,
     NoiseParams,
     NoiseSourceParams,
-    babble,
-    colored_noise,
-    impulsive_events,
-    mains_hum,
     measure_snr_db,
     mix_at_snr,
-    music_bed,
     render_noise,
     render_source,
     sample_noise,
 )
+from synthaudio.augment.noise_babble import BabbleTalker, babble
+from synthaudio.augment.noise_colored import colored_noise
+from synthaudio.augment.noise_hum import mains_hum
+from synthaudio.augment.noise_impulsive import impulsive_events
+from synthaudio.augment.noise_music import music_bed
 from synthaudio.errors import ConfigError, InputError
 
 SR = 16000

@@ -11,9 +11,10 @@ from pydantic import ValidationError
 
 from synthaudio.augment.augmenter import Augmenter, AugmentParams
 from synthaudio.augment.config import DEFAULT_NOISE_KINDS, AugmentConfig, NoiseConfig
-from synthaudio.augment.noise import mean_power, measure_snr_db, sample_noise
+from synthaudio.augment.noise import measure_snr_db, sample_noise
 from synthaudio.augment.noise_hvac import hvac_noise
 from synthaudio.augment.noise_kinds import NOISE_KINDS
+from synthaudio.augment.noise_sources import mean_power
 
 SR = 16000
 

@@ -26,12 +26,12 @@ from synthaudio.augment.acoustics import direct_path_index, measure_rt60
 from synthaudio.augment.augmenter import fit_full_scale
 from synthaudio.augment.noise import (
     NoiseFolder,
-    mean_power,
     measure_snr_db,
     mix_at_snr,
     render_noise,
     sample_noise,
 )
+from synthaudio.augment.noise_sources import mean_power
 from synthaudio.augment.rirbank import apply_reverb
 from synthaudio.augment.room.config import Vec3
 from synthaudio.augment.room.sampling import place_talker
