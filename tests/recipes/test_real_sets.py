@@ -117,3 +117,17 @@ def test_digit_words_cut_out_of_real_speech(tmp_path):
     second, _ = sf.read(utts[3].audio_path, dtype="float32")
     assert len(first) + len(second) <= len(source)
     assert not np.array_equal(first[:len(second)], second[:len(first)])
+
+
+def test_prepare_one_layout_into_a_named_folder(tmp_path: Path) -> None:
+    root = tmp_path / "sc"
+    tone(root / "yes" / "aa11_nohash_0.wav", 16000)
+    tone(root / "no" / "bb22_nohash_3.wav", 16000)
+    out = folders.prepare_speech_commands(root, tmp_path / "kaldi-sc")
+    assert out == tmp_path / "kaldi-sc"
+    assert (out / "text").read_text().splitlines() == ["aa11-yes-0 yes", "bb22-no-3 no"]
+    assert folders.audio_files(root) == [
+        ("no_bb22_nohash_3", "no", (root / "no" / "bb22_nohash_3.wav").resolve()),
+        ("yes_aa11_nohash_0", "yes", (root / "yes" / "aa11_nohash_0.wav").resolve())]
+    with pytest.raises(InputError, match="no recordings found in the fsdd layout"):
+        folders.prepare_fsdd(root, tmp_path / "kaldi-fsdd")
