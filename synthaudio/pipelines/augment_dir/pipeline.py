@@ -58,11 +58,11 @@ from synthaudio.errors import ConfigError, InputError, SynthaudioError
 from synthaudio.io.fileio import check_finite_audio, write_audio_atomic
 from synthaudio.io.kaldi import KaldiDir, KaldiUtterance, read_kaldi_dir
 from synthaudio.io.metadata import MetadataRecord
+from synthaudio.pipelines import front
 from synthaudio.pipelines.augment_dir.config import (
     AugmentDirConfig,
     load_augment_config,
 )
-from synthaudio.pipelines.front import Exports
 from synthaudio.run.engine import (
     Record,
     RunStats,
@@ -277,7 +277,7 @@ def resolved_config(cfg: AugmentDirConfig, kaldi: KaldiDir, kaldi_dir: str, copi
     return body
 
 
-class AugmentPipeline(Exports):
+class AugmentPipeline(front.Exports):
     """The augment plan on the run engine (:class:`synthaudio.run.engine.Pipeline`).
 
     Item ``j`` is copy ``j // N + 1`` of input utterance ``j % N`` (N inputs); each is a

@@ -23,15 +23,7 @@ from typing import Any
 from synthaudio.augment.environment import (
     EnvironmentResources,
 )
-from synthaudio.pipelines.front import (
-    Exports,
-    check_tts_inputs,
-    naming_config,
-    prepare_shared,
-    resumed_note,
-    run_body,
-    start_run,
-)
+from synthaudio.pipelines import front
 from synthaudio.pipelines.generate.config import CorpusConfig, load_corpus_config
 from synthaudio.pipelines.generate.plan import CorpusPlan, UtteranceSpec, plan_corpus
 from synthaudio.pipelines.generate.quality import (
@@ -81,7 +73,7 @@ def resolved_config(cfg: CorpusConfig, plan: CorpusPlan, limit: int | None) -> d
     body: dict[str, Any] = {
         "config": cfg.model_dump(mode="json"),
         # no "limit": a run with a larger one (or none) extends the corpus (see plan.py)
-        **run_body(GROUP_SIZE, (s.engine for s in plan.speakers)),
+        **front.run_body(GROUP_SIZE, (s.engine for s in plan.speakers)),
         "prompts": {"count": len(prompts), "skipped": len(plan.skipped)},
     }
     body["fingerprint"] = fingerprint(body, prompts)
@@ -113,7 +105,7 @@ def _render_group(state: tuple[Renderer, Path], specs: Sequence[UtteranceSpec]) 
 # ---- the pipeline -----------------------------------------------------------------------
 
 
-class GeneratePipeline(Exports):
+class GeneratePipeline(front.Exports):
     """The generate plan on the run engine (:class:`synthaudio.run.engine.Pipeline`)."""
 
     name = "generate"
@@ -131,9 +123,9 @@ class GeneratePipeline(Exports):
 
     def prepare(self, out_dir: Path, jobs: int) -> tuple[Any, ...]:
         """The RIR bank and babble pool, and the quality gate; the workers' init args."""
-        env, gate = prepare_shared(self.cfg, self.cfg, self.plan,
-                                   [p.text for p in self.plan.prompts], out_dir,
-                                   self.config_dir, jobs)
+        env, gate = front.prepare_shared(self.cfg, self.cfg, self.plan,
+                                         [p.text for p in self.plan.prompts], out_dir,
+                                         self.config_dir, jobs)
         return (self.cfg.model_dump(mode="json"), str(out_dir), env, gate,
                 str(self.config_dir))
 
@@ -221,11 +213,12 @@ def generate_corpus(
     """
     if limit is not None:
         check_int(limit, "--limit", 1)
-    run = start_run(config_path, out_dir, load_corpus_config, CorpusConfig, jobs=jobs,
-                    seed=seed, executor=executor, resume=resume, overwrite=overwrite)
+    run = front.start_run(config_path, out_dir, load_corpus_config, CorpusConfig,
+                          jobs=jobs, seed=seed, executor=executor, resume=resume,
+                          overwrite=overwrite)
     cfg, config_path, out_dir = run.cfg, run.config_path, run.out_dir
-    with naming_config(config_path):
-        notes = check_tts_inputs(cfg, config_path.parent)
+    with front.naming_config(config_path):
+        notes = front.check_tts_inputs(cfg, config_path.parent)
         plan = plan_corpus(cfg, config_path.parent, limit)
     if any(s.engine == "piper" for s in plan.speakers):  # cuda asked for, none here: say so
         from synthaudio.tts.piper import resolve_device
@@ -236,7 +229,7 @@ def generate_corpus(
     pipeline = GeneratePipeline(cfg, config_path.parent, plan, resolved)
 
     def summarize(stats: RunStats) -> GenerateSummary:
-        notes.extend(resumed_note(stats, f"groups of {GROUP_SIZE} utterances"))
+        notes.extend(front.resumed_note(stats, f"groups of {GROUP_SIZE} utterances"))
         if stats.dropped:
             notes.append(f"asr check: {stats.dropped} utterances dropped "
                          "(reasons in quality_dropped.jsonl)")

@@ -19,15 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from synthaudio.io.fileio import write_text_atomic
-from synthaudio.pipelines.front import (
-    Exports,
-    check_tts_inputs,
-    naming_config,
-    prepare_shared,
-    resumed_note,
-    run_body,
-    start_run,
-)
+from synthaudio.pipelines import front
 from synthaudio.pipelines.generate.config import CorpusConfig
 from synthaudio.pipelines.generate.quality import (
     count_verdicts,
@@ -74,7 +66,7 @@ def negatives_json(plan: KeywordsPlan, cfg: KeywordsConfig, phone_set: str) -> d
                         for t in cfg.targets}}
 
 
-class KeywordsPipeline(Exports):
+class KeywordsPipeline(front.Exports):
     """The keyword plan on the run engine (:class:`synthaudio.run.engine.Pipeline`)."""
 
     name = "keywords"
@@ -95,9 +87,9 @@ class KeywordsPipeline(Exports):
     def prepare(self, out_dir: Path, jobs: int) -> tuple[Any, ...]:
         write_text_atomic(out_dir / NEGATIVES_NAME,
                           json.dumps(self.negatives, indent=1, ensure_ascii=False) + "\n")
-        env, check = prepare_shared(self.cfg, self.corpus_cfg, self.plan.corpus,
-                                    [p.text for p in self.plan.corpus.prompts], out_dir,
-                                    self.config_dir, jobs)
+        env, check = front.prepare_shared(self.cfg, self.corpus_cfg, self.plan.corpus,
+                                          [p.text for p in self.plan.corpus.prompts], out_dir,
+                                          self.config_dir, jobs)
         stream_speakers = self.plan.speakers_in("test")
         stream_texts = self.plan.other_texts
         return (self.cfg.model_dump(mode="json"), self.corpus_cfg.model_dump(mode="json"), env,
@@ -119,7 +111,7 @@ def resolved_config(cfg: KeywordsConfig, plan: KeywordsPlan,
     body: dict[str, Any] = {
         "kind": "keywords",
         "config": cfg.model_dump(mode="json"),
-        **run_body(GROUP_SIZE, (s.engine for s in plan.corpus.speakers)),
+        **front.run_body(GROUP_SIZE, (s.engine for s in plan.corpus.speakers)),
         "clips": len(plan.clips),
     }
     body["fingerprint"] = fingerprint(body, [[p.prompt.id, p.text] for p in plan.corpus.prompts],
@@ -139,12 +131,13 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
         SynthaudioError: bad input (ConfigError, InputError) before anything is written; a
             failed write names the path and keeps what is complete for a later run.
     """
-    run = start_run(config_path, out_dir, load_keywords_config, KeywordsConfig, jobs=jobs,
-                    seed=seed, executor=executor, resume=resume, overwrite=overwrite)
+    run = front.start_run(config_path, out_dir, load_keywords_config, KeywordsConfig,
+                          jobs=jobs, seed=seed, executor=executor, resume=resume,
+                          overwrite=overwrite)
     cfg, config_path, out_dir = run.cfg, run.config_path, run.out_dir
     corpus_cfg = cfg.corpus_config()
-    with naming_config(config_path):
-        notes = check_tts_inputs(cfg, config_path.parent)
+    with front.naming_config(config_path):
+        notes = front.check_tts_inputs(cfg, config_path.parent)
         plan = plan_keywords(cfg, config_path.parent, corpus_cfg)
     negatives = negatives_json(plan, cfg, plan.phone_set)
     notes.extend(plan.notes)
@@ -158,7 +151,7 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
         labels[str(record.get("label"))] += 1
 
     def summarize(stats: RunStats) -> KeywordsSummary:
-        notes.extend(resumed_note(stats, f"groups of {GROUP_SIZE} clips"))
+        notes.extend(front.resumed_note(stats, f"groups of {GROUP_SIZE} clips"))
         if stats.dropped:
             notes.append(f"{stats.dropped} clips dropped (speech longer than the clip, or "
                          "misread by the asr check; reasons in quality_dropped.jsonl)")

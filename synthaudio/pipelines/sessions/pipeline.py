@@ -17,14 +17,7 @@ from typing import Any
 
 from synthaudio.augment.environment import check_environment_inputs
 from synthaudio.errors import ConfigKeyError
-from synthaudio.pipelines.front import (
-    Exports,
-    check_speaker_voices,
-    naming_config,
-    resumed_note,
-    run_body,
-    start_run,
-)
+from synthaudio.pipelines import front
 from synthaudio.pipelines.sessions.config import SessionCorpusConfig, load_sessions_config
 from synthaudio.pipelines.sessions.plan import SessionPlan, SessionSpec, plan_sessions
 from synthaudio.pipelines.sessions.render import SessionRenderer, TextPool
@@ -96,7 +89,7 @@ def _render_group(state: tuple[SessionRenderer, Path], specs: Sequence[SessionSp
 
 
 @dataclass
-class SessionsPipeline(Exports):
+class SessionsPipeline(front.Exports):
     """The session plan on the run engine (:class:`synthaudio.run.engine.Pipeline`)."""
 
     cfg: SessionCorpusConfig
@@ -197,18 +190,19 @@ def generate_sessions(
         SynthaudioError: bad input (ConfigError, InputError) before anything is written;
             a failed write names the path.
     """
-    run = start_run(config_path, out_dir, load_sessions_config, SessionCorpusConfig, jobs=jobs,
-                    seed=seed, executor=executor, resume=resume, overwrite=overwrite)
+    run = front.start_run(config_path, out_dir, load_sessions_config, SessionCorpusConfig,
+                          jobs=jobs, seed=seed, executor=executor, resume=resume,
+                          overwrite=overwrite)
     cfg, config_path, out_dir = run.cfg, run.config_path, run.out_dir
-    with naming_config(config_path):
-        check_speaker_voices(cfg.speakers)
+    with front.naming_config(config_path):
+        front.check_speaker_voices(cfg.speakers)
         notes = check_sessions_inputs(cfg, config_path.parent)
         plan = plan_sessions(cfg, config_path.parent)
         notes += cap_notes(cfg, plan)
     body: dict[str, Any] = {
         "config": cfg.model_dump(mode="json"),
         "kind": "sessions",
-        **run_body(GROUP_SIZE, (s.engine for s in plan.corpus.speakers)),
+        **front.run_body(GROUP_SIZE, (s.engine for s in plan.corpus.speakers)),
         "prompts": {"count": len(plan.prompts), "skipped": len(plan.corpus.skipped)},
     }
     body["fingerprint"] = fingerprint(body, [p.text for p in plan.prompts],
@@ -217,7 +211,7 @@ def generate_sessions(
     measured = _Measured()
 
     def summarize(stats: RunStats) -> SessionsSummary:
-        notes.extend(resumed_note(stats, "sessions"))
+        notes.extend(front.resumed_note(stats, "sessions"))
         for what, target, got in (("overlap", cfg.sessions.overlap_ratio, measured.overlap),
                                   ("silence", cfg.sessions.silence_ratio, measured.silence)):
             if measured.sessions and abs(measured.mean(got) - target) > 0.03:
