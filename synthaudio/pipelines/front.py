@@ -127,6 +127,15 @@ def prepare_shared(cfg: Any, corpus_cfg: Any, plan: Any, prompts: Sequence[str],
     return env, gate
 
 
+def asr_check_notes(cfg: Any, out_dir: Path) -> list[str]:
+    """The summary's lines about the ASR check's verdicts (none without ``quality.asr``)."""
+    if cfg.quality is None or cfg.quality.asr is None:
+        return []
+    from synthaudio.pipelines.generate.quality import count_verdicts, format_counts, read_verdicts
+
+    return format_counts(count_verdicts(read_verdicts(out_dir)))
+
+
 class Exports:
     """A pipeline's exports at the end of a run (the engine calls ``export``): its
     ``exports`` formats through the export registry."""

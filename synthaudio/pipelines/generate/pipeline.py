@@ -26,12 +26,7 @@ from synthaudio.augment.environment import (
 from synthaudio.pipelines import front
 from synthaudio.pipelines.generate.config import CorpusConfig, load_corpus_config
 from synthaudio.pipelines.generate.plan import CorpusPlan, UtteranceSpec, plan_corpus
-from synthaudio.pipelines.generate.quality import (
-    ASRCheck,
-    count_verdicts,
-    format_counts,
-    read_verdicts,
-)
+from synthaudio.pipelines.generate.quality import ASRCheck
 from synthaudio.pipelines.generate.render import Renderer
 from synthaudio.run.engine import (
     Record,
@@ -233,8 +228,7 @@ def generate_corpus(
         if stats.dropped:
             notes.append(f"asr check: {stats.dropped} utterances dropped "
                          "(reasons in quality_dropped.jsonl)")
-        if cfg.quality is not None and cfg.quality.asr is not None:
-            notes.extend(format_counts(count_verdicts(read_verdicts(out_dir))))
+        notes.extend(front.asr_check_notes(cfg, out_dir))
         return GenerateSummary(
             out_dir=out_dir,
             utterances=stats.utterances,

@@ -21,11 +21,6 @@ from typing import Any
 from synthaudio.io.fileio import write_text_atomic
 from synthaudio.pipelines import front
 from synthaudio.pipelines.generate.config import CorpusConfig
-from synthaudio.pipelines.generate.quality import (
-    count_verdicts,
-    format_counts,
-    read_verdicts,
-)
 from synthaudio.pipelines.keywords.config import KeywordsConfig, load_keywords_config
 from synthaudio.pipelines.keywords.plan import KeywordsPlan, plan_keywords
 from synthaudio.pipelines.keywords.render import init_worker, render_group
@@ -155,8 +150,7 @@ def make_keywords(config_path: Path, out_dir: Path, *, jobs: int = 1, seed: int 
         if stats.dropped:
             notes.append(f"{stats.dropped} clips dropped (speech longer than the clip, or "
                          "misread by the asr check; reasons in quality_dropped.jsonl)")
-        if cfg.quality is not None and cfg.quality.asr is not None:
-            notes.extend(format_counts(count_verdicts(read_verdicts(out_dir))))
+        notes.extend(front.asr_check_notes(cfg, out_dir))
         return KeywordsSummary(out_dir=out_dir, utterances=stats.utterances,
                                hours=stats.audio_s / 3600, rendered=stats.rendered,
                                wall_s=run.wall_s(),
