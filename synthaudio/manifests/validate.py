@@ -48,7 +48,8 @@ from synthaudio.manifests.lhotse_export import KINDS, lhotse_manifest_path
 from synthaudio.manifests.nemo import nemo_manifest_path
 from synthaudio.manifests.problem import Problem, format_problems
 from synthaudio.manifests.webdataset_export import SHARDS_DIR
-from synthaudio.run.pipelines import validator_for
+from synthaudio.registry import resolve
+from synthaudio.run.pipelines import pipeline_of, validator_for
 
 __all__ = ["DURATION_TOLERANCE_S", "Problem", "format_problems", "validate_corpus"]
 
@@ -212,9 +213,10 @@ def _check_metadata(corpus: _Corpus, problems: _Problems) -> bool:
         prev = max(prev, rec.id)
         if rec.id in corpus.utts:
             continue
-        session = rec.extra.get("session")  # a session's speakers are its talkers
-        speakers = [str(t.get("speaker")) for t in session.get("talkers", ())] \
-            if isinstance(session, dict) else [rec.speaker]
+        own = pipeline_of(rec.extra)  # a session's speakers are its talkers
+        talkers = (resolve(own.speakers_of)(rec.extra) if own is not None
+                   and own.speakers_of is not None else None)
+        speakers = [rec.speaker] if talkers is None else talkers
         for speaker in speakers:
             first_split, first_line = speaker_split.setdefault(speaker, (rec.split, line))
             if first_split != rec.split and (speaker, rec.split) not in leaks:

@@ -58,6 +58,9 @@ class PipelineEntry:
     # "module:function"(chosen, given) -> (formats, line): the formats a corpus carrying the
     # marker is exported as (sessions: its own, at turn level)
     export_formats: Any = None
+    # "module:function"(record's extra keys) -> the speakers of one of its records (sessions:
+    # the talkers), for validate's speaker-split check
+    speakers_of: Any = None
 
     def make_function(self) -> Callable[..., Any]:
         return resolve(self.make)  # type: ignore[no-any-return]

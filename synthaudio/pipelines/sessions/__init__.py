@@ -31,4 +31,5 @@ PIPELINE = PipelineEntry(
     validator="synthaudio.pipelines.sessions.validate:validate_sessions",
     marker="session",
     export_formats="synthaudio.pipelines.sessions.export:session_formats",
+    speakers_of="synthaudio.pipelines.sessions.validate:talkers",
 )

@@ -11,8 +11,9 @@ utterance per turn; the NeMo manifest has one line per session with its duration
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import soundfile as sf
 
@@ -24,6 +25,14 @@ from synthaudio.pipelines.sessions.export import nemo_diarization_path, rttm_lin
 
 _TOL_S = 1e-3
 
+
+
+def talkers(extra: Mapping[str, Any]) -> list[str] | None:
+    """The speakers of a session record: its talkers (validate's speaker-split check);
+    None when the record holds no session."""
+    session = extra.get("session")
+    return [str(t.get("speaker")) for t in session.get("talkers", ())] \
+        if isinstance(session, dict) else None
 
 def _check_session(out_dir: Path, rec: MetadataRecord, problems: list[Problem]) -> None:
     session = rec.extra["session"]
