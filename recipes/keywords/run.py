@@ -18,7 +18,6 @@ hour, a DET curve, the false-reject rate at --fa-per-hour) and real recordings
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import os
@@ -36,6 +35,8 @@ import yaml
 from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.kws import clip_scores, det_curve, event_scores, frr_at, write_kws
 from synthaudio.io.metadata import iter_metadata
+from synthaudio.pipelines.generate.config import with_rir_bank, with_sources_from
+from synthaudio.pipelines.keywords.config import KeywordsConfig, load_keywords_config
 from synthaudio.pipelines.keywords.pipeline import make_keywords
 from synthaudio.train.data import Utterance, compute_features, kaldi_dir_utterances
 from synthaudio.train.detect import per_keyword_thresholds
@@ -116,36 +117,33 @@ def vocab_targets(vocab: str, targets: str | None = None) -> tuple[str, list[str
 
 def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
                   positives: int | None, targets: str | None = None) -> dict[str, Any]:
-    cfg: dict[str, Any] = yaml.safe_load(BASE.read_text(encoding="utf-8"))
+    """The keywords config of one row (as the YAML mapping it is written as), derived from
+    ``keywords.yaml`` through the config's typed API."""
+    cfg = with_sources_from(load_keywords_config(BASE), BASE.parent)
     name, words = vocab_targets(vocab, targets)
-    cfg["name"] = f"kws-{name}-{row}" + ("-quick" if quick else "")
-    cfg["targets"] = words
-    for source in cfg["text"]["sources"]:  # the derived config lives elsewhere
-        source["file"] = str((BASE.parent / source["file"]).resolve())
+    cfg = cfg.replace(name=f"kws-{name}-{row}" + ("-quick" if quick else ""), targets=words)
+    counts, spk = cfg.counts, cfg.speakers
     if vocab == "words30":
-        cfg["counts"]["positives"] //= 2  # 30 targets: half as many clips each
+        counts = counts.replace(positives=counts.positives // 2)  # 30 targets: half each
     if vocab == "wake":
-        cfg["clip_s"] = 1.5
-        cfg["counts"]["positives"] *= 4  # one target: the clips of a few words
-    spk = cfg["speakers"]
+        cfg = cfg.replace(clip_s=1.5)
+        counts = counts.replace(positives=counts.positives * 4)  # one target: a few words
     if quick:
-        spk["count"] = QUICK["speakers"]
-        cfg["counts"]["positives"] = QUICK["positives"]
-        cfg["counts"]["background_files"] = 2
-        cfg["streams"].update(count=QUICK["streams"], duration_s=QUICK["stream_s"])
-        cfg["augment"]["room"]["bank_size"] = 4
-        row_engines = {"espeak-ng": 1.0}  # fast and always installed
-        spk["engines"] = row_engines
-        spk.pop("conversion", None)
+        spk = spk.replace(count=QUICK["speakers"], conversion=None)
+        spk = spk.replace(engines={"espeak-ng": 1.0})  # fast and always installed
+        counts = counts.replace(positives=QUICK["positives"], background_files=2)
+        cfg = cfg.replace(streams=cfg.streams.replace(count=QUICK["streams"],
+                                                      duration_s=QUICK["stream_s"]))
+        cfg = with_rir_bank(cfg, 4)
     if speakers is not None:
-        spk["count"] = speakers
+        spk = spk.replace(count=speakers)
     if positives is not None:
-        cfg["counts"]["positives"] = positives
+        counts = counts.replace(positives=positives)
     if row == "no-hard":
-        cfg["counts"]["hard_negatives"] = 0.0
+        counts = counts.replace(hard_negatives=0.0)
     if row == "only-espeak-ng":
-        spk["engines"] = {"espeak-ng": 1.0}
-    return cfg
+        spk = spk.replace(engines={"espeak-ng": 1.0})
+    return cfg.replace(counts=counts, speakers=spk).model_dump(mode="json")
 
 
 def stream_config(cfg: dict[str, Any], count: int, quick: bool) -> dict[str, Any]:
@@ -155,16 +153,16 @@ def stream_config(cfg: dict[str, Any], count: int, quick: bool) -> dict[str, Any
     (and in-context positive) training windows, the last third are the dev streams the
     per-keyword thresholds are chosen on. None of its speakers is in the corpus's test
     split."""
-    cfg = copy.deepcopy(cfg)
-    cfg["name"] += "-streams"
-    cfg["seed"] += 1
-    cfg["speakers"]["count"] = 8 if quick else 48
-    cfg["splits"] = {"train": 0.0, "dev": 0.0, "test": 1.0}
-    cfg["counts"].update(positives=1, hard_negatives=0.0, speech=0.0, babble=0.0, noise=0.0,
-                         silence=0.0, background_files=0)
-    cfg["streams"].update(count=count, duration_s=QUICK["stream_s"] if quick else 120)
-    cfg["augment"]["room"]["bank_size"] = 4 if quick else 20
-    return cfg
+    base = KeywordsConfig.model_validate(cfg)
+    streams = base.replace(
+        name=base.name + "-streams", seed=base.seed + 1,
+        speakers=base.speakers.replace(count=8 if quick else 48),
+        splits={"train": 0.0, "dev": 0.0, "test": 1.0},
+        counts=base.counts.replace(positives=1, hard_negatives=0.0, speech=0.0, babble=0.0,
+                                   noise=0.0, silence=0.0, background_files=0),
+        streams=base.streams.replace(count=count,
+                                     duration_s=QUICK["stream_s"] if quick else 120))
+    return with_rir_bank(streams, 4 if quick else 20).model_dump(mode="json")
 
 
 def model_name(vocab: str, row: str, features: str) -> str:

@@ -81,13 +81,25 @@ class CorpusConfig(_Model):
         return check_exports(value)
 
 
-def with_sources_from(cfg: C, config_dir: Path) -> C:
-    """``cfg`` with its prompt files' paths absolute (relative ones are to ``config_dir``):
-    a config derived from it can live anywhere."""
+def with_sources_from(cfg: M, config_dir: Path) -> M:
+    """``cfg`` (a config with a ``text`` section: corpus, sessions, keywords) with its prompt
+    files' paths absolute (relative ones are to ``config_dir``): a config derived from it
+    can live anywhere."""
+    text = getattr(cfg, "text", None)
+    if text is None:
+        return cfg
     sources = [s.replace(file=str((config_dir / s.file).resolve())) if s.file is not None else s
-               for s in cfg.text.sources]
-    return cfg.replace(text=cfg.text.replace(sources=[s.model_dump(mode="json")
-                                                      for s in sources]))
+               for s in text.sources]
+    return cfg.replace(text=text.replace(sources=[s.model_dump(mode="json") for s in sources]))
+
+
+def with_rir_bank(cfg: M, rooms: int) -> M:
+    """``cfg`` (a config with an ``augment`` section) with ``rooms`` rooms in its RIR bank;
+    as it is without simulated rooms."""
+    augment = getattr(cfg, "augment", None)
+    if augment is None or augment.room is None:
+        return cfg
+    return cfg.replace(augment=augment.replace(room=augment.room.replace(bank_size=rooms)))
 
 
 def resized(cfg: C, *, speakers: int | None = None, per_speaker: int | None = None,
@@ -98,10 +110,7 @@ def resized(cfg: C, *, speakers: int | None = None, per_speaker: int | None = No
         cfg = cfg.replace(speakers=cfg.speakers.replace(count=speakers))
     if per_speaker is not None:
         cfg = cfg.replace(utterances=cfg.utterances.replace(per_speaker=per_speaker))
-    if rir_bank is not None and cfg.augment is not None and cfg.augment.room is not None:
-        room = cfg.augment.room.replace(bank_size=rir_bank)
-        cfg = cfg.replace(augment=cfg.augment.replace(room=room))
-    return cfg
+    return cfg if rir_bank is None else with_rir_bank(cfg, rir_bank)
 
 
 def check_exports(value: list[str]) -> list[str]:
@@ -119,6 +128,7 @@ def check_exports(value: list[str]) -> list[str]:
 
 
 C = TypeVar("C", bound=CorpusConfig)
+M = TypeVar("M", bound=ConfigModel)
 
 
 @overload
