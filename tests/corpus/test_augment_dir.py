@@ -351,3 +351,41 @@ def test_recipe_script_runs_on_the_fixture(tmp_path: Path) -> None:
     assert len((out / "manifests" / "nemo" / "train.json").read_text().splitlines()) == 11
     assert (out / "manifests" / "lhotse" / "cuts_train.jsonl.gz").is_file()
     assert len((out / "data" / "train" / "text").read_text().splitlines()) == 11
+
+
+def test_augment_resumes_like_the_other_pipelines(tmp_path: Path, augmented: Path) -> None:
+    """--resume finishes an earlier run of the same input and config (a lost copy alone is
+    made again, to the same bytes); without an earlier run it is an error."""
+    config = write(tmp_path / "aug.yaml", CONFIG)
+    with pytest.raises(Exception, match="--resume: there is no earlier run here"):
+        augment_kaldi_dir(FIXTURE, tmp_path / "none", config_path=config, copies=2, seed=3,
+                          resume=True, progress=False)
+    out = tmp_path / "out"
+    shutil.copytree(augmented, out)
+
+    def hashes() -> dict[str, str]:  # lhotse holds absolute paths: the copy's differ
+        return {k: v for k, v in tree_hashes(out).items() if "lhotse" not in k}
+
+    full = hashes()
+    lost = json.loads((out / "metadata.jsonl").read_text().splitlines()[3])["audio"]
+    (out / lost).unlink()
+    again = augment_kaldi_dir(FIXTURE, out, config_path=config, copies=2, seed=3, resume=True,
+                              progress=False)
+    assert (again.utterances, again.rendered) == (22, 1)
+    assert hashes() == full
+    assert main(["augment", str(FIXTURE), "-o", str(out), "--config", str(config),
+                 "--copies", "2", "--seed", "3", "--resume", "-q", "-j", "1"]) == 0
+
+
+def test_copies_draw_from_their_own_stream_tag() -> None:
+    """Copy k of input i draws from [seed, 40, k, i]: not the text (1), speaker (2) or
+    order (9) stream of item i, as [seed, k, i] was."""
+    from synthaudio.pipelines.augment_dir.pipeline import copy_rng
+    from synthaudio.streams import STREAMS
+
+    for k in (1, 2, 9):
+        ours = copy_rng(3, k, 5).integers(2**62, size=4)
+        assert list(ours) == list(np.random.default_rng([3, 40, k, 5]).integers(2**62, size=4))
+        assert list(ours) != list(np.random.default_rng([3, k, 5]).integers(2**62, size=4))
+    assert STREAMS["augment"] == 40 and 40 not in [v for n, v in STREAMS.items()
+                                                    if n != "augment"]
