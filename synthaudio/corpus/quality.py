@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the ASR side loads only when a check is built: configs stay
     from synthaudio.evaluate.asr import ASRBackend
     from synthaudio.speakers import SpeakerParams, Voice
 
+PACK_MIN_LOGPROB = -0.5  # measured: benchmarks/README.md, "The ASR check packed"
 REDRAW_SUB = 1000  # the sub-stream of re-draws: [*utterance key, REDRAW_SUB, attempt]
 Metric = Literal["wer", "cer"]
 OUTCOMES = ("passed", "redrawn", "dropped")  # first rendering passed; a later one; none
@@ -61,6 +62,9 @@ class ASRCheckConfig(ConfigModel):
     # False: one decode per rendering (backends that cannot pack: always)
     pack: bool = True
     pack_s: float = Field(default=28.0, ge=1.0, le=30.0)
+    # a packed decoding less sure than this (average log-probability of its tokens) is
+    # replaced by the rendering decoded alone (benchmarks/bench_asr_pack.py)
+    pack_min_logprob: float = Field(default=PACK_MIN_LOGPROB, le=0.0)
 
     def limit(self, engine: str) -> tuple[Metric, float]:
         """(metric, max_error) of ``engine``."""
@@ -232,10 +236,12 @@ class ASRCheck:
         rendering, all decoded together (packed into as few windows as fit, see
         ``FasterWhisperBackend.transcribe_packed``); then the next rendering of those that
         failed, decoded together; and so on. Each utterance's renderings and rules are
-        those of :meth:`run`. A rendering the packed decoding fails is decoded alone, and
-        that decoding decides (``packed: 1`` in its verdict): a rendering is rejected only
-        when :meth:`run` would reject it; one the packed decoding passes may be one
-        :meth:`run` would have rejected (benchmarks/bench_asr_pack.py measures how often).
+        those of :meth:`run`. A rendering the packed decoding fails, or reads with an average
+        token log-probability below ``pack_min_logprob``, is decoded alone, and that decoding
+        decides (``packed: 1`` in its verdict): a rendering is rejected only when :meth:`run`
+        would reject it; one the packed decoding passes surely may be one :meth:`run` would
+        have rejected (Whisper reads a clip beside others of the group: its encoder attends
+        to the whole window; benchmarks/bench_asr_pack.py measures how often).
         The rounds and the windows are a function of the group alone (its items in order),
         so the verdicts are the same for any worker count or schedule.
         """
@@ -246,16 +252,18 @@ class ASRCheck:
                 break
             if self.packs:
                 texts = self.backend.transcribe_packed(  # type: ignore[attr-defined]
-                    [(r.audio, r.sample_rate) for _, r in batch], self.cfg.pack_s)
+                    [(r.audio, r.sample_rate) for _, r in batch], self.cfg.pack_s,
+                    self.cfg.pack_min_logprob)
             else:
-                texts = [self.backend.transcribe(r.audio, r.sample_rate) for _, r in batch]
-            for (state, rendering), text in zip(batch, texts, strict=True):
+                texts = [(self.backend.transcribe(r.audio, r.sample_rate), True)
+                         for _, r in batch]
+            for (state, rendering), (text, alone) in zip(batch, texts, strict=True):
                 hyp, error = self.score_text(text, state.item.text, state.metric)
-                packed = len(batch) if self.packs else None
-                if self.packs and error > state.limit:  # a failure is confirmed alone
+                if not alone and error > state.limit:  # a packed failure is confirmed alone
                     hyp, error = self.score(rendering.audio, rendering.sample_rate,
                                             state.item.text, state.metric)
-                    packed = 1
+                    alone = True
+                packed = None if not self.packs else 1 if alone else len(batch)
                 state.feed(hyp, error, packed=packed)
         return [s.result() for s in states]
 

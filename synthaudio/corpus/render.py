@@ -252,6 +252,13 @@ class Renderer:
         sample_rate = self.cfg.audio.sample_rate
         rendered = self.synthesize(spec, checked)
         if isinstance(rendered, DroppedUtterance):
+            # a run that rendered this group before may have kept it (a packed ASR check
+            # reads an utterance beside its group's others, and a --limit run's group held
+            # fewer): what is dropped leaves no audio behind
+            (out_dir / audio_relpath(spec, fmt)).unlink(missing_ok=True)
+            for name in ("speech", "noise"):
+                stem_path = out_dir / "stems" / check_path_component(spec.utt_id) / f"{name}.wav"
+                stem_path.unlink(missing_ok=True)
             return {"id": spec.utt_id, "dropped": rendered.reason, "text": spec.text,
                     "split": spec.split, "speaker": spec.speaker.speaker_id, "tts": rendered.tts}
         rel = audio_relpath(spec, fmt)

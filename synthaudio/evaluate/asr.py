@@ -366,8 +366,9 @@ class FasterWhisperBackend:
         return " ".join(s.text.strip() for s in self._segments(audio, sample_rate, False)).strip()
 
     def transcribe_packed(self, clips: Sequence[tuple[np.ndarray, int]],
-                          window_s: float = PACK_WINDOW_S) -> list[str]:
-        """One text per clip, with one encoder pass for several clips.
+                          window_s: float = PACK_WINDOW_S,
+                          min_logprob: float = -float("inf")) -> list[tuple[str, bool]]:
+        """(text, whether it was decoded alone) per clip, with one encoder pass for several.
 
         Whisper encodes 30 s of audio whatever the clip's length, so a 2-second clip costs
         what 30 s do. Here the clips are laid end to end, in order, ``PACK_GAP_S`` of silence
@@ -378,8 +379,9 @@ class FasterWhisperBackend:
         encoding of a silent window everywhere else, and starts at the slot's timestamp.
         So no clip's text conditions another's. A decoding that runs on (no end before
         ``PACK_MAX_TOKENS_S`` tokens a second) or repeats itself (gzip compression ratio
-        above 2.4, Whisper's own test) is replaced by the clip decoded alone. The result is
-        a function of the clips and ``window_s`` alone.
+        above 2.4, Whisper's own test) is replaced by the clip decoded alone, and so is one
+        whose average token log-probability is below ``min_logprob``. The result is a
+        function of the clips, ``window_s`` and ``min_logprob`` alone.
         """
         xs = [to_mono_16k(a, r) for a, r in clips]
         gap = int(round(PACK_GAP_S * ASR_SAMPLE_RATE))
@@ -394,17 +396,21 @@ class FasterWhisperBackend:
             else:
                 windows.append([i] if x.size else [])
                 size = x.size if x.size else limit  # an empty clip: "" and a window alone
-        out = [""] * len(xs)
+        out = [("", True)] * len(xs)
         for members in windows:
-            texts = (self._decode_packed([xs[i] for i in members]) if len(members) > 1
-                     else [None] * len(members))
-            for i, text in zip(members, texts, strict=True):
-                out[i] = self.transcribe(xs[i], ASR_SAMPLE_RATE) if text is None else text
+            got = (self.decode_packed([xs[i] for i in members]) if len(members) > 1
+                   else [None] * len(members))
+            for i, decoded in zip(members, got, strict=True):
+                if decoded is None or decoded[1] < min_logprob:
+                    out[i] = (self.transcribe(xs[i], ASR_SAMPLE_RATE), True)
+                else:
+                    out[i] = (decoded[0], False)
         return out
 
-    def _decode_packed(self, xs: Sequence[np.ndarray]) -> list[str | None]:
-        """The texts of clips packed in one window (see ``transcribe_packed``); None where
-        the decoding ran on or repeated itself."""
+    def decode_packed(self, xs: Sequence[np.ndarray]) -> list[tuple[str, float] | None]:
+        """(text, average log-probability of its tokens) of 16 kHz clips packed in one
+        window (see ``transcribe_packed``); None where the decoding ran on or repeated
+        itself."""
         import ctranslate2
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
@@ -440,13 +446,18 @@ class FasterWhisperBackend:
         results = model.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate(batch))),
             prompts, beam_size=o.beam_size, max_length=max(len(p) for p in prompts) + max(max_new),
-            suppress_blank=True, suppress_tokens=[-1], max_initial_timestamp_index=frames)
-        out: list[str | None] = []
+            suppress_blank=True, suppress_tokens=[-1], max_initial_timestamp_index=frames,
+            return_scores=True)
+        out: list[tuple[str, float] | None] = []
         for limit, result in zip(max_new, results, strict=True):
-            tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+            sequence = result.sequences_ids[0][1:]  # the prompt's timestamp left out
+            tokens = [t for t in sequence if t < tokenizer.eot]
             text = tokenizer.decode(tokens).strip()
-            ran_on = len(result.sequences_ids[0]) - 1 >= limit  # the prompt's timestamp in it
-            out.append(None if ran_on or get_compression_ratio(text) > 2.4 else text)
+            # as faster-whisper: the score is the sum of log-probabilities (length penalty 1)
+            # over the tokens and the end of text
+            logprob = float(result.scores[0]) * len(sequence) / (len(sequence) + 1)
+            ran_on = len(sequence) >= limit
+            out.append(None if ran_on or get_compression_ratio(text) > 2.4 else (text, logprob))
         return out
 
     def transcribe_words(self, audio: np.ndarray, sample_rate: int,
