@@ -384,6 +384,8 @@ class FasterWhisperBackend:
         function of the clips, ``window_s`` and ``min_logprob`` alone.
         """
         xs = [to_mono_16k(a, r) for a, r in clips]
+        if self.options.device != "cpu":  # the encoder is cheap on a GPU: decoded one by one
+            return [(self.transcribe(x, ASR_SAMPLE_RATE), True) for x in xs]
         gap = int(round(PACK_GAP_S * ASR_SAMPLE_RATE))
         limit = int(window_s * ASR_SAMPLE_RATE)
         windows: list[list[int]] = []
