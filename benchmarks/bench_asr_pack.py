@@ -86,7 +86,8 @@ def main() -> None:
     out: dict = {"utterances": len(audios), "groups": len(groups), "audio_h": round(hours, 4),
                  "runs": {}}
     for spec in args.backend:
-        check = ASRCheck(ASRCheckConfig(backend=spec, max_error=args.max_error, max_attempts=1),
+        check = ASRCheck(ASRCheckConfig(backend=spec, max_error=args.max_error, max_attempts=1,
+                                        pack=True),
                          make_backend(spec))
         check.backend.transcribe(audios[0], RATE)  # load the model outside the timing
         c0 = time.process_time()

@@ -32,7 +32,9 @@ if TYPE_CHECKING:  # the ASR side loads only when a check is built: configs stay
     from synthaudio.evaluate.asr import ASRBackend
     from synthaudio.speakers import SpeakerParams, Voice
 
-PACK_MIN_LOGPROB = -0.5  # measured: benchmarks/README.md, "The ASR check packed"
+# below it a packed decoding is redone alone; measured (benchmarks/README.md, "The ASR check
+# packed"): no cut saves CPU and keeps the decisions (-0.3 decodes 317 of 320 alone)
+PACK_MIN_LOGPROB = -1.0
 REDRAW_SUB = 1000  # the sub-stream of re-draws: [*utterance key, REDRAW_SUB, attempt]
 Metric = Literal["wer", "cer"]
 OUTCOMES = ("passed", "redrawn", "dropped")  # first rendering passed; a later one; none
@@ -57,10 +59,12 @@ class ASRCheckConfig(ConfigModel):
     engines: dict[str, EngineLimit] = Field(default_factory=dict)  # per-engine thresholds
     max_attempts: StrictInt = Field(default=3, ge=1, le=20)  # renderings, the first included
     voice_attempts: StrictInt = Field(default=2, ge=1, le=20)  # renderings a voice, then the next
-    # a render group's renderings of one round decoded together, packed with silence between
-    # them into windows of at most pack_s seconds (Whisper encodes 30 s whatever the clip);
-    # False: one decode per rendering (backends that cannot pack: always)
-    pack: bool = True
+    # True: a render group's renderings of one round decoded together, packed with silence
+    # between them into windows of at most pack_s seconds (Whisper encodes 30 s whatever
+    # the clip; faster-whisper on the CPU only), a failure confirmed alone: about half the
+    # check's CPU, but Whisper reads a clip beside the group's others better, so more pass
+    # (digits: 15% more; benchmarks/README.md, "The ASR check packed"). Off: one decode each
+    pack: bool = False
     pack_s: float = Field(default=28.0, ge=1.0, le=30.0)
     # a packed decoding less sure than this (average log-probability of its tokens) is
     # replaced by the rendering decoded alone (benchmarks/bench_asr_pack.py)

@@ -30,7 +30,6 @@ quality:
     engines: {{espeak-ng: {{max_error: {espeak}}}}}
     max_attempts: 3
     voice_attempts: 2
-    pack: false
 """
 
 
@@ -41,8 +40,7 @@ def lines(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A check no rendering of these prompts can pass (WER 0 with digits in the prompts,
-    spoken in the labels) run with -j 1 and -j 2; each rendering decoded alone (the packed
-    check: test_quality_pack.py)."""
+    spoken in the labels) run with -j 1 and -j 2."""
     root = tmp_path_factory.mktemp("strict")
     config = write_config(root / "cfg", speakers=4, per_speaker=2,
                           extra=WHISPER_CHECK.format(max_error=0.5, espeak=0.0))

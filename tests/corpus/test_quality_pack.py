@@ -54,6 +54,10 @@ def _items(speakers: list[SpeakerParams], loud: set[str]) -> list[CheckItem[str]
             for i, s in enumerate(speakers)]
 
 
+def test_packing_is_off_by_default() -> None:
+    assert not ASRCheckConfig().pack
+
+
 def _check(backend: object, speakers: list[SpeakerParams], pack: bool = True) -> ASRCheck:
     return ASRCheck(ASRCheckConfig(backend="fake", max_attempts=4, voice_attempts=2,
                                    pack=pack), backend,  # type: ignore[arg-type]
@@ -156,6 +160,7 @@ quality:
     engines: {espeak-ng: {max_error: 0.0}}
     max_attempts: 3
     voice_attempts: 2
+    pack: true
 """
 
 
