@@ -35,7 +35,7 @@ from synthaudio.corpus.generate import GROUP_SIZE
 from synthaudio.corpus.plan import plan_corpus
 from synthaudio.corpus.quality import ASRCheck, ASRCheckConfig, CheckItem, Rendering
 from synthaudio.corpus.render import Renderer
-from synthaudio.evaluate.asr import make_backend
+from synthaudio.evaluate.asr import PACK_GAP_S, PACK_WINDOW_S, make_backend
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(tempfile.gettempdir()) / "bench_asr_pack"
@@ -122,10 +122,61 @@ def main() -> None:
                "packed_cpu_s": round(cpu, 2), "packed_cpu_s_per_audio_h": round(cpu / hours, 1),
                "speedup": round(cpu_alone / cpu, 2), "total": dict(total),
                "per_engine": {e: dict(c) for e, c in sorted(per_engine.items())}}
+        row["raw"] = sweep(check, specs, groups, audios, [va for _, _, va in alone],
+                           args.max_error)
         print(spec, json.dumps(row), flush=True)
         out["runs"][spec] = {**row, "differences": diffs}
     (CACHE / f"result-groups-{args.groups}.json").write_text(json.dumps(out, indent=1))
     print(json.dumps(out))
+
+
+def sweep(check: ASRCheck, specs: list, groups: list[list[int]], audios: list[np.ndarray],
+          alone: list, max_error: float) -> dict:
+    """The packed decoding before any decision is redone alone (``decode_packed`` over the
+    windows ``transcribe_packed`` makes): pass/fail against one decode each, both ways, and
+    what each ``pack_min_logprob`` cut would decode alone and leave different."""
+    backend = check.backend
+    gap, limit = int(PACK_GAP_S * RATE), int(PACK_WINDOW_S * RATE)
+    packed: list = [None] * len(specs)
+    c0 = time.process_time()
+    for members in groups:
+        windows: list[list[int]] = []
+        size = 0
+        for k in members:
+            if windows and size + gap + audios[k].size <= limit:
+                windows[-1].append(k)
+                size += gap + audios[k].size
+            else:
+                windows.append([k])
+                size = audios[k].size
+        for w in windows:
+            got = backend.decode_packed([audios[k] for k in w]) if len(w) > 1 else [None]
+            for k, g in zip(w, got, strict=True):
+                packed[k] = g
+    cpu = time.process_time() - c0
+    both: Counter = Counter()
+    for s, a, p in zip(specs, alone, packed, strict=True):
+        if p is None:
+            both["alone (one clip, ran on or repeated)"] += 1
+            continue
+        hyp, error = check.score_text(p[0], s.text, "wer")
+        both["same_hypothesis"] += hyp == a.hypothesis
+        both[f"alone {'pass' if a.outcome == 'passed' else 'fail'}, packed "
+             f"{'pass' if error <= max_error else 'fail'}"] += 1
+    cuts = {}
+    for cut in (-1.0, -0.8, -0.6, -0.5, -0.4, -0.3):
+        redo = lenient = 0
+        for s, a, p in zip(specs, alone, packed, strict=True):
+            if p is None or p[1] < cut:
+                redo += 1
+                continue
+            error = check.score_text(p[0], s.text, "wer")[1]
+            if error > max_error:
+                redo += 1  # confirmed alone: the decision is alone's
+            elif a.outcome != "passed":
+                lenient += 1
+        cuts[str(cut)] = {"decoded_alone": redo, "passed_packed_failed_alone": lenient}
+    return {"packed_decode_cpu_s": round(cpu, 2), "counts": dict(both), "cuts": cuts}
 
 
 def _args(it: CheckItem) -> tuple:
