@@ -10,8 +10,11 @@ stream (an utterance that passes at once is the bytes it is without the check); 
 ``k`` draws from ``[*key, REDRAW_SUB, k]`` and the order of the other voices from
 ``[*key, REDRAW_SUB, 0]``, where ``key`` is the utterance's own stream key: every decision
 is a function of the utterance alone, whatever the worker count. The verdict goes into the
-record as ``tts.asr``. Used by ``generate`` (corpus/render.py) and ``keywords``
-(keywords/render.py).
+record as ``tts.asr``. With ``pack: true`` a render group is checked at once
+(:meth:`ASRCheck.run_group`): its renderings are decoded with one Whisper encoder pass per
+window, so a verdict also depends on the group's other renderings (fixed by the plan).
+Used by ``generate`` (corpus/render.py; packed or not) and ``keywords`` (keywords/render.py;
+one decode per rendering).
 """
 
 from __future__ import annotations

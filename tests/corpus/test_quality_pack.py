@@ -185,3 +185,16 @@ def test_a_packed_check_resumes_and_extends_to_the_same_bytes_for_any_jobs(
     assert max(packed) >= 2  # decoded together
     kept = {r["id"] for r in records if "dropped" not in r}
     assert {p.stem for p in (fresh / "audio").rglob("*.wav")} == kept
+
+
+def test_on_cuda_each_clip_is_decoded_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPU here: the CUDA path's packing step is checked with the decoder stubbed."""
+    from synthaudio.evaluate.asr import FasterWhisperOptions
+
+    backend = FasterWhisperBackend(FasterWhisperOptions(device="cuda"))
+    seen: list[int] = []
+    monkeypatch.setattr(backend, "transcribe",
+                        lambda audio, rate: seen.append(audio.size) or f"n{audio.size}")
+    clips = [(np.zeros(16000, np.float32), 16000), (np.zeros(8000, np.float32), 16000)]
+    assert backend.transcribe_packed(clips) == [("n16000", True), ("n8000", True)]
+    assert seen == [16000, 8000]
