@@ -96,6 +96,9 @@ VIEW_SEED = 20261206  # the views' draws (the corpus is fixed; the training --se
 # --mask: time and channel masks on the embedding frames (SpecAugment's masks, no warp)
 FRAME_MASKS = SpecAugmentConfig(freq_masks=2, max_freq_width=12, time_masks=2,
                                 max_time_frac=0.15)
+# --match profiles only what `synthaudio match` fits (quality's DNSMOS goes into a comment
+# only, voices into nothing): the speaker encoder and DNSMOS were most of the profile's time
+MATCH_FAMILIES = ("level", "noise", "channel", "reverb", "speech")
 MEL_TOP_HZ = 7600.0  # log-mel band's upper edge, or 95% of Nyquist when that is lower
 
 
@@ -398,7 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from matching import match_target  # recipes/digits/matching.py
 
         front_end(args.features, 16000, args.unit)  # a wrong option fails before profiling
-        base, target = match_target(args.match, args.config, out, jobs=args.jobs)
+        base, target = match_target(args.match, args.config, out, jobs=args.jobs,
+                                    families=MATCH_FAMILIES)
         if target is not None and not args.real_test:
             args.real_test = [target]
     unit: Unit = args.unit
