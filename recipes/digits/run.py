@@ -460,7 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(table))
     print(f"time: {total_s / 60:.1f} min (generation {gen_s:.0f} s)")
     results = {"wer": table, "unit": unit, "features": args.features, "epochs": epochs,
-               "quick": args.quick,
+               "quick": args.quick, "model": args.model if args.features == "embedding" else None,
+               "views": views, "mask": args.mask, "ensemble": args.ensemble,
                "seconds": round(total_s, 1), "loss_ok": loss_ok}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if args.quick and not loss_ok:
