@@ -56,13 +56,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's own mod
 from real_test import real_clips  # noqa: E402
 from streaming import (  # noqa: E402
     EDGE_S,
+    UNKNOWN,
     cached,
     context_features,
+    hard_negatives,
+    joined_streams,
     model_label,
     real_false_accepts,
     score_streams,
     stream_features,
     training_windows,
+    window_labels,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,6 +103,14 @@ MIXUP = 0.0
 CONTEXT = 0  # copies of the positives in context
 SMOOTH_FRAMES = 3  # trailing mean over 3 windows (240 ms)
 REFRACTORY_S = 1.0
+# long negative audio joined from the corpus's own negative clips (--joined-negatives)
+NEGATIVE_KINDS = ("hard_negative", "speech", "babble", "noise", "silence", "background")
+JOINED_S = 120.0
+# hard-negative mining (--mine): negative windows a first model scores above MINE_SCORE
+# for a target, at most MINE_LIMIT, added MINE_COPIES times before training again
+MINE_SCORE = 0.3
+MINE_LIMIT = 3000
+MINE_COPIES = 2
 MIN_DEV_LOSS_DROP = 0.2  # --quick fails unless the dev loss falls at least this much
 
 
@@ -294,6 +306,29 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         train_ys += wy
         print(f"{name}: {len(wy)} stream windows ({sum(y != '_unknown_' for y in wy)} "
               f"positive) from {len(chosen)} training streams", flush=True)
+    pool: list[np.ndarray] = []  # negative windows hard negatives are mined from
+    if embedding and (args.joined_negatives or args.mine):
+        assert isinstance(feats_cfg, EmbeddingConfig)
+        negatives = [corpus / r.audio for r in iter_metadata(corpus) if r.split == "train"
+                     and r.extra.get("kind") in NEGATIVE_KINDS]
+        for k in range(args.joined_negatives):
+            frames, n = cached(cache / f"{corpus.name}-joined{k}",
+                               (str(corpus), len(negatives), feats_cfg, window_s, k),
+                               lambda k=k: _joined_frames(negatives, feats_cfg, window_s, k))
+            windows = [frames[i:i + n] for i in range(len(frames) - n + 1)]
+            pool += windows
+            train_feats += windows[::args.negative_every or 1]
+            train_ys += [UNKNOWN] * len(windows[::args.negative_every or 1])
+        if args.joined_negatives:
+            print(f"{name}: {len(pool)} windows of {args.joined_negatives} joined negative "
+                  "streams", flush=True)
+        if args.mine:
+            for r in stream_recs[:n_train_streams]:
+                windows = stream_features(stream_corpus / r.audio, feats_cfg, window_s,
+                                          cache / f"{stream_corpus.name}-frames")
+                pool += [w for w, y in zip(windows, window_labels(
+                    len(windows), hop_s, window_s, r.extra["events"], labels), strict=True)
+                    if y == UNKNOWN]
     print(f"{name}: {len(train_feats)} train / {len(clips['dev'])} dev / "
           f"{len(clips['test'])} test examples, {len(labels)} labels, features "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
@@ -304,11 +339,26 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
         train_cfg = dataclasses.replace(train_cfg, spec_augment=SpecAugmentConfig(
             freq_masks=2, max_freq_width=8, time_masks=1, max_time_frac=0.15))
-    result = train_classifier(train_feats, train_ys, feats["dev"], ys["dev"],
-                              labels, model_cfg, train_cfg,
-                              log=lambda line: print(line, flush=True), balance=args.balance,
-                              class_scale={"_unknown_": args.negative_weight},
-                              mixup=args.mixup)
+    def fit() -> Any:
+        return train_classifier(train_feats, train_ys, feats["dev"], ys["dev"],
+                                labels, model_cfg, train_cfg,
+                                log=lambda line: print(line, flush=True), balance=args.balance,
+                                class_scale={"_unknown_": args.negative_weight},
+                                mixup=args.mixup)
+
+    result = fit()
+    mined: list[int] = []
+    for _ in range(args.mine if pool else 0):  # hard-negative mining: retrain with them
+        found, top = hard_negatives(lambda w, m=result.model: posteriors(m, w), pool, labels,
+                                    MINE_SCORE, MINE_LIMIT)
+        mined.append(len(found))
+        print(f"{name}: mined {len(found)} of {len(pool)} negative windows above "
+              f"{MINE_SCORE} (top {top[0] if top else 0:.3f}); retraining", flush=True)
+        if not found:
+            break
+        train_feats += found * MINE_COPIES
+        train_ys += [UNKNOWN] * (len(found) * MINE_COPIES)
+        result = fit()
     settings = DetectorSettings(smooth_frames=args.smooth, refractory_s=args.refractory)
 
     def score(windows: list[np.ndarray]) -> np.ndarray:
@@ -338,6 +388,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "features": kind, "balance": args.balance,
                                "negative_weight": args.negative_weight,
                                "context_copies": args.context,
+                               "joined_negative_streams": args.joined_negatives,
+                               "mined_hard_negatives": mined, "mixup": args.mixup,
+                               "spec_augment": args.spec_augment, "seed": args.seed,
                                "train_examples": len(train_feats),
                                "clips": len(truth), "accuracy": clip_summary["accuracy"],
                                "balanced_accuracy": clip_summary["balanced_accuracy"],
@@ -431,6 +484,16 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     return summary
 
 
+def _joined_frames(paths: Sequence[Path], cfg: EmbeddingConfig, window_s: float,
+                   k: int) -> tuple[np.ndarray, int]:
+    """The embedding frames of joined negative stream ``k`` (``streaming.joined_streams``)
+    and the frames of one window."""
+    audio = joined_streams(paths, JOINED_S, 1, 100 + k)[0]
+    windows = shared_embedding(cfg).stream_windows(audio, window_s)
+    n = windows[0].shape[0]
+    return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
+
+
 def write_det(eval_dir: Path, name: str, curve: Sequence[Any]) -> None:
     """The DET curve as data (``det.csv``) and a plot (``det.png``)."""
     from synthaudio.evaluate import plots
@@ -513,6 +576,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="mixup of training examples over the embedding, Beta(a, a) (0: none)")
     p.add_argument("--spec-augment", action="store_true",
                    help="mask embedding dimensions and frames in training (SpecAugment-like)")
+    p.add_argument("--joined-negatives", type=int, default=0, metavar="N",
+                   help=f"N negative streams of {JOINED_S:.0f} s joined from the train split's "
+                        "negative clips (other speech, hard negatives, babble, noise, "
+                        "background): their windows are _unknown_ training windows")
+    p.add_argument("--mine", type=int, default=0, metavar="R",
+                   help="rounds of hard-negative mining: the negative windows of the training "
+                        "and joined streams the model takes for a target are added, and it "
+                        "is trained again")
     p.add_argument("--smooth", type=int, default=SMOOTH_FRAMES,
                    help="posterior smoothing: trailing mean over N windows")
     p.add_argument("--refractory", type=float, default=REFRACTORY_S,
