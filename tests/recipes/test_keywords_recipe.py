@@ -168,3 +168,35 @@ def test_wake_targets_from_the_command_line() -> None:
     cfg = derive_config("wake", "full", False, None, None, "computer")
     assert cfg["name"] == "kws-wake-computer-full" and cfg["targets"] == ["computer"]
     assert cfg["clip_s"] == 1.5
+
+
+def test_joined_negative_streams_and_hard_negative_mining(tmp_path: Path) -> None:
+    """Negative clips joined into streams of the asked length (every clip once before any
+    twice, the same draw for a seed); mining keeps the negative windows a model takes for
+    a target, highest first, up to the limit."""
+    import numpy as np
+    import soundfile as sf
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from streaming import hard_negatives, joined_streams
+
+    paths = []
+    for k in range(5):  # 0.5 s clips of constant value k + 1
+        paths.append(tmp_path / f"c{k}.wav")
+        sf.write(paths[-1], np.full(8000, (k + 1) / 10, np.float32), 16000, subtype="FLOAT")
+    one = joined_streams(paths, 2.0, 2, seed=3)
+    assert [len(x) for x in one] == [32000, 32000]  # 4 clips reach 2 s
+    firsts = np.concatenate(one)[::8000].round(2)
+    assert sorted(firsts[:5]) == [0.1, 0.2, 0.3, 0.4, 0.5]  # all five before a repeat
+    assert all(np.array_equal(a, b) for a, b in zip(one, joined_streams(paths, 2.0, 2, 3),
+                                                    strict=True))
+    windows = [np.full((2, 3), v, np.float32) for v in (0.1, 0.9, 0.5, 0.95, 0.2)]
+
+    def score(ws: list[np.ndarray]) -> np.ndarray:  # labels: yes, _unknown_
+        top = np.array([w[0, 0] for w in ws])
+        return np.stack([top, 1 - top], axis=1)
+
+    found, scores = hard_negatives(score, windows, ["yes", "_unknown_"], 0.3, 2)
+    assert scores == pytest.approx([0.95, 0.9]) and found[0] is windows[3]
+    assert len(hard_negatives(score, windows, ["yes", "_unknown_"], 0.3, 10)[0]) == 3
+    assert hard_negatives(score, [], ["yes", "_unknown_"], 0.3, 10) == ([], [])
