@@ -38,7 +38,7 @@ from synthaudio.evaluate.kws import clip_scores, det_curve, event_scores, frr_at
 from synthaudio.keywords.pipeline import make_keywords
 from synthaudio.manifests.metadata import iter_metadata
 from synthaudio.train.data import Utterance, compute_features, kaldi_dir_utterances
-from synthaudio.train.detect import per_keyword_thresholds
+from synthaudio.train.detect import per_keyword_thresholds, pooled_threshold
 from synthaudio.train.embedding import (
     FRAME_S,
     EmbeddingConfig,
@@ -103,6 +103,7 @@ MIXUP = 0.0
 CONTEXT = 0  # copies of the positives in context
 SMOOTH_FRAMES = 3  # trailing mean over 3 windows (240 ms)
 REFRACTORY_S = 1.0
+THRESHOLD_KIND = "per-keyword"
 # long negative audio joined from the corpus's own negative clips (--joined-negatives)
 NEGATIVE_KINDS = ("hard_negative", "speech", "babble", "noise", "silence", "background")
 JOINED_S = 120.0
@@ -423,15 +424,27 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             for value, label in zip(st.false_scores, st.false_labels, strict=True):
                 false_by_label[label].append(value)
         chosen_t = per_keyword_thresholds(false_by_label, dev_hours, args.fa_per_hour)
-        settings = DetectorSettings(args.smooth, args.refractory, 0.5, chosen_t)
         missed = fas = 0
         for st in streams:
             m, f = st.misses_and_false_accepts(chosen_t)
             missed, fas = missed + m, fas + f
+        pooled = pooled_threshold([v for x in false_by_label.values() for v in x], dev_hours,
+                                  args.fa_per_hour)
+        p_missed = p_fas = 0
+        for st in streams:
+            m, f = st.misses_and_false_accepts({x: pooled for x in false_by_label})
+            p_missed, p_fas = p_missed + m, p_fas + f
         summary["dev_thresholds"] = {
             "dev_stream_hours": dev_hours, "thresholds": chosen_t,
             "test_false_accepts_per_hour": fas / summary["stream_hours"],
-            "test_miss_rate": missed / summary["stream_events"]}
+            "test_miss_rate": missed / summary["stream_events"],
+            "pooled": {"threshold": pooled,
+                       "test_false_accepts_per_hour": p_fas / summary["stream_hours"],
+                       "test_miss_rate": p_missed / summary["stream_events"]}}
+        if args.thresholds == "pooled":
+            settings = DetectorSettings(args.smooth, args.refractory, pooled)
+        else:
+            settings = DetectorSettings(args.smooth, args.refractory, 0.5, chosen_t)
         summary["detector"] = settings_dict(settings)
     exp = out / "exp" / name
     save_classifier(exp / "model.pt", result, feats_cfg,
@@ -473,7 +486,10 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                + f" ({summary['stream_hours']:.2f} h, {summary['stream_events']} keywords)"
                if curve else "")
             + (f", dev thresholds: test {dev_t['test_false_accepts_per_hour']:.2f} FA/h, "
-               f"miss {100 * dev_t['test_miss_rate']:.1f}%" if dev_t else "")
+               f"miss {100 * dev_t['test_miss_rate']:.1f}%; pooled "
+               f"{dev_t['pooled']['threshold']:.6f}: test "
+               f"{dev_t['pooled']['test_false_accepts_per_hour']:.2f} FA/h, miss "
+               f"{100 * dev_t['pooled']['test_miss_rate']:.1f}%" if dev_t else "")
             + (f", hard negatives accepted {100 * hard_fa:.1f}%" if hard_fa is not None else "")
             + (real_line(summary["real"]) if "real" in summary else "")
             + (", real speech FA {false_accepts} in {seconds} s".format(
@@ -584,6 +600,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="rounds of hard-negative mining: the negative windows of the training "
                         "and joined streams the model takes for a target are added, and it "
                         "is trained again")
+    p.add_argument("--thresholds", choices=("per-keyword", "pooled"), default=THRESHOLD_KIND,
+                   help="the detector's thresholds from the dev streams: one per keyword "
+                        "(the FA budget shared), or one for all, its rate extrapolated from "
+                        "the highest false peaks where the dev streams are too short")
     p.add_argument("--smooth", type=int, default=SMOOTH_FRAMES,
                    help="posterior smoothing: trailing mean over N windows")
     p.add_argument("--refractory", type=float, default=REFRACTORY_S,
