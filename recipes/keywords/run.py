@@ -66,7 +66,6 @@ from streaming import (  # noqa: E402
     score_streams,
     stream_features,
     training_windows,
-    window_labels,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -310,6 +309,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     pool: list[np.ndarray] = []  # negative windows hard negatives are mined from
     if embedding and (args.joined_negatives or args.mine):
         assert isinstance(feats_cfg, EmbeddingConfig)
+        before = len(train_feats)
         negatives = [corpus / r.audio for r in iter_metadata(corpus) if r.split == "train"
                      and r.extra.get("kind") in NEGATIVE_KINDS]
         for k in range(args.joined_negatives):
@@ -323,13 +323,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         if args.joined_negatives:
             print(f"{name}: {len(pool)} windows of {args.joined_negatives} joined negative "
                   "streams", flush=True)
-        if args.mine:
-            for r in stream_recs[:n_train_streams]:
-                windows = stream_features(stream_corpus / r.audio, feats_cfg, window_s,
-                                          cache / f"{stream_corpus.name}-frames")
-                pool += [w for w, y in zip(windows, window_labels(
-                    len(windows), hop_s, window_s, r.extra["events"], labels), strict=True)
-                    if y == UNKNOWN]
+        if args.mine:  # and the negative clips and training-stream windows trained on
+            pool += [w for w, y in zip(train_feats[:before], train_ys[:before], strict=True)
+                     if y == UNKNOWN]
     print(f"{name}: {len(train_feats)} train / {len(clips['dev'])} dev / "
           f"{len(clips['test'])} test examples, {len(labels)} labels, features "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
