@@ -210,11 +210,18 @@ def train_settings(kind: str, feats: Sequence[np.ndarray], epochs: int | None, q
                        spec_augment=SpecAugmentConfig() if kind == "log-mel" else None)
 
 
-def make_corpus(cfg: dict[str, Any], out: Path, jobs: int) -> Path:
+def make_corpus(cfg: dict[str, Any], out: Path, jobs: int, reuse: bool = False) -> Path:
+    """Generate ``cfg`` under ``OUT/corpora/<name>``; ``reuse``: keep a complete corpus
+    made from the same config there (experiments on the model side)."""
     path = out / "configs" / f"{cfg['name']}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    text = yaml.safe_dump(cfg, sort_keys=False)
     corpus = out / "corpora" / cfg["name"]
+    if (reuse and path.is_file() and path.read_text(encoding="utf-8") == text
+            and (corpus / "metadata.jsonl").is_file() and (corpus / "corpus.yaml").is_file()):
+        print(f"{cfg['name']}: reused", flush=True)
+        return corpus
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
     summary = make_keywords(path, corpus, jobs=jobs, overwrite=True, progress=False)
     print(summary.format().splitlines()[1], f"({summary.wall_s:.0f} s)", flush=True)
     return corpus
@@ -568,6 +575,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="train on the corpus made for this vocabulary (default --vocab): e.g. "
                         "--vocab commands10 --corpus-vocab words30 (the other 20 words are "
                         "_unknown_)")
+    p.add_argument("--reuse-corpus", action="store_true",
+                   help="keep a complete corpus made from the same config under OUT instead "
+                        "of generating it again (experiments on the model side)")
     p.add_argument("--stream-train", type=int,
                    help=f"default {STREAM_TRAIN} (quick {QUICK['stream_train']}): streams of "
                         "other voices: 2/3 give training windows, 1/3 are the dev "
@@ -635,11 +645,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfg = derive_config(args.corpus_vocab or args.vocab, row, args.quick,
                                 args.speakers, args.positives,
                                 None if args.corpus_vocab else args.targets)
-            corpus = make_corpus(cfg, out, args.jobs)
+            corpus = make_corpus(cfg, out, args.jobs, args.reuse_corpus)
             full = full if row != "full" else corpus  # rows are scored on its test split
             streams = (args.stream_corpus.resolve() if args.stream_corpus is not None
                        else make_corpus(stream_config(cfg, args.stream_train, args.quick), out,
-                                        args.jobs) if args.stream_train else None)
+                                        args.jobs, args.reuse_corpus)
+                       if args.stream_train else None)
             table[row] = train_and_score(corpus, out,
                                          model_name(name, row, args.features) + args.tag,
                                          args, real, full, stream_corpus=streams)
