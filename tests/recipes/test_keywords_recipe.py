@@ -200,3 +200,34 @@ def test_joined_negative_streams_and_hard_negative_mining(tmp_path: Path) -> Non
     assert scores == pytest.approx([0.95, 0.9]) and found[0] is windows[3]
     assert len(hard_negatives(score, windows, ["yes", "_unknown_"], 0.3, 10)[0]) == 3
     assert hard_negatives(score, [], ["yes", "_unknown_"], 0.3, 10) == ([], [])
+
+
+def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> None:
+    """Clips of known words joined into one recording: a detection over its own word is
+    true, over another word false; digits files carry their word in the name."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import soundfile as sf
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from real_false_accepts import clip_words, joined, judge
+
+    from synthaudio.train.detect import Detection, DetectorSettings
+
+    for name in ("yes/a.wav", "no/b.wav", "3_theo_1.wav"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(tmp_path / name, np.zeros(16000, np.float32), 16000)
+    clips = clip_words(tmp_path)
+    assert [w for _, w in clips] == ["three", "no", "yes"]
+    audio, spans = joined(clips, 16000, 0.5)
+    assert len(audio) == 3 * 24000 and spans[1] == (1.5, 2.5, "no")
+    found = [Detection("x", "no", 1.4, 2.4, 0.9), Detection("x", "yes", 0.0, 1.0, 0.8),
+             Detection("x", "yes", 3.0, 4.0, 0.95)]
+    stub = SimpleNamespace(labels=("no", "yes", "_unknown_"),
+                           features=SimpleNamespace(sample_rate=16000),
+                           detect=lambda *a: found)
+    got = judge(stub, audio, spans, DetectorSettings(), "x")  # type: ignore[arg-type]
+    assert (got["detections"], got["false_accepts"], got["keywords_said"],
+            got["keywords_found"]) == (3, 1, 2, 2)
+    assert got["false"] == [["yes", 0.0, 0.8]]  # "yes" over the clip of "three"
