@@ -53,6 +53,10 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert results["frr_at"]["1.0"]["false_reject_rate"] == float(m.group(5)) / 100
     assert set(results["dev_thresholds"]["thresholds"]) == {
         "down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes"}
+    # the detector saved for users: one pooled threshold (the default), at least 0.5
+    pooled = results["dev_thresholds"]["pooled"]
+    assert results["detector"]["threshold"] == pooled["threshold"] >= 0.5
+    assert results["detector"]["thresholds"] == {}
     assert results["real_speech_false_accepts"]["seconds"] > 30
     corpus = out / "corpora" / "kws-commands10-full-quick"
     kws = json.loads((corpus / "eval" / "commands10-full" / "kws.json").read_text())
