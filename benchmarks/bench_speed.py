@@ -22,7 +22,12 @@ speaker (the same speakers), and the marginal cost, (CPU large - CPU small) / (a
 audio small), is reported beside the end-to-end one: what each further hour costs.
 
     python benchmarks/bench_speed.py [--baseline a233fa4] [--repeats 3] [--speakers 20]
-        [--per-speaker 20] [--only digits|quickstart]
+        [--per-speaker 20] [--only digits|quickstart] [--check off|packed|alone]
+
+``--check alone`` (the default check: one Whisper decode per rendering; ``packed``: with
+``pack: true``) turns the ASR check on
+for the head side's digits corpus (WER 0.5, 3 renderings; the baseline commit has none);
+its kept audio is what the figure divides by.
 
 Prints one JSON object.
 """
@@ -64,12 +69,25 @@ def audio_seconds(out_dir: Path) -> float:
         return sum(float(json.loads(line)["duration_s"]) for line in f)
 
 
-def digits_config(side: Path, target: Path, speakers: int, per_speaker: int) -> Path:
+# --check: the ASR check (quality.asr) of the head side's digits corpus; the baseline has none
+CHECKS: dict[str, dict[str, Any] | None] = {
+    "off": None,
+    "packed": {"backend": "faster-whisper", "metric": "wer", "max_error": 0.5,
+               "max_attempts": 3, "voice_attempts": 2, "pack": True},
+    "alone": {"backend": "faster-whisper", "metric": "wer", "max_error": 0.5,
+              "max_attempts": 3, "voice_attempts": 2},
+}
+
+
+def digits_config(side: Path, target: Path, speakers: int, per_speaker: int,
+                  check: dict[str, Any] | None = None) -> Path:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from _common import variant_config
 
+    extra: dict[str, Any] = {} if check is None else {"quality": {"asr": check}}
     return variant_config(side / "corpora" / "digits" / "corpus.yaml", target,
-                          speakers__count=speakers, utterances__per_speaker=per_speaker)
+                          speakers__count=speakers, utterances__per_speaker=per_speaker,
+                          **extra)
 
 
 def run_digits(side: Path, config: Path, out_dir: Path) -> dict[str, float]:
@@ -140,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--small-per-speaker", type=int, default=2,
                     help="the small run of the marginal cost (0: none)")
     ap.add_argument("--only", choices=("digits", "quickstart"))
+    ap.add_argument("--check", choices=tuple(CHECKS), default="off",
+                    help="the ASR check on the head side's digits corpus (alone: the "
+                    "default quality.asr; packed: pack: true)")
     ap.add_argument("--child-quickstart", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child_quickstart:
@@ -159,11 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         sides = {"baseline": base, "head": tip}
         try:
             if args.only in (None, "digits"):
+                check = {"baseline": None, "head": CHECKS[args.check]}
                 configs = {name: digits_config(side, tmp / f"digits-{name}.yaml", args.speakers,
-                                               args.per_speaker)
+                                               args.per_speaker, check[name])
                            for name, side in sides.items()}
                 small = {name: digits_config(side, tmp / f"small-{name}.yaml", args.speakers,
-                                             args.small_per_speaker)
+                                             args.small_per_speaker, check[name])
                          for name, side in sides.items()} if args.small_per_speaker else {}
                 runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
                 marginal: dict[str, list[float]] = {name: [] for name in sides}
@@ -191,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 result["digits"] = {
                     "utterances": args.speakers * args.per_speaker,
+                    "head_asr_check": args.check,
                     "audio_s": {n: round(median_of(r, "audio_s"), 1) for n, r in runs.items()},
                     "cpu_ms_per_audio_s": {n: round(v, 2) for n, v in ms.items()},
                     "x_real_time_per_core": {n: round(1000 / v, 1) for n, v in ms.items()},

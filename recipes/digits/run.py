@@ -16,6 +16,7 @@ See recipes/digits/README.md for timings and results.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -34,10 +35,17 @@ from synthaudio.evaluate.scoring import score
 from synthaudio.io.importers.folders import as_kaldi_dir
 from synthaudio.pipelines.generate.config import CorpusConfig, resized, with_sources_from
 from synthaudio.pipelines.generate.pipeline import generate_corpus
-from synthaudio.train.data import Utterance, compute_features, corpus_split, kaldi_dir_utterances
+from synthaudio.train.data import (
+    SpecAugmentConfig,
+    Utterance,
+    compute_features,
+    corpus_split,
+    kaldi_dir_utterances,
+)
 from synthaudio.train.embedding import EmbeddingConfig, embedding_features
 from synthaudio.train.features import FeatureConfig
 from synthaudio.train.tokens import Unit, Vocabulary
+from synthaudio.train.views import ViewConfig
 
 if TYPE_CHECKING:  # torch is optional (extra "train"): imported where training starts
     from synthaudio.train.model import EmbeddingCTCConfig, ModelConfig
@@ -70,6 +78,26 @@ EPOCHS = {"embedding": 30, "log-mel": 20}
 # audio); on the dev sets the GRU's model fitted the synthetic strings and transferred worse
 # (fsdd_dev 77.8% with a 2-layer BiGRU, 87.3% without; README: Front ends)
 EMBEDDING_MODEL: dict[str, Any] = {"conv_layers": 3, "gru_layers": 0, "dropout": 0.3}
+# --model: the embedding CTC model's shapes compared in the README's ablation
+EMBEDDING_MODELS: dict[str, dict[str, Any]] = {
+    "conv3": EMBEDDING_MODEL,
+    "conv4": {"conv_layers": 4, "gru_layers": 0, "dropout": 0.3},
+    "conv5": {"conv_layers": 5, "gru_layers": 0, "dropout": 0.3},
+    "wide3": {"conv_layers": 3, "channels": 256, "gru_layers": 0, "dropout": 0.3},
+    "gru1": {"conv_layers": 3, "hidden": 64, "gru_layers": 1, "dropout": 0.3},
+}
+DEFAULT_MODEL = "conv3"
+# --views: extra renderings of each training file through the embedding
+# (synthaudio.train.views): speed perturbation, and an 8 kHz (telephone-band) pass
+VIEWS: dict[str, ViewConfig] = {"speed": ViewConfig("speed", 0.85, 1.15),
+                                "narrowband": ViewConfig("narrowband", narrow_rate_hz=8000)}
+VIEW_SEED = 20261206  # the views' draws (the corpus is fixed; the training --seed is not)
+# --mask: time and channel masks on the embedding frames (SpecAugment's masks, no warp)
+FRAME_MASKS = SpecAugmentConfig(freq_masks=2, max_freq_width=12, time_masks=2,
+                                max_time_frac=0.15)
+# --match profiles only what `synthaudio match` fits (quality's DNSMOS goes into a comment
+# only, voices into nothing): the speaker encoder and DNSMOS were most of the profile's time
+MATCH_FAMILIES = ("level", "noise", "channel", "reverb", "speech")
 MEL_TOP_HZ = 7600.0  # log-mel band's upper edge, or 95% of Nyquist when that is lower
 
 
@@ -188,31 +216,55 @@ def utterance_features(utts: Sequence[Utterance], feats_cfg: FeatureSettings,
 def train_and_score(cond: str, corpus: Path, tests: Sequence[TestSet],
                     test_feats: Sequence[Sequence[np.ndarray]], exp_dir: Path, unit: Unit,
                     model_cfg: ModelConfig | EmbeddingCTCConfig, train_cfg: TrainConfig,
-                    feats_cfg: FeatureSettings, jobs: int) -> tuple[dict[str, float | None], bool]:
+                    feats_cfg: FeatureSettings, jobs: int, views: Sequence[str] = (),
+                    ensemble: int = 1) -> tuple[dict[str, float | None], bool]:
     """Train on the corpus's train split, score each test set; return the WERs (one per
     test set, plus "<test>-in-vocab" where some references have words outside the model's
-    vocabulary: None when none is inside) and whether the loss fell enough."""
+    vocabulary: None when none is inside) and whether the loss fell enough.
+
+    ``views``: names in ``VIEWS``, extra renderings of every training file (embedding
+    only); ``ensemble``: models trained with seeds ``seed .. seed + ensemble - 1``, decoded
+    together (mean frame posteriors), saved as ``model.pt``, ``model-2.pt``, ..."""
+    from synthaudio.train.ensemble import EnsembleCTCModel
     from synthaudio.train.trainer import decode, save_model, train_ctc
+    from synthaudio.train.views import view_features
 
     t0 = time.perf_counter()
     train, dev = corpus_split(corpus, "train"), corpus_split(corpus, "dev")
     train_x = utterance_features(train, feats_cfg, jobs)
     dev_x = utterance_features(dev, feats_cfg, jobs)
-    vocab = Vocabulary.build([u.text for u in train], unit)
-    print(f"{len(train)} train / {len(dev)} dev utterances, {len(vocab) - 1} {unit} symbols, "
+    train_t = [u.text for u in train]
+    for i, name in enumerate(views, start=1):
+        if not isinstance(feats_cfg, EmbeddingConfig):
+            raise SynthaudioError("--views: only with --features embedding")
+        train_x += view_features([u.audio_path for u in train], VIEWS[name], VIEW_SEED, i,
+                                 feats_cfg, jobs)
+        train_t += [u.text for u in train]
+    vocab = Vocabulary.build(train_t, unit)
+    print(f"{len(train)} train ({len(train_x)} with {len(views)} views) / {len(dev)} dev "
+          f"utterances, {len(vocab) - 1} {unit} symbols, "
           f"features {time.perf_counter() - t0:.0f} s", flush=True)
-    result = train_ctc(train_x, [u.text for u in train], dev_x, [u.text for u in dev], vocab,
-                       model_cfg, train_cfg, log=lambda line: print(line, flush=True))
-    save_model(exp_dir / "model.pt", result, feats_cfg)
-    first, last = result.history[0], result.history[-1]
-    drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
-    print(f"loss: dev {result.initial_dev_loss:.3f} -> {result.best.dev_loss:.3f} "
-          f"({100 * drop:.0f}% lower, best epoch {result.best_epoch}); "
-          f"train {first.train_loss:.3f} -> {last.train_loss:.3f}; "
-          f"training {sum(h.seconds for h in result.history):.0f} s", flush=True)
+    results = []
+    for k in range(ensemble):
+        cfg_k = dataclasses.replace(train_cfg, seed=train_cfg.seed + k)
+        if ensemble > 1:
+            print(f"-- ensemble member {k + 1} of {ensemble} (seed {cfg_k.seed})", flush=True)
+        result = train_ctc(train_x, train_t, dev_x, [u.text for u in dev], vocab,
+                           model_cfg, cfg_k, log=lambda line: print(line, flush=True))
+        save_model(exp_dir / ("model.pt" if k == 0 else f"model-{k + 1}.pt"), result,
+                   feats_cfg)
+        first, last = result.history[0], result.history[-1]
+        drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
+        print(f"loss: dev {result.initial_dev_loss:.3f} -> {result.best.dev_loss:.3f} "
+              f"({100 * drop:.0f}% lower, best epoch {result.best_epoch}); "
+              f"train {first.train_loss:.3f} -> {last.train_loss:.3f}; "
+              f"training {sum(h.seconds for h in result.history):.0f} s", flush=True)
+        results.append(result)
+    model: Any = (EnsembleCTCModel([r.model for r in results]).eval() if ensemble > 1
+                  else results[0].model)
     row: dict[str, float | None] = {}
     for test, feats in zip(tests, test_feats, strict=True):
-        hyps = decode(result.model, feats, vocab, nonempty=True)  # every prompt has a digit
+        hyps = decode(model, feats, vocab, nonempty=True)  # every prompt has a digit
         hyp_file = exp_dir / f"hyp-{test.name}.txt"
         write_hyps(hyp_file, test.utts, hyps)
         wer = row[test.name] = score_test_set(test, hyp_file, f"digits-{cond}", exp_dir)
@@ -231,7 +283,8 @@ def train_and_score(cond: str, corpus: Path, tests: Sequence[TestSet],
         print(f"WER {test.name} ({len(test.utts)} utterances): {100 * wer:.1f}%{extra}",
               flush=True)
     print(f"model {cond}: {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
-    loss_ok = drop >= MIN_DEV_LOSS_DROP and last.train_loss < first.train_loss
+    loss_ok = all(1.0 - r.best.dev_loss / r.initial_dev_loss >= MIN_DEV_LOSS_DROP
+                  and r.history[-1].train_loss < r.history[0].train_loss for r in results)
     return row, loss_ok
 
 
@@ -301,6 +354,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="front end: the speech embedding trained on real speech "
                         "(synthaudio.train.embedding; default) or log-mel")
     p.add_argument("--seed", type=int, default=0, help="training seed")
+    p.add_argument("--model", choices=list(EMBEDDING_MODELS), default=DEFAULT_MODEL,
+                   help=f"the embedding CTC model's shape (default {DEFAULT_MODEL})")
+    p.add_argument("--views", default="",
+                   help="comma-separated extra renderings of the training audio through the "
+                        f"embedding: {', '.join(VIEWS)} (default: none)")
+    p.add_argument("--mask", action="store_true",
+                   help="time and channel masks on the training embedding frames")
+    p.add_argument("--ensemble", type=int, default=1,
+                   help="models trained with seeds seed..seed+N-1, decoded together "
+                        "(default 1)")
     return p.parse_args(argv)
 
 
@@ -311,7 +374,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as exc:
         print(f"run.py: {exc}", file=sys.stderr)
         return 2
-    from synthaudio.train.data import SpecAugmentConfig
     from synthaudio.train.trainer import TrainConfig
 
     started = time.perf_counter()
@@ -321,7 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from matching import match_target  # recipes/digits/matching.py
 
         front_end(args.features, 16000, args.unit)  # a wrong option fails before profiling
-        base, target = match_target(args.match, args.config, out, jobs=args.jobs)
+        base, target = match_target(args.match, args.config, out, jobs=args.jobs,
+                                    families=MATCH_FAMILIES)
         if target is not None and not args.real_test:
             args.real_test = [target]
     unit: Unit = args.unit
@@ -329,6 +392,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # 8 kHz): settings that cannot work fail here, not after the corpus is made
     model_cfg, feats_cfg = front_end(
         args.features, int(base.get("audio", {}).get("sample_rate", 16000)), unit)
+    views = [v for v in args.views.split(",") if v]
+    unknown = [v for v in views if v not in VIEWS]
+    if unknown or args.ensemble < 1:
+        raise SynthaudioError(f"--views: unknown {unknown}; choose from {', '.join(VIEWS)}"
+                              if unknown else f"--ensemble must be >= 1, got {args.ensemble}")
+    if args.features == "embedding":
+        from synthaudio.train.model import EmbeddingCTCConfig
+
+        model_cfg = EmbeddingCTCConfig(**EMBEDDING_MODELS[args.model])
+    elif views or args.mask or args.model != DEFAULT_MODEL:
+        raise SynthaudioError("--views, --mask and --model: only with --features embedding")
     conditions = ablation_rows(base, args.rows) if args.ablation else ["full"]
     real_dirs = [as_kaldi_dir(d.resolve(), out) for d in args.real_test or []]
     cfgs = {c: derive_config(base, c, args.config.resolve().parent, args.speakers,
@@ -349,18 +423,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS[args.features])
     batch = args.batch or (QUICK_BATCH if args.quick else 64)
-    # SpecAugment for log-mel only: the embedding is frozen, masking its values is not
-    # SpecAugment
+    # SpecAugment for log-mel; over the frozen embedding, its masks when --mask
     train_cfg = TrainConfig(epochs=epochs, max_batch=batch, seed=args.seed, threads=args.threads,
                             spec_augment=SpecAugmentConfig() if args.features == "log-mel"
-                            else None)
+                            else FRAME_MASKS if args.mask else None)
     table: dict[str, dict[str, float | None]] = {}
     loss_ok = True
     for cond in conditions:
         print(f"\n== model {cond}: {CONDITIONS[cond]}", flush=True)
         table[cond], ok = train_and_score(cond, corpora[cond], tests, test_feats,
                                           out / "exp" / cond, unit, model_cfg, train_cfg,
-                                          feats_cfg, args.jobs)
+                                          feats_cfg, args.jobs, views, args.ensemble)
         loss_ok = loss_ok and ok
 
     total_s = time.perf_counter() - started
@@ -369,7 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(table))
     print(f"time: {total_s / 60:.1f} min (generation {gen_s:.0f} s)")
     results = {"wer": table, "unit": unit, "features": args.features, "epochs": epochs,
-               "quick": args.quick,
+               "quick": args.quick, "model": args.model if args.features == "embedding" else None,
+               "views": views, "mask": args.mask, "ensemble": args.ensemble,
                "seconds": round(total_s, 1), "loss_ok": loss_ok}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if args.quick and not loss_ok:

@@ -39,7 +39,7 @@ from synthaudio.pipelines.generate.config import with_rir_bank, with_sources_fro
 from synthaudio.pipelines.keywords.config import KeywordsConfig, load_keywords_config
 from synthaudio.pipelines.keywords.pipeline import make_keywords
 from synthaudio.train.data import Utterance, compute_features, kaldi_dir_utterances
-from synthaudio.train.detect import per_keyword_thresholds
+from synthaudio.train.detect import per_keyword_thresholds, pooled_threshold
 from synthaudio.train.embedding import (
     FRAME_S,
     EmbeddingConfig,
@@ -57,8 +57,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's own mod
 from real_test import real_clips  # noqa: E402
 from streaming import (  # noqa: E402
     EDGE_S,
+    UNKNOWN,
     cached,
     context_features,
+    hard_negatives,
+    joined_streams,
     model_label,
     real_false_accepts,
     score_streams,
@@ -100,6 +103,15 @@ MIXUP = 0.0
 CONTEXT = 0  # copies of the positives in context
 SMOOTH_FRAMES = 3  # trailing mean over 3 windows (240 ms)
 REFRACTORY_S = 1.0
+THRESHOLD_KIND = "pooled"  # per-keyword: 30-55 FA/h on the test streams (round 3)
+# long negative audio joined from the corpus's own negative clips (--joined-negatives)
+NEGATIVE_KINDS = ("hard_negative", "speech", "babble", "noise", "silence", "background")
+JOINED_S = 120.0
+# hard-negative mining (--mine): negative windows a first model scores above MINE_SCORE
+# for a target, at most MINE_LIMIT, added MINE_COPIES times before training again
+MINE_SCORE = 0.3
+MINE_LIMIT = 3000
+MINE_COPIES = 2
 MIN_DEV_LOSS_DROP = 0.2  # --quick fails unless the dev loss falls at least this much
 
 
@@ -196,11 +208,18 @@ def train_settings(kind: str, feats: Sequence[np.ndarray], epochs: int | None, q
                        spec_augment=SpecAugmentConfig() if kind == "log-mel" else None)
 
 
-def make_corpus(cfg: dict[str, Any], out: Path, jobs: int) -> Path:
+def make_corpus(cfg: dict[str, Any], out: Path, jobs: int, reuse: bool = False) -> Path:
+    """Generate ``cfg`` under ``OUT/corpora/<name>``; ``reuse``: keep a complete corpus
+    made from the same config there (experiments on the model side)."""
     path = out / "configs" / f"{cfg['name']}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    text = yaml.safe_dump(cfg, sort_keys=False)
     corpus = out / "corpora" / cfg["name"]
+    if (reuse and path.is_file() and path.read_text(encoding="utf-8") == text
+            and (corpus / "metadata.jsonl").is_file() and (corpus / "corpus.yaml").is_file()):
+        print(f"{cfg['name']}: reused", flush=True)
+        return corpus
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
     summary = make_keywords(path, corpus, jobs=jobs, overwrite=True, progress=False)
     print(summary.format().splitlines()[1], f"({summary.wall_s:.0f} s)", flush=True)
     return corpus
@@ -292,6 +311,26 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         train_ys += wy
         print(f"{name}: {len(wy)} stream windows ({sum(y != '_unknown_' for y in wy)} "
               f"positive) from {len(chosen)} training streams", flush=True)
+    pool: list[np.ndarray] = []  # negative windows hard negatives are mined from
+    if embedding and (args.joined_negatives or args.mine):
+        assert isinstance(feats_cfg, EmbeddingConfig)
+        before = len(train_feats)
+        negatives = [corpus / r.audio for r in iter_metadata(corpus) if r.split == "train"
+                     and r.extra.get("kind") in NEGATIVE_KINDS]
+        for k in range(args.joined_negatives):
+            frames, n = cached(cache / f"{corpus.name}-joined{k}",
+                               (str(corpus), len(negatives), feats_cfg, window_s, k),
+                               lambda k=k: _joined_frames(negatives, feats_cfg, window_s, k))
+            windows = [frames[i:i + n] for i in range(len(frames) - n + 1)]
+            pool += windows
+            train_feats += windows[::args.negative_every or 1]
+            train_ys += [UNKNOWN] * len(windows[::args.negative_every or 1])
+        if args.joined_negatives:
+            print(f"{name}: {len(pool)} windows of {args.joined_negatives} joined negative "
+                  "streams", flush=True)
+        if args.mine:  # and the negative clips and training-stream windows trained on
+            pool += [w for w, y in zip(train_feats[:before], train_ys[:before], strict=True)
+                     if y == UNKNOWN]
     print(f"{name}: {len(train_feats)} train / {len(clips['dev'])} dev / "
           f"{len(clips['test'])} test examples, {len(labels)} labels, features "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
@@ -302,11 +341,26 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
         train_cfg = dataclasses.replace(train_cfg, spec_augment=SpecAugmentConfig(
             freq_masks=2, max_freq_width=8, time_masks=1, max_time_frac=0.15))
-    result = train_classifier(train_feats, train_ys, feats["dev"], ys["dev"],
-                              labels, model_cfg, train_cfg,
-                              log=lambda line: print(line, flush=True), balance=args.balance,
-                              class_scale={"_unknown_": args.negative_weight},
-                              mixup=args.mixup)
+    def fit() -> Any:
+        return train_classifier(train_feats, train_ys, feats["dev"], ys["dev"],
+                                labels, model_cfg, train_cfg,
+                                log=lambda line: print(line, flush=True), balance=args.balance,
+                                class_scale={"_unknown_": args.negative_weight},
+                                mixup=args.mixup)
+
+    result = fit()
+    mined: list[int] = []
+    for _ in range(args.mine if pool else 0):  # hard-negative mining: retrain with them
+        found, top = hard_negatives(lambda w, m=result.model: posteriors(m, w), pool, labels,
+                                    MINE_SCORE, MINE_LIMIT)
+        mined.append(len(found))
+        print(f"{name}: mined {len(found)} of {len(pool)} negative windows above "
+              f"{MINE_SCORE} (top {top[0] if top else 0:.3f}); retraining", flush=True)
+        if not found:
+            break
+        train_feats += found * MINE_COPIES
+        train_ys += [UNKNOWN] * (len(found) * MINE_COPIES)
+        result = fit()
     settings = DetectorSettings(smooth_frames=args.smooth, refractory_s=args.refractory)
 
     def score(windows: list[np.ndarray]) -> np.ndarray:
@@ -336,6 +390,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "features": kind, "balance": args.balance,
                                "negative_weight": args.negative_weight,
                                "context_copies": args.context,
+                               "joined_negative_streams": args.joined_negatives,
+                               "mined_hard_negatives": mined, "mixup": args.mixup,
+                               "spec_augment": args.spec_augment, "seed": args.seed,
                                "train_examples": len(train_feats),
                                "clips": len(truth), "accuracy": clip_summary["accuracy"],
                                "balanced_accuracy": clip_summary["balanced_accuracy"],
@@ -368,15 +425,27 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             for value, label in zip(st.false_scores, st.false_labels, strict=True):
                 false_by_label[label].append(value)
         chosen_t = per_keyword_thresholds(false_by_label, dev_hours, args.fa_per_hour)
-        settings = DetectorSettings(args.smooth, args.refractory, 0.5, chosen_t)
         missed = fas = 0
         for st in streams:
             m, f = st.misses_and_false_accepts(chosen_t)
             missed, fas = missed + m, fas + f
+        pooled = pooled_threshold([v for x in false_by_label.values() for v in x], dev_hours,
+                                  args.fa_per_hour)
+        p_missed = p_fas = 0
+        for st in streams:
+            m, f = st.misses_and_false_accepts({x: pooled for x in false_by_label})
+            p_missed, p_fas = p_missed + m, p_fas + f
         summary["dev_thresholds"] = {
             "dev_stream_hours": dev_hours, "thresholds": chosen_t,
             "test_false_accepts_per_hour": fas / summary["stream_hours"],
-            "test_miss_rate": missed / summary["stream_events"]}
+            "test_miss_rate": missed / summary["stream_events"],
+            "pooled": {"threshold": pooled,
+                       "test_false_accepts_per_hour": p_fas / summary["stream_hours"],
+                       "test_miss_rate": p_missed / summary["stream_events"]}}
+        if args.thresholds == "pooled":
+            settings = DetectorSettings(args.smooth, args.refractory, pooled)
+        else:
+            settings = DetectorSettings(args.smooth, args.refractory, 0.5, chosen_t)
         summary["detector"] = settings_dict(settings)
     exp = out / "exp" / name
     save_classifier(exp / "model.pt", result, feats_cfg,
@@ -418,7 +487,10 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                + f" ({summary['stream_hours']:.2f} h, {summary['stream_events']} keywords)"
                if curve else "")
             + (f", dev thresholds: test {dev_t['test_false_accepts_per_hour']:.2f} FA/h, "
-               f"miss {100 * dev_t['test_miss_rate']:.1f}%" if dev_t else "")
+               f"miss {100 * dev_t['test_miss_rate']:.1f}%; pooled "
+               f"{dev_t['pooled']['threshold']:.6f}: test "
+               f"{dev_t['pooled']['test_false_accepts_per_hour']:.2f} FA/h, miss "
+               f"{100 * dev_t['pooled']['test_miss_rate']:.1f}%" if dev_t else "")
             + (f", hard negatives accepted {100 * hard_fa:.1f}%" if hard_fa is not None else "")
             + (real_line(summary["real"]) if "real" in summary else "")
             + (", real speech FA {false_accepts} in {seconds} s".format(
@@ -427,6 +499,16 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             + f"; {(time.perf_counter() - t0) / 60:.1f} min")
     print(line, flush=True)
     return summary
+
+
+def _joined_frames(paths: Sequence[Path], cfg: EmbeddingConfig, window_s: float,
+                   k: int) -> tuple[np.ndarray, int]:
+    """The embedding frames of joined negative stream ``k`` (``streaming.joined_streams``)
+    and the frames of one window."""
+    audio = joined_streams(paths, JOINED_S, 1, 100 + k)[0]
+    windows = shared_embedding(cfg).stream_windows(audio, window_s)
+    n = windows[0].shape[0]
+    return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
 
 
 def write_det(eval_dir: Path, name: str, curve: Sequence[Any]) -> None:
@@ -491,6 +573,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="train on the corpus made for this vocabulary (default --vocab): e.g. "
                         "--vocab commands10 --corpus-vocab words30 (the other 20 words are "
                         "_unknown_)")
+    p.add_argument("--reuse-corpus", action="store_true",
+                   help="keep a complete corpus made from the same config under OUT instead "
+                        "of generating it again (experiments on the model side)")
     p.add_argument("--stream-train", type=int,
                    help=f"default {STREAM_TRAIN} (quick {QUICK['stream_train']}): streams of "
                         "other voices: 2/3 give training windows, 1/3 are the dev "
@@ -511,6 +596,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="mixup of training examples over the embedding, Beta(a, a) (0: none)")
     p.add_argument("--spec-augment", action="store_true",
                    help="mask embedding dimensions and frames in training (SpecAugment-like)")
+    p.add_argument("--joined-negatives", type=int, default=0, metavar="N",
+                   help=f"N negative streams of {JOINED_S:.0f} s joined from the train split's "
+                        "negative clips (other speech, hard negatives, babble, noise, "
+                        "background): their windows are _unknown_ training windows")
+    p.add_argument("--mine", type=int, default=0, metavar="R",
+                   help="rounds of hard-negative mining: the negative windows of the training "
+                        "and joined streams the model takes for a target are added, and it "
+                        "is trained again")
+    p.add_argument("--thresholds", choices=("per-keyword", "pooled"), default=THRESHOLD_KIND,
+                   help="the detector's thresholds from the dev streams: one per keyword "
+                        "(the FA budget shared), or one for all, its rate extrapolated from "
+                        "the highest false peaks where the dev streams are too short")
     p.add_argument("--smooth", type=int, default=SMOOTH_FRAMES,
                    help="posterior smoothing: trailing mean over N windows")
     p.add_argument("--refractory", type=float, default=REFRACTORY_S,
@@ -546,11 +643,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfg = derive_config(args.corpus_vocab or args.vocab, row, args.quick,
                                 args.speakers, args.positives,
                                 None if args.corpus_vocab else args.targets)
-            corpus = make_corpus(cfg, out, args.jobs)
+            corpus = make_corpus(cfg, out, args.jobs, args.reuse_corpus)
             full = full if row != "full" else corpus  # rows are scored on its test split
             streams = (args.stream_corpus.resolve() if args.stream_corpus is not None
                        else make_corpus(stream_config(cfg, args.stream_train, args.quick), out,
-                                        args.jobs) if args.stream_train else None)
+                                        args.jobs, args.reuse_corpus)
+                       if args.stream_train else None)
             table[row] = train_and_score(corpus, out,
                                          model_name(name, row, args.features) + args.tag,
                                          args, real, full, stream_corpus=streams)

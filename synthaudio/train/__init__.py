@@ -16,5 +16,7 @@ Modules: ``features`` (log-mel features, numpy), ``tokens`` (symbol inventory, g
 collapse), ``data`` (utterances of a corpus split or a Kaldi directory, feature batches),
 ``model`` (conv + BiGRU and embedding CTC models, torch), ``trainer`` (training loop,
 decoding), ``embedding`` (the speech embedding front end), ``classifier`` (a keyword
-classifier head over it), ``detect`` (keyword detection in long recordings).
+classifier head over it), ``detect`` (keyword detection in long recordings), ``views``
+(speed and 8 kHz renderings of training audio through the embedding), ``ensemble`` (CTC
+models decoded together).
 """

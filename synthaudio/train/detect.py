@@ -215,3 +215,33 @@ def per_keyword_thresholds(false_scores: Mapping[str, Sequence[float]], hours: f
         t = float(s[allowed]) if allowed < len(s) else 0.0  # peaks above t: at most allowed
         out[label] = round(max(floor, t), 6)
     return out
+
+
+def pooled_threshold(false_scores: Sequence[float], hours: float, fa_per_hour: float,
+                     floor: float = 0.5, tail: int = 8) -> float:
+    """One threshold for every keyword from the false peaks of dev streams ``hours`` long
+    (``false_scores``: all keywords' together): the lowest that lets at most
+    ``fa_per_hour`` through when the dev streams hold at least one false accept's worth
+    (``fa_per_hour * hours >= 1``); shorter dev streams cannot show so rare a false accept,
+    so the rate is extrapolated from the ``tail`` highest false peaks: ``log(rate)`` is
+    fitted as a straight line in ``logit(score)`` (a detector's false peaks thin out
+    about exponentially in the logit) and solved for ``fa_per_hour``. At least ``floor``,
+    at most 1 - 1e-7."""
+    if hours <= 0:
+        raise ValueError("the dev streams must be longer than 0 h")
+    s = np.sort(np.asarray(false_scores, np.float64))[::-1]
+    allowed = int(np.floor(fa_per_hour * hours + 1e-9))
+    if allowed >= 1 or len(s) < 3:
+        t = float(s[allowed]) if allowed < len(s) else 0.0
+        return round(max(floor, t), 7)
+    top = np.clip(s[:tail], 1e-7, 1 - 1e-7)
+    logit = np.log(top / (1 - top))
+    log_rate = np.log(np.arange(1, len(top) + 1) / hours)
+    if np.ptp(logit) < 1e-9:
+        return round(max(floor, float(top[0])), 7)
+    slope, intercept = np.polyfit(logit, log_rate, 1)
+    if slope >= 0:  # no thinning out to extrapolate: the highest false peak
+        return round(max(floor, float(top[0])), 7)
+    x = (np.log(fa_per_hour) - intercept) / slope
+    t = float(1 / (1 + np.exp(-x)))
+    return round(min(1 - 1e-7, max(floor, float(top[0]), t)), 7)

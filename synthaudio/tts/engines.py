@@ -158,6 +158,11 @@ PIPER = ENGINES.register(_module_entry(
     "piper", "piper", "Piper", word_timings=True, section_required=True,
     description="Piper neural voices, local .onnx models (pip install 'synthaudio[piper]')"))
 
+KOKORO = ENGINES.register(_module_entry(
+    "kokoro", "kokoro", "Kokoro", word_timings=True,
+    description="Kokoro-82M ONNX, English through its voice packs, mixed per speaker "
+                "(pip install 'synthaudio[kokoro]')"))
+
 
 def engine_of(voice: object) -> EngineEntry:
     """The entry whose engine synthesizes ``voice``."""

@@ -256,6 +256,25 @@ class _Library:
         return [[ph.strip(_STRESS_MARKS) for ph in word.split("_") if ph.strip(_STRESS_MARKS)]
                 for clause in clauses for word in clause.split()]
 
+    def ipa_words(self, text: str, voice: str) -> list[list[str]]:
+        """The IPA phonemes of each word of ``text`` as ``voice`` says it, stress marks kept
+        on the phoneme they precede (``["f", "ˈaɪ", "v"]``); clause breaks are lost. A
+        fresh library instance, as :meth:`phonemes`."""
+        lib = self._open()
+        try:
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise ConfigError(f"espeak-ng has no voice {voice!r}")
+            lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+            pointer = ctypes.pointer(ctypes.c_char_p(text.encode("utf-8")))
+            clauses: list[str] = []
+            while pointer.contents.value:
+                out = lib.espeak_TextToPhonemes(pointer, _CHARS_UTF8, _PHONEMES_IPA_SEPARATED)
+                clauses.append((out or b"").decode("utf-8"))
+        finally:
+            self._close(lib)
+        return [[ph for ph in word.split("_") if ph] for clause in clauses
+                for word in clause.split()]
+
     def begin_session(self) -> None:
         self._session = self._open()
         self._session_path = self.data_path

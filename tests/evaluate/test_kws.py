@@ -11,6 +11,7 @@ import pytest
 
 from synthaudio.errors import InputError
 from synthaudio.evaluate.kws import (
+    DetPoint,
     clip_scores,
     det_curve,
     frr_at,
@@ -66,6 +67,11 @@ def test_a_stream_counts_hits_and_false_accepts_per_label() -> None:
     assert frr_at(curve, 1.0).threshold == 0.65  # one an hour: FRR 0.5 (0.3 and 0.1)
     assert frr_at(curve, 2.0).threshold == 0.0  # no rejects at all
     assert frr_at(curve, 0.0).false_reject_rate == 0.75
+    # 30 streams of 120 s are 0.9999999999 h: their one false accept is 1 an hour
+    hours = sum([120 / 3600] * 30)
+    assert 1 / hours > 1.0
+    near = [DetPoint(0.9, 1 / hours, 0.6), DetPoint(0.99, 0.0, 0.66)]
+    assert frr_at(near, 1.0).threshold == 0.9
     with pytest.raises(ValueError, match="needs positive clips and streams"):
         det_curve([], [st])
 

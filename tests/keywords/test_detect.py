@@ -19,6 +19,7 @@ from synthaudio.train.detect import (
     detect_keywords,
     find_detections,
     per_keyword_thresholds,
+    pooled_threshold,
     smooth_scores,
 )
 
@@ -159,3 +160,19 @@ def test_detect_finds_the_inserted_keywords_in_ten_minutes(tmp_path: Path,
     assert "not a keyword model" in capsys.readouterr().err
     with pytest.raises(InputError, match="--threshold must be within"):
         detect_keywords(model, [wav], threshold=2.0)
+
+
+def test_pooled_threshold_exact_and_extrapolated() -> None:
+    # 2 h of dev streams, 1 FA/h: two false peaks may pass, the third highest is the threshold
+    assert pooled_threshold([0.99, 0.95, 0.9, 0.6], 2.0, 1.0) == 0.9
+    assert pooled_threshold([0.3, 0.2], 2.0, 1.0) == 0.5  # the floor
+    # 0.25 h: 1 FA/h is not seen; false peaks whose rate falls 2x per unit of logit
+    logits = np.array([2.0, 1.0, 0.0, -1.0])
+    scores = 1 / (1 + np.exp(-logits))  # rates 4, 8, 12, 16 an hour at 0.25 h
+    t = pooled_threshold(scores.tolist(), 0.25, 1.0, floor=0.0)
+    assert t > scores[0]  # beyond the highest dev peak: fewer than 4 an hour
+    x = np.log(t / (1 - t))
+    slope, intercept = np.polyfit(logits, np.log(np.arange(1, 5) / 0.25), 1)
+    assert intercept + slope * x == pytest.approx(0.0, abs=1e-4)  # log(1 FA/h)
+    with pytest.raises(ValueError, match="longer than 0 h"):
+        pooled_threshold([0.9], 0.0, 1.0)

@@ -53,6 +53,10 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert results["frr_at"]["1.0"]["false_reject_rate"] == float(m.group(5)) / 100
     assert set(results["dev_thresholds"]["thresholds"]) == {
         "down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes"}
+    # the detector saved for users: one pooled threshold (the default), at least 0.5
+    pooled = results["dev_thresholds"]["pooled"]
+    assert results["detector"]["threshold"] == pooled["threshold"] >= 0.5
+    assert results["detector"]["thresholds"] == {}
     assert results["real_speech_false_accepts"]["seconds"] > 30
     corpus = out / "corpora" / "kws-commands10-full-quick"
     kws = json.loads((corpus / "eval" / "commands10-full" / "kws.json").read_text())
@@ -169,3 +173,66 @@ def test_wake_targets_from_the_command_line() -> None:
     assert cfg["name"] == "kws-wake-computer-full"
     assert [t["text"] for t in cfg["targets"]] == ["computer"]
     assert cfg["clip_s"] == 1.5
+
+
+def test_joined_negative_streams_and_hard_negative_mining(tmp_path: Path) -> None:
+    """Negative clips joined into streams of the asked length (every clip once before any
+    twice, the same draw for a seed); mining keeps the negative windows a model takes for
+    a target, highest first, up to the limit."""
+    import numpy as np
+    import soundfile as sf
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from streaming import hard_negatives, joined_streams
+
+    paths = []
+    for k in range(5):  # 0.5 s clips of constant value k + 1
+        paths.append(tmp_path / f"c{k}.wav")
+        sf.write(paths[-1], np.full(8000, (k + 1) / 10, np.float32), 16000, subtype="FLOAT")
+    one = joined_streams(paths, 2.0, 2, seed=3)
+    assert [len(x) for x in one] == [32000, 32000]  # 4 clips reach 2 s
+    firsts = np.concatenate(one)[::8000].round(2)
+    assert sorted(firsts[:5]) == [0.1, 0.2, 0.3, 0.4, 0.5]  # all five before a repeat
+    assert all(np.array_equal(a, b) for a, b in zip(one, joined_streams(paths, 2.0, 2, 3),
+                                                    strict=True))
+    windows = [np.full((2, 3), v, np.float32) for v in (0.1, 0.9, 0.5, 0.95, 0.2)]
+
+    def score(ws: list[np.ndarray]) -> np.ndarray:  # labels: yes, _unknown_
+        top = np.array([w[0, 0] for w in ws])
+        return np.stack([top, 1 - top], axis=1)
+
+    found, scores = hard_negatives(score, windows, ["yes", "_unknown_"], 0.3, 2)
+    assert scores == pytest.approx([0.95, 0.9]) and found[0] is windows[3]
+    assert len(hard_negatives(score, windows, ["yes", "_unknown_"], 0.3, 10)[0]) == 3
+    assert hard_negatives(score, [], ["yes", "_unknown_"], 0.3, 10) == ([], [])
+
+
+def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> None:
+    """Clips of known words joined into one recording: a detection over its own word is
+    true, over another word false; digits files carry their word in the name."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import soundfile as sf
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from real_false_accepts import clip_words, joined, judge
+
+    from synthaudio.train.detect import Detection, DetectorSettings
+
+    for name in ("yes/a.wav", "no/b.wav", "3_theo_1.wav"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(tmp_path / name, np.zeros(16000, np.float32), 16000)
+    clips = clip_words(tmp_path)
+    assert [w for _, w in clips] == ["three", "no", "yes"]
+    audio, spans = joined(clips, 16000, 0.5)
+    assert len(audio) == 3 * 24000 and spans[1] == (1.5, 2.5, "no")
+    found = [Detection("x", "no", 1.4, 2.4, 0.9), Detection("x", "yes", 0.0, 1.0, 0.8),
+             Detection("x", "yes", 3.0, 4.0, 0.95)]
+    stub = SimpleNamespace(labels=("no", "yes", "_unknown_"),
+                           features=SimpleNamespace(sample_rate=16000),
+                           detect=lambda *a: found)
+    got = judge(stub, audio, spans, DetectorSettings(), "x")  # type: ignore[arg-type]
+    assert (got["detections"], got["false_accepts"], got["keywords_said"],
+            got["keywords_found"]) == (3, 1, 2, 2)
+    assert got["false"] == [["yes", 0.0, 0.8]]  # "yes" over the clip of "three"

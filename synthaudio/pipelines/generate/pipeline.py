@@ -94,7 +94,9 @@ def _render_group(state: tuple[Renderer, Path], specs: Sequence[UtteranceSpec]) 
     """Render one group in one TTS session; return its records (the engine commits them)."""
     renderer, out_dir = state
     with renderer.session(specs):
-        return [renderer.render(spec, out_dir) for spec in specs]
+        checked = renderer.check_group(specs)  # the ASR check, packed: the group at once
+        return [renderer.render(spec, out_dir, None if checked is None else checked[spec.index])
+                for spec in specs]
 
 
 # ---- the pipeline -----------------------------------------------------------------------

@@ -10,8 +10,11 @@ stream (an utterance that passes at once is the bytes it is without the check); 
 ``k`` draws from ``[*key, REDRAW_SUB, k]`` and the order of the other voices from
 ``[*key, REDRAW_SUB, 0]``, where ``key`` is the utterance's own stream key: every decision
 is a function of the utterance alone, whatever the worker count. The verdict goes into the
-record as ``tts.asr``. Used by ``generate`` (pipelines/generate/render.py) and ``keywords``
-(keywords/render.py).
+record as ``tts.asr``. With ``pack: true`` a render group is checked at once
+(:meth:`ASRCheck.run_group`): its renderings are decoded with one Whisper encoder pass per
+window, so a verdict also depends on the group's other renderings (fixed by the plan).
+Used by ``generate`` (pipelines/generate/render.py; packed or not) and ``keywords``
+(pipelines/keywords/render.py; one decode per rendering).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ if TYPE_CHECKING:  # the ASR side loads only when a check is built: configs stay
     from synthaudio.evaluate.asr import ASRBackend
     from synthaudio.tts.speakers import SpeakerParams, Voice
 
+# below it a packed decoding is redone alone; measured (benchmarks/README.md, "The ASR check
+# packed"): no cut saves CPU and keeps the decisions (-0.3 decodes 317 of 320 alone)
+PACK_MIN_LOGPROB = -1.0
 REDRAW_SUB = 1000  # the sub-stream of re-draws: [*utterance key, REDRAW_SUB, attempt]
 Metric = Literal["wer", "cer"]
 OUTCOMES = ("passed", "redrawn", "dropped")  # first rendering passed; a later one; none
@@ -56,6 +62,16 @@ class ASRCheckConfig(ConfigModel):
     engines: dict[str, EngineLimit] = Field(default_factory=dict)  # per-engine thresholds
     max_attempts: StrictInt = Field(default=3, ge=1, le=20)  # renderings, the first included
     voice_attempts: StrictInt = Field(default=2, ge=1, le=20)  # renderings a voice, then the next
+    # True: a render group's renderings of one round decoded together, packed with silence
+    # between them into windows of at most pack_s seconds (Whisper encodes 30 s whatever
+    # the clip; faster-whisper on the CPU only), a failure confirmed alone: about half the
+    # check's CPU, but Whisper reads a clip beside the group's others better, so more pass
+    # (digits: 15% more; benchmarks/README.md, "The ASR check packed"). Off: one decode each
+    pack: bool = False
+    pack_s: float = Field(default=28.0, ge=1.0, le=30.0)
+    # a packed decoding less sure than this (average log-probability of its tokens) is
+    # replaced by the rendering decoded alone (benchmarks/bench_asr_pack.py)
+    pack_min_logprob: float = Field(default=PACK_MIN_LOGPROB, le=0.0)
 
     def limit(self, engine: str) -> tuple[Metric, float]:
         """(metric, max_error) of ``engine``."""
@@ -112,6 +128,8 @@ class ASRVerdict:
     outcome: str  # one of OUTCOMES
     voice: str  # voice_label of the last rendering's voice
     voice_of: str | None = None  # the speaker whose voice it was, when not the utterance's
+    # packing on: renderings decoded together in the last one's round (1: decided alone)
+    packed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -120,6 +138,8 @@ class ASRVerdict:
             "attempts": self.attempts, "outcome": self.outcome, "voice": self.voice}
         if self.voice_of is not None:
             out["voice_of"] = self.voice_of
+        if self.packed is not None:
+            out["packed"] = self.packed
         return out
 
     def reason(self) -> str:
@@ -171,12 +191,7 @@ class ASRCheck:
     def score(self, audio: np.ndarray, sample_rate: int, text: str,
               metric: str) -> tuple[str, float]:
         """(normalized hypothesis, its WER or CER against ``text``)."""
-        from synthaudio.evaluate.scoring import score_utterance
-
-        normalize = self._normalizer()
-        hyp = normalize(self.backend.transcribe(audio, sample_rate))
-        scores = score_utterance("", normalize(text), hyp)
-        return hyp, float(scores.wer if metric == "wer" else scores.cer)
+        return self.score_text(self.backend.transcribe(audio, sample_rate), text, metric)
 
     def _normalizer(self) -> Callable[[str], str]:
         if self._normalize is None:
@@ -210,41 +225,135 @@ class ASRCheck:
             (the passing rendering or None when dropped, the speaker of the last
             rendering, the verdict).
         """
-        metric, limit = self.cfg.limit(own.engine)
-        per_voice = self.cfg.voice_attempts
-        others = self.other_voices(own, split)
-        order = (np.random.default_rng([*key, REDRAW_SUB, 0]).permutation(len(others))
+        attempts = _Attempts(self, CheckItem(text, own, split, key, first_rng, render))
+        while (rendering := attempts.next()) is not None:
+            attempts.feed(*self.score(rendering.audio, rendering.sample_rate, text,
+                                      attempts.metric))
+        return attempts.result()
+
+    @property
+    def packs(self) -> bool:
+        """Whether a group's renderings are decoded together (``pack`` on, and a backend
+        that decodes several utterances in one window: faster-whisper)."""
+        return self.cfg.pack and callable(getattr(self.backend, "transcribe_packed", None))
+
+    def run_group(self, items: Sequence[CheckItem[R]],
+                  ) -> list[tuple[Rendering[R] | None, SpeakerParams, ASRVerdict]]:
+        """:meth:`run` for a fixed group of utterances, in rounds: every utterance's first
+        rendering, all decoded together (packed into as few windows as fit, see
+        ``FasterWhisperBackend.transcribe_packed``); then the next rendering of those that
+        failed, decoded together; and so on. Each utterance's renderings and rules are
+        those of :meth:`run`. A rendering the packed decoding fails, or reads with an average
+        token log-probability below ``pack_min_logprob``, is decoded alone, and that decoding
+        decides (``packed: 1`` in its verdict): a rendering is rejected only when :meth:`run`
+        would reject it; one the packed decoding passes surely may be one :meth:`run` would
+        have rejected (Whisper reads a clip beside others of the group: its encoder attends
+        to the whole window; benchmarks/bench_asr_pack.py measures how often).
+        The rounds and the windows are a function of the group alone (its items in order),
+        so the verdicts are the same for any worker count or schedule.
+        """
+        states = [_Attempts(self, item) for item in items]
+        while True:
+            batch = [(s, r) for s in states if (r := s.next()) is not None]
+            if not batch:
+                break
+            if self.packs:
+                texts = self.backend.transcribe_packed(  # type: ignore[attr-defined]
+                    [(r.audio, r.sample_rate) for _, r in batch], self.cfg.pack_s,
+                    self.cfg.pack_min_logprob)
+            else:
+                texts = [(self.backend.transcribe(r.audio, r.sample_rate), True)
+                         for _, r in batch]
+            for (state, rendering), (text, alone) in zip(batch, texts, strict=True):
+                hyp, error = self.score_text(text, state.item.text, state.metric)
+                if not alone and error > state.limit:  # a packed failure is confirmed alone
+                    hyp, error = self.score(rendering.audio, rendering.sample_rate,
+                                            state.item.text, state.metric)
+                    alone = True
+                packed = None if not self.packs else 1 if alone else len(batch)
+                state.feed(hyp, error, packed=packed)
+        return [s.result() for s in states]
+
+    def score_text(self, hypothesis: str, text: str, metric: str) -> tuple[str, float]:
+        """(normalized ``hypothesis``, its WER or CER against ``text``)."""
+        from synthaudio.evaluate.scoring import score_utterance
+
+        normalize = self._normalizer()
+        hyp = normalize(hypothesis)
+        scores = score_utterance("", normalize(text), hyp)
+        return hyp, float(scores.wer if metric == "wer" else scores.cer)
+
+
+@dataclass(frozen=True)
+class CheckItem(Generic[R]):
+    """One utterance for :meth:`ASRCheck.run_group` (the arguments of :meth:`ASRCheck.run`)."""
+
+    text: str
+    own: SpeakerParams
+    split: str
+    key: Sequence[int]
+    first_rng: np.random.Generator
+    render: Callable[[SpeakerParams, np.random.Generator], Rendering[R]]
+
+
+class _Attempts(Generic[R]):
+    """One utterance's renderings under the check: ``next()`` renders the next one to decode
+    (None when it passed or the attempts are spent), ``feed`` takes its score."""
+
+    def __init__(self, check: ASRCheck, item: CheckItem[R]) -> None:
+        self.check, self.item = check, item
+        self.metric, self.limit = check.cfg.limit(item.own.engine)
+        others = check.other_voices(item.own, item.split)
+        order = (np.random.default_rng([*item.key, REDRAW_SUB, 0]).permutation(len(others))
                  if others else np.zeros(0, int))
-        voices = [own, *(others[int(i)] for i in order)]
-        tried: set[str] = set()
-        checked, k = 0, 0
-        last: tuple[Rendering[R], SpeakerParams, str, float] | None = None
-        while checked < self.cfg.max_attempts:
-            stage = k // per_voice
-            if stage >= len(voices):
+        self.voices = [item.own, *(others[int(i)] for i in order)]
+        self.tried: set[str] = set()
+        self.checked, self.k = 0, 0
+        self.done = False
+        self.pending: tuple[Rendering[R], SpeakerParams] | None = None
+        self.last: tuple[Rendering[R], SpeakerParams, str, float, int | None] | None = None
+
+    def next(self) -> Rendering[R] | None:
+        cfg = self.check.cfg
+        while not self.done:
+            stage = self.k // cfg.voice_attempts
+            if self.checked >= cfg.max_attempts or stage >= len(self.voices):
+                self.done = True
                 break
-            speaker = voices[stage]
-            rng = first_rng if k == 0 else np.random.default_rng([*key, REDRAW_SUB, k])
-            rendering = render(speaker, rng)
+            speaker = self.voices[stage]
+            rng = (self.item.first_rng if self.k == 0
+                   else np.random.default_rng([*self.item.key, REDRAW_SUB, self.k]))
+            rendering = self.item.render(speaker, rng)
             seen = f"{speaker.speaker_id} {json.dumps(rendering.voice.to_dict(), sort_keys=True)}"
-            if seen in tried:  # a voice without prosody draws: the same audio again
-                k = (stage + 1) * per_voice
+            if seen in self.tried:  # a voice without prosody draws: the same audio again
+                self.k = (stage + 1) * cfg.voice_attempts
                 continue
-            tried.add(seen)
-            hyp, error = self.score(rendering.audio, rendering.sample_rate, text, metric)
-            checked, k = checked + 1, k + 1
-            last = (rendering, speaker, hyp, error)
-            if error <= limit:
-                break
-        assert last is not None
-        rendering, speaker, hyp, error = last
-        passed = error <= limit
+            self.tried.add(seen)
+            self.pending = (rendering, speaker)
+            return rendering
+        return None
+
+    def feed(self, hyp: str, error: float, packed: int | None = None) -> None:
+        assert self.pending is not None
+        rendering, speaker = self.pending
+        self.pending = None
+        self.checked, self.k = self.checked + 1, self.k + 1
+        self.last = (rendering, speaker, hyp, error, packed)
+        if error <= self.limit:
+            self.done = True
+
+    def result(self) -> tuple[Rendering[R] | None, SpeakerParams, ASRVerdict]:
+        assert self.last is not None
+        rendering, speaker, hyp, error, packed = self.last
+        passed = error <= self.limit
+        checked, own = self.checked, self.item.own
         verdict = ASRVerdict(
-            backend=self.backend_name, metric=metric, max_error=limit, error=error,
-            hypothesis=hyp, attempts=checked,
+            backend=self.check.backend_name, metric=self.metric, max_error=self.limit,
+            error=error, hypothesis=hyp, attempts=checked,
             outcome="dropped" if not passed else "passed" if checked == 1 else "redrawn",
             voice=voice_label(rendering.voice),
-            voice_of=None if speaker.speaker_id == own.speaker_id else speaker.speaker_id)
+            voice_of=None if speaker.speaker_id == own.speaker_id else speaker.speaker_id,
+            packed=packed)
         return (rendering if passed else None), speaker, verdict
 
 

@@ -24,7 +24,7 @@ from synthaudio.io.fileio import encode_audio, write_audio_atomic, write_bytes_a
 from synthaudio.io.metadata import MetadataRecord
 from synthaudio.pipelines.generate.config import CorpusConfig
 from synthaudio.pipelines.generate.plan import UtteranceSpec
-from synthaudio.pipelines.generate.quality import ASRCheck, Rendering
+from synthaudio.pipelines.generate.quality import ASRCheck, ASRVerdict, CheckItem, Rendering
 from synthaudio.streams import STREAM_UTTERANCE, item_rng
 from synthaudio.tts.base import WordTiming
 from synthaudio.tts.render import SpeechRenderer
@@ -61,6 +61,10 @@ def audio_relpath(spec: UtteranceSpec, fmt: str) -> str:
     if fmt not in ("wav", "flac"):
         raise ValueError(f"audio format must be 'wav' or 'flac', got {fmt!r}")
     return f"audio/{parts[0]}/{parts[1]}/{parts[2]}.{fmt}"
+
+
+# the ASR check's result for one utterance: (passing rendering or None, speaker, verdict)
+Checked = tuple[Rendering[Any] | None, SpeakerParams, ASRVerdict]
 
 
 @dataclass
@@ -118,27 +122,48 @@ class Renderer(SpeechRenderer):
             self._writes.pop(0).result()
         self._writes.append(self._writer.submit(write_files, files))
 
-    def synthesize(self, spec: UtteranceSpec) -> RenderedAudio | DroppedUtterance:
-        """TTS and environment for one utterance, without writing anything.
-
-        With an ASR check (``quality.asr``), clean speech the ASR cannot read is re-drawn
-        (new prosody, then another voice of the engine) or dropped.
-        """
+    def _check_item(self, spec: UtteranceSpec) -> CheckItem[Any]:
+        """The utterance's clean renderings as the ASR check draws them."""
         sample_rate = self.cfg.audio.sample_rate
-        first_rng = utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY)
 
         def render(speaker: SpeakerParams, rng: np.random.Generator) -> Rendering[Any]:
             said = self.say(spec.text, speaker, rng)
             return Rendering(said.audio, sample_rate, said, said.voice)
 
+        return CheckItem(spec.text, spec.speaker, spec.split,
+                         [self.cfg.seed, STREAM_UTTERANCE, spec.index],
+                         utterance_rng(self.cfg.seed, spec.index, _SUB_PROSODY), render)
+
+    def check_group(self, specs: Sequence[UtteranceSpec]) -> dict[int, Checked] | None:
+        """The ASR check of a render group at once (its renderings decoded packed, see
+        ``ASRCheck.run_group``), by utterance index; None without a check or packing (then
+        each utterance is checked alone in ``synthesize``)."""
+        if self.gate is None or not self.gate.packs:
+            return None
+        results = self.gate.run_group([self._check_item(spec) for spec in specs])
+        return {spec.index: got for spec, got in zip(specs, results, strict=True)}
+
+    def synthesize(self, spec: UtteranceSpec, checked: Checked | None = None,
+                   ) -> RenderedAudio | DroppedUtterance:
+        """TTS and environment for one utterance, without writing anything.
+
+        With an ASR check (``quality.asr``), clean speech the ASR cannot read is re-drawn
+        (new prosody, then another voice of the engine) or dropped; ``checked``: the
+        check's result already at hand (``check_group``).
+        """
+        sample_rate = self.cfg.audio.sample_rate
         speaker = spec.speaker
         verdict = None
-        if self.gate is None:
-            rendering = render(speaker, first_rng)
+        if checked is None and self.gate is None:
+            item = self._check_item(spec)
+            rendering = item.render(speaker, item.first_rng)
         else:
-            key = [self.cfg.seed, STREAM_UTTERANCE, spec.index]
-            got, speaker, verdict = self.gate.run(spec.text, spec.speaker, spec.split, key,
-                                                  first_rng, render)
+            if checked is None:
+                assert self.gate is not None
+                item = self._check_item(spec)
+                checked = self.gate.run(item.text, item.own, item.split, item.key,
+                                        item.first_rng, item.render)
+            got, speaker, verdict = checked
             if got is None:
                 return DroppedUtterance(verdict.reason(), {
                     "engine": spec.speaker.engine, "asr": verdict.to_dict()})
@@ -160,12 +185,21 @@ class Renderer(SpeechRenderer):
         augment = {**result.params.to_dict(), "measured": result.report.to_dict()}
         return RenderedAudio(result.audio, words, tts, augment, (result.speech, result.noise))
 
-    def render(self, spec: UtteranceSpec, out_dir: Path) -> dict[str, Any]:
-        """Render, write the audio (and stems) atomically, and return the metadata record."""
+    def render(self, spec: UtteranceSpec, out_dir: Path,
+               checked: Checked | None = None) -> dict[str, Any]:
+        """Render, write the audio (and stems) atomically, and return the metadata record
+        (``checked``: the ASR check's result at hand, see ``check_group``)."""
         fmt = self.cfg.audio.format
         sample_rate = self.cfg.audio.sample_rate
-        rendered = self.synthesize(spec)
+        rendered = self.synthesize(spec, checked)
         if isinstance(rendered, DroppedUtterance):
+            # a run that rendered this group before may have kept it (a packed ASR check
+            # reads an utterance beside its group's others, and a --limit run's group held
+            # fewer): what is dropped leaves no audio behind
+            (out_dir / audio_relpath(spec, fmt)).unlink(missing_ok=True)
+            for name in ("speech", "noise"):
+                stem_path = out_dir / "stems" / check_path_component(spec.utt_id) / f"{name}.wav"
+                stem_path.unlink(missing_ok=True)
             return {"id": spec.utt_id, "dropped": rendered.reason, "text": spec.text,
                     "split": spec.split, "speaker": spec.speaker.speaker_id, "tts": rendered.tts}
         rel = audio_relpath(spec, fmt)

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Training choices for the digits recipe's embedding CTC model, on one corpus and real sets.
+
+    python benchmarks/bench_digits_training.py CORPUS --real DIR [--real DIR2]
+        [--views speed,narrowband] [--mask] [--model conv3|conv4|conv5|wide3|gru1]
+        [--epochs 30] [--seeds 0,1,2] [--cache DIR]
+
+CORPUS is a digits corpus that ``recipes/digits/run.py`` generated (``OUT/corpora/
+digits-full``); each ``--real`` a folder the recipe's ``--real-test`` reads. Features
+(the speech embedding, and each ``--views`` rendering of the training split,
+``synthaudio.train.views``) are cached under ``--cache``, so rows share them. Each seed
+trains one model (the recipe's trainer, one torch thread); with several seeds their
+ensemble (``synthaudio.train.ensemble``, mean frame posteriors) is scored too.
+
+Prints one ``RESULT`` line per model and for the ensemble: accuracy (%) on each real set's
+digit clips (decoded as the recipe does: greedy, never empty), per FSDD speaker, and the
+synthetic test WER (%). ``--views``, ``--mask``, ``--model`` and ``--epochs`` are the
+recipe's ``run.py`` options of the same names (``--seeds`` is its ``--ensemble`` with
+seeds ``seed..seed+n-1``); the benchmark exists to compare rows on shared features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "recipes" / "digits"))
+import run  # noqa: E402 - the recipe's model and view settings
+from real_sets import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
+
+from synthaudio.evaluate.scoring import score  # noqa: E402
+from synthaudio.train.data import Utterance, corpus_split, kaldi_dir_utterances  # noqa: E402
+
+
+def cached(path: Path, make: Callable[[], Any]) -> Any:
+    if path.is_file():
+        return pickle.loads(path.read_bytes())
+    t0 = time.perf_counter()
+    value = make()
+    print(f"{path.name}: {time.perf_counter() - t0:.0f} s", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(value))
+    return value
+
+
+def accuracy_row(reals: dict[str, list[Utterance]], hyps: dict[str, list[str]],
+                 synth_wer: float) -> dict[str, float]:
+    result: dict[str, float] = {"synthetic-wer": synth_wer}
+    for k, us in reals.items():
+        right = [u.text == h for u, h in zip(us, hyps[k], strict=True)]
+        result[k] = float(np.mean(right))
+        for spk in sorted({u.id.split("-")[0] for u in us}) if len(us) > 500 else []:
+            result[f"{k}-{spk}"] = float(np.mean([r for u, r in zip(us, right, strict=True)
+                                                  if u.id.split("-")[0] == spk]))
+    return {k: round(100 * v, 1) for k, v in result.items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("corpus", type=Path)
+    p.add_argument("--real", type=Path, action="append", required=True)
+    p.add_argument("--views", default="", help="comma-separated: " + ", ".join(run.VIEWS))
+    p.add_argument("--mask", action="store_true", help="time and channel masks on the frames")
+    p.add_argument("--model", default=run.DEFAULT_MODEL, choices=list(run.EMBEDDING_MODELS))
+    p.add_argument("--epochs", type=int, default=run.EPOCHS["embedding"])
+    p.add_argument("--seeds", default="0")
+    p.add_argument("-j", "--jobs", type=int, default=1)
+    p.add_argument("--cache", type=Path, default=Path("out/bench_digits_cache"))
+    p.add_argument("--tag", default="", help="a name for the RESULT lines")
+    a = p.parse_args()
+    from synthaudio.train.embedding import EmbeddingConfig
+    from synthaudio.train.ensemble import EnsembleCTCModel
+    from synthaudio.train.model import EmbeddingCTCConfig
+    from synthaudio.train.tokens import Vocabulary
+    from synthaudio.train.trainer import TrainConfig, decode, train_ctc
+    from synthaudio.train.views import view_features
+
+    feats_cfg = EmbeddingConfig()
+    splits = {s: corpus_split(a.corpus, s) for s in ("train", "dev", "test")}
+    reals = {d.name: [u for u in kaldi_dir_utterances(as_kaldi_dir(d.resolve(), a.cache))
+                      if u.text in DIGIT_WORDS] for d in a.real}
+    root = a.cache / a.corpus.name
+    x = {s: cached(root / f"{s}.pkl", lambda us=us: run.utterance_features(us, feats_cfg, a.jobs))
+         for s, us in splits.items()}
+    rx = {k: cached(a.cache / f"real-{k}.pkl",
+                    lambda us=us: run.utterance_features(us, feats_cfg, a.jobs))
+          for k, us in reals.items()}
+    train = splits["train"]
+    train_x, train_t = list(x["train"]), [u.text for u in train]
+    views = [v for v in a.views.split(",") if v]
+    for i, name in enumerate(views, start=1):
+        # a view's cache is keyed by its position too: two speed views draw differently
+        vx = cached(root / f"view-{name}-{i}.pkl", lambda name=name, i=i: view_features(
+            [u.audio_path for u in train], run.VIEWS[name], run.VIEW_SEED, i, feats_cfg,
+            a.jobs))
+        train_x += vx
+        train_t += [u.text for u in train]
+    vocab = Vocabulary.build(train_t, "word")
+    model_cfg = EmbeddingCTCConfig(**run.EMBEDDING_MODELS[a.model])
+    models = []
+    tag = a.tag or f"{a.model} views={a.views or '-'} mask={a.mask} epochs={a.epochs}"
+    for seed in [int(s) for s in a.seeds.split(",")]:
+        t0 = time.process_time()
+        res = train_ctc(train_x, train_t, x["dev"], [u.text for u in splits["dev"]], vocab,
+                        model_cfg, TrainConfig(epochs=a.epochs, seed=seed, threads=1,
+                                               spec_augment=run.FRAME_MASKS if a.mask else None),
+                        log=lambda line: None)
+        cpu = time.process_time() - t0
+        models.append(res.model)
+        synth = score([u.text for u in splits["test"]],
+                      decode(res.model, x["test"], vocab, nonempty=True)).wer
+        hyps = {k: decode(res.model, v, vocab, nonempty=True) for k, v in rx.items()}
+        print("RESULT", tag, f"seed {seed}", accuracy_row(reals, hyps, synth),
+              f"best epoch {res.best_epoch}, train {cpu:.0f} s CPU", flush=True)
+    if len(models) > 1:
+        ens = EnsembleCTCModel(models)
+        synth = score([u.text for u in splits["test"]],
+                      decode(ens, x["test"], vocab, nonempty=True)).wer
+        hyps = {k: decode(ens, v, vocab, nonempty=True) for k, v in rx.items()}
+        print("RESULT", tag, f"ensemble {a.seeds}", accuracy_row(reals, hyps, synth), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""False accepts an hour of a keyword model on real recordings whose words are known.
+
+    python recipes/keywords/real_false_accepts.py MODEL [--clips DIR ...] [--kaldi DIR ...]
+                                                  [--threshold T] [--gap-s 0.3]
+
+``--clips DIR``: one word per file, in a Speech Commands folder (``<word>/*.wav``) or Free
+Spoken Digit files (``<digit>_<speaker>_<n>.wav``: the digit's word); the clips of a
+folder are joined in name order, ``--gap-s`` of silence apart, into one recording the
+detector runs over as it would over live audio. ``--kaldi DIR``: each recording of a Kaldi
+dir with its transcript. A detection is true where its keyword is said in the clip (or
+recording) it overlaps most, else a false accept. Prints and returns the counts, false
+accepts an hour, and the keywords found of those said.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthaudio.train.data import kaldi_dir_utterances
+from synthaudio.train.detect import DetectorSettings, KeywordDetector
+from synthaudio.train.features import load_mono
+
+DIGITS = "zero one two three four five six seven eight nine".split()
+
+
+def clip_words(folder: Path) -> list[tuple[Path, str]]:
+    """(file, word) of a Speech Commands or Free Spoken Digit folder, in name order."""
+    out = []
+    for path in sorted(folder.rglob("*.wav")):
+        first = path.stem.split("_")[0]
+        word = (DIGITS[int(first)] if first.isdigit() and int(first) < 10
+                else path.parent.name)
+        out.append((path, word))
+    return out
+
+
+def joined(clips: Sequence[tuple[Path, str]], rate: int, gap_s: float
+           ) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+    """The clips one after the other, ``gap_s`` apart; each clip's (start_s, end_s, word)."""
+    parts, spans, t = [], [], 0
+    gap = np.zeros(round(gap_s * rate), np.float32)
+    for path, word in clips:
+        audio = load_mono(path, rate)
+        spans.append((t / rate, (t + len(audio)) / rate, word))
+        parts += [audio, gap]
+        t += len(audio) + len(gap)
+    return np.concatenate(parts), spans
+
+
+def judge(detector: KeywordDetector, audio: np.ndarray, spans: Sequence[tuple[float, float, str]],
+          settings: DetectorSettings, name: str) -> dict[str, Any]:
+    """Counts of one recording: detections true (the keyword said in the span the
+    detection overlaps most) or false, keywords said and found."""
+    keywords = {x.replace("_", " ") for x in detector.labels if not x.startswith("_")}
+    found = detector.detect(audio, name, settings)
+    false, hit = [], set()
+    for d in found:
+        overlap = [(min(b, d.end_s) - max(a, d.start_s), k) for k, (a, b, _) in
+                   enumerate(spans)]
+        best = max(overlap)[1] if overlap and max(overlap)[0] > 0 else None
+        if best is not None and f" {d.keyword.replace('_', ' ')} " in f" {spans[best][2]} ":
+            hit.add(best)
+        else:
+            false.append([d.keyword, d.start_s, round(d.score, 4)])
+    said = [k for k, (_, _, w) in enumerate(spans) if any(
+        f" {kw} " in f" {w} " for kw in keywords)]
+    return {"seconds": round(len(audio) / detector.features.sample_rate, 1),
+            "detections": len(found), "false_accepts": len(false),
+            "keywords_said": len(said), "keywords_found": len(hit & set(said)),
+            "false": false}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model", type=Path)
+    p.add_argument("--clips", type=Path, action="append", default=[])
+    p.add_argument("--kaldi", type=Path, action="append", default=[])
+    p.add_argument("--threshold", type=float, help="one threshold for every keyword")
+    p.add_argument("--gap-s", type=float, default=0.3)
+    p.add_argument("--json", type=Path, help="write the counts here")
+    args = p.parse_args(argv)
+    detector = KeywordDetector(args.model)
+    rate = detector.features.sample_rate
+    settings = detector.settings
+    if args.threshold is not None:
+        settings = DetectorSettings(settings.smooth_frames, settings.refractory_s,
+                                    args.threshold)
+    results = {}
+    for folder in args.clips:
+        audio, spans = joined(clip_words(folder), rate, args.gap_s)
+        results[str(folder)] = judge(detector, audio, spans, settings, folder.name)
+    for kaldi in args.kaldi:
+        for u in kaldi_dir_utterances(kaldi):
+            audio = load_mono(u.audio_path, rate)
+            results[f"{kaldi}/{u.id}"] = judge(detector, audio,
+                                               [(0.0, len(audio) / rate, u.text)], settings,
+                                               u.id)
+    seconds = sum(r["seconds"] for r in results.values())
+    fas = sum(r["false_accepts"] for r in results.values())
+    total = {"seconds": round(seconds, 1), "false_accepts": fas,
+             "false_accepts_per_hour": round(fas / (seconds / 3600), 2) if seconds else None,
+             "keywords_said": sum(r["keywords_said"] for r in results.values()),
+             "keywords_found": sum(r["keywords_found"] for r in results.values())}
+    for name, r in results.items():
+        print(f"{name}: {r['seconds']} s, {r['false_accepts']} false accepts, keywords found "
+              f"{r['keywords_found']} of {r['keywords_said']}")
+    print(f"all: {total['seconds']} s, {fas} false accepts ({total['false_accepts_per_hour']} "
+          f"an hour), keywords found {total['keywords_found']} of {total['keywords_said']}")
+    if args.json:
+        args.json.write_text(json.dumps({"total": total, "recordings": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
