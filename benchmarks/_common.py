@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,3 +66,16 @@ def raw_espeak(texts: Sequence[tuple[str, Any]],
     spent = clock() - start
     lib.espeak_Terminate()
     return spent, sum(chunks) / rate
+
+
+def cached(path: Path, make: Callable[[], Any]) -> Any:
+    """``make()``'s value, pickled at ``path`` on first use and read from there after
+    (the CPU seconds of the first use are printed)."""
+    if path.is_file():
+        return pickle.loads(path.read_bytes())
+    t0 = time.process_time()
+    value = make()
+    print(f"{path.name}: {time.process_time() - t0:.0f} s CPU in this process", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(value))
+    return value

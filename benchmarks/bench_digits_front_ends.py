@@ -26,10 +26,9 @@ the recipe's decoding, never empty), per FSDD speaker, and the synthetic test WE
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "digits"))
 import run  # noqa: E402 - the recipe's front ends
+from _common import cached  # noqa: E402
 
 from synthaudio.evaluate.scoring import score  # noqa: E402
 from synthaudio.io.importers.folders import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
@@ -48,15 +48,6 @@ CTC_MODELS = {"ctc-conv3": run.EMBEDDING_MODEL,
               "ctc-gru": {"conv_layers": 1, "gru_layers": 2, "dropout": 0.2}}
 
 
-def cached(path: Path, make: Callable[[], Any]) -> Any:
-    if path.is_file():
-        return pickle.loads(path.read_bytes())
-    t0 = time.process_time()
-    value = make()
-    print(f"{path.name}: {time.process_time() - t0:.0f} s CPU in this process", flush=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(value))
-    return value
 
 
 def ewn_vectors(utts: Sequence[Utterance]) -> np.ndarray:

@@ -22,33 +22,20 @@ seeds ``seed..seed+n-1``); the benchmark exists to compare rows on shared featur
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "digits"))
 import run  # noqa: E402 - the recipe's model and view settings
-from real_sets import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
+from _common import cached  # noqa: E402
 
 from synthaudio.evaluate.scoring import score  # noqa: E402
+from synthaudio.io.importers.folders import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
 from synthaudio.train.data import Utterance, corpus_split, kaldi_dir_utterances  # noqa: E402
-
-
-def cached(path: Path, make: Callable[[], Any]) -> Any:
-    if path.is_file():
-        return pickle.loads(path.read_bytes())
-    t0 = time.perf_counter()
-    value = make()
-    print(f"{path.name}: {time.perf_counter() - t0:.0f} s", flush=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(value))
-    return value
 
 
 def accuracy_row(reals: dict[str, list[Utterance]], hyps: dict[str, list[str]],

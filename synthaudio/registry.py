@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -199,3 +201,26 @@ def package_path(spec: str, functions: tuple[str, ...], what: str,
             return Path(getattr(module, function)())
     wanted = " or ".join(f"{f}()" for f in functions)
     raise ConfigKeyError(f"{what}: package {name!r} has no {wanted}")
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ProcessCache(Generic[K, V]):
+    """Loaded models, one per key and process: every user in a process shares one, and a
+    forked worker loads its own (ONNX Runtime and CTranslate2 thread pools do not survive a
+    fork). The parent's entries stay referenced, so a child never runs their destructors."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[int, K], V] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        """The process's value for ``key``, made by ``make()`` on first use."""
+        full = (os.getpid(), key)
+        with self._lock:
+            if full not in self._values:
+                self._values[full] = make()
+            return self._values[full]
+

@@ -197,3 +197,25 @@ def test_unknown_engine_in_config_names_the_registered_ones(tmp_path: Path) -> N
     assert done.stderr.strip().startswith(f"synthaudio: error: {config}:3: speakers.engine: "
                                           "unknown TTS engine 'festivall'; known: espeak-ng")
     assert "sine-tts" in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_process_cache_shares_in_a_process_and_reloads_in_a_forked_worker() -> None:
+    import os
+
+    from synthaudio.registry import ProcessCache
+
+    cache: ProcessCache[str, object] = ProcessCache()
+    made: list[str] = []
+    first = cache.get("model", lambda: made.append("parent") or object())
+    assert cache.get("model", lambda: made.append("again") or object()) is first
+    assert made == ["parent"]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a forked worker must load its own, never use the parent's
+        os.close(read)
+        os.write(write, str(cache.get("model", lambda: "child's own")).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100) == b"child's own"
+    assert cache.get("model", lambda: "not made") is first

@@ -19,6 +19,7 @@ import soxr
 
 from synthaudio.errors import InputError
 from synthaudio.evaluate.lm import CorpusLM, write_corpus_lm
+from synthaudio.registry import ProcessCache
 
 ASR_SAMPLE_RATE = 16000  # Hz; what both pocketsphinx en-us and Whisper expect
 
@@ -266,31 +267,29 @@ def resolve_whisper_model(model: str) -> str:
     return model
 
 
-# (process id, folder, device, compute type, threads) -> model. The process id is in the
-# key because a forked worker must not use its parent's model (CTranslate2's thread pool
-# does not survive a fork: decoding hangs); the parent's entries stay referenced, so the
-# child never runs their destructors either.
-_MODELS: dict[tuple[int, str, str, str, int], Any] = {}
+# (folder, device, compute type, threads) -> model, per process: a forked worker must not
+# use its parent's model (CTranslate2's thread pool does not survive a fork: decoding hangs)
+_MODELS: ProcessCache[tuple[str, str, str, int], Any] = ProcessCache()
 
 
 def _whisper_model(path: str, device: str, compute_type: str, threads: int) -> Any:
     """One loaded model per process and setting (decoders, quality checks and aligners of
     one worker share it)."""
-    key = (os.getpid(), path, device, compute_type, threads)
-    if key in _MODELS:
-        return _MODELS[key]
+    return _MODELS.get((path, device, compute_type, threads),
+                       lambda: _load_whisper(path, device, compute_type, threads))
+
+
+def _load_whisper(path: str, device: str, compute_type: str, threads: int) -> Any:
     try:
         from faster_whisper import WhisperModel
     except ImportError:
         raise InputError(f"asr faster-whisper needs the 'whisper' extra: "
                          f"{FASTER_WHISPER_HINT}") from None
     try:
-        model = WhisperModel(path, device=device, compute_type=compute_type,
-                             cpu_threads=threads, num_workers=1)
+        return WhisperModel(path, device=device, compute_type=compute_type,
+                            cpu_threads=threads, num_workers=1)
     except (OSError, RuntimeError, ValueError) as e:
         raise InputError(f"asr faster-whisper: cannot load {path} ({e})") from e
-    _MODELS[key] = model
-    return model
 
 
 # (process id, model id) -> the encoder's output for a silent 30 s window, (1, 1500, d)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -47,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.configbase import check_range
 from synthaudio.errors import ConfigError, SynthaudioError
-from synthaudio.registry import PACKAGE_PREFIX
+from synthaudio.registry import PACKAGE_PREFIX, ProcessCache
 from synthaudio.tts.balance import deal_voices
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 from synthaudio.tts.wordspans import tighten
@@ -237,18 +236,12 @@ def phonemize(text: str, language: str = "en-us") -> list[str]:
     return [to_kokoro(word, language) for word in _library().ipa_words(text, language)]
 
 
-_LOADED: dict[tuple[int, str], _Model] = {}
-_LOADED_LOCK = threading.Lock()
+_LOADED: ProcessCache[str, _Model] = ProcessCache()
 
 
 def loaded_model(model: str, voices: str) -> _Model:
     """The process's :class:`_Model` of those files (loaded on first use)."""
-    key = (os.getpid(), f"{model}|{voices}")
-    with _LOADED_LOCK:
-        loaded = _LOADED.get(key)
-        if loaded is None:
-            loaded = _LOADED[key] = _Model(model, voices)
-        return loaded
+    return _LOADED.get(f"{model}|{voices}", lambda: _Model(model, voices))
 
 
 class _Model:

@@ -25,7 +25,6 @@ and the phoneme-duration word timings, in one module.)
 from __future__ import annotations
 
 import json
-import os
 import threading
 import zlib
 from collections.abc import Sequence
@@ -38,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthaudio.configbase import check_range
 from synthaudio.errors import ConfigKeyError, SynthaudioError
-from synthaudio.registry import PACKAGE_PREFIX, package_path
+from synthaudio.registry import PACKAGE_PREFIX, ProcessCache, package_path
 from synthaudio.tts.balance import deal_voices
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
 from synthaudio.tts.wordspans import tighten
@@ -323,20 +322,14 @@ def conv1d_as_2d(model: Any) -> int:
     return count
 
 
-# loaded models of this process, by (process id, path, device): every PiperEngine of a
-# process (the babble pool's, the worker's) shares one session; a forked worker loads its own
-_LOADED: dict[tuple[int, str, str], _Model] = {}
-_LOADED_LOCK = threading.Lock()
+# loaded models of this process, by (path, device): every PiperEngine of a process (the
+# babble pool's, the worker's) shares one session; a forked worker loads its own
+_LOADED: ProcessCache[tuple[str, str], _Model] = ProcessCache()
 
 
 def loaded_model(path: Path, device: str) -> _Model:
     """The process's :class:`_Model` of ``path`` on ``device`` (loaded on first use)."""
-    key = (os.getpid(), str(path), device)
-    with _LOADED_LOCK:
-        model = _LOADED.get(key)
-        if model is None:
-            model = _LOADED[key] = _Model(path, device)
-        return model
+    return _LOADED.get((str(path), device), lambda: _Model(path, device))
 
 
 class _Model:

@@ -11,6 +11,7 @@ import pytest
 
 from synthaudio.cli import main
 from synthaudio.errors import ConfigError
+from synthaudio.registry import ProcessCache
 from synthaudio.tts import piper
 from synthaudio.tts.piper import (
     PiperConfig,
@@ -68,7 +69,8 @@ def test_noise_is_seeded_by_voice_and_text_only(engine: PiperEngine,
     engine.synthesize("a different sentence first", voice(noise_scale=0.5))
     assert np.array_equal(engine.synthesize(TEXT, voice()).audio, first)
     assert PiperEngine(PiperConfig(model=JOE)).model(voice()) is engine.model(voice())
-    monkeypatch.setattr(piper, "_LOADED", {})  # the process's sessions are shared: drop them
+    # the process's sessions are shared: drop them
+    monkeypatch.setattr(piper, "_LOADED", ProcessCache())
     fresh = PiperEngine(PiperConfig(model=JOE))  # a new session: same bytes
     assert fresh.model(voice()) is not engine.model(voice())
     assert np.array_equal(fresh.synthesize(TEXT, voice()).audio, first)
@@ -175,7 +177,7 @@ def test_convolutions_run_as_2d_with_the_same_audio(engine: PiperEngine,
                for n in graph.graph.node) == convs
     rewritten = engine.synthesize(TEXT, voice()).audio
     monkeypatch.setattr(piper, "conv1d_as_2d", lambda model: 0)
-    monkeypatch.setattr(piper, "_LOADED", {})
+    monkeypatch.setattr(piper, "_LOADED", ProcessCache())
     plain = PiperEngine(PiperConfig(model=JOE)).synthesize(TEXT, voice()).audio
     assert plain.shape == rewritten.shape
     assert 0 < np.max(np.abs(plain - rewritten)) < 1e-3  # float rounding, not other audio
