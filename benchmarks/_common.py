@@ -79,3 +79,18 @@ def cached(path: Path, make: Callable[[], Any]) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(value))
     return value
+
+
+def real_accuracy(reals: dict[str, list[Any]], hyps: dict[str, list[str]]) -> dict[str, float]:
+    """Share of clips whose hypothesis is the transcript, per real set (utterances with
+    ``.id`` and ``.text``) and, for sets of over 500 clips, per speaker (the id's prefix)."""
+    import numpy as np
+
+    result: dict[str, float] = {}
+    for k, us in reals.items():
+        right = [u.text == h for u, h in zip(us, hyps[k], strict=True)]
+        result[k] = float(np.mean(right))
+        for spk in sorted({u.id.split("-")[0] for u in us}) if len(us) > 500 else []:
+            result[f"{k}-{spk}"] = float(np.mean([r for u, r in zip(us, right, strict=True)
+                                                  if u.id.split("-")[0] == spk]))
+    return result

@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "digits"))
 import run  # noqa: E402 - the recipe's front ends
-from _common import cached  # noqa: E402
+from _common import cached, real_accuracy  # noqa: E402
 
 from synthaudio.evaluate.scoring import score  # noqa: E402
 from synthaudio.io.importers.folders import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
@@ -148,12 +148,7 @@ def main() -> None:
             result[f"{k}-greedy"] = float(np.mean([u.text == h
                                                    for u, h in zip(reals[k], plain, strict=True)]))
         hyps = {k: decode(res.model, v, vocab, nonempty=True) for k, v in rx.items()}
-    for k, us in reals.items():
-        right = [u.text == h for u, h in zip(us, hyps[k], strict=True)]
-        result[k] = float(np.mean(right))
-        for spk in sorted({u.id.split("-")[0] for u in us}) if len(us) > 500 else []:
-            result[f"{k}-{spk}"] = float(np.mean([r for u, r in zip(us, right, strict=True)
-                                                  if u.id.split("-")[0] == spk]))
+    result.update(real_accuracy(reals, hyps))
     print("RESULT", a.model, f"seed {a.seed}",
           {k: round(100 * v, 1) for k, v in result.items()}, flush=True)
 

@@ -26,12 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "digits"))
 import run  # noqa: E402 - the recipe's model and view settings
-from _common import cached  # noqa: E402
+from _common import cached, real_accuracy  # noqa: E402
 
 from synthaudio.evaluate.scoring import score  # noqa: E402
 from synthaudio.io.importers.folders import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
@@ -40,13 +38,7 @@ from synthaudio.train.data import Utterance, corpus_split, kaldi_dir_utterances 
 
 def accuracy_row(reals: dict[str, list[Utterance]], hyps: dict[str, list[str]],
                  synth_wer: float) -> dict[str, float]:
-    result: dict[str, float] = {"synthetic-wer": synth_wer}
-    for k, us in reals.items():
-        right = [u.text == h for u, h in zip(us, hyps[k], strict=True)]
-        result[k] = float(np.mean(right))
-        for spk in sorted({u.id.split("-")[0] for u in us}) if len(us) > 500 else []:
-            result[f"{k}-{spk}"] = float(np.mean([r for u, r in zip(us, right, strict=True)
-                                                  if u.id.split("-")[0] == spk]))
+    result = {"synthetic-wer": synth_wer, **real_accuracy(reals, hyps)}
     return {k: round(100 * v, 1) for k, v in result.items()}
 
 
