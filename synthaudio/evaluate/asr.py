@@ -292,18 +292,18 @@ def _load_whisper(path: str, device: str, compute_type: str, threads: int) -> An
         raise InputError(f"asr faster-whisper: cannot load {path} ({e})") from e
 
 
-# (process id, model id) -> the encoder's output for a silent 30 s window, (1, 1500, d)
-_SILENT: dict[tuple[int, int], np.ndarray] = {}
+# model id -> the encoder's output for a silent 30 s window, (1, 1500, d), per process
+_SILENT: ProcessCache[int, np.ndarray] = ProcessCache()
 
 
 def _silent_encoding(model: Any) -> np.ndarray:
-    key = (os.getpid(), id(model))
-    if key not in _SILENT:
+    def encode() -> np.ndarray:
         from faster_whisper.audio import pad_or_trim
 
         features = pad_or_trim(model.feature_extractor(np.zeros(ASR_SAMPLE_RATE, np.float32)))
-        _SILENT[key] = np.array(model.encode(features))
-    return _SILENT[key]
+        return np.array(model.encode(features))
+
+    return _SILENT.get(id(model), encode)
 
 
 @dataclass(frozen=True)
