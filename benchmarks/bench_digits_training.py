@@ -3,7 +3,7 @@
 
     python benchmarks/bench_digits_training.py CORPUS --real DIR [--real DIR2]
         [--views speed,narrowband] [--mask] [--model conv3|conv4|conv5|wide3|gru1]
-        [--epochs 30] [--seeds 0,1,2] [--cache DIR]
+        [--epochs 30] [--seeds 0,1,2] [--test-shifts 4] [--cache DIR]
 
 CORPUS is a digits corpus that ``recipes/digits/run.py`` generated (``OUT/corpora/
 digits-full``); each ``--real`` a folder the recipe's ``--real-test`` reads. Features
@@ -14,9 +14,12 @@ ensemble (``synthaudio.train.ensemble``, mean frame posteriors) is scored too.
 
 Prints one ``RESULT`` line per model and for the ensemble: accuracy (%) on each real set's
 digit clips (decoded as the recipe does: greedy, never empty), per FSDD speaker, and the
-synthetic test WER (%). ``--views``, ``--mask``, ``--model`` and ``--epochs`` are the
-recipe's ``run.py`` options of the same names (``--seeds`` is its ``--ensemble`` with
-seeds ``seed..seed+n-1``); the benchmark exists to compare rows on shared features.
+synthetic test WER (%), each decoded as the recipe does with ``--test-shifts`` (posteriors
+averaged over phases of the frame grid; 1: one pass), and, as ``...-isolated``, the real
+sets' isolated-word decode (the most probable single digit word). ``--views``, ``--mask``,
+``--model`` and ``--epochs`` are the recipe's ``run.py`` options of the same names
+(``--seeds`` is its ``--ensemble`` with seeds ``seed..seed+n-1``); the benchmark exists
+to compare rows on shared features.
 """
 
 from __future__ import annotations
@@ -28,18 +31,48 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "digits"))
+import numpy as np  # noqa: E402
 import run  # noqa: E402 - the recipe's model and view settings
 from _common import cached, real_accuracy  # noqa: E402
 
 from synthaudio.evaluate.scoring import score  # noqa: E402
 from synthaudio.io.importers.folders import DIGIT_WORDS, as_kaldi_dir  # noqa: E402
-from synthaudio.train.data import Utterance, corpus_split, kaldi_dir_utterances  # noqa: E402
+from synthaudio.train.data import (  # noqa: E402
+    Utterance,
+    corpus_split,
+    kaldi_dir_utterances,
+    speaker_mean_normalize,
+)
+from synthaudio.train.tokens import Vocabulary  # noqa: E402
 
 
 def accuracy_row(reals: dict[str, list[Utterance]], hyps: dict[str, list[str]],
-                 synth_wer: float) -> dict[str, float]:
-    result = {"synthetic-wer": synth_wer, **real_accuracy(reals, hyps)}
+                 isolated: dict[str, list[str]], synth_wer: float) -> dict[str, float]:
+    result = {"synthetic-wer": synth_wer, **real_accuracy(reals, hyps),
+              **{f"{k}-isolated": v for k, v in real_accuracy(reals, isolated).items()}}
     return {k: round(100 * v, 1) for k, v in result.items()}
+
+
+def scored(model: object, test: list[Utterance], x_test: list[list[np.ndarray]],
+           reals: dict[str, list[Utterance]], rx: dict[str, list[list[np.ndarray]]],
+           vocab: Vocabulary) -> dict[str, float]:
+    """The row of one model: each set's features at every test shift, posteriors averaged."""
+    from synthaudio.train.decoding import (
+        closed_set_transcripts,
+        greedy_transcripts,
+        log_posteriors,
+        mean_posteriors,
+    )
+
+    def posts(shifted: list[list[np.ndarray]]) -> list[np.ndarray]:
+        return mean_posteriors([log_posteriors(model, f) for f in shifted])
+
+    synth = score([u.text for u in test], greedy_transcripts(posts(x_test), vocab, True)).wer
+    lps = {k: posts(v) for k, v in rx.items()}
+    hyps = {k: greedy_transcripts(v, vocab, True) for k, v in lps.items()}
+    iso = {k: closed_set_transcripts(v, vocab, run.isolated_choices(vocab))
+           for k, v in lps.items()}
+    return accuracy_row(reals, hyps, iso, synth)
 
 
 def main() -> None:
@@ -53,25 +86,43 @@ def main() -> None:
     p.add_argument("--seeds", default="0")
     p.add_argument("-j", "--jobs", type=int, default=1)
     p.add_argument("--cache", type=Path, default=Path("out/bench_digits_cache"))
+    p.add_argument("--test-shifts", type=int, default=run.TEST_SHIFTS)
+    p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=True,
+                   help="run.py's --speaker-norm (default on)")
     p.add_argument("--tag", default="", help="a name for the RESULT lines")
     a = p.parse_args()
     from synthaudio.train.embedding import EmbeddingConfig
     from synthaudio.train.ensemble import EnsembleCTCModel
     from synthaudio.train.model import EmbeddingCTCConfig
-    from synthaudio.train.tokens import Vocabulary
-    from synthaudio.train.trainer import TrainConfig, decode, train_ctc
+    from synthaudio.train.trainer import TrainConfig, train_ctc
     from synthaudio.train.views import view_features
 
     feats_cfg = EmbeddingConfig()
     splits = {s: corpus_split(a.corpus, s) for s in ("train", "dev", "test")}
-    reals = {d.name: [u for u in kaldi_dir_utterances(as_kaldi_dir(d.resolve(), a.cache))
-                      if u.text in DIGIT_WORDS] for d in a.real}
+    # every clip of a real set is embedded (a speaker's mean frame is over all of the set's
+    # clips of that speaker, as the recipe's --real-test takes it); its digit clips are scored
+    real_all = {d.name: kaldi_dir_utterances(as_kaldi_dir(d.resolve(), a.cache)) for d in a.real}
+    digit_idx = {k: [i for i, u in enumerate(us) if u.text in DIGIT_WORDS]
+                 for k, us in real_all.items()}
+    reals = {k: [us[i] for i in digit_idx[k]] for k, us in real_all.items()}
     root = a.cache / a.corpus.name
     x = {s: cached(root / f"{s}.pkl", lambda us=us: run.utterance_features(us, feats_cfg, a.jobs))
          for s, us in splits.items()}
-    rx = {k: cached(a.cache / f"real-{k}.pkl",
-                    lambda us=us: run.utterance_features(us, feats_cfg, a.jobs))
-          for k, us in reals.items()}
+    shifts = run.test_shifts_s(feats_cfg, a.test_shifts)
+
+    def at_shifts(name: str, us: list[Utterance]) -> list[list[np.ndarray]]:
+        return [cached(a.cache / (f"{name}.pkl" if not t else f"{name}-shift{t:g}.pkl"),
+                       lambda t=t: run.utterance_features(us, feats_cfg, a.jobs, t))
+                for t in shifts]
+
+    x_test = at_shifts(f"{a.corpus.name}/test", splits["test"])
+    rx_all = {k: at_shifts(f"real-{k}-all", us) for k, us in real_all.items()}
+    if a.speaker_norm:  # cached unnormalized; normalized here over each set's speakers
+        x = {s: speaker_mean_normalize(v, splits[s]) for s, v in x.items()}
+        x_test = [speaker_mean_normalize(v, splits["test"]) for v in x_test]
+        rx_all = {k: [speaker_mean_normalize(v, real_all[k]) for v in vs]
+                  for k, vs in rx_all.items()}
+    rx = {k: [[v[i] for i in digit_idx[k]] for v in vs] for k, vs in rx_all.items()}
     train = splits["train"]
     train_x, train_t = list(x["train"]), [u.text for u in train]
     views = [v for v in a.views.split(",") if v]
@@ -80,7 +131,7 @@ def main() -> None:
         vx = cached(root / f"view-{name}-{i}.pkl", lambda name=name, i=i: view_features(
             [u.audio_path for u in train], run.VIEWS[name], run.VIEW_SEED, i, feats_cfg,
             a.jobs))
-        train_x += vx
+        train_x += speaker_mean_normalize(vx, train) if a.speaker_norm else vx
         train_t += [u.text for u in train]
     vocab = Vocabulary.build(train_t, "word")
     model_cfg = EmbeddingCTCConfig(**run.EMBEDDING_MODELS[a.model])
@@ -94,17 +145,13 @@ def main() -> None:
                         log=lambda line: None)
         cpu = time.process_time() - t0
         models.append(res.model)
-        synth = score([u.text for u in splits["test"]],
-                      decode(res.model, x["test"], vocab, nonempty=True)).wer
-        hyps = {k: decode(res.model, v, vocab, nonempty=True) for k, v in rx.items()}
-        print("RESULT", tag, f"seed {seed}", accuracy_row(reals, hyps, synth),
+        print("RESULT", tag, f"seed {seed}",
+              scored(res.model, splits["test"], x_test, reals, rx, vocab),
               f"best epoch {res.best_epoch}, train {cpu:.0f} s CPU", flush=True)
     if len(models) > 1:
-        ens = EnsembleCTCModel(models)
-        synth = score([u.text for u in splits["test"]],
-                      decode(ens, x["test"], vocab, nonempty=True)).wer
-        hyps = {k: decode(ens, v, vocab, nonempty=True) for k, v in rx.items()}
-        print("RESULT", tag, f"ensemble {a.seeds}", accuracy_row(reals, hyps, synth), flush=True)
+        ens = EnsembleCTCModel(models).eval()
+        print("RESULT", tag, f"ensemble {a.seeds}",
+              scored(ens, splits["test"], x_test, reals, rx, vocab), flush=True)
 
 
 if __name__ == "__main__":

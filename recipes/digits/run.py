@@ -41,6 +41,7 @@ from synthaudio.train.data import (
     compute_features,
     corpus_split,
     kaldi_dir_utterances,
+    speaker_mean_normalize,
 )
 from synthaudio.train.embedding import EmbeddingConfig, embedding_features
 from synthaudio.train.features import FeatureConfig
@@ -90,7 +91,8 @@ DEFAULT_MODEL = "conv3"
 # --views: extra renderings of each training file through the embedding
 # (synthaudio.train.views): speed perturbation, and an 8 kHz (telephone-band) pass
 VIEWS: dict[str, ViewConfig] = {"speed": ViewConfig("speed", 0.85, 1.15),
-                                "narrowband": ViewConfig("narrowband", narrow_rate_hz=8000)}
+                                "narrowband": ViewConfig("narrowband", narrow_rate_hz=8000),
+                "shift": ViewConfig("shift", max_shift_s=0.08)}
 VIEW_SEED = 20261206  # the views' draws (the corpus is fixed; the training --seed is not)
 # --mask: time and channel masks on the embedding frames (SpecAugment's masks, no warp)
 FRAME_MASKS = SpecAugmentConfig(freq_masks=2, max_freq_width=12, time_masks=2,
@@ -98,6 +100,11 @@ FRAME_MASKS = SpecAugmentConfig(freq_masks=2, max_freq_width=12, time_masks=2,
 # --match profiles only what `synthaudio match` fits (quality's DNSMOS goes into a comment
 # only, voices into nothing): the speaker encoder and DNSMOS were most of the profile's time
 MATCH_FAMILIES = ("level", "noise", "channel", "reverb", "speech")
+# test-time views over the embedding (--test-shifts): each test file embedded with its words
+# at N phases of the 80 ms frame grid (0, 80/N, ... ms of silence before it) and the frame
+# posteriors averaged (synthaudio.train.decoding.mean_posteriors): where a short word falls
+# on the grid is chance, and one phase decides a real 0.4 s digit (README: Decoding)
+TEST_SHIFTS = 4
 MEL_TOP_HZ = 7600.0  # log-mel band's upper edge, or 95% of Nyquist when that is lower
 
 
@@ -184,7 +191,7 @@ def score_test_set(test: TestSet, hyp_file: Path, model_name: str, exp_dir: Path
 FeatureSettings = FeatureConfig | EmbeddingConfig
 
 
-def front_end(kind: str, sample_rate: int, unit: Unit
+def front_end(kind: str, sample_rate: int, unit: Unit, speaker_norm: bool = True
               ) -> tuple[ModelConfig | EmbeddingCTCConfig, FeatureSettings]:
     """The model and feature settings of a front end (``FEATURES``) for a corpus at
     ``sample_rate``. Checked here, before any long work: a log-mel band that does not fit
@@ -196,7 +203,8 @@ def front_end(kind: str, sample_rate: int, unit: Unit
         if unit != "word":
             raise SynthaudioError("--features embedding: one frame per 80 ms is too coarse "
                                   "for --unit char; use --features log-mel")
-        return EmbeddingCTCConfig(**EMBEDDING_MODEL), EmbeddingConfig()
+        return (EmbeddingCTCConfig(**EMBEDDING_MODEL),
+                EmbeddingConfig(speaker_mean_norm=speaker_norm))
     win = round(0.025 * sample_rate)  # 25 ms windows every 10 ms at any rate
     feats = FeatureConfig(sample_rate=sample_rate, win_length=win,
                           hop_length=round(0.01 * sample_rate),
@@ -206,15 +214,39 @@ def front_end(kind: str, sample_rate: int, unit: Unit
 
 
 def utterance_features(utts: Sequence[Utterance], feats_cfg: FeatureSettings,
-                       jobs: int) -> list[np.ndarray]:
-    """Features of each utterance, in order (any sample rate: resampled)."""
+                       jobs: int, shift_s: float = 0.0) -> list[np.ndarray]:
+    """Features of each utterance, in order (any sample rate: resampled); ``shift_s`` of
+    silence before each (embedding only); minus each speaker's mean frame over ``utts``
+    where the settings say so."""
     if isinstance(feats_cfg, EmbeddingConfig):
-        return embedding_features([u.audio_path for u in utts], feats_cfg, jobs)
+        feats = embedding_features([u.audio_path for u in utts], feats_cfg, jobs, shift_s)
+        return speaker_mean_normalize(feats, utts) if feats_cfg.speaker_mean_norm else feats
+    if shift_s:
+        raise SynthaudioError("test-time shifts: only with --features embedding")
     return compute_features(utts, feats_cfg, jobs)
 
 
+def test_shifts_s(feats_cfg: FeatureSettings, count: int) -> list[float]:
+    """The test-time shifts (s): ``count`` phases of the embedding's frame grid; one (none)
+    for log-mel, whose 10 ms frames leave nothing to average."""
+    if count < 1:
+        raise SynthaudioError(f"--test-shifts must be >= 1, got {count}")
+    if not isinstance(feats_cfg, EmbeddingConfig):
+        return [0.0]
+    from synthaudio.train.embedding import FRAME_S
+
+    return [round(k * FRAME_S / count, 6) for k in range(count)]
+
+
+def isolated_choices(vocab: Vocabulary) -> list[str]:
+    """The one-word transcripts a word model can give (its symbols): the grammar of an
+    isolated-word test set."""
+    return list(vocab.symbols[1:]) if vocab.unit == "word" else []
+
+
 def train_and_score(cond: str, corpus: Path, tests: Sequence[TestSet],
-                    test_feats: Sequence[Sequence[np.ndarray]], exp_dir: Path, unit: Unit,
+                    test_feats: Sequence[Sequence[Sequence[np.ndarray]]], exp_dir: Path,
+                    unit: Unit,
                     model_cfg: ModelConfig | EmbeddingCTCConfig, train_cfg: TrainConfig,
                     feats_cfg: FeatureSettings, jobs: int, views: Sequence[str] = (),
                     ensemble: int = 1) -> tuple[dict[str, float | None], bool]:
@@ -222,11 +254,23 @@ def train_and_score(cond: str, corpus: Path, tests: Sequence[TestSet],
     test set, plus "<test>-in-vocab" where some references have words outside the model's
     vocabulary: None when none is inside) and whether the loss fell enough.
 
+    ``test_feats``: per test set, its features at each test-time shift (the posteriors are
+    averaged over them). Real sets are scored twice: the free greedy transcript
+    ("<test>-accuracy": exactly right) and, over their one-word in-vocabulary clips, the
+    isolated-word decode ("<test>-isolated": the most probable single word of the
+    vocabulary, as an isolated-digit or command task is decoded).
+
     ``views``: names in ``VIEWS``, extra renderings of every training file (embedding
     only); ``ensemble``: models trained with seeds ``seed .. seed + ensemble - 1``, decoded
     together (mean frame posteriors), saved as ``model.pt``, ``model-2.pt``, ..."""
+    from synthaudio.train.decoding import (
+        closed_set_transcripts,
+        greedy_transcripts,
+        log_posteriors,
+        mean_posteriors,
+    )
     from synthaudio.train.ensemble import EnsembleCTCModel
-    from synthaudio.train.trainer import decode, save_model, train_ctc
+    from synthaudio.train.trainer import save_model, train_ctc
     from synthaudio.train.views import view_features
 
     t0 = time.perf_counter()
@@ -237,8 +281,9 @@ def train_and_score(cond: str, corpus: Path, tests: Sequence[TestSet],
     for i, name in enumerate(views, start=1):
         if not isinstance(feats_cfg, EmbeddingConfig):
             raise SynthaudioError("--views: only with --features embedding")
-        train_x += view_features([u.audio_path for u in train], VIEWS[name], VIEW_SEED, i,
-                                 feats_cfg, jobs)
+        vx = view_features([u.audio_path for u in train], VIEWS[name], VIEW_SEED, i,
+                           feats_cfg, jobs)
+        train_x += speaker_mean_normalize(vx, train) if feats_cfg.speaker_mean_norm else vx
         train_t += [u.text for u in train]
     vocab = Vocabulary.build(train_t, unit)
     print(f"{len(train)} train ({len(train_x)} with {len(views)} views) / {len(dev)} dev "
@@ -263,8 +308,9 @@ def train_and_score(cond: str, corpus: Path, tests: Sequence[TestSet],
     model: Any = (EnsembleCTCModel([r.model for r in results]).eval() if ensemble > 1
                   else results[0].model)
     row: dict[str, float | None] = {}
-    for test, feats in zip(tests, test_feats, strict=True):
-        hyps = decode(model, feats, vocab, nonempty=True)  # every prompt has a digit
+    for test, shifted in zip(tests, test_feats, strict=True):
+        logps = mean_posteriors([log_posteriors(model, feats) for feats in shifted])
+        hyps = greedy_transcripts(logps, vocab, nonempty=True)  # every prompt has a digit
         hyp_file = exp_dir / f"hyp-{test.name}.txt"
         write_hyps(hyp_file, test.utts, hyps)
         wer = row[test.name] = score_test_set(test, hyp_file, f"digits-{cond}", exp_dir)
@@ -274,6 +320,14 @@ def train_and_score(cond: str, corpus: Path, tests: Sequence[TestSet],
         if test.corpus is None and covered:  # real clips: the share transcribed exactly
             acc = row[f"{test.name}-accuracy"] = float(np.mean([r == h for r, h in covered]))
             extra = f"; accuracy {100 * acc:.1f}% of {len(covered)} in-vocabulary"
+            single = [i for i, u in enumerate(test.utts)
+                      if len(u.text.split()) == 1 and vocab.covers(u.text)]
+            choices = isolated_choices(vocab)
+            if single and choices:
+                words = closed_set_transcripts([logps[i] for i in single], vocab, choices)
+                iso = row[f"{test.name}-isolated"] = float(np.mean(
+                    [test.utts[i].text == w for i, w in zip(single, words, strict=True)]))
+                extra += f"; isolated-word decode {100 * iso:.1f}% of {len(single)}"
         if len(covered) < len(test.utts):
             sub = (score([r for r, _ in covered], [h for _, h in covered]).wer
                    if covered else None)
@@ -364,6 +418,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--ensemble", type=int, default=1,
                    help="models trained with seeds seed..seed+N-1, decoded together "
                         "(default 1)")
+    p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=True,
+                   help="embedding frames minus each speaker's mean frame, in training and "
+                        "at test (Kaldi's per-speaker mean normalization; speakers from the "
+                        "corpus and the real sets' utt2spk; default on)")
+    p.add_argument("--test-shifts", type=int, default=TEST_SHIFTS,
+                   help="test files embedded at N phases of the 80 ms frame grid, posteriors "
+                        f"averaged (default {TEST_SHIFTS}; 1: one pass; log-mel: always 1)")
     return p.parse_args(argv)
 
 
@@ -391,7 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the front end for the corpus's rate, before any generation (a matched config can be at
     # 8 kHz): settings that cannot work fail here, not after the corpus is made
     model_cfg, feats_cfg = front_end(
-        args.features, int(base.get("audio", {}).get("sample_rate", 16000)), unit)
+        args.features, int(base.get("audio", {}).get("sample_rate", 16000)), unit,
+        args.speaker_norm)
     views = [v for v in args.views.split(",") if v]
     unknown = [v for v in views if v not in VIEWS]
     if unknown or args.ensemble < 1:
@@ -419,7 +481,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for k, real_dir in enumerate(real_dirs):  # "real", "real2", ...
         tests.append(TestSet("real" + (str(k + 1) if k else ""),
                              kaldi_dir_utterances(real_dir), None, real_dir))
-    test_feats = [utterance_features(t.utts, feats_cfg, args.jobs) for t in tests]
+    shifts = test_shifts_s(feats_cfg, args.test_shifts)
+    test_feats = [[utterance_features(t.utts, feats_cfg, args.jobs, s) for s in shifts]
+                  for t in tests]
 
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS[args.features])
     batch = args.batch or (QUICK_BATCH if args.quick else 64)

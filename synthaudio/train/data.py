@@ -29,11 +29,12 @@ class Utterance:
     id: str
     audio_path: Path
     text: str  # normalized transcript: lower-case words, single spaces
+    speaker: str = ""  # "" where the source names none (then the utterance is its own)
 
 
 def corpus_split(out_dir: Path, split: str) -> list[Utterance]:
     """The utterances of one split of a corpus, in id order."""
-    utts = [Utterance(r.id, out_dir / r.audio, r.text)
+    utts = [Utterance(r.id, out_dir / r.audio, r.text, r.speaker)
             for r in iter_metadata(out_dir) if r.split == split]
     if not utts:
         raise InputError(f"{out_dir / 'metadata.jsonl'}: no utterances in split {split!r}")
@@ -46,7 +47,28 @@ def kaldi_dir_utterances(kaldi_dir: Path) -> list[Utterance]:
     Transcripts go through the evaluation normalizer, as the references are scored.
     """
     normalize = EvalNormalizer()
-    return [Utterance(u.id, u.wav_path, normalize(u.text)) for u in list_kaldi_dir(kaldi_dir)]
+    return [Utterance(u.id, u.wav_path, normalize(u.text), u.speaker or "")
+            for u in list_kaldi_dir(kaldi_dir)]
+
+
+def speaker_mean_normalize(feats: Sequence[np.ndarray], utts: Sequence[Utterance]
+                           ) -> list[np.ndarray]:
+    """Each utterance's frames minus the mean frame of all its speaker's utterances in
+    ``utts`` (Kaldi's per-speaker cepstral mean normalization, ``apply-cmvn --utt2spk``,
+    over any frames): what a speaker or a recording channel adds to every frame is taken
+    out, in training and at test alike. An utterance without a speaker is normalized by
+    its own mean."""
+    if len(feats) != len(utts):
+        raise ValueError(f"{len(feats)} feature matrices for {len(utts)} utterances")
+    keys = [u.speaker or f"utt:{u.id}" for u in utts]
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    for f, k in zip(feats, keys, strict=True):
+        if f.shape[0]:
+            sums[k] = sums.get(k, 0) + f.astype(np.float64).sum(axis=0)
+            counts[k] = counts.get(k, 0) + f.shape[0]
+    return [(f - (sums[k] / counts[k])).astype(f.dtype) if k in counts else f
+            for f, k in zip(feats, keys, strict=True)]
 
 
 def _features_of(job: tuple[Path, FeatureConfig]) -> np.ndarray:

@@ -44,6 +44,9 @@ class EmbeddingConfig:
     model: str = PACKAGE  # "pkg:openwakeword", or a folder holding the two .onnx files
     pad_s: float = 0.5  # silence added before and after each clip
     clip_s: float | None = None  # shorter clips get silence at the end up to this length
+    # frames minus their speaker's mean frame over the set (train.data.speaker_mean_normalize,
+    # which the caller applies: a clip alone has no speaker statistics)
+    speaker_mean_norm: bool = False
     sample_rate: int = SAMPLE_RATE  # fixed: the model's rate (load_mono resamples to it)
 
     def __post_init__(self) -> None:
@@ -142,19 +145,25 @@ def shared_embedding(cfg: EmbeddingConfig) -> SpeechEmbedding:
     return SpeechEmbedding(cfg)
 
 
-def _worker_features(job: tuple[Path, EmbeddingConfig]) -> np.ndarray:
+def _worker_features(job: tuple[Path, EmbeddingConfig, float]) -> np.ndarray:
     from synthaudio.train.features import load_mono
 
-    path, cfg = job
-    return shared_embedding(cfg).clip(load_mono(path, SAMPLE_RATE))
+    path, cfg, shift_s = job
+    audio = load_mono(path, SAMPLE_RATE)
+    if shift_s:
+        audio = np.concatenate([np.zeros(round(shift_s * SAMPLE_RATE), np.float32), audio])
+    return shared_embedding(cfg).clip(audio)
 
 
 def embedding_features(paths: Sequence[Path], cfg: EmbeddingConfig | None = None,
-                       jobs: int = 1) -> list[np.ndarray]:
+                       jobs: int = 1, shift_s: float = 0.0) -> list[np.ndarray]:
     """The embedding frames of each audio file (any rate: resampled), in order; ``jobs``
-    worker processes, each with its own sessions."""
+    worker processes, each with its own sessions. ``shift_s``: silence put before each
+    file, moving its words against the 80 ms frame grid (test-time views of a clip)."""
     from synthaudio.train.data import map_files
 
     cfg = cfg or EmbeddingConfig()
+    if not 0 <= shift_s < 1:
+        raise ValueError(f"shift_s must be within [0, 1) s, got {shift_s}")
     model_files(cfg.model)  # one clear error before any worker starts
-    return map_files(_worker_features, [(Path(p), cfg) for p in paths], jobs)
+    return map_files(_worker_features, [(Path(p), cfg, shift_s) for p in paths], jobs)

@@ -29,7 +29,7 @@ from synthaudio.train.model import (  # torch: guarded there
     new_ctc_model,
     torch,
 )
-from synthaudio.train.tokens import Vocabulary, greedy_collapse
+from synthaudio.train.tokens import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -117,22 +117,9 @@ def decode(model: AcousticModel, feats: Sequence[np.ndarray], vocab: Vocabulary,
     where the best path is all blank the symbol with the highest non-blank probability in
     any frame is the transcript (on speech unlike the training voices a CTC model often
     keeps blank above every symbol)."""
-    model.eval()
-    hyps: list[str] = [""] * len(feats)
-    with torch.no_grad():
-        for idx in length_batches([f.shape[0] for f in feats], max_batch_frames, 64):
-            x, lens = _batch(feats, idx, None, None)
-            logp, olens = model(x, lens)
-            best = logp.argmax(dim=-1).numpy()
-            for row, i in enumerate(idx):
-                n = int(olens[row])
-                labels = greedy_collapse(best[row, :n].tolist())
-                if not labels and nonempty and n:
-                    frame_best = logp[row, :n, 1:].max(dim=-1)
-                    t = int(frame_best.values.argmax())
-                    labels = [int(frame_best.indices[t]) + 1]
-                hyps[i] = vocab.decode(labels)
-    return hyps
+    from synthaudio.train.decoding import greedy_transcripts, log_posteriors
+
+    return greedy_transcripts(log_posteriors(model, feats, max_batch_frames), vocab, nonempty)
 
 
 def train_ctc(

@@ -8,7 +8,11 @@ model trains on the original frames plus each view's (the transcripts repeat). V
   pitch together, as Kaldi's speed perturbation): 0.9 makes the clip 11% longer and lower;
 - ``narrowband``: down to ``narrow_rate_hz`` and back to 16 kHz (a telephone-band or 8 kHz
   recording's spectrum: nothing above ``narrow_rate_hz / 2``), the path an 8 kHz test file
-  takes through ``load_mono``.
+  takes through ``load_mono``;
+- ``shift``: ``[0, max_shift_s)`` of silence before the clip, drawn per utterance: the
+  embedding has one frame per 80 ms, so the shift moves the words against that frame grid
+  (the phase a test file's words happen to have; the recipe's test-time shifts average
+  over it).
 
 Sample, then apply: `draw_view` draws each utterance's parameter from
 ``np.random.default_rng([seed, view index])`` once (recorded in the returned list), and
@@ -27,7 +31,7 @@ import soxr
 
 from synthaudio.train.embedding import SAMPLE_RATE, EmbeddingConfig, model_files, shared_embedding
 
-VIEW_KINDS = ("speed", "narrowband")
+VIEW_KINDS = ("speed", "narrowband", "shift")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class ViewConfig:
     low: float = 0.9  # speed: the factor's range (1.0: unchanged)
     high: float = 1.1
     narrow_rate_hz: int = 8000  # narrowband: the rate the audio passes through
+    max_shift_s: float = 0.08  # shift: silence before the clip, drawn in [0, max_shift_s)
 
     def __post_init__(self) -> None:
         if self.kind not in VIEW_KINDS:
@@ -48,14 +53,18 @@ class ViewConfig:
         if not 2000 <= self.narrow_rate_hz < SAMPLE_RATE:
             raise ValueError(f"narrow_rate_hz must be within [2000, {SAMPLE_RATE}), got "
                              f"{self.narrow_rate_hz}")
+        if not 0 < self.max_shift_s <= 1:
+            raise ValueError(f"max_shift_s must be within (0, 1] s, got {self.max_shift_s}")
 
 
 def draw_view(cfg: ViewConfig, n: int, seed: int, index: int = 0) -> list[float]:
     """Each of ``n`` utterances' parameter for view ``cfg`` (the ``index``-th view): the speed
-    factor, or the narrowband rate (no draw)."""
+    factor, the shift in seconds, or the narrowband rate (no draw)."""
     if cfg.kind == "narrowband":
         return [float(cfg.narrow_rate_hz)] * n
     rng = np.random.default_rng([seed, index])
+    if cfg.kind == "shift":
+        return [float(v) for v in rng.uniform(0.0, cfg.max_shift_s, size=n)]
     return [float(v) for v in rng.uniform(cfg.low, cfg.high, size=n)]
 
 
@@ -69,6 +78,8 @@ def render_view(audio: np.ndarray, kind: str, param: float) -> np.ndarray:
     if kind == "narrowband":
         low = soxr.resample(x, SAMPLE_RATE, int(param), quality="HQ")
         return soxr.resample(low, int(param), SAMPLE_RATE, quality="HQ").astype(np.float32)
+    if kind == "shift":
+        return np.concatenate([np.zeros(round(param * SAMPLE_RATE), np.float32), x])
     raise ValueError(f"view kind must be one of {VIEW_KINDS}, got {kind!r}")
 
 

@@ -48,4 +48,6 @@ def test_model_shapes_and_views_are_known(run) -> None:  # type: ignore[no-untyp
     sizes = {name: sum(p.numel() for p in new_ctc_model(EmbeddingCTCConfig(**kw), 11)
                        .parameters()) for name, kw in run.EMBEDDING_MODELS.items()}
     assert sizes["conv3"] < sizes["conv4"] < sizes["conv5"] < sizes["wide3"]
-    assert set(run.VIEWS) == {"speed", "narrowband"}
+    assert set(run.VIEWS) == {"speed", "narrowband", "shift"}
+    assert run.test_shifts_s(run.EmbeddingConfig(), 4) == [0.0, 0.02, 0.04, 0.06]
+    assert run.test_shifts_s(run.FeatureConfig(), 4) == [0.0]  # log-mel: one pass

@@ -231,3 +231,34 @@ def test_decode_nonempty_takes_the_best_symbol_of_an_all_blank_path() -> None:
     feats = [np.zeros((3, 4), np.float32)]
     assert decode(Fixed(), feats, vocab) == [""]  # all blank
     assert decode(Fixed(), feats, vocab, nonempty=True) == ["two"]  # 0.3 in frame 2
+
+
+def test_speaker_mean_normalize_takes_out_each_speakers_mean() -> None:
+    from synthaudio.train.data import Utterance, speaker_mean_normalize
+
+    rng = np.random.default_rng(2)
+    utts = [Utterance(f"u{k}", Path(f"u{k}.wav"), "one", spk)
+            for k, spk in enumerate(["a", "a", "b", ""])]
+    offsets = {"a": 3.0, "b": -5.0, "": 7.0}
+    feats = [(rng.standard_normal((n, 4)) + offsets[u.speaker]).astype(np.float32)
+             for n, u in zip((5, 9, 6, 4), utts, strict=True)]
+    out = speaker_mean_normalize(feats, utts)
+    assert [o.dtype for o in out] == [np.float32] * 4
+    assert np.concatenate(out[:2]).mean(axis=0) == pytest.approx(np.zeros(4), abs=1e-5)
+    assert out[2].mean(axis=0) == pytest.approx(np.zeros(4), abs=1e-5)
+    assert out[3].mean(axis=0) == pytest.approx(np.zeros(4), abs=1e-5)  # its own mean
+    # the same frames less one mean: differences within a speaker are kept
+    assert out[0] - out[1][:5] == pytest.approx(feats[0] - feats[1][:5], abs=1e-5)
+    empty = speaker_mean_normalize([np.zeros((0, 4), np.float32)], utts[:1])
+    assert empty[0].shape == (0, 4)
+    with pytest.raises(ValueError, match="3 feature matrices for 4"):
+        speaker_mean_normalize(feats[:3], utts)
+
+
+def test_kaldi_and_corpus_utterances_carry_their_speakers() -> None:
+    from synthaudio.train.data import kaldi_dir_utterances
+
+    kaldi = Path(__file__).resolve().parents[1] / "fixtures" / "real_speech"
+    spk = dict(line.split() for line in (kaldi / "utt2spk").read_text().splitlines())
+    utts = kaldi_dir_utterances(kaldi)
+    assert utts and all(u.speaker == spk[u.id] for u in utts)

@@ -106,3 +106,32 @@ def test_ensemble_is_the_mean_of_the_members_posteriors() -> None:
     np.testing.assert_allclose(logp.exp().sum(-1).numpy(), 1.0, rtol=1e-5)
     with pytest.raises(ValueError, match="at least one"):
         EnsembleCTCModel([])
+
+
+def test_shift_view_puts_drawn_silence_before_the_clip() -> None:
+    cfg = ViewConfig("shift", max_shift_s=0.08)
+    shifts = draw_view(cfg, 200, seed=5, index=1)
+    assert shifts == draw_view(cfg, 200, seed=5, index=1)
+    assert 0 <= min(shifts) and max(shifts) < 0.08 and np.std(shifts) > 0.015
+    x = _tone(440.0, 0.5)
+    y = render_view(x, "shift", 0.05)
+    assert len(y) == len(x) + 800 and not y[:800].any() and np.array_equal(y[800:], x)
+    with pytest.raises(ValueError, match="max_shift_s"):
+        ViewConfig("shift", max_shift_s=0.0)
+
+
+@needs_model
+def test_a_shift_of_one_frame_moves_the_embedding_by_one_frame(tmp_path: Path) -> None:
+    from synthaudio.train.embedding import FRAME_S, embedding_features
+
+    rng = np.random.default_rng(1)
+    audio = (0.1 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32)
+    sf.write(tmp_path / "a.wav", audio, SAMPLE_RATE)
+    plain = embedding_features([tmp_path / "a.wav"])[0]
+    moved = embedding_features([tmp_path / "a.wav"], shift_s=FRAME_S)[0]
+    half = embedding_features([tmp_path / "a.wav"], shift_s=FRAME_S / 2)[0]
+    assert moved.shape[0] == plain.shape[0] + 1
+    assert np.abs(moved[1:] - plain).max() < 1e-3 * np.abs(plain).max()
+    assert np.abs(half[1:plain.shape[0]] - plain[1:]).max() > 0.05 * np.abs(plain).max()
+    with pytest.raises(ValueError, match="shift_s"):
+        embedding_features([tmp_path / "a.wav"], shift_s=-0.1)
