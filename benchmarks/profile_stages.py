@@ -109,12 +109,14 @@ def install() -> None:
     def tts_name(self: Any, text: str, voice: Any) -> str:
         return "tts:espeak-ng" if isinstance(voice, EspeakVoice) else f"tts:{engine_of(voice).name}"
 
+    from synthaudio.tts import render as speech
+
     patch(render.Renderer, "_synthesize", tts_name)
     patch(espeak_binding._Library, "begin_session", "tts:espeak-ng session load")
     patch(espeak_binding._Library, "end_session", "tts:espeak-ng session load")
-    patch(render, "align_or_estimate", "alignment (pocketsphinx)")
-    patch(render, "apply_conversion", "voice conversion (WORLD)")
-    render.soxr = types.SimpleNamespace(  # type: ignore[attr-defined]
+    patch(speech, "align_or_estimate", "alignment (pocketsphinx)")
+    patch(speech, "apply_conversion", "voice conversion (WORLD)")
+    speech.soxr = types.SimpleNamespace(  # type: ignore[attr-defined]
         resample=timed("resampling (soxr)", soxr.resample))
     patch(render.Renderer, "synthesize", "render glue (prosody jitter, rngs, words)")
     patch(render.Renderer, "render", "metadata record")
