@@ -122,7 +122,11 @@ def install() -> None:
     patch(render.Renderer, "render", "metadata record")
     patch(render, "write_files", "writing audio (writer thread)")
     patch(augmenter, "apply_speed", "augment: speed")
-    patch(augmenter.Augmenter, "_reverb", "augment: room (RIR convolution)")
+    def reverb_name(self: Any, x: Any, rir_id: str, num_out: int,
+                    source: str = "speech") -> str:  # point noise's convolution is noise's
+        return "augment: room (RIR convolution)" if source == "speech" else "augment: noise"
+
+    patch(augmenter.Augmenter, "_reverb", reverb_name)
     for fn in ("render_noise", "mix_at_snr", "measure_snr_db"):
         patch(augmenter, fn, "augment: noise")
     patch(augmenter, "apply_channel", "augment: channel")
