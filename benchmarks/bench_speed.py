@@ -112,9 +112,14 @@ def _self_cpu_s() -> float:
 def quickstart_child() -> None:
     """In the side's tree (PYTHONPATH): warm ``generate -j 1`` of the quickstart, and raw
     espeak-ng on its texts and voices; prints JSON."""
-    from synthaudio.pipelines.generate.config import load_corpus_config
-    from synthaudio.pipelines.generate.pipeline import generate_corpus
-    from synthaudio.pipelines.generate.plan import plan_corpus
+    try:
+        from synthaudio.pipelines.generate.config import load_corpus_config
+        from synthaudio.pipelines.generate.pipeline import generate_corpus
+        from synthaudio.pipelines.generate.plan import plan_corpus
+    except ImportError:  # a baseline of the earlier layout (a233fa4: synthaudio.corpus)
+        from synthaudio.config import load_corpus_config  # type: ignore[no-redef]
+        from synthaudio.corpus.generate import generate_corpus  # type: ignore[no-redef]
+        from synthaudio.corpus.plan import plan_corpus  # type: ignore[no-redef]
 
     config = Path("corpora/quickstart/corpus.yaml").resolve()
     plan = plan_corpus(load_corpus_config(config), config.parent)
