@@ -112,14 +112,18 @@ def _self_cpu_s() -> float:
 def quickstart_child() -> None:
     """In the side's tree (PYTHONPATH): warm ``generate -j 1`` of the quickstart, and raw
     espeak-ng on its texts and voices; prints JSON."""
-    try:
-        from synthaudio.pipelines.generate.config import load_corpus_config
-        from synthaudio.pipelines.generate.pipeline import generate_corpus
-        from synthaudio.pipelines.generate.plan import plan_corpus
-    except ImportError:  # a baseline of the earlier layout (a233fa4: synthaudio.corpus)
+    import synthaudio
+
+    if (Path(synthaudio.__file__).parent / "corpus" / "generate.py").is_file():
+        # a baseline of the earlier layout (a233fa4); the tree's own modules, not the
+        # installed checkout's (an editable install would answer for missing ones)
         from synthaudio.config import load_corpus_config  # type: ignore[no-redef]
         from synthaudio.corpus.generate import generate_corpus  # type: ignore[no-redef]
         from synthaudio.corpus.plan import plan_corpus  # type: ignore[no-redef]
+    else:
+        from synthaudio.pipelines.generate.config import load_corpus_config
+        from synthaudio.pipelines.generate.pipeline import generate_corpus
+        from synthaudio.pipelines.generate.plan import plan_corpus
 
     config = Path("corpora/quickstart/corpus.yaml").resolve()
     plan = plan_corpus(load_corpus_config(config), config.parent)
