@@ -1,7 +1,8 @@
 """Opus round trip through libopus itself (ctypes): packets encoded and decoded in memory.
 
 libsndfile's Ogg/Opus writer costs about twice what libopus' own encoder does on the same
-audio at the same bitrate (speech at 16 kHz: ~17 vs ~7 ms per second of audio), and the
+audio at the same bitrate (speech at 16 kHz: ~22 vs ~9 ms per second of audio, mean over
+the compression levels 0.8-0.99; `benchmarks/bench_opus.py`), and the
 codec is the channel stage's largest cost. No container is written: the packets go
 straight to the decoder. The bitrate follows libsndfile's compression level (256 kbit/s at
 0 down to 6 kbit/s at 1, linear, per channel), VBR, 20 ms frames, the default complexity;
