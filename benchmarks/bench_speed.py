@@ -27,7 +27,8 @@ audio small), is reported beside the end-to-end one: what each further hour cost
 ``--check alone`` (the default check: one Whisper decode per rendering; ``packed``: with
 ``pack: true``) turns the ASR check on
 for the head side's digits corpus (WER 0.5, 3 renderings; the baseline commit has none);
-its kept audio is what the figure divides by.
+its kept audio is what the figure divides by. ``--check-both`` turns the same check on for
+the baseline side too (a baseline that has ``quality.asr``: d8f2d0f and later).
 
 Prints one JSON object.
 """
@@ -111,9 +112,18 @@ def _self_cpu_s() -> float:
 def quickstart_child() -> None:
     """In the side's tree (PYTHONPATH): warm ``generate -j 1`` of the quickstart, and raw
     espeak-ng on its texts and voices; prints JSON."""
-    from synthaudio.pipelines.generate.config import load_corpus_config
-    from synthaudio.pipelines.generate.pipeline import generate_corpus
-    from synthaudio.pipelines.generate.plan import plan_corpus
+    import synthaudio
+
+    if (Path(synthaudio.__file__).parent / "corpus" / "generate.py").is_file():
+        # a baseline of the earlier layout (a233fa4); the tree's own modules, not the
+        # installed checkout's (an editable install would answer for missing ones)
+        from synthaudio.config import load_corpus_config  # type: ignore[no-redef]
+        from synthaudio.corpus.generate import generate_corpus  # type: ignore[no-redef]
+        from synthaudio.corpus.plan import plan_corpus  # type: ignore[no-redef]
+    else:
+        from synthaudio.pipelines.generate.config import load_corpus_config
+        from synthaudio.pipelines.generate.pipeline import generate_corpus
+        from synthaudio.pipelines.generate.plan import plan_corpus
 
     config = Path("corpora/quickstart/corpus.yaml").resolve()
     plan = plan_corpus(load_corpus_config(config), config.parent)
@@ -161,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", choices=tuple(CHECKS), default="off",
                     help="the ASR check on the head side's digits corpus (alone: the "
                     "default quality.asr; packed: pack: true)")
+    ap.add_argument("--check-both", action="store_true",
+                    help="the same ASR check on the baseline side too (a baseline that has "
+                    "quality.asr: d8f2d0f and later)")
     ap.add_argument("--child-quickstart", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child_quickstart:
@@ -180,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         sides = {"baseline": base, "head": tip}
         try:
             if args.only in (None, "digits"):
-                check = {"baseline": None, "head": CHECKS[args.check]}
+                check = {"baseline": CHECKS[args.check] if args.check_both else None,
+                         "head": CHECKS[args.check]}
                 configs = {name: digits_config(side, tmp / f"digits-{name}.yaml", args.speakers,
                                                args.per_speaker, check[name])
                            for name, side in sides.items()}
@@ -214,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["digits"] = {
                     "utterances": args.speakers * args.per_speaker,
                     "head_asr_check": args.check,
+                    "baseline_asr_check": args.check if args.check_both else "off",
                     "audio_s": {n: round(median_of(r, "audio_s"), 1) for n, r in runs.items()},
                     "cpu_ms_per_audio_s": {n: round(v, 2) for n, v in ms.items()},
                     "x_real_time_per_core": {n: round(1000 / v, 1) for n, v in ms.items()},

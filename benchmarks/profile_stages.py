@@ -109,18 +109,24 @@ def install() -> None:
     def tts_name(self: Any, text: str, voice: Any) -> str:
         return "tts:espeak-ng" if isinstance(voice, EspeakVoice) else f"tts:{engine_of(voice).name}"
 
+    from synthaudio.tts import render as speech
+
     patch(render.Renderer, "_synthesize", tts_name)
     patch(espeak_binding._Library, "begin_session", "tts:espeak-ng session load")
     patch(espeak_binding._Library, "end_session", "tts:espeak-ng session load")
-    patch(render, "align_or_estimate", "alignment (pocketsphinx)")
-    patch(render, "apply_conversion", "voice conversion (WORLD)")
-    render.soxr = types.SimpleNamespace(  # type: ignore[attr-defined]
+    patch(speech, "align_or_estimate", "alignment (pocketsphinx)")
+    patch(speech, "apply_conversion", "voice conversion (WORLD)")
+    speech.soxr = types.SimpleNamespace(  # type: ignore[attr-defined]
         resample=timed("resampling (soxr)", soxr.resample))
     patch(render.Renderer, "synthesize", "render glue (prosody jitter, rngs, words)")
     patch(render.Renderer, "render", "metadata record")
     patch(render, "write_files", "writing audio (writer thread)")
     patch(augmenter, "apply_speed", "augment: speed")
-    patch(augmenter.Augmenter, "_reverb", "augment: room (RIR convolution)")
+    def reverb_name(self: Any, x: Any, rir_id: str, num_out: int,
+                    source: str = "speech") -> str:  # point noise's convolution is noise's
+        return "augment: room (RIR convolution)" if source == "speech" else "augment: noise"
+
+    patch(augmenter.Augmenter, "_reverb", reverb_name)
     for fn in ("render_noise", "mix_at_snr", "measure_snr_db"):
         patch(augmenter, fn, "augment: noise")
     patch(augmenter, "apply_channel", "augment: channel")

@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 # each engine's stream draws go to other speakers); espeak-ng-only corpora draw as in 2
 # 4: coloured noise (pink, brown, blue) is drawn at the next fast FFT length and cut to the
 # utterance's (issue 27: the FFT at the utterance's own length was often a slow size)
-STREAMS_VERSION = 4
+# 5: Opus is coded by libopus directly (packets in memory) where it loads, not through
+# libsndfile's Ogg writer (same bitrate and distortion, other samples), and point noise is
+# convolved through the cached RIR spectra (float rounding) (issue 27)
+STREAMS_VERSION = 5
 
 STREAMS = MappingProxyType({
     "text": 1,  # template expansion: [seed, 1, source index]

@@ -42,6 +42,7 @@ from synthaudio.augment.channel import (
 )
 from synthaudio.augment.config import AugmentConfig
 from synthaudio.augment.noise import (
+    Convolve,
     NoiseFolder,
     NoiseParams,
     babble_lengths,
@@ -316,23 +317,25 @@ class Augmenter:
             self._spectra_bytes -= self._spectra.popitem(last=False)[1].nbytes
         return spec
 
-    def _reverb(self, x: np.ndarray, rir_id: str, num_out: int) -> np.ndarray:
-        """FFT convolution of mono ``x`` with the speech RIR, ``(K, num_out)``.
+    def _reverb(self, x: np.ndarray, rir_id: str, num_out: int,
+                source: Literal["speech", "noise"] = "speech") -> np.ndarray:
+        """FFT convolution of mono ``x`` with the speech (or noise-source) RIR,
+        ``(K, num_out)``.
 
         One FFT of a cached size when that size is moderate, else overlap-add in blocks of
         about four RIR lengths; the RIR spectra are cached either way.
         """
         assert self.rir_bank is not None
-        m = int(self.rir_bank.get(rir_id, "speech").shape[-1])
+        m = int(self.rir_bank.get(rir_id, source).shape[-1])
         full = x.size + m - 1
         if full <= _SINGLE_FFT_MAX:
             nfft = _fft_size(full)
-            spec = self._rir_spectrum(rir_id, "speech", nfft)
+            spec = self._rir_spectrum(rir_id, source, nfft)
             y = scipy.fft.irfft(scipy.fft.rfft(x, n=nfft) * spec, n=nfft, axis=-1)
             out = y[:, : min(full, num_out)]
         else:
             block = _fft_size(4 * m)
-            spec = self._rir_spectrum(rir_id, "speech", block)
+            spec = self._rir_spectrum(rir_id, source, block)
             hop = block - m + 1
             n_blocks = math.ceil(x.size / hop)
             frames = np.zeros((n_blocks, hop), dtype=np.float32)
@@ -350,6 +353,12 @@ class Augmenter:
         if out.shape[-1] < num_out:
             out = np.pad(out, ((0, 0), (0, num_out - out.shape[-1])))
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def _noise_convolve(self, rir_id: str) -> Convolve:
+        """Point noise sources' convolution with the room's noise RIR (cached spectra)."""
+        def convolve(mono: np.ndarray, num_out: int) -> np.ndarray:
+            return self._reverb(mono, rir_id, num_out, "noise")
+        return convolve
 
     def apply(self, audio: np.ndarray, sample_rate: int, params: AugmentParams) -> AugmentResult:
         """Apply drawn ``params`` to mono ``audio`` ``(n,)`` float32/float64 at ``sample_rate``.
@@ -379,12 +388,14 @@ class Augmenter:
         snr = None
         if params.noise is not None:
             need_rir = any(s.placement == "point" for s in params.noise.sources)
-            noise_rir = None
+            noise_rir, convolve = None, None
             if need_rir and params.room is not None and self.rir_bank is not None:
-                noise_rir = np.asarray(self.rir_bank.get(params.room.rir_id, "noise"),
-                                       dtype=np.float32)
+                rir_id = params.room.rir_id
+                noise_rir = np.asarray(self.rir_bank.get(rir_id, "noise"), dtype=np.float32)
+                convolve = self._noise_convolve(rir_id)
             stem = render_noise(params.noise, sample_rate, k, noise_rir=noise_rir,
-                                folders=self.noise_folders, babble_pool=self.babble_pool)
+                                folders=self.noise_folders, babble_pool=self.babble_pool,
+                                convolve=convolve)
             if np.any(stem):
                 speech, noise = mix_at_snr(speech, stem, params.noise.snr_db)
                 snr = measure_snr_db(speech, noise)

@@ -22,6 +22,7 @@ import scipy.signal
 import soundfile as sf
 import soxr
 
+from synthaudio.augment import opus_codec
 from synthaudio.augment.checks import check_audio, check_sample_rate
 from synthaudio.augment.config import ChannelConfig
 from synthaudio.errors import ConfigError
@@ -153,7 +154,10 @@ class ChannelReport:
 
 
 def codec_available(kind: str) -> bool:
-    """Whether this libsndfile can write ``kind`` (MP3 needs >= 1.1, Opus >= 1.0.29)."""
+    """Whether ``kind`` can be coded: libopus for Opus, else this libsndfile (MP3 needs
+    >= 1.1, Opus >= 1.0.29)."""
+    if kind == "opus" and opus_codec.available():
+        return True
     fmt, subtype = CODECS[kind]
     return fmt in sf.available_formats() and subtype in sf.available_subtypes(fmt)
 
@@ -301,14 +305,24 @@ def apply_codec(x: np.ndarray, codec: CodecParams, sample_rate: int,
     """Round-trip (K, n) through the codec, aligned to the input and cut to its length.
 
     Returns (audio, "FORMAT/SUBTYPE@RATE", delay removed in samples at the codec rate).
+    Opus runs through libopus directly where it loads (``OPUS/libopus@RATE``, see
+    :mod:`.opus_codec`: half the CPU of libsndfile's Ogg/Opus writer), else through
+    libsndfile (``OGG/OPUS@RATE``).
     """
     fmt, subtype = CODECS[codec.kind]
     rate = _codec_rate(codec.kind, sample_rate)
     y = x if rate == sample_rate else _resample(x, sample_rate, rate)
     n_rate = y.shape[-1]
-    delay = codec_delay(codec.kind, rate, codec.compression_level)
+    direct = codec.kind == "opus" and opus_codec.available()
+    if direct:  # libopus' own packets: aligned by construction (its look-ahead removed)
+        fmt, subtype, delay = "OPUS", "libopus", 0
+    else:
+        delay = codec_delay(codec.kind, rate, codec.compression_level)
     out = np.empty_like(y)
     for k in range(y.shape[0]):  # mono per channel: MP3 stops at 2 channels
+        if direct:
+            out[k] = opus_codec.roundtrip(y[k], rate, codec.compression_level)
+            continue
         decoded = _roundtrip(y[k], codec.kind, rate, codec.compression_level)
         decoded = decoded[delay:] if delay >= 0 else np.pad(decoded, (-delay, 0))
         out[k] = _fit(decoded[None, :], n_rate)[0]

@@ -18,7 +18,7 @@ Each noise kind is one module (``noise_colored``, ``noise_hum``, ``noise_music``
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -290,17 +290,22 @@ def _render_mono(src: NoiseSourceParams, num_samples: int, sample_rate: int,
 
 
 
+# (mono (n,), num_out) -> (K, num_out): the noise RIR's convolution, the first num_out samples
+Convolve = Callable[[np.ndarray, int], np.ndarray]
+
+
 def render_source(src: NoiseSourceParams, num_samples: int, sample_rate: int,
                   num_channels: int = 1, *, noise_rir: np.ndarray | None = None,
                   folders: Sequence[NoiseFolder] = (),
                   babble_pool: Sequence[np.ndarray] | None = None,
-                  normalize: bool = True) -> np.ndarray:
+                  normalize: bool = True, convolve: Convolve | None = None) -> np.ndarray:
     """One source as heard at the mics, ``(num_channels, num_samples)``, unit mean power.
 
     ``normalize=False`` skips the final scaling to unit power (a lone source is scaled to
     the SNR anyway).
 
-    Point sources are convolved with ``noise_rir`` ``(K, m)`` after a pre-roll. Diffuse
+    Point sources are convolved with ``noise_rir`` ``(K, m)`` after a pre-roll (by
+    ``convolve`` when given: the Augmenter's FFT convolution with cached RIR spectra). Diffuse
     sources get one variant per channel, mixed as ``sqrt(c)*common + sqrt(1-c)*own``:
     independent renders for procedural kinds, time-shifted copies for recorded ones.
     """
@@ -310,8 +315,11 @@ def render_source(src: NoiseSourceParams, num_samples: int, sample_rate: int,
         length = num_samples + src.preroll
         mono = _render_mono(src, length, sample_rate, np.random.default_rng([src.seed, 0]),
                             folders, babble_pool)
-        wet = scipy.signal.oaconvolve(mono[None, :], noise_rir.astype(np.float32, copy=False),
-                                      axes=-1)
+        if convolve is not None:
+            wet = convolve(mono, length)
+        else:
+            wet = scipy.signal.oaconvolve(mono[None, :],
+                                          noise_rir.astype(np.float32, copy=False), axes=-1)
         wet = _fit_length(wet[:, src.preroll:], num_samples)
         return _unit_power(wet) if normalize else wet.astype(np.float32, copy=False)
     common = _render_mono(src, num_samples, sample_rate, np.random.default_rng([src.seed, 0]),
@@ -332,7 +340,8 @@ def render_source(src: NoiseSourceParams, num_samples: int, sample_rate: int,
 
 def render_noise(params: NoiseParams, sample_rate: int, num_channels: int = 1, *,
                  noise_rir: np.ndarray | None = None, folders: Sequence[NoiseFolder] = (),
-                 babble_pool: Sequence[np.ndarray] | None = None) -> np.ndarray:
+                 babble_pool: Sequence[np.ndarray] | None = None,
+                 convolve: Convolve | None = None) -> np.ndarray:
     """The noise stem before SNR scaling: sum of the sources at their levels, ``(K, n)``.
 
     Each source is at unit mean power times its level; a lone source is left unscaled.
@@ -340,11 +349,12 @@ def render_noise(params: NoiseParams, sample_rate: int, num_channels: int = 1, *
     if len(params.sources) == 1 and params.sources[0].level_db == 0.0:
         return render_source(params.sources[0], params.num_samples, sample_rate, num_channels,
                              noise_rir=noise_rir, folders=folders, babble_pool=babble_pool,
-                             normalize=False)  # the SNR sets its level
+                             normalize=False, convolve=convolve)  # the SNR sets its level
     stem = np.zeros((num_channels, params.num_samples), dtype=np.float32)
     for src in params.sources:
         x = render_source(src, params.num_samples, sample_rate, num_channels,
-                          noise_rir=noise_rir, folders=folders, babble_pool=babble_pool)
+                          noise_rir=noise_rir, folders=folders, babble_pool=babble_pool,
+                          convolve=convolve)
         stem += np.float32(10 ** (src.level_db / 20)) * x
     return stem
 

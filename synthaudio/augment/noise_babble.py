@@ -35,11 +35,14 @@ def babble(pool: Sequence[np.ndarray], talkers: Sequence[BabbleTalker], num_samp
            ) -> np.ndarray:
     """Sum of looped speech clips (each at unit RMS times its gain), unit RMS, (num_samples,)."""
     out = np.zeros(num_samples, dtype=np.float32)
-    positions = np.arange(num_samples)
     for talker in talkers:
         clip = np.asarray(pool[talker.clip], dtype=np.float32)
         clip = _unit_power(clip) * np.float32(10 ** (talker.gain_db / 20))
-        out += clip[(positions + talker.offset) % clip.size]
+        at, start = 0, talker.offset % clip.size  # the clip looped, as slices
+        while at < num_samples:
+            take = min(clip.size - start, num_samples - at)
+            out[at:at + take] += clip[start:start + take]
+            at, start = at + take, 0
     return _unit_power(out)
 
 

@@ -11,14 +11,14 @@ work is described in its module: :mod:`.kaldi`, :mod:`.espnet`, :mod:`.nemo`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from synthaudio.errors import InputError
 from synthaudio.io.fileio import check_no_symlinks
-from synthaudio.io.metadata import SPLITS, iter_metadata
+from synthaudio.io.metadata import SPLITS, MetadataRecord, iter_metadata
 from synthaudio.manifests.ctm import write_ctm
 from synthaudio.manifests.espnet import DROPPED_NAME, write_espnet_dropped
 from synthaudio.manifests.formats import (
@@ -103,6 +103,10 @@ def write_webdataset(ctx: ExportContext) -> ExportOutcome:
 
 # The folders of OUT the exports write into (none of them may be a link).
 EXPORT_DIRS = ("data", "manifests", "alignments", "shards", "audio")  # hf: audio/<split>/
+# Up to this many records are parsed once and shared by the formats (each format parsing
+# metadata.jsonl again cost as much as writing it); a larger corpus streams, so the memory
+# held stays bounded whatever the corpus size (records are frozen).
+KEEP_RECORDS = 2000
 
 
 def export_corpus(
@@ -140,8 +144,13 @@ def export_corpus(
     # A first pass checks every record before anything is written.
     utterances = {s: 0 for s in SPLITS}
     own: Any = None  # a pipeline whose corpora its own formats export (sessions)
+    kept: list[MetadataRecord] | None = []  # a small corpus's records, parsed once
     for rec in iter_metadata(out_dir):
         utterances[rec.split] += 1
+        if kept is not None:
+            kept.append(rec)
+            if len(kept) > KEEP_RECORDS:
+                kept = None  # a large corpus: each format reads the file again
         own = own or pipeline_of(rec.extra)
         if not (out_dir / rec.audio).is_file():
             raise InputError(
@@ -154,7 +163,10 @@ def export_corpus(
     if own is not None and own.export_formats is not None:  # pipeline registry hook
         chosen, session_line = resolve(own.export_formats)(chosen, formats)
 
-    ctx = ExportContext(out_dir, lambda: iter_metadata(out_dir), chosen, absolute_paths,
+    def records() -> Iterator[MetadataRecord]:
+        return iter(kept) if kept is not None else iter_metadata(out_dir)
+
+    ctx = ExportContext(out_dir, records, chosen, absolute_paths,
                         shard_size, jobs, executor, ray_address, progress,
                         sum(utterances.values()))
     counts: dict[str, object] = {}

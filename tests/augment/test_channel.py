@@ -92,7 +92,7 @@ def test_lossy_codec_round_trip_is_aligned(kind: str, rate: int, level: float,
         pytest.skip(f"libsndfile without {kind}")
     x = _speechlike(1.5, rate, seed=2)
     y, report = apply_channel(x, ChannelParams(codec=CodecParams(kind, level)), rate)
-    fmt = "MP3/MPEG_LAYER_III" if kind == "mp3" else "OGG/OPUS"
+    fmt = "MP3/MPEG_LAYER_III" if kind == "mp3" else "OPUS/libopus"
     assert report.codec == f"{fmt}@{expected_rate}"
     assert y.shape == x.shape and y.dtype == np.float32
     assert abs(_lag(x, y)) <= round(0.001 * rate)  # within 1 ms

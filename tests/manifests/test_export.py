@@ -63,6 +63,30 @@ def test_export_all_is_idempotent_and_byte_identical(corpus: FakeCorpus) -> None
     assert leftovers == []
 
 
+def test_streamed_records_export_the_same_bytes(corpus: FakeCorpus,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A corpus over KEEP_RECORDS is read again by each format: the same files."""
+    from synthaudio.io import metadata as metadata_io
+    from synthaudio.manifests import export
+
+    export_corpus(corpus.out, ["all"], shard_size=4)
+    kept = tree_digest(corpus.out)
+    passes = []
+    real = metadata_io.iter_metadata
+
+    def counting(out_dir: Path):  # type: ignore[no-untyped-def]
+        passes.append(out_dir)
+        return real(out_dir)
+
+    monkeypatch.setattr(export, "iter_metadata", counting)
+    export_corpus(corpus.out, ["all"], shard_size=4)
+    assert len(passes) == 1  # 21 records: parsed once, shared
+    monkeypatch.setattr(export, "KEEP_RECORDS", 5)
+    export_corpus(corpus.out, ["all"], shard_size=4)
+    assert len(passes) > 5  # streamed: one pass per format
+    assert tree_digest(corpus.out) == kept
+
+
 def test_bad_metadata_fails_before_writing(corpus: FakeCorpus) -> None:
     records = [dict(r) for r in corpus.records]
     records[-1]["text"] = ""
