@@ -80,7 +80,8 @@ def main() -> None:
     p.add_argument("corpus", type=Path)
     p.add_argument("--real", type=Path, action="append", required=True)
     p.add_argument("--views", default="", help="comma-separated: " + ", ".join(run.VIEWS))
-    p.add_argument("--mask", action="store_true", help="time and channel masks on the frames")
+    p.add_argument("--mask", action=argparse.BooleanOptionalAction, default=True,
+                   help="time and channel masks on the frames (run.py's default: on)")
     p.add_argument("--model", default=run.DEFAULT_MODEL, choices=list(run.EMBEDDING_MODELS))
     p.add_argument("--epochs", type=int, default=run.EPOCHS["embedding"])
     p.add_argument("--seeds", default="0")

@@ -413,8 +413,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--views", default="",
                    help="comma-separated extra renderings of the training audio through the "
                         f"embedding: {', '.join(VIEWS)} (default: none)")
-    p.add_argument("--mask", action="store_true",
-                   help="time and channel masks on the training embedding frames")
+    p.add_argument("--mask", action=argparse.BooleanOptionalAction, default=None,
+                   help="time and channel masks on the training embedding frames (default "
+                        "on with the embedding; --no-mask: off)")
     p.add_argument("--ensemble", type=int, default=1,
                    help="models trained with seeds seed..seed+N-1, decoded together "
                         "(default 1)")
@@ -459,10 +460,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown or args.ensemble < 1:
         raise SynthaudioError(f"--views: unknown {unknown}; choose from {', '.join(VIEWS)}"
                               if unknown else f"--ensemble must be >= 1, got {args.ensemble}")
+    test_shifts_s(feats_cfg, args.test_shifts)  # a bad count fails before any generation
     if args.features == "embedding":
         from synthaudio.train.model import EmbeddingCTCConfig
 
         model_cfg = EmbeddingCTCConfig(**EMBEDDING_MODELS[args.model])
+        if args.mask is None:
+            args.mask = True
     elif views or args.mask or args.model != DEFAULT_MODEL:
         raise SynthaudioError("--views, --mask and --model: only with --features embedding")
     conditions = ablation_rows(base, args.rows) if args.ablation else ["full"]

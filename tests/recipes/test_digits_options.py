@@ -30,6 +30,7 @@ def run():  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("argv", "message"), [
     (["--views", "speed,reverb"], r"--views: unknown \['reverb'\]"),
     (["--ensemble", "0"], r"--ensemble must be >= 1, got 0"),
+    (["--test-shifts", "0"], r"--test-shifts must be >= 1, got 0"),
     (["--features", "log-mel", "--mask"], r"only with --features embedding"),
     (["--features", "log-mel", "--views", "speed"], r"only with --features embedding"),
 ])
