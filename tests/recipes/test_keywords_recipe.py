@@ -236,3 +236,29 @@ def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> 
     assert (got["detections"], got["false_accepts"], got["keywords_said"],
             got["keywords_found"]) == (3, 1, 2, 2)
     assert got["false"] == [["yes", 0.0, 0.8]]  # "yes" over the clip of "three"
+
+
+def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None:
+    """--extra-clips: more positives a target by voices of their own (seed + 3, as many as
+    the base's train split), negatives in the base's ratios, all training clips, no
+    streams; --extra-streams: streams only, seed + 2, their own name (the dev streams of
+    <name>-streams stay what they were)."""
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from run import derive_config, extra_clips_config, stream_config
+
+    cfg = derive_config("commands10", "full", False, None, 200)
+    extra = extra_clips_config(cfg, 150, False)
+    assert extra["name"] == "kws-commands10-full-extra" and extra["seed"] == cfg["seed"] + 3
+    assert extra["speakers"]["count"] == 128 and cfg["speakers"]["count"] == 160
+    assert extra["splits"] == {"train": 1.0, "dev": 0.0, "test": 0.0}
+    assert extra["counts"]["positives"] == 150 and extra["streams"]["count"] == 0
+    for kind in ("hard_negatives", "speech", "babble", "noise", "silence"):
+        assert extra["counts"][kind] == cfg["counts"][kind]
+    assert extra["targets"] == cfg["targets"] and extra["augment"] == cfg["augment"]
+    dev = stream_config(cfg, 24, False)
+    more = stream_config(cfg, 12, False, extra=True)
+    assert (dev["name"], dev["seed"], dev["streams"]["count"]) == (
+        "kws-commands10-full-streams", cfg["seed"] + 1, 24)
+    assert (more["name"], more["seed"], more["streams"]["count"]) == (
+        "kws-commands10-full-streams-extra", cfg["seed"] + 2, 12)
+    assert more["speakers"]["count"] == dev["speakers"]["count"] == 48
