@@ -69,10 +69,10 @@ def test_word_classifier_learns_separable_classes_in_label_order(tmp_path: Path)
                     reason="EfficientWord-Net is not an extra of the test install (pyaudio)")
 def test_word_vectors_of_real_speech_ignore_silent_padding(tmp_path: Path) -> None:
     import soundfile as sf
+    from word_vectors import word_vectors
 
     from synthaudio.train.data import kaldi_dir_utterances
     from synthaudio.train.features import load_mono
-    from word_vectors import word_vectors
 
     utt = kaldi_dir_utterances(REPO / "tests" / "fixtures" / "real_speech")[0]
     audio = load_mono(utt.audio_path, 16000)[:16000]
