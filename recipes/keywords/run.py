@@ -354,17 +354,17 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
               f"positive) from {len(chosen)} training streams", flush=True)
     if extra_streams is not None and embedding and args.negative_every:
         assert isinstance(feats_cfg, EmbeddingConfig)
-        more = [(extra_streams / r.audio, r.extra["events"]) for r in iter_metadata(extra_streams)
-                if r.extra.get("kind") == "stream"]
+        more_streams = [(extra_streams / r.audio, r.extra["events"])
+                        for r in iter_metadata(extra_streams) if r.extra.get("kind") == "stream"]
         wf, wy = cached(cache / f"{extra_streams.name}-windows",
-                        (str(extra_streams), len(more), feats_cfg, labels, args.negative_every,
-                         EDGE_S),
-                        lambda: training_windows(more, feats_cfg, window_s, hop_s, labels,
-                                                 args.negative_every))
+                        (str(extra_streams), len(more_streams), feats_cfg, labels,
+                         args.negative_every, EDGE_S),
+                        lambda: training_windows(more_streams, feats_cfg, window_s, hop_s,
+                                                 labels, args.negative_every))
         train_feats += wf
         train_ys += wy
         print(f"{name}: {len(wy)} more stream windows ({sum(y != '_unknown_' for y in wy)} "
-              f"positive) from {len(more)} extra training streams", flush=True)
+              f"positive) from {len(more_streams)} extra training streams", flush=True)
     pool: list[np.ndarray] = []  # negative windows hard negatives are mined from
     if embedding and (args.joined_negatives or args.mine):
         assert isinstance(feats_cfg, EmbeddingConfig)
@@ -682,10 +682,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="an existing streams corpus (OUT/corpora/kws-*-streams) instead of "
                         "making one: another vocabulary's serves (its other words are "
                         "negatives)")
-    p.add_argument("--extra-streams", type=int, default=EXTRA_STREAMS, metavar="N",
+    p.add_argument("--extra-streams", type=int, metavar="N",
                    help="N more streams of 48 other voices (their own corpus, "
                         "<name>-streams-extra), all training streams: more keywords in "
-                        "running speech and more negative windows (0: none)")
+                        f"running speech and more negative windows (default {EXTRA_STREAMS}, "
+                        "--quick: 0)")
     p.add_argument("--word-vectors", choices=("ewn", "none"),
                    help="a second front end for the clip scores: EfficientWord-Net's word "
                         "vectors and a logistic regression, fused with the head's posteriors "
@@ -730,6 +731,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.stream_train is None:
         args.stream_train = QUICK["stream_train"] if args.quick else STREAM_TRAIN
+    if args.extra_streams is None:
+        args.extra_streams = 0 if args.quick else EXTRA_STREAMS
     if args.word_vectors is None:
         args.word_vectors = "none" if args.quick else WORD_VECTORS_DEFAULT
     if args.word_vectors == "ewn" and not all(importlib.util.find_spec(m) for m in
