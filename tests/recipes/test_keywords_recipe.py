@@ -21,9 +21,14 @@ REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"
                     reason="the keywords recipe trains with torch (extra 'train')")
 def test_keywords_quick(tmp_path: Path) -> None:
     out = tmp_path / "kws"
+    # the word vectors where EfficientWord-Net is installed (not an extra of the test
+    # install: its requirements name pyaudio); more clips and streams of their own voices
+    words = importlib.util.find_spec("eff_word_net") is not None
     proc = subprocess.run(
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
-         "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH)],
+         "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH),
+         "--extra-clips", "4", "--extra-streams", "1",
+         "--word-vectors", "ewn" if words else "none"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     m = re.search(r"^commands10-full: accuracy (\d+\.\d)% \((\d+) test clips; "
@@ -35,6 +40,19 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert abs(100 * results["accuracy"] - float(m.group(1))) < 0.06
     assert abs(100 * results["balanced_accuracy"] - float(m.group(3))) < 0.06
     assert results["features"] == "embedding" and results["balance"] == 1.0
+    # --extra-clips 4: 4 positives a command (40), 20 hard negatives, 14 other speech, 2
+    # each of babble, noise and silence, all training clips
+    extra = out / "corpora" / "kws-commands10-full-quick-extra"
+    assert len((extra / "metadata.jsonl").read_text().splitlines()) == results["extra_clips"]
+    assert results["extra_clips"] == 80
+    assert "80 more clips (40 positive) from kws-commands10-full-quick-extra" in proc.stdout
+    assert re.search(r"\d+ more stream windows \(\d+ positive\) from 1 extra training streams",
+                     proc.stdout)
+    assert results["word_vectors"] == ("ewn" if words else "none")
+    if words:
+        assert results["word_vectors_c"] in (0.3, 1.0, 3.0, 10.0)
+        assert (out / "exp" / "commands10-full" / "word_classifier.npz").is_file()
+        assert 0 <= results["real"]["head_only"]["accuracy"] <= 1
     # every word of the fixture cut out by alignment: its "go" and "on" ("feels like these
     # days go on forever") are the commands, the other words _unknown_
     real = results["real"]
