@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import os
 import re
@@ -97,6 +98,10 @@ HEAD_SETTINGS: dict[str, Any] = {"channels": 128, "layers": 2, "dropout": 0.3}
 # many as one in Speech Commands' test sets; weighting each class equally trains for that
 BALANCE = 1.0
 STREAM_TRAIN = 24  # 48 min of streams of other voices: 32 min of training windows, 16 of dev
+WORD_VECTORS = "efficientword-net-1.0.5"  # the cache key of the word vectors
+WORD_VECTORS_DEFAULT = "ewn"  # --word-vectors: ewn (clip scores fused) or none
+EXTRA_CLIPS = 0  # --extra-clips: more positives a target by more voices, a corpus of their own
+EXTRA_STREAMS = 0  # --extra-streams: more training streams, a corpus of their own
 NEGATIVE_EVERY = 2  # every 2nd negative window (160 ms apart) of a training stream
 NEGATIVE_WEIGHT = 1.0
 MIXUP = 0.0
@@ -158,16 +163,19 @@ def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
     return cfg.replace(counts=counts, speakers=spk).model_dump(mode="json")
 
 
-def stream_config(cfg: dict[str, Any], count: int, quick: bool) -> dict[str, Any]:
+def stream_config(cfg: dict[str, Any], count: int, quick: bool,
+                  extra: bool = False) -> dict[str, Any]:
     """A corpus of ``count`` streams only (no clips worth training on): other voices (the
     seed + 1 draws its own speakers) saying sentences with the targets 3 times a minute,
     through the same environment. Its first two thirds give the detector's negative
     (and in-context positive) training windows, the last third are the dev streams the
     per-keyword thresholds are chosen on. None of its speakers is in the corpus's test
-    split."""
+    split. ``extra``: the corpus of ``--extra-streams`` (``<name>-streams-extra``, seed + 2:
+    48 voices of its own), all of whose streams are training streams."""
     base = KeywordsConfig.model_validate(cfg)
     streams = base.replace(
-        name=base.name + "-streams", seed=base.seed + 1,
+        name=base.name + ("-streams-extra" if extra else "-streams"),
+        seed=base.seed + (2 if extra else 1),
         speakers=base.speakers.replace(count=8 if quick else 48),
         splits={"train": 0.0, "dev": 0.0, "test": 1.0},
         counts=base.counts.replace(positives=1, hard_negatives=0.0, speech=0.0, babble=0.0,
@@ -175,6 +183,24 @@ def stream_config(cfg: dict[str, Any], count: int, quick: bool) -> dict[str, Any
         streams=base.streams.replace(count=count,
                                      duration_s=QUICK["stream_s"] if quick else 120))
     return with_rir_bank(streams, 4 if quick else 20).model_dump(mode="json")
+
+
+def extra_clips_config(cfg: dict[str, Any], positives: int, quick: bool) -> dict[str, Any]:
+    """The corpus of ``--extra-clips``: ``positives`` more clips a target said by voices
+    of its own (the seed + 3 draws them; as many as the base corpus's train split), with
+    hard negatives, other speech, babble, noise and silence in the base corpus's ratios
+    (the classes keep their balance), all in the train split, no streams: more positives
+    per word and more voices for the same test split."""
+    base = KeywordsConfig.model_validate(cfg)
+    train_voices = max(1, round(base.speakers.count * base.splits.train))
+    extra = base.replace(
+        name=base.name + "-extra", seed=base.seed + 3,
+        speakers=base.speakers.replace(count=train_voices),
+        splits={"train": 1.0, "dev": 0.0, "test": 0.0},
+        counts=base.counts.replace(positives=positives, background_files=0),
+        streams=base.streams.replace(count=0))
+    return extra.model_dump(mode="json") if not quick else with_rir_bank(
+        extra, 4).model_dump(mode="json")
 
 
 def model_name(vocab: str, row: str, features: str) -> str:
@@ -249,13 +275,16 @@ def stream_windows(path: Path, window_s: float,
 
 def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace,
                     real_dir: Path | None, test_corpus: Path | None = None,
-                    kind: str | None = None, stream_corpus: Path | None = None
-                    ) -> dict[str, Any]:
+                    kind: str | None = None, stream_corpus: Path | None = None,
+                    extra_streams: Path | None = None,
+                    extra_clips: Path | None = None) -> dict[str, Any]:
     """Train on ``corpus``'s train split (and, over the embedding, on windows of the first
     two thirds of ``stream_corpus``'s streams); score the test clips and streams of
     ``test_corpus`` (default: ``corpus``; the ablation scores every row on the full row's
     test split, hard negatives included) and ``real_dir``; choose the per-keyword
-    thresholds on the last third of ``stream_corpus``'s streams (the dev streams)."""
+    thresholds on the last third of ``stream_corpus``'s streams (the dev streams); every
+    stream of ``extra_streams`` (``--extra-streams``) gives training windows too, and
+    every clip of ``extra_clips`` (``--extra-clips``) is a training clip."""
     from synthaudio.evaluate.report import write_report
     from synthaudio.train.classifier import posteriors, save_classifier, train_classifier
     from synthaudio.train.detect import DetectorSettings, settings_dict
@@ -283,6 +312,18 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                            feats_cfg, args.jobs))
              for s, rs in clips.items()}
     train_feats, train_ys = list(feats["train"]), list(ys["train"])
+    more: list[Any] = []  # the clips of --extra-clips
+    if extra_clips is not None:
+        more = [r for r in iter_metadata(extra_clips)
+                if r.extra.get("kind") not in ("background", "stream")]
+        train_feats += cached(cache / f"{extra_clips.name}-train",
+                              (str(extra_clips), len(more), feats_cfg),
+                              lambda: clip_features([extra_clips / r.audio for r in more],
+                                                    feats_cfg, args.jobs))
+        train_ys += [model_label(str(r.extra["label"]), labels) for r in more]
+        print(f"{name}: {len(more)} more clips ("
+              f"{sum(r.extra['kind'] == 'positive' for r in more)} positive) from "
+              f"{extra_clips.name}", flush=True)
     embedding = isinstance(feats_cfg, EmbeddingConfig)
     if embedding and args.context:
         pos = [r for r in clips["train"] if r.extra["kind"] == "positive"
@@ -311,6 +352,19 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         train_ys += wy
         print(f"{name}: {len(wy)} stream windows ({sum(y != '_unknown_' for y in wy)} "
               f"positive) from {len(chosen)} training streams", flush=True)
+    if extra_streams is not None and embedding and args.negative_every:
+        assert isinstance(feats_cfg, EmbeddingConfig)
+        more_streams = [(extra_streams / r.audio, r.extra["events"])
+                        for r in iter_metadata(extra_streams) if r.extra.get("kind") == "stream"]
+        wf, wy = cached(cache / f"{extra_streams.name}-windows",
+                        (str(extra_streams), len(more_streams), feats_cfg, labels,
+                         args.negative_every, EDGE_S),
+                        lambda: training_windows(more_streams, feats_cfg, window_s, hop_s,
+                                                 labels, args.negative_every))
+        train_feats += wf
+        train_ys += wy
+        print(f"{name}: {len(wy)} more stream windows ({sum(y != '_unknown_' for y in wy)} "
+              f"positive) from {len(more_streams)} extra training streams", flush=True)
     pool: list[np.ndarray] = []  # negative windows hard negatives are mined from
     if embedding and (args.joined_negatives or args.mine):
         assert isinstance(feats_cfg, EmbeddingConfig)
@@ -362,6 +416,39 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         train_ys += [UNKNOWN] * (len(found) * MINE_COPIES)
         result = fit()
     settings = DetectorSettings(smooth_frames=args.smooth, refractory_s=args.refractory)
+    words: dict[str, Any] | None = None  # --word-vectors: the second front end's regression
+    if args.word_vectors == "ewn":
+        from word_vectors import fit_word_classifier, save_word_classifier, word_vectors
+
+        vcache = out / "cache" / "ewn"
+        vec = {s: cached(vcache / f"{corpus.name}-{s}",
+                         (str(test_corpus if s == "test" else corpus), len(rs), WORD_VECTORS),
+                         lambda s=s, rs=rs: word_vectors(
+                             [(test_corpus if s == "test" else corpus) / r.audio for r in rs]))
+               for s, rs in clips.items()}
+        train_x, train_wy = vec["train"], list(ys["train"])
+        if extra_clips is not None and more:
+            train_x = np.concatenate([train_x, cached(
+                vcache / f"{extra_clips.name}-train", (str(extra_clips), len(more), WORD_VECTORS),
+                lambda: word_vectors([extra_clips / r.audio for r in more]))])
+            train_wy += [model_label(str(r.extra["label"]), labels) for r in more]
+        words = fit_word_classifier(train_x, train_wy, vec["dev"], ys["dev"], labels)
+        words["test"] = vec["test"]
+        save_word_classifier(out / "exp" / name / "word_classifier.npz", words)
+        print(f"{name}: word vectors of {len(train_wy)} training clips, C {words['c']:g} "
+              "(dev balanced accuracy " + ", ".join(f"{c}: {100 * v:.1f}%" for c, v in
+                                                    words["dev_balanced"].items()) + ")",
+              flush=True)
+
+    def clip_posteriors(head_feats: Sequence[np.ndarray],
+                        word_x: np.ndarray | None) -> np.ndarray:
+        """The clip posteriors: the head's, fused with the word vectors' where used."""
+        head = posteriors(result.model, head_feats)
+        if words is None or word_x is None:
+            return head
+        from word_vectors import fuse, word_posteriors
+
+        return fuse(head, word_posteriors(words, word_x))
 
     def score(windows: list[np.ndarray]) -> np.ndarray:
         return posteriors(result.model, windows)
@@ -375,7 +462,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                  r.extra["events"], r.duration_s) for r in recs]
 
     index = {label: k for k, label in enumerate(labels)}
-    probs = posteriors(result.model, feats["test"])
+    probs = clip_posteriors(feats["test"], None if words is None else words["test"])
     truth = np.array([index[y] for y in ys["test"]])
     clip_summary = clip_scores(ys["test"], [labels[int(k)] for k in probs.argmax(1)])
     positive = [k for k, r in enumerate(clips["test"]) if r.extra["kind"] == "positive"
@@ -393,6 +480,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "joined_negative_streams": args.joined_negatives,
                                "mined_hard_negatives": mined, "mixup": args.mixup,
                                "spec_augment": args.spec_augment, "seed": args.seed,
+                               "word_vectors": args.word_vectors,
+                               "word_vectors_c": None if words is None else words["c"],
+                               "extra_clips": len(more),
                                "train_examples": len(train_feats),
                                "clips": len(truth), "accuracy": clip_summary["accuracy"],
                                "balanced_accuracy": clip_summary["balanced_accuracy"],
@@ -458,10 +548,18 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             score, recs, feats_cfg, labels, hop_s, window_s, settings)
     if real_dir is not None:
         real = real_clips(real_dir, labels, out, window_s)
-        rp = posteriors(result.model, clip_features([c.path for c in real], feats_cfg,
-                                                    args.jobs))
+        real_feats = clip_features([c.path for c in real], feats_cfg, args.jobs)
+        real_x = None
+        if words is not None:
+            from word_vectors import word_vectors
+
+            real_x = word_vectors([c.path for c in real])
+        rp = clip_posteriors(real_feats, real_x)
         predicted = [labels[int(k)] for k in rp.argmax(1)]
+        head_only = posteriors(result.model, real_feats).argmax(1)
         summary["real"] = {"dir": str(real_dir),
+                           "head_only": clip_scores([c.label for c in real],
+                                                    [labels[int(k)] for k in head_only]),
                            **clip_scores([c.label for c in real], predicted),
                            "per_word": clip_scores(
                                [c.word for c in real],
@@ -584,6 +682,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="an existing streams corpus (OUT/corpora/kws-*-streams) instead of "
                         "making one: another vocabulary's serves (its other words are "
                         "negatives)")
+    p.add_argument("--extra-streams", type=int, metavar="N",
+                   help="N more streams of 48 other voices (their own corpus, "
+                        "<name>-streams-extra), all training streams: more keywords in "
+                        f"running speech and more negative windows (default {EXTRA_STREAMS}, "
+                        "--quick: 0)")
+    p.add_argument("--word-vectors", choices=("ewn", "none"),
+                   help="a second front end for the clip scores: EfficientWord-Net's word "
+                        "vectors and a logistic regression, fused with the head's posteriors "
+                        "(the stream detector keeps the head alone); none: the head alone "
+                        f"(default {WORD_VECTORS_DEFAULT}, --quick: none)")
+    p.add_argument("--extra-clips", type=int, default=EXTRA_CLIPS, metavar="N",
+                   help="N more positives a target said by voices of their own (their own "
+                        "corpus, <name>-extra, with negatives in the same ratios), all "
+                        "training clips (0: none)")
     p.add_argument("--negative-every", type=int, default=NEGATIVE_EVERY,
                    help="every Nth negative window of a training stream is trained on (0: "
                         "no stream windows)")
@@ -619,6 +731,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.stream_train is None:
         args.stream_train = QUICK["stream_train"] if args.quick else STREAM_TRAIN
+    if args.extra_streams is None:
+        args.extra_streams = 0 if args.quick else EXTRA_STREAMS
+    if args.word_vectors is None:
+        args.word_vectors = "none" if args.quick else WORD_VECTORS_DEFAULT
+    if args.word_vectors == "ewn" and not all(importlib.util.find_spec(m) for m in
+                                              ("eff_word_net", "sklearn")):
+        print("run.py: --word-vectors ewn needs EfficientWord-Net and scikit-learn: pip install "
+              "--no-deps EfficientWord-Net==1.0.5 && pip install scikit-learn (or pass "
+              "--word-vectors none)", file=sys.stderr)
+        return 2
     try:
         import synthaudio.train.model  # noqa: F401 - its ImportError names the extra
     except ImportError as exc:
@@ -649,9 +771,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                        else make_corpus(stream_config(cfg, args.stream_train, args.quick), out,
                                         args.jobs, args.reuse_corpus)
                        if args.stream_train else None)
+            extra = (make_corpus(stream_config(cfg, args.extra_streams, args.quick, extra=True),
+                                 out, args.jobs, args.reuse_corpus)
+                     if args.extra_streams else None)
+            more = (make_corpus(extra_clips_config(cfg, args.extra_clips, args.quick), out,
+                                args.jobs, args.reuse_corpus)
+                    if args.extra_clips else None)
             table[row] = train_and_score(corpus, out,
                                          model_name(name, row, args.features) + args.tag,
-                                         args, real, full, stream_corpus=streams)
+                                         args, real, full, stream_corpus=streams,
+                                         extra_streams=extra, extra_clips=more)
     except SynthaudioError as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 2

@@ -21,9 +21,14 @@ REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"
                     reason="the keywords recipe trains with torch (extra 'train')")
 def test_keywords_quick(tmp_path: Path) -> None:
     out = tmp_path / "kws"
+    # the word vectors where EfficientWord-Net is installed (not an extra of the test
+    # install: its requirements name pyaudio); more clips and streams of their own voices
+    words = importlib.util.find_spec("eff_word_net") is not None
     proc = subprocess.run(
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
-         "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH)],
+         "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH),
+         "--extra-clips", "4", "--extra-streams", "1",
+         "--word-vectors", "ewn" if words else "none"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     m = re.search(r"^commands10-full: accuracy (\d+\.\d)% \((\d+) test clips; "
@@ -35,6 +40,19 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert abs(100 * results["accuracy"] - float(m.group(1))) < 0.06
     assert abs(100 * results["balanced_accuracy"] - float(m.group(3))) < 0.06
     assert results["features"] == "embedding" and results["balance"] == 1.0
+    # --extra-clips 4: 4 positives a command (40), 20 hard negatives, 14 other speech, 2
+    # each of babble, noise and silence, all training clips
+    extra = out / "corpora" / "kws-commands10-full-quick-extra"
+    assert len((extra / "metadata.jsonl").read_text().splitlines()) == results["extra_clips"]
+    assert results["extra_clips"] == 80
+    assert "80 more clips (40 positive) from kws-commands10-full-quick-extra" in proc.stdout
+    assert re.search(r"\d+ more stream windows \(\d+ positive\) from 1 extra training streams",
+                     proc.stdout)
+    assert results["word_vectors"] == ("ewn" if words else "none")
+    if words:
+        assert results["word_vectors_c"] in (0.3, 1.0, 3.0, 10.0)
+        assert (out / "exp" / "commands10-full" / "word_classifier.npz").is_file()
+        assert 0 <= results["real"]["head_only"]["accuracy"] <= 1
     # every word of the fixture cut out by alignment: its "go" and "on" ("feels like these
     # days go on forever") are the commands, the other words _unknown_
     real = results["real"]
@@ -236,3 +254,29 @@ def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> 
     assert (got["detections"], got["false_accepts"], got["keywords_said"],
             got["keywords_found"]) == (3, 1, 2, 2)
     assert got["false"] == [["yes", 0.0, 0.8]]  # "yes" over the clip of "three"
+
+
+def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None:
+    """--extra-clips: more positives a target by voices of their own (seed + 3, as many as
+    the base's train split), negatives in the base's ratios, all training clips, no
+    streams; --extra-streams: streams only, seed + 2, their own name (the dev streams of
+    <name>-streams stay what they were)."""
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from run import derive_config, extra_clips_config, stream_config
+
+    cfg = derive_config("commands10", "full", False, None, 200)
+    extra = extra_clips_config(cfg, 150, False)
+    assert extra["name"] == "kws-commands10-full-extra" and extra["seed"] == cfg["seed"] + 3
+    assert extra["speakers"]["count"] == 128 and cfg["speakers"]["count"] == 160
+    assert extra["splits"] == {"train": 1.0, "dev": 0.0, "test": 0.0}
+    assert extra["counts"]["positives"] == 150 and extra["streams"]["count"] == 0
+    for kind in ("hard_negatives", "speech", "babble", "noise", "silence"):
+        assert extra["counts"][kind] == cfg["counts"][kind]
+    assert extra["targets"] == cfg["targets"] and extra["augment"] == cfg["augment"]
+    dev = stream_config(cfg, 24, False)
+    more = stream_config(cfg, 12, False, extra=True)
+    assert (dev["name"], dev["seed"], dev["streams"]["count"]) == (
+        "kws-commands10-full-streams", cfg["seed"] + 1, 24)
+    assert (more["name"], more["seed"], more["streams"]["count"]) == (
+        "kws-commands10-full-streams-extra", cfg["seed"] + 2, 12)
+    assert more["speakers"]["count"] == dev["speakers"]["count"] == 48
