@@ -8,9 +8,10 @@
 #   flite, festival + voices: the Flite and Festival TTS engines
 #   build-essential: a C/C++ compiler for what pip builds from source (ttspico, pyworld,
 #              webrtcvad)
+#   portaudio19-dev: the headers pyaudio builds against (EfficientWord-Net requires it)
 set -euo pipefail
 packages=(ffmpeg sox chromium flite libflite1 flite1-dev festival festvox-kallpc16k
-          festvox-kdlpc16k festvox-us-slt-hts build-essential)
+          festvox-kdlpc16k festvox-us-slt-hts build-essential portaudio19-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
