@@ -145,14 +145,18 @@ def shared_embedding(cfg: EmbeddingConfig) -> SpeechEmbedding:
     return SpeechEmbedding(cfg)
 
 
+def delayed(audio: np.ndarray, shift_s: float) -> np.ndarray:
+    """16 kHz ``audio`` (float32) after ``shift_s`` of silence: its words moved against the
+    80 ms frame grid (the test-time shifts, and the ``shift`` training view)."""
+    x = np.asarray(audio, np.float32)
+    return np.concatenate([np.zeros(round(shift_s * SAMPLE_RATE), np.float32), x])
+
+
 def _worker_features(job: tuple[Path, EmbeddingConfig, float]) -> np.ndarray:
     from synthaudio.train.features import load_mono
 
     path, cfg, shift_s = job
-    audio = load_mono(path, SAMPLE_RATE)
-    if shift_s:
-        audio = np.concatenate([np.zeros(round(shift_s * SAMPLE_RATE), np.float32), audio])
-    return shared_embedding(cfg).clip(audio)
+    return shared_embedding(cfg).clip(delayed(load_mono(path, SAMPLE_RATE), shift_s))
 
 
 def embedding_features(paths: Sequence[Path], cfg: EmbeddingConfig | None = None,

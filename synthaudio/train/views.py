@@ -29,7 +29,13 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from synthaudio.train.embedding import SAMPLE_RATE, EmbeddingConfig, model_files, shared_embedding
+from synthaudio.train.embedding import (
+    SAMPLE_RATE,
+    EmbeddingConfig,
+    delayed,
+    model_files,
+    shared_embedding,
+)
 
 VIEW_KINDS = ("speed", "narrowband", "shift")
 
@@ -79,7 +85,7 @@ def render_view(audio: np.ndarray, kind: str, param: float) -> np.ndarray:
         low = soxr.resample(x, SAMPLE_RATE, int(param), quality="HQ")
         return soxr.resample(low, int(param), SAMPLE_RATE, quality="HQ").astype(np.float32)
     if kind == "shift":
-        return np.concatenate([np.zeros(round(param * SAMPLE_RATE), np.float32), x])
+        return delayed(x, param)
     raise ValueError(f"view kind must be one of {VIEW_KINDS}, got {kind!r}")
 
 
