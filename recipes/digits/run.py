@@ -394,7 +394,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "see matching.py); DIR is also scored when it is a Kaldi directory")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                    help="processes for generation and features (default: all cores)")
-    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--threads", type=int,
+                   help="torch threads (default: 1 for --features embedding, whose small "
+                        "head trains as fast on one; torch's choice for log-mel)")
     p.add_argument("--epochs", type=int,
                    help=f"training epochs (default {EPOCHS['embedding']}, log-mel "
                         f"{EPOCHS['log-mel']}; quick {QUICK_EPOCHS})")
@@ -492,7 +494,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS[args.features])
     batch = args.batch or (QUICK_BATCH if args.quick else 64)
     # SpecAugment for log-mel; over the frozen embedding, its masks when --mask
-    train_cfg = TrainConfig(epochs=epochs, max_batch=batch, seed=args.seed, threads=args.threads,
+    # one thread for the embedding's head: as fast alone (30 epochs in ~35 s), and torch's
+    # default of every core made each epoch 30x slower (1 s -> 31 s) with one other busy
+    # process on a 2-core machine (measured 2026-12-06)
+    threads = args.threads or (1 if args.features == "embedding" else None)
+    train_cfg = TrainConfig(epochs=epochs, max_batch=batch, seed=args.seed, threads=threads,
                             spec_augment=SpecAugmentConfig() if args.features == "log-mel"
                             else FRAME_MASKS if args.mask else None)
     table: dict[str, dict[str, float | None]] = {}

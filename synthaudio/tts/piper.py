@@ -24,6 +24,7 @@ and the phoneme-duration word timings, in one module.)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import zlib
@@ -72,6 +73,10 @@ class PiperConfig(BaseModel):
     length_scale: Range = (0.9, 1.15)  # > 1: slower
     noise_scale: Range = (0.55, 0.8)  # variation of the voice (VITS's prior noise)
     noise_w_scale: Range = (0.6, 1.0)  # variation of the phoneme durations
+    # espeak-ng voices (accents) whose pronunciation rules give the Piper speakers' phonemes,
+    # one drawn per speaker (en-gb-x-rp, en-029, en-gb-x-gbcwmd...): the neural voice says
+    # the words as that accent would. Empty: the model's own espeak voice (its json's)
+    accents: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
     device: str = "auto"  # "auto" (CUDA where onnxruntime-gpu is installed), "cpu", "cuda"
 
     @model_validator(mode="after")
@@ -83,6 +88,9 @@ class PiperConfig(BaseModel):
             raise ValueError(f"device: {self.device!r} is not one of auto, cpu, cuda")
         if not self.models:
             raise ValueError("model: give at least one Piper model")
+        for accent in self.accents:
+            if not accent or not accent.replace("-", "").isalnum():
+                raise ValueError(f"accents: {accent!r} is not an espeak-ng voice name")
         return self
 
     @property
@@ -103,11 +111,21 @@ class PiperVoice:
     # the resolved .onnx path; out of repr (which seeds the noise), so a corpus's bytes do
     # not depend on where its config or the package lies
     path: str = field(default="", repr=False, compare=False)
+    # the espeak-ng voice whose rules give the phonemes (``PiperConfig.accents``); None: the
+    # model's own. Seeds the noise where set (``noise_key``), so voices without one keep
+    # the bytes they had before accents existed
+    accent: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         del out["path"]
+        if self.accent is None:
+            del out["accent"]
         return out
+
+    def noise_key(self, text: str) -> str:
+        """What seeds the model's noise for ``text``."""
+        return f"{self}|{text}" + (f"|{self.accent}" if self.accent else "")
 
 
 def resolve_model(model: str, base_dir: Path | None = None) -> Path:
@@ -360,14 +378,31 @@ class _Model:
         self.inputs = {i.name for i in self.session.get_inputs()}
         # piper's own phonemizer (espeak-ng data of the wheel) through its voice class
         self.voice = _PiperVoice(session=self.session, config=self.config)
+        self._accented: dict[str, Any] = {}  # accent -> the voice phonemizing with its rules
         self.lock = threading.Lock()
 
-    def tokens(self, text: str) -> tuple[list[int], list[str]]:
+    def phonemize(self, text: str, accent: str | None = None) -> list[list[str]]:
+        """Piper's phonemes of ``text`` by sentence, by the rules of the espeak-ng voice
+        ``accent`` (None: the model's own, as its json names it)."""
+        if accent is None or accent == self.config.espeak_voice:
+            return self.voice.phonemize(text)
+        with self.lock:
+            if accent not in self._accented:
+                self._accented[accent] = dataclasses.replace(
+                    self.voice, config=dataclasses.replace(self.config, espeak_voice=accent))
+            voice = self._accented[accent]
+        try:
+            return voice.phonemize(text)
+        except RuntimeError as exc:  # espeakbridge: no such voice
+            raise ConfigKeyError(f"speakers.piper.accents: espeak-ng has no voice {accent!r} "
+                                 f"({str(exc).splitlines()[0][:120]})") from None
+
+    def tokens(self, text: str, accent: str | None = None) -> tuple[list[int], list[str]]:
         """Phoneme ids and, per id, the phoneme it encodes (piper's layout: BOS, PAD,
         then each phoneme followed by PAD, then EOS); sentences joined by a word break."""
         from piper.const import BOS, EOS, PAD
 
-        sentences = [s for s in self.voice.phonemize(text) if s]
+        sentences = [s for s in self.phonemize(text, accent) if s]
         phonemes: list[str] = []
         for s in sentences:
             phonemes += ([" "] if phonemes else []) + list(s)
@@ -384,9 +419,9 @@ class _Model:
                     tokens.append(PAD)
         return ids, tokens
 
-    def phoneme_count(self, word: str) -> int:
+    def phoneme_count(self, word: str, accent: str | None = None) -> int:
         """Phonemes of ``word`` said alone (stress marks not counted)."""
-        return sum(1 for sent in self.voice.phonemize(word) for p in sent
+        return sum(1 for sent in self.phonemize(word, accent) for p in sent
                    if p not in _NOT_PHONEMES)
 
     def run(self, ids: list[int], voice: PiperVoice, rng_seed: int) -> tuple[np.ndarray,
@@ -468,8 +503,8 @@ class PiperEngine:
 
     def synthesize(self, text: str, voice: PiperVoice) -> Synthesis:
         model = self.model(voice)
-        ids, tokens = model.tokens(text)
-        seed = zlib.crc32(f"{voice}|{text}".encode())
+        ids, tokens = model.tokens(text, voice.accent)
+        seed = zlib.crc32(voice.noise_key(text).encode())
         with model.lock:
             audio, durations = model.run(ids, voice, seed)
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
@@ -478,7 +513,7 @@ class PiperEngine:
         rate = int(model.config.sample_rate)
         words = None
         if durations is not None and durations.size == len(ids):
-            counts = [model.phoneme_count(w) for w in text.split()]
+            counts = [model.phoneme_count(w, voice.accent) for w in text.split()]
             words = word_timings(text.split(), counts, tokens, durations,
                                  float(model.config.hop_length) / rate, audio.size / rate)
             if words is not None:
@@ -631,7 +666,9 @@ def speaker_voices(engine: PiperEngine, section: PiperConfig | None, count: int,
                    ) -> list[tuple[PiperVoice, str | None]]:
     """(voice, gender) of ``count`` speakers: the configured models' speakers in a drawn
     order, each used once before any is used twice (with ``genders``, a gender per
-    speaker, each takes the next model speaker of its gender); scales drawn from ``rng``."""
+    speaker, each takes the next model speaker of its gender); scales drawn from ``rng``.
+    ``cfg.accents`` are dealt out in a drawn order, each as often as the count allows
+    (drawn after everything else: a config without accents keeps its draws)."""
     cfg = section if section is not None else engine.cfg
     pool = _speaker_pool(engine, cfg, corpus_language)
     order = [pool[k] for k in rng.permutation(len(pool))]
@@ -640,4 +677,8 @@ def speaker_voices(engine: PiperEngine, section: PiperConfig | None, count: int,
     for k in deal_voices(range(len(order)), known, genders, count):
         model, path, speaker = order[k]
         out.append((sample_voice(cfg, model, speaker, rng, path), known[k]))
+    if cfg.accents:
+        accents = [cfg.accents[k] for k in rng.permutation(len(cfg.accents))]
+        out = [(dataclasses.replace(v, accent=accents[i % len(accents)]), g)
+               for i, (v, g) in enumerate(out)]
     return out

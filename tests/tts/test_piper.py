@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -200,3 +201,42 @@ def test_cuda_falls_back_to_the_cpu_with_a_note(monkeypatch: pytest.MonkeyPatch)
     assert piper.resolve_device("auto") == ("cuda", None)
     assert piper.resolve_device("cuda") == ("cuda", None)
     assert piper.resolve_device("cpu") == ("cpu", None)
+
+
+def test_an_accent_gives_its_own_phonemes_and_is_recorded(engine: PiperEngine) -> None:
+    model = engine.model(voice())
+    own = model.tokens("three five")[1]
+    west_midlands = model.tokens("three five", "en-gb-x-gbcwmd")[1]
+    caribbean = model.tokens("three five", "en-029")[1]
+    # espeak-ng's rules: θɹiː faɪv (en-us), θɹei fɔɪv (West Midlands), t̪ɹiː (Caribbean)
+    assert "ː" in own and "ɔ" not in own and "ɔ" in west_midlands and "e" in west_midlands
+    assert "θ" in own and "θ" not in caribbean
+    assert model.tokens("three five", "en-us") == model.tokens("three five")
+    accented = dataclasses.replace(voice(), accent="en-gb-x-gbcwmd")
+    s = engine.synthesize("three five", accented)
+    assert s.words is not None and [w.word for w in s.words] == ["three", "five"]
+    plain = engine.synthesize("three five", voice()).audio
+    assert not np.array_equal(s.audio[: len(plain)], plain[: len(s.audio)])
+    assert np.array_equal(engine.synthesize("three five", accented).audio, s.audio)
+    assert accented.to_dict()["accent"] == "en-gb-x-gbcwmd"
+    # a voice without an accent records none and seeds its noise as before accents existed
+    assert "accent" not in voice().to_dict()
+    assert voice().noise_key("x") == f"{voice()}|x"
+
+
+def test_accents_are_dealt_out_evenly_after_every_other_draw(engine: PiperEngine) -> None:
+    accents = ["en-gb-x-rp", "en-029", "en-gb-x-gbclan"]
+    plain = speaker_voices(engine, PiperConfig(model=JOE), 10, np.random.default_rng(3))
+    dealt = speaker_voices(engine, PiperConfig(model=JOE, accents=accents), 10,
+                           np.random.default_rng(3))
+    counts = sorted(sum(v.accent == a for v, _ in dealt) for a in accents)
+    assert counts == [3, 3, 4]
+    assert all(v.accent is None for v, _ in plain)
+    assert [(dataclasses.replace(v, accent=None), g) for v, g in dealt] == plain
+
+
+def test_an_unknown_accent_is_a_config_error(engine: PiperEngine) -> None:
+    with pytest.raises(ConfigError, match="espeak-ng has no voice 'xx-nowhere'"):
+        engine.synthesize("three", dataclasses.replace(voice(), accent="xx-nowhere"))
+    with pytest.raises(ValueError, match="is not an espeak-ng voice name"):
+        PiperConfig(model=JOE, accents=["en us; rm"])
