@@ -96,8 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="first-stage thresholds (comma list)")
     p.add_argument("--weights", default="0.5", help="the word vectors' shares (comma list)")
     p.add_argument("--fa-per-hour", type=float, default=1.0)
+    p.add_argument("--threads", type=int, default=1, help="torch's and the ResNet's threads")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
     model, labels, feats_cfg = load_classifier(args.model)
     det = load_detector_settings(args.model)
     settings = DetectorSettings(int(det.get("smooth_frames", 3)),
@@ -105,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window_s = float(det.get("window_s", 1.0))
     params = load_word_classifier(args.word_classifier or args.model.parent / WORD_CLASSIFIER,
                                   labels)
-    verifier = Verifier(params, vectors=WordVectors(threads=1))
+    verifier = Verifier(params, vectors=WordVectors(threads=args.threads))
     candidates = sorted(float(x) for x in args.candidates.split(","))
     weights = [float(x) for x in args.weights.split(",")]
 

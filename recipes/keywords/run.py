@@ -115,6 +115,10 @@ THRESHOLD_KIND = "pooled"  # per-keyword: 30-55 FA/h on the test streams (round 
 # posterior (the word vectors' share VERIFY_WEIGHT) is the second stage's score
 CANDIDATE_THRESHOLD = 0.5
 VERIFY_WEIGHT = 0.5
+# the clip scores' fusion: the word vectors' share of the geometric mean (--fuse-weight; dev:
+# the one of FUSE_GRID with the highest balanced accuracy on the synthetic dev clips)
+FUSE_WEIGHT = 0.5
+FUSE_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 # long negative audio joined from the corpus's own negative clips (--joined-negatives)
 NEGATIVE_KINDS = ("hard_negative", "speech", "babble", "noise", "silence", "background")
 JOINED_S = 120.0
@@ -440,11 +444,28 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             train_wy += [model_label(str(r.extra["label"]), labels) for r in more]
         words = fit_word_classifier(train_x, train_wy, vec["dev"], ys["dev"], labels)
         words["test"] = vec["test"]
+        words["dev_x"] = vec["dev"]
         save_word_classifier(out / "exp" / name / "word_classifier.npz", words)
         print(f"{name}: word vectors of {len(train_wy)} training clips, C {words['c']:g} "
               "(dev balanced accuracy " + ", ".join(f"{c}: {100 * v:.1f}%" for c, v in
                                                     words["dev_balanced"].items()) + ")",
               flush=True)
+
+    fuse_weight, fuse_dev = FUSE_WEIGHT, {}  # the word vectors' share of the clip scores
+    if words is not None and args.fuse_weight == "dev":
+        from word_vectors import fuse, word_posteriors
+
+        head_dev = posteriors(result.model, feats["dev"])
+        word_dev = word_posteriors(words, words["dev_x"])
+        for w in FUSE_GRID:
+            pred = fuse(head_dev, word_dev, w).argmax(1)
+            fuse_dev[str(w)] = clip_scores(ys["dev"], [labels[int(k)] for k in pred]
+                                           )["balanced_accuracy"]
+        fuse_weight = float(max(FUSE_GRID, key=lambda w: (fuse_dev[str(w)], -abs(w - 0.5))))
+        print(f"{name}: fuse weight {fuse_weight} (dev balanced accuracy " + ", ".join(
+            f"{w}: {100 * v:.1f}%" for w, v in fuse_dev.items()) + ")", flush=True)
+    elif args.fuse_weight != "dev":
+        fuse_weight = float(args.fuse_weight)
 
     def clip_posteriors(head_feats: Sequence[np.ndarray],
                         word_x: np.ndarray | None) -> np.ndarray:
@@ -454,7 +475,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             return head
         from word_vectors import fuse, word_posteriors
 
-        return fuse(head, word_posteriors(words, word_x))
+        return fuse(head, word_posteriors(words, word_x), fuse_weight)
 
     def score(windows: list[np.ndarray]) -> np.ndarray:
         return posteriors(result.model, windows)
@@ -490,6 +511,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "spec_augment": args.spec_augment, "seed": args.seed,
                                "word_vectors": args.word_vectors,
                                "word_vectors_c": None if words is None else words["c"],
+                               "fuse_weight": None if words is None else fuse_weight,
+                               "fuse_dev_balanced": fuse_dev,
                                "extra_clips": len(more),
                                "train_examples": len(train_feats),
                                "clips": len(truth), "accuracy": clip_summary["accuracy"],
@@ -760,6 +783,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "vectors and a logistic regression, fused with the head's posteriors "
                         "(the stream detector keeps the head alone); none: the head alone "
                         f"(default {WORD_VECTORS_DEFAULT}, --quick: none)")
+    p.add_argument("--fuse-weight", default=str(FUSE_WEIGHT), metavar="W",
+                   help="the word vectors' share of the fused clip scores (--word-vectors ewn), "
+                        f"or 'dev': the one of {FUSE_GRID} best on the synthetic dev clips' "
+                        f"balanced accuracy (default {FUSE_WEIGHT})")
     p.add_argument("--extra-clips", type=int, default=EXTRA_CLIPS, metavar="N",
                    help="N more positives a target said by voices of their own (their own "
                         "corpus, <name>-extra, with negatives in the same ratios), all "
@@ -803,6 +830,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.extra_streams = 0 if args.quick else EXTRA_STREAMS
     if args.word_vectors is None:
         args.word_vectors = "none" if args.quick else WORD_VECTORS_DEFAULT
+    if args.fuse_weight != "dev":
+        try:
+            ok = 0 <= float(args.fuse_weight) <= 1
+        except ValueError:
+            ok = False
+        if not ok:
+            print(f"run.py: --fuse-weight must be 'dev' or within [0, 1], got "
+                  f"{args.fuse_weight!r}", file=sys.stderr)
+            return 2
     if args.word_vectors == "ewn" and not all(importlib.util.find_spec(m) for m in
                                               ("eff_word_net", "sklearn")):
         print("run.py: --word-vectors ewn needs EfficientWord-Net and scikit-learn: pip install "
