@@ -96,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="first-stage thresholds (comma list)")
     p.add_argument("--weights", default="0.5", help="the word vectors' shares (comma list)")
     p.add_argument("--fa-per-hour", type=float, default=1.0)
+    p.add_argument("--shifts", default="0", help="the candidate's window moved by each "
+                   "(seconds, comma list); the best fused posterior counts")
     p.add_argument("--threads", type=int, default=1, help="torch's and the ResNet's threads")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -109,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window_s = float(det.get("window_s", 1.0))
     params = load_word_classifier(args.word_classifier or args.model.parent / WORD_CLASSIFIER,
                                   labels)
-    verifier = Verifier(params, vectors=WordVectors(threads=args.threads))
+    verifier = Verifier(params, vectors=WordVectors(threads=args.threads),
+                        shifts_s=[float(x) for x in args.shifts.split(",")])
     candidates = sorted(float(x) for x in args.candidates.split(","))
     weights = [float(x) for x in args.weights.split(",")]
 

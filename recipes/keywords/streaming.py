@@ -226,12 +226,12 @@ def verified(smoothed: np.ndarray, words: Mapping[int, np.ndarray], candidate_t:
     """``judge_stream``'s ``rescore`` of a cascade: a peak at or below ``candidate_t`` is
     rejected (0), one above gets the fused posterior of its label (the smoothed head row
     at its window and the word posteriors ``words[window]``)."""
-    from synthaudio.train.verifier import fuse
+    from synthaudio.train.verifier import best_fused
 
     def rescore(j: int, k: int, score: float) -> float:
         if score <= candidate_t:
             return 0.0
-        return float(fuse(smoothed[k:k + 1], words[k][None], weight)[0, j])
+        return float(best_fused(smoothed[k], words[k], weight)[j])
 
     return rescore
 
@@ -244,7 +244,7 @@ class ScoredStream:
     smoothed: np.ndarray
     events: list[Any]  # of the model's labels
     duration_s: float
-    words: dict[int, np.ndarray]
+    words: dict[int, np.ndarray]  # window -> word posteriors (shifts, labels)
 
 
 def score_cascade(score: Callable[[list[np.ndarray]], np.ndarray],
@@ -263,9 +263,9 @@ def score_cascade(score: Callable[[list[np.ndarray]], np.ndarray],
         ks = candidate_windows(smoothed, labels, hop_s, settings.refractory_s, min_candidate)
         audio = load_mono(path, RATE)
         t0 = time.process_time()
-        rows = verifier.word_scores(audio, [candidate_centre_s(k, hop_s, window_s,
-                                                               settings.smooth_frames)
-                                            for k in ks])
+        rows = verifier.shifted_word_scores(audio, [candidate_centre_s(k, hop_s, window_s,
+                                                                       settings.smooth_frames)
+                                                    for k in ks])
         cpu_s += time.process_time() - t0
         vectors += len(ks)
         out.append(ScoredStream(smoothed, [ev for ev in events if ev[0] in labels], duration_s,

@@ -28,6 +28,7 @@ from synthaudio.errors import InputError, SynthaudioError
 RATE = 16000
 WINDOW_S = 1.5  # the ResNet's input
 FUSE_WEIGHT = 0.5  # the word vectors' share of the geometric mean of the posteriors
+SHIFTS_S = (0.0,)  # the candidate's 1.5 s centred on it moved by each; the best one counts
 NEEDS = "the verifier needs EfficientWord-Net: pip install --no-deps EfficientWord-Net==1.0.5"
 
 
@@ -119,29 +120,52 @@ class WordVectors:
         return np.stack(out).astype(np.float32) if out else np.zeros((0, 2048), np.float32)
 
 
+def best_fused(head_row: np.ndarray, words: np.ndarray, weight: float) -> np.ndarray:
+    """Per label, the highest fused posterior of one candidate over its shifted windows
+    (``words``: ``(shifts, labels)`` word posteriors; ``head_row``: the head's ``(labels,)``)."""
+    rows = np.broadcast_to(np.asarray(head_row)[None], words.shape)
+    return np.asarray(fuse(rows, words, weight).max(axis=0))
+
+
 class Verifier:
-    """Stage 2 of the cascade: the fused posteriors of candidates (see the module doc)."""
+    """Stage 2 of the cascade: the fused posteriors of candidates (see the module doc);
+    ``shifts_s``: the candidate's window moved by each, the best fused posterior of a
+    label counts."""
 
     def __init__(self, params: dict[str, Any], weight: float = FUSE_WEIGHT,
-                 vectors: WordVectors | None = None) -> None:
+                 vectors: WordVectors | None = None,
+                 shifts_s: Sequence[float] = SHIFTS_S) -> None:
         if not 0 <= weight <= 1:
             raise ValueError(f"the verifier's fuse weight must be within [0, 1], got {weight}")
+        if not shifts_s:
+            raise ValueError("the verifier needs at least one shift")
         self.params = params
         self.weight = weight
         self.vectors = vectors or WordVectors()
+        self.shifts_s = tuple(float(x) for x in shifts_s)
 
     def word_scores(self, audio: np.ndarray, centres_s: Sequence[float]) -> np.ndarray:
         """The word posteriors ``(n, labels)`` of the 1.5 s windows centred at ``centres_s``."""
         return word_posteriors(self.params, self.vectors([window_at(audio, c)
                                                           for c in centres_s]))
 
+    def shifted_word_scores(self, audio: np.ndarray, centres_s: Sequence[float]) -> np.ndarray:
+        """The word posteriors ``(n, shifts, labels)`` of each candidate's shifted windows."""
+        n, k = len(centres_s), len(self.params["labels"])
+        if not n:
+            return np.zeros((0, len(self.shifts_s), k), np.float32)
+        rows = self.word_scores(audio, [c + d for c in centres_s for d in self.shifts_s])
+        return rows.reshape(n, len(self.shifts_s), k)
+
     def scores(self, audio: np.ndarray, centres_s: Sequence[float],
                head_rows: np.ndarray) -> np.ndarray:
         """The fused posteriors ``(n, labels)`` of candidates centred at ``centres_s``,
-        the head's posteriors at each ``head_rows`` ``(n, labels)``."""
-        if not len(centres_s):
-            return np.zeros((0, len(self.params["labels"])), np.float32)
-        return fuse(np.asarray(head_rows), self.word_scores(audio, centres_s), self.weight)
+        the head's posteriors at each ``head_rows`` ``(n, labels)`` (with several shifts:
+        per label the best over them)."""
+        words = self.shifted_word_scores(audio, centres_s)
+        return np.stack([best_fused(h, w, self.weight) for h, w in
+                         zip(np.asarray(head_rows), words, strict=True)]) if len(words) else (
+            np.zeros((0, len(self.params["labels"])), np.float32))
 
 
 def candidate_centre_s(window: int, hop_s: float, window_s: float, smooth_frames: int) -> float:

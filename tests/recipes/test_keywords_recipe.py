@@ -53,6 +53,10 @@ def test_keywords_quick(tmp_path: Path) -> None:
         assert results["word_vectors_c"] in (0.3, 1.0, 3.0, 10.0)
         assert (out / "exp" / "commands10-full" / "word_classifier.npz").is_file()
         assert 0 <= results["real"]["head_only"]["accuracy"] <= 1
+        # the clip fusion's weight: the best of the grid on the synthetic dev clips
+        dev = results["fuse_dev_balanced"]
+        assert set(dev) == {"0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8"}
+        assert dev[str(results["fuse_weight"])] == max(dev.values())
     # every word of the fixture cut out by alignment: its "go" and "on" ("feels like these
     # days go on forever") are the commands, the other words _unknown_
     real = results["real"]
