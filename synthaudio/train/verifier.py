@@ -29,7 +29,8 @@ RATE = 16000
 WINDOW_S = 1.5  # the ResNet's input
 FUSE_WEIGHT = 0.5  # the word vectors' share of the geometric mean of the posteriors
 SHIFTS_S = (0.0,)  # the candidate's 1.5 s centred on it moved by each; the best one counts
-NEEDS = "the verifier needs EfficientWord-Net: pip install --no-deps EfficientWord-Net==1.0.5"
+NEEDS = ("the verifier needs EfficientWord-Net: pip install --no-deps EfficientWord-Net==1.0.5 "
+         "(or run the head alone: --no-verify)")
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
