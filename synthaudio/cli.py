@@ -86,7 +86,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from synthaudio.train.detect import detect_keywords, detections_csv
 
     found = detect_keywords(Path(args.model), [Path(a) for a in args.audio], args.threshold,
-                            None if args.output is None else Path(args.output))
+                            None if args.output is None else Path(args.output),
+                            verify=not args.no_verify)
     if args.output is None:
         print(detections_csv(found), end="")
     else:
@@ -375,7 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio", nargs="+", help="audio files (any rate; the first channel)")
     p.add_argument("--threshold", type=float,
                    help="one threshold for every keyword (default: the model's own, chosen "
-                        "per keyword on its dev streams)")
+                        "on its dev streams; with the verifier: its second stage's)")
+    p.add_argument("--no-verify", action="store_true",
+                   help="the head alone, without the word-vector verifier of a model that "
+                        "has one (word_classifier.npz beside it)")
     p.add_argument("-o", "--output", help="write the detections here (default: stdout)")
     p.set_defaults(func=_cmd_detect)
 

@@ -2,7 +2,7 @@
 """False accepts an hour of a keyword model on real recordings whose words are known.
 
     python recipes/keywords/real_false_accepts.py MODEL [--clips DIR ...] [--kaldi DIR ...]
-                                                  [--threshold T] [--gap-s 0.3]
+                                                  [--threshold T] [--gap-s 0.3] [--no-verify]
 
 ``--clips DIR``: one word per file, in a Speech Commands folder (``<word>/*.wav``) or Free
 Spoken Digit files (``<digit>_<speaker>_<n>.wav``: the digit's word); the clips of a
@@ -10,7 +10,9 @@ folder are joined in name order, ``--gap-s`` of silence apart, into one recordin
 detector runs over as it would over live audio. ``--kaldi DIR``: each recording of a Kaldi
 dir with its transcript. A detection is true where its keyword is said in the clip (or
 recording) it overlaps most, else a false accept. Prints and returns the counts, false
-accepts an hour, and the keywords found of those said.
+accepts an hour, and the keywords found of those said. A model with the word-vector
+verifier (``word_classifier.npz`` beside it) runs as the two-stage cascade, as ``synthaudio
+detect`` does (``--threshold``: the second stage's); ``--no-verify``: the head alone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("model", type=Path)
     p.add_argument("--clips", type=Path, action="append", default=[])
     p.add_argument("--kaldi", type=Path, action="append", default=[])
-    p.add_argument("--threshold", type=float, help="one threshold for every keyword")
+    p.add_argument("--threshold", type=float, help="one threshold for every keyword (with "
+                   "the verifier: its second stage's)")
+    p.add_argument("--no-verify", action="store_true", help="the head alone")
     p.add_argument("--gap-s", type=float, default=0.3)
     p.add_argument("--json", type=Path, help="write the counts here")
     args = p.parse_args(argv)
-    detector = KeywordDetector(args.model)
+    detector = KeywordDetector(args.model, verify=not args.no_verify)
     rate = detector.features.sample_rate
     settings = detector.settings
     if args.threshold is not None:
-        settings = DetectorSettings(settings.smooth_frames, settings.refractory_s,
-                                    args.threshold)
+        settings = (replace(settings, verify_threshold=args.threshold) if detector.verifier
+                    else replace(settings, threshold=args.threshold, thresholds={}))
     results = {}
     for folder in args.clips:
         audio, spans = joined(clip_words(folder), rate, args.gap_s)

@@ -63,8 +63,10 @@ from streaming import (  # noqa: E402
     context_features,
     hard_negatives,
     joined_streams,
+    judge_cascade,
     model_label,
     real_false_accepts,
+    score_cascade,
     score_streams,
     stream_features,
     training_windows,
@@ -109,6 +111,15 @@ CONTEXT = 0  # copies of the positives in context
 SMOOTH_FRAMES = 3  # trailing mean over 3 windows (240 ms)
 REFRACTORY_S = 1.0
 THRESHOLD_KIND = "pooled"  # per-keyword: 30-55 FA/h on the test streams (round 3)
+# the cascade (--word-vectors ewn): the head's peaks above this are candidates; their fused
+# posterior (the word vectors' share VERIFY_WEIGHT) is the second stage's score
+CANDIDATE_THRESHOLD = 0.5
+VERIFY_WEIGHT = 0.5
+# the clip scores' fusion: the word vectors' share of the geometric mean (--fuse-weight; dev:
+# the one of FUSE_GRID with the highest balanced accuracy on the synthetic dev clips)
+FUSE_WEIGHT = 0.5
+FUSE_DEFAULT = "dev"  # round 5: real dev balanced accuracy 93.3% mean of 3 seeds, 0.5: 92.2%
+FUSE_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 # long negative audio joined from the corpus's own negative clips (--joined-negatives)
 NEGATIVE_KINDS = ("hard_negative", "speech", "babble", "noise", "silence", "background")
 JOINED_S = 120.0
@@ -434,11 +445,28 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             train_wy += [model_label(str(r.extra["label"]), labels) for r in more]
         words = fit_word_classifier(train_x, train_wy, vec["dev"], ys["dev"], labels)
         words["test"] = vec["test"]
+        words["dev_x"] = vec["dev"]
         save_word_classifier(out / "exp" / name / "word_classifier.npz", words)
         print(f"{name}: word vectors of {len(train_wy)} training clips, C {words['c']:g} "
               "(dev balanced accuracy " + ", ".join(f"{c}: {100 * v:.1f}%" for c, v in
                                                     words["dev_balanced"].items()) + ")",
               flush=True)
+
+    fuse_weight, fuse_dev = FUSE_WEIGHT, {}  # the word vectors' share of the clip scores
+    if words is not None and args.fuse_weight == "dev":
+        from word_vectors import fuse, word_posteriors
+
+        head_dev = posteriors(result.model, feats["dev"])
+        word_dev = word_posteriors(words, words["dev_x"])
+        for w in FUSE_GRID:
+            pred = fuse(head_dev, word_dev, w).argmax(1)
+            fuse_dev[str(w)] = clip_scores(ys["dev"], [labels[int(k)] for k in pred]
+                                           )["balanced_accuracy"]
+        fuse_weight = float(max(FUSE_GRID, key=lambda w: (fuse_dev[str(w)], -abs(w - 0.5))))
+        print(f"{name}: fuse weight {fuse_weight} (dev balanced accuracy " + ", ".join(
+            f"{w}: {100 * v:.1f}%" for w, v in fuse_dev.items()) + ")", flush=True)
+    elif args.fuse_weight != "dev":
+        fuse_weight = float(args.fuse_weight)
 
     def clip_posteriors(head_feats: Sequence[np.ndarray],
                         word_x: np.ndarray | None) -> np.ndarray:
@@ -448,7 +476,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             return head
         from word_vectors import fuse, word_posteriors
 
-        return fuse(head, word_posteriors(words, word_x))
+        return fuse(head, word_posteriors(words, word_x), fuse_weight)
 
     def score(windows: list[np.ndarray]) -> np.ndarray:
         return posteriors(result.model, windows)
@@ -461,6 +489,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                  else stream_windows(corpus_dir / r.audio, window_s, feats_cfg),
                  r.extra["events"], r.duration_s) for r in recs]
 
+    verifier: Any = None  # the cascade's second stage (--word-vectors ewn)
+    cascade_curve: list[Any] = []
     index = {label: k for k, label in enumerate(labels)}
     probs = clip_posteriors(feats["test"], None if words is None else words["test"])
     truth = np.array([index[y] for y in ys["test"]])
@@ -482,6 +512,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "spec_augment": args.spec_augment, "seed": args.seed,
                                "word_vectors": args.word_vectors,
                                "word_vectors_c": None if words is None else words["c"],
+                               "fuse_weight": None if words is None else fuse_weight,
+                               "fuse_dev_balanced": fuse_dev,
                                "extra_clips": len(more),
                                "train_examples": len(train_feats),
                                "clips": len(truth), "accuracy": clip_summary["accuracy"],
@@ -537,6 +569,15 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         else:
             settings = DetectorSettings(args.smooth, args.refractory, 0.5, chosen_t)
         summary["detector"] = settings_dict(settings)
+        if words is not None:  # the cascade: the word vectors verify the head's candidates
+            from synthaudio.train.verifier import Verifier, WordVectors
+
+            verifier = Verifier(words, VERIFY_WEIGHT, WordVectors(args.threads or 1))
+            summary["cascade"], cascade_curve, settings = score_verifier(
+                score, verifier, [(test_corpus, r) for r in test_streams],
+                [(stream_corpus or corpus, r) for r in stream_recs[n_train_streams:]],
+                feats_cfg, cache, window_s, labels, settings, args.fa_per_hour)
+            summary["detector"] = settings_dict(settings)
     exp = out / "exp" / name
     save_classifier(exp / "model.pt", result, feats_cfg,
                     settings_dict(settings, window_s=window_s))
@@ -545,7 +586,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         recs = [(u.id, load_mono(u.audio_path, 16000), u.text)
                 for u in kaldi_dir_utterances(REAL_SPEECH)]
         summary["real_speech_false_accepts"] = real_false_accepts(
-            score, recs, feats_cfg, labels, hop_s, window_s, settings)
+            score, recs, feats_cfg, labels, hop_s, window_s, settings, verifier)
     if real_dir is not None:
         real = real_clips(real_dir, labels, out, window_s)
         real_feats = clip_features([c.path for c in real], feats_cfg, args.jobs)
@@ -569,11 +610,13 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             assert isinstance(feats_cfg, EmbeddingConfig)
             summary["real"]["detections"] = real_false_accepts(
                 score, [(c.id, load_mono(c.path, 16000), c.word) for c in real], feats_cfg,
-                labels, hop_s, window_s, settings)
+                labels, hop_s, window_s, settings, verifier)
     eval_dir = test_corpus / "eval" / name
     write_kws(eval_dir / "kws.json", summary, curve)
     if curve:
         write_det(eval_dir, name, curve)
+    if cascade_curve:
+        write_det(eval_dir, name + " (cascade)", cascade_curve, "det-cascade")
     write_report(test_corpus)
     drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
     summary["loss_ok"] = drop >= MIN_DEV_LOSS_DROP
@@ -589,6 +632,14 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                f"{dev_t['pooled']['threshold']:.6f}: test "
                f"{dev_t['pooled']['test_false_accepts_per_hour']:.2f} FA/h, miss "
                f"{100 * dev_t['pooled']['test_miss_rate']:.1f}%" if dev_t else "")
+            + (", cascade: FRR " + " / ".join(f"{100 * v['false_reject_rate']:.1f}" for v in
+                                              summary["cascade"]["frr_at"].values())
+               + "% at 0.5 / 1 / 2 / 5 FA/h, pooled {threshold:.6f}: test "
+               "{test_false_accepts_per_hour:.2f} FA/h, miss {miss:.1f}%; stage 2 "
+               "{cpu:.1f} CPU s an hour".format(
+                   **summary["cascade"]["pooled"], miss=100 * summary["cascade"]["pooled"][
+                       "test_miss_rate"], cpu=summary["cascade"]["stage2_cpu_s_per_hour"])
+               if "cascade" in summary else "")
             + (f", hard negatives accepted {100 * hard_fa:.1f}%" if hard_fa is not None else "")
             + (real_line(summary["real"]) if "real" in summary else "")
             + (", real speech FA {false_accepts} in {seconds} s".format(
@@ -609,16 +660,57 @@ def _joined_frames(paths: Sequence[Path], cfg: EmbeddingConfig, window_s: float,
     return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
 
 
-def write_det(eval_dir: Path, name: str, curve: Sequence[Any]) -> None:
-    """The DET curve as data (``det.csv``) and a plot (``det.png``)."""
+def write_det(eval_dir: Path, name: str, curve: Sequence[Any], stem: str = "det") -> None:
+    """The DET curve as data (``<stem>.csv``) and a plot (``<stem>.png``)."""
     from synthaudio.evaluate import plots
 
     rows = ["threshold,false_accepts_per_hour,false_reject_rate"]
     rows += [f"{p.threshold},{p.false_accepts_per_hour:.4f},{p.false_reject_rate:.4f}"
              for p in curve]
-    (eval_dir / "det.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (eval_dir / f"{stem}.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     plots.det_plot({name: [(p.false_accepts_per_hour, p.false_reject_rate) for p in curve]},
-                   eval_dir / "det.png")
+                   eval_dir / f"{stem}.png")
+
+
+def score_verifier(score: Any, verifier: Any, test: Sequence[tuple[Path, Any]],
+                   dev: Sequence[tuple[Path, Any]], feats_cfg: EmbeddingConfig, cache: Path,
+                   window_s: float, labels: Sequence[str], settings: Any, fa_per_hour: float
+                   ) -> tuple[dict[str, Any], list[Any], Any]:
+    """The cascade on the test streams (``(corpus, record)``): stage 1 the head's peaks
+    above ``CANDIDATE_THRESHOLD``, stage 2 ``verifier``; its DET curve over the second
+    threshold, the FRR at 0.5 / 1 / 2 / 5 FA/h, the second threshold pooled on the
+    ``dev`` streams (as the head's) and what it gives on the test streams, and the CPU of
+    stage 2. Returns the summary, the curve and ``settings`` with the cascade's."""
+    def streams(recs: Sequence[tuple[Path, Any]]) -> list[Any]:
+        return [(stream_features(c / r.audio, feats_cfg, window_s, cache / f"{c.name}-frames"),
+                 c / r.audio, r.extra["events"], r.duration_s) for c, r in recs]
+
+    first = dataclasses.replace(settings, candidate_threshold=CANDIDATE_THRESHOLD,
+                                verify_weight=VERIFY_WEIGHT)
+    tested, cpu_s, vectors = score_cascade(score, streams(test), labels, FRAME_S, window_s,
+                                           first, verifier, CANDIDATE_THRESHOLD)
+    checked, _, _ = score_cascade(score, streams(dev), labels, FRAME_S, window_s, first,
+                                  verifier, CANDIDATE_THRESHOLD)
+    judged = judge_cascade(tested, labels, FRAME_S, window_s, first.refractory_s,
+                           CANDIDATE_THRESHOLD, VERIFY_WEIGHT)
+    curve = det_curve(event_scores(judged), judged)
+    dev_judged = judge_cascade(checked, labels, FRAME_S, window_s, first.refractory_s,
+                               CANDIDATE_THRESHOLD, VERIFY_WEIGHT)
+    t = pooled_threshold([v for st in dev_judged for v in st.false_scores],
+                         sum(st.hours for st in dev_judged), fa_per_hour)
+    missed = fas = 0
+    for st in judged:
+        m, f = st.misses_and_false_accepts({x: t for x in labels})
+        missed, fas = missed + m, fas + f
+    hours = sum(st.hours for st in judged)
+    summary = {"candidate_threshold": CANDIDATE_THRESHOLD, "verify_weight": VERIFY_WEIGHT,
+               "frr_at": {str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)},
+               "stage2_vectors_per_hour": vectors / hours,
+               "stage2_cpu_s_per_hour": cpu_s / hours,
+               "pooled": {"threshold": t, "test_false_accepts_per_hour": fas / hours,
+                          "test_miss_rate": missed / sum(st.events for st in judged)},
+               "det": [asdict(p) for p in curve]}
+    return summary, curve, dataclasses.replace(first, verify_threshold=t)
 
 
 def real_line(real: dict[str, Any]) -> str:
@@ -692,6 +784,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "vectors and a logistic regression, fused with the head's posteriors "
                         "(the stream detector keeps the head alone); none: the head alone "
                         f"(default {WORD_VECTORS_DEFAULT}, --quick: none)")
+    p.add_argument("--fuse-weight", default=FUSE_DEFAULT, metavar="W",
+                   help="the word vectors' share of the fused clip scores (--word-vectors ewn), "
+                        f"or 'dev': the one of {FUSE_GRID} best on the synthetic dev clips' "
+                        f"balanced accuracy (default {FUSE_DEFAULT})")
     p.add_argument("--extra-clips", type=int, default=EXTRA_CLIPS, metavar="N",
                    help="N more positives a target said by voices of their own (their own "
                         "corpus, <name>-extra, with negatives in the same ratios), all "
@@ -735,6 +831,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.extra_streams = 0 if args.quick else EXTRA_STREAMS
     if args.word_vectors is None:
         args.word_vectors = "none" if args.quick else WORD_VECTORS_DEFAULT
+    if args.fuse_weight != "dev":
+        try:
+            ok = 0 <= float(args.fuse_weight) <= 1
+        except ValueError:
+            ok = False
+        if not ok:
+            print(f"run.py: --fuse-weight must be 'dev' or within [0, 1], got "
+                  f"{args.fuse_weight!r}", file=sys.stderr)
+            return 2
     if args.word_vectors == "ewn" and not all(importlib.util.find_spec(m) for m in
                                               ("eff_word_net", "sklearn")):
         print("run.py: --word-vectors ewn needs EfficientWord-Net and scikit-learn: pip install "

@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from synthaudio.evaluate.kws import StreamPeaks, judge_stream
-from synthaudio.train.detect import DetectorSettings, find_detections, smooth_scores
+from synthaudio.evaluate.kws import StreamPeaks, judge_stream, peaks
+from synthaudio.train.detect import (
+    DetectorSettings,
+    cascade_detections,
+    find_detections,
+    smooth_scores,
+)
 from synthaudio.train.embedding import EmbeddingConfig, shared_embedding
 from synthaudio.train.features import load_mono
 
@@ -140,17 +147,20 @@ def score_streams(score: Callable[[list[np.ndarray]], np.ndarray],
 def real_false_accepts(score: Callable[[list[np.ndarray]], np.ndarray],
                        recordings: Sequence[tuple[str, np.ndarray, str]], cfg: EmbeddingConfig,
                        labels: Sequence[str], hop_s: float, window_s: float,
-                       settings: DetectorSettings) -> dict[str, Any]:
+                       settings: DetectorSettings, verifier: Any = None) -> dict[str, Any]:
     """Detections on real recordings whose words are known (``(id, audio, text)``): a
-    detection is false where its keyword is not said in that recording."""
+    detection is false where its keyword is not said in that recording. ``verifier``: the
+    cascade's second stage (``settings.verify_threshold`` set)."""
     false, true, seconds = [], 0, 0.0
     for rec_id, audio, text in recordings:
         seconds += len(audio) / RATE
         windows = shared_embedding(cfg).stream_windows(audio, window_s)
         smoothed = smooth_scores(score(windows), settings.smooth_frames)
         said = f" {text} "
-        for label, start_s, _, value in find_detections(smoothed, labels, hop_s, window_s,
-                                                        settings):
+        found = (cascade_detections(smoothed, labels, hop_s, window_s, settings, audio,
+                                    verifier) if verifier is not None
+                 else find_detections(smoothed, labels, hop_s, window_s, settings))
+        for label, start_s, _, value in found:
             if f" {label.replace('_', ' ')} " in said:
                 true += 1
             else:
@@ -195,3 +205,80 @@ def hard_negatives(score: Callable[[list[np.ndarray]], np.ndarray],
     top = score(list(windows))[:, targets].max(axis=1)
     order = [int(k) for k in np.argsort(-top, kind="stable") if top[k] > min_score][:limit]
     return [windows[k] for k in order], [float(top[k]) for k in order]
+
+
+def candidate_windows(smoothed: np.ndarray, labels: Sequence[str], hop_s: float,
+                      refractory_s: float, min_score: float) -> list[int]:
+    """The windows of the peaks (non-maximum suppression over ``refractory_s``, as
+    ``judge_stream``) above ``min_score`` of any target's smoothed track: where the
+    cascade's first stage proposes a candidate."""
+    found: set[int] = set()
+    for j, label in enumerate(labels):
+        if label.startswith("_"):
+            continue
+        found |= {round(t / hop_s) for t, s in peaks(smoothed[:, j], hop_s, refractory_s)
+                  if s > min_score}
+    return sorted(found)
+
+
+def verified(smoothed: np.ndarray, words: Mapping[int, np.ndarray], candidate_t: float,
+             weight: float) -> Callable[[int, int, float], float]:
+    """``judge_stream``'s ``rescore`` of a cascade: a peak at or below ``candidate_t`` is
+    rejected (0), one above gets the fused posterior of its label (the smoothed head row
+    at its window and the word posteriors ``words[window]``)."""
+    from synthaudio.train.verifier import best_fused
+
+    def rescore(j: int, k: int, score: float) -> float:
+        if score <= candidate_t:
+            return 0.0
+        return float(best_fused(smoothed[k], words[k], weight)[j])
+
+    return rescore
+
+
+@dataclass
+class ScoredStream:
+    """A stream's smoothed head posteriors, its events, and the word posteriors of every
+    candidate window of the cascade's first stage."""
+
+    smoothed: np.ndarray
+    events: list[Any]  # of the model's labels
+    duration_s: float
+    words: dict[int, np.ndarray]  # window -> word posteriors (shifts, labels)
+
+
+def score_cascade(score: Callable[[list[np.ndarray]], np.ndarray],
+                  streams: Sequence[tuple[list[np.ndarray], Path, Sequence[Sequence[Any]], float]],
+                  labels: Sequence[str], hop_s: float, window_s: float,
+                  settings: DetectorSettings, verifier: Any, min_candidate: float
+                  ) -> tuple[list[ScoredStream], float, int]:
+    """Each stream (``windows, audio path, events, duration``) scored by the head, and its
+    candidates above ``min_candidate`` by ``verifier`` (a ``synthaudio.train.verifier.Verifier``);
+    with the CPU seconds and the number of the verifier's word vectors."""
+    from synthaudio.train.verifier import candidate_centre_s
+
+    out, cpu_s, vectors = [], 0.0, 0
+    for windows, path, events, duration_s in streams:
+        smoothed = smooth_scores(score(windows), settings.smooth_frames)
+        ks = candidate_windows(smoothed, labels, hop_s, settings.refractory_s, min_candidate)
+        audio = load_mono(path, RATE)
+        t0 = time.process_time()
+        rows = verifier.shifted_word_scores(audio, [candidate_centre_s(k, hop_s, window_s,
+                                                                       settings.smooth_frames)
+                                                    for k in ks])
+        cpu_s += time.process_time() - t0
+        vectors += len(ks)
+        out.append(ScoredStream(smoothed, [ev for ev in events if ev[0] in labels], duration_s,
+                                dict(zip(ks, rows, strict=True))))
+    return out, cpu_s, vectors
+
+
+def judge_cascade(streams: Sequence[ScoredStream], labels: Sequence[str], hop_s: float,
+                  window_s: float, refractory_s: float, candidate_t: float | None,
+                  weight: float) -> list[StreamPeaks]:
+    """The streams' peaks judged with the cascade's scores (``candidate_t`` None: the head
+    alone)."""
+    return [judge_stream(s.smoothed, labels, hop_s, window_s, s.events, s.duration_s,
+                         refractory_s, None if candidate_t is None else
+                         verified(s.smoothed, s.words, candidate_t, weight)) for s in streams]
+

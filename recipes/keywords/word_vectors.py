@@ -7,8 +7,9 @@ logistic regression over the unit vectors of the training clips (classes weighte
 its inverse regularization ``C`` chosen on the dev clips' balanced accuracy) gives a second
 set of clip posteriors; the recipe's clip scores (the synthetic test clips, ``--real-test``)
 use the geometric mean of the two models' posteriors (``fuse``). The stream detector
-keeps the speech embedding alone (a window every 80 ms of an hour of streams would cost
-the ResNet some 45,000 passes).
+uses them only on the candidates of the speech-embedding head, as the second stage of a
+cascade (``synthaudio.train.verifier``, which holds ``word_posteriors`` and ``fuse``): a
+window every 80 ms of an hour of streams would cost the ResNet some 45,000 passes.
 
 ``pip install --no-deps EfficientWord-Net==1.0.5 scikit-learn`` (its own requirements name
 pyaudio, which only its microphone engine imports).
@@ -23,12 +24,15 @@ from typing import Any
 import numpy as np
 
 from synthaudio.errors import SynthaudioError
+from synthaudio.train.verifier import fuse, word_posteriors
+
+__all__ = ["fit_word_classifier", "fuse", "save_word_classifier", "word_posteriors",
+           "word_vectors"]
 
 RATE = 16000
 WINDOW_S = 1.5  # the network's input
 SILENT = 1e-4  # leading and trailing samples below this are cut before centring
 C_GRID = (0.3, 1.0, 3.0, 10.0)  # logistic regression's C, chosen on the dev clips
-FUSE_WEIGHT = 0.5  # the word vectors' share of the geometric mean of the posteriors
 
 
 def centred(audio: np.ndarray, n: int) -> np.ndarray:
@@ -99,24 +103,6 @@ def fit_word_classifier(x: np.ndarray, ys: Sequence[str], dev_x: np.ndarray,
             best = params
     assert best is not None
     return {**best, "dev_balanced": scores}
-
-
-def word_posteriors(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """Class probabilities ``(n, len(labels))`` of the fitted regression."""
-    logits = _unit(np.asarray(x, np.float64)) @ np.asarray(params["coef"], np.float64).T
-    logits += np.asarray(params["intercept"], np.float64)
-    logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
-    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
-def fuse(head: np.ndarray, words: np.ndarray, weight: float = FUSE_WEIGHT) -> np.ndarray:
-    """The weighted geometric mean of two posterior matrices, renormalized per row
-    (``weight``: the second's share)."""
-    log = (1 - weight) * np.log(np.maximum(head, 1e-9)) + weight * np.log(
-        np.maximum(words, 1e-9))
-    p = np.exp(log - log.max(axis=1, keepdims=True))
-    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def save_word_classifier(path: Path, params: dict[str, Any]) -> None:

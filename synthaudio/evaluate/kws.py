@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -90,10 +90,13 @@ class StreamPeaks:
 
 def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window_s: float,
                  events: Sequence[Sequence[Any]], duration_s: float,
-                 refractory_s: float | None = None) -> StreamPeaks:
+                 refractory_s: float | None = None,
+                 rescore: Callable[[int, int, float], float] | None = None) -> StreamPeaks:
     """Peaks of each target label's track (``scores``: ``(n_windows, n_labels)``, window
     ``k`` covering ``[k * hop_s, k * hop_s + window_s)``) against ``events``
-    (``[label, start_s, end_s]``); labels starting with "_" are not detected."""
+    (``[label, start_s, end_s]``); labels starting with "_" are not detected.
+    ``rescore(label_index, window, score)``: each peak's score as a second stage gives it
+    (a cascade's verifier; 0: rejected), the peaks themselves stay those of ``scores``."""
     refractory = window_s if refractory_s is None else refractory_s
     true: dict[int, float] = {}
     false: list[float] = []
@@ -102,7 +105,8 @@ def judge_stream(scores: np.ndarray, labels: Sequence[str], hop_s: float, window
         if label.startswith("_"):
             continue
         mine = [(e, float(ev[1]), float(ev[2])) for e, ev in enumerate(events) if ev[0] == label]
-        for t, score in peaks(scores[:, j], hop_s, refractory):
+        for t, first in peaks(scores[:, j], hop_s, refractory):
+            score = first if rescore is None else rescore(j, round(t / hop_s), first)
             hit = [e for e, a, b in mine if t < b and a < t + window_s
                    and min(b, t + window_s) - max(a, t) >= 0.5 * (b - a)]
             if hit:

@@ -12,6 +12,13 @@ detection is a run of windows whose smoothed score is above its keyword's thresh
 placed at the run's highest score (reported when the run ends: a live detector knows it
 within a window or two), unless it comes within ``refractory_s`` of the keyword's
 previous detection.
+
+A two-stage (cascade) detector, where the model directory holds the word classifier saved
+beside it (``word_classifier.npz``) and the model's settings a ``verify_threshold``: the
+head's runs above ``candidate_threshold`` are candidates, each verified by
+:mod:`synthaudio.train.verifier` (EfficientWord-Net word vectors of its 1.5 s, fused with the
+head's posteriors); a candidate whose fused posterior of its keyword is above
+``verify_threshold`` is a detection, with that score.
 """
 
 from __future__ import annotations
@@ -19,16 +26,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from synthaudio.errors import InputError
 
+if TYPE_CHECKING:  # EfficientWord-Net: imported where a model has a verifier
+    from synthaudio.train.verifier import Verifier
+
 DETECTIONS_COLUMNS = ("file", "keyword", "start_s", "end_s", "score")
 LOG_MEL_HOP_S = 0.1
+WORD_CLASSIFIER = "word_classifier.npz"  # the cascade's word classifier, beside the model
 
 
 @dataclass(frozen=True)
@@ -39,13 +50,23 @@ class DetectorSettings:
     refractory_s: float = 1.0  # one detection of a keyword at most this often
     threshold: float = 0.5  # of every keyword without its own
     thresholds: dict[str, float] = field(default_factory=dict)  # per keyword (dev streams)
+    # the cascade (used where the word classifier is saved beside the model): the head's
+    # candidates above candidate_threshold, accepted where the fused posterior is above
+    # verify_threshold (None: the head alone); verify_weight: the word vectors' share
+    candidate_threshold: float = 0.5
+    verify_threshold: float | None = None
+    verify_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if self.smooth_frames < 1:
             raise ValueError(f"smooth_frames must be >= 1, got {self.smooth_frames}")
         if self.refractory_s < 0:
             raise ValueError(f"refractory_s must be >= 0, got {self.refractory_s}")
-        for name, t in {"threshold": self.threshold, **self.thresholds}.items():
+        checked = {"threshold": self.threshold, "candidate_threshold": self.candidate_threshold,
+                   "verify_weight": self.verify_weight, **self.thresholds}
+        if self.verify_threshold is not None:
+            checked["verify_threshold"] = self.verify_threshold
+        for name, t in checked.items():
             if not 0 <= t <= 1:
                 raise ValueError(f"threshold of {name!r} must be within [0, 1], got {t}")
 
@@ -96,10 +117,35 @@ def find_detections(scores: np.ndarray, labels: Sequence[str], hop_s: float, win
     return sorted(found, key=lambda d: (d[1], d[0]))
 
 
+def cascade_detections(smoothed: np.ndarray, labels: Sequence[str], hop_s: float,
+                       window_s: float, settings: DetectorSettings, audio: np.ndarray,
+                       verifier: Verifier) -> list[tuple[str, float, float, float]]:
+    """The cascade's detections: ``find_detections`` at ``settings.candidate_threshold``
+    (every keyword), each candidate kept where ``verifier``'s fused posterior of its
+    keyword (its 1.5 s of 16 kHz ``audio`` centred on it, the head's smoothed row there)
+    is above ``settings.verify_threshold``; the score is that posterior."""
+    from synthaudio.train.verifier import candidate_centre_s
+
+    if settings.verify_threshold is None:
+        raise ValueError("the cascade needs a verify_threshold")
+    first = replace(settings, threshold=settings.candidate_threshold, thresholds={})
+    found = find_detections(smoothed, labels, hop_s, window_s, first)
+    if not found:
+        return []
+    index = {label: j for j, label in enumerate(labels)}
+    rows = [round(start_s / hop_s) for _, start_s, _, _ in found]
+    fused = verifier.scores(audio, [candidate_centre_s(k, hop_s, window_s,
+                                                       settings.smooth_frames) for k in rows],
+                            smoothed[rows])
+    return [(label, a, b, float(p[index[label]]))
+            for (label, a, b, _), p in zip(found, fused, strict=True)
+            if p[index[label]] > settings.verify_threshold]
+
+
 class KeywordDetector:
     """A loaded keyword model, its features and detector settings."""
 
-    def __init__(self, model_path: Path) -> None:
+    def __init__(self, model_path: Path, verify: bool = True) -> None:
         from synthaudio.train.classifier import load_classifier, load_detector_settings
 
         model_path = Path(model_path)
@@ -114,6 +160,16 @@ class KeywordDetector:
         self.labels = labels
         known = {f.name for f in fields(DetectorSettings)}
         self.settings = DetectorSettings(**{k: v for k, v in settings.items() if k in known})
+        self.verifier: Verifier | None = None  # the cascade's second stage
+        words = model_path.parent / WORD_CLASSIFIER
+        if verify and self.settings.verify_threshold is not None:
+            if not words.is_file():
+                raise InputError(f"{model_path}: its verifier {words} is missing (or run the "
+                                 "head alone: --no-verify)")
+            from synthaudio.train.verifier import Verifier, load_word_classifier
+
+            self.verifier = Verifier(load_word_classifier(words, labels),
+                                     self.settings.verify_weight)
         from synthaudio.train.embedding import FRAME_S, EmbeddingConfig
 
         if isinstance(self.features, EmbeddingConfig):
@@ -144,15 +200,21 @@ class KeywordDetector:
         """The detections in ``audio`` (mono, the model's rate)."""
         settings = settings or self.settings
         smoothed = smooth_scores(self.scores(audio), settings.smooth_frames)
-        return [Detection(file, *d) for d in find_detections(smoothed, self.labels, self.hop_s,
-                                                             self.window_s, settings)]
+        if self.verifier is not None and settings.verify_threshold is not None:
+            found = cascade_detections(smoothed, self.labels, self.hop_s, self.window_s,
+                                       settings, audio, self.verifier)
+        else:
+            found = find_detections(smoothed, self.labels, self.hop_s, self.window_s, settings)
+        return [Detection(file, *d) for d in found]
 
 
 def detect_keywords(model: Path, audio_paths: Sequence[Path], threshold: float | None = None,
-                    out_csv: Path | None = None) -> list[Detection]:
+                    out_csv: Path | None = None, verify: bool = True) -> list[Detection]:
     """Run the keyword model ``model`` over each audio file (any rate, first channel);
-    ``threshold`` replaces every keyword's own. Writes ``out_csv`` (columns
-    :data:`DETECTIONS_COLUMNS`) when given.
+    ``threshold`` replaces every keyword's own (with the cascade: the second stage's).
+    ``verify``: the cascade where the model has one (see the module doc); False: the head
+    alone, at its own thresholds. Writes ``out_csv`` (columns :data:`DETECTIONS_COLUMNS`)
+    when given.
 
     Raises:
         InputError: a missing or unreadable model or audio file (before anything is written).
@@ -161,12 +223,13 @@ def detect_keywords(model: Path, audio_paths: Sequence[Path], threshold: float |
 
     if not audio_paths:
         raise InputError("no audio files given")
-    detector = KeywordDetector(Path(model))
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise InputError(f"--threshold must be within [0, 1], got {threshold}")
+    detector = KeywordDetector(Path(model), verify)
     settings = detector.settings
     if threshold is not None:
-        if not 0 <= threshold <= 1:
-            raise InputError(f"--threshold must be within [0, 1], got {threshold}")
-        settings = DetectorSettings(settings.smooth_frames, settings.refractory_s, threshold)
+        settings = (replace(settings, verify_threshold=threshold) if detector.verifier
+                    else replace(settings, threshold=threshold, thresholds={}))
     rate = detector.features.sample_rate
     audio = {}
     for p in audio_paths:

@@ -74,6 +74,20 @@ def test_a_stream_counts_hits_and_false_accepts_per_label() -> None:
     assert frr_at(near, 1.0).threshold == 0.9
     with pytest.raises(ValueError, match="needs positive clips and streams"):
         det_curve([], [st])
+    # a second stage (a cascade's verifier) rescores the same peaks: it keeps the true one
+    # lower, rejects the false "yes" (0) and passes the "no" higher
+    seen: list[tuple[int, int, float]] = []
+
+    def rescore(j: int, k: int, score: float) -> float:
+        seen.append((j, k, score))
+        return {(0, 4): 0.7, (0, 12): 0.0, (1, 16): 0.85}.get((j, k), score)
+
+    verified = judge_stream(scores, ["yes", "no", "_unknown_"], 0.5, 1.0, events, 3600.0,
+                            rescore=rescore)
+    assert {(0, 4, 0.9), (0, 12, 0.6), (1, 16, 0.8)} <= set(seen)
+    assert all(j != 2 for j, _, _ in seen)  # _unknown_ is never a candidate
+    assert verified.true_scores == {0: 0.7}
+    assert sorted(verified.false_scores)[-2:] == [0.0, 0.85]
 
 
 def test_kws_json_feeds_the_report_section(tmp_path: Path) -> None:

@@ -53,6 +53,10 @@ def test_keywords_quick(tmp_path: Path) -> None:
         assert results["word_vectors_c"] in (0.3, 1.0, 3.0, 10.0)
         assert (out / "exp" / "commands10-full" / "word_classifier.npz").is_file()
         assert 0 <= results["real"]["head_only"]["accuracy"] <= 1
+        # the clip fusion's weight: the best of the grid on the synthetic dev clips
+        dev = results["fuse_dev_balanced"]
+        assert set(dev) == {"0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8"}
+        assert dev[str(results["fuse_weight"])] == max(dev.values())
     # every word of the fixture cut out by alignment: its "go" and "on" ("feels like these
     # days go on forever") are the commands, the other words _unknown_
     real = results["real"]
@@ -76,6 +80,18 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert results["detector"]["threshold"] == pooled["threshold"] >= 0.5
     assert results["detector"]["thresholds"] == {}
     assert results["real_speech_false_accepts"]["seconds"] > 30
+    if words:  # the cascade: the head's candidates verified by the word vectors
+        cascade = results["cascade"]
+        assert set(cascade["frr_at"]) == {"0.5", "1.0", "2.0", "5.0"}
+        assert results["detector"]["verify_threshold"] == cascade["pooled"]["threshold"] >= 0.5
+        assert results["detector"]["candidate_threshold"] == 0.5
+        assert cascade["stage2_cpu_s_per_hour"] > 0 and cascade["stage2_vectors_per_hour"] > 0
+        # every keyword the cascade finds at a second threshold of 0 has a candidate, so it
+        # misses at least what the head misses at 0.5
+        head_05 = next(p for p in results_det(out) if p["threshold"] == 0.5)
+        assert cascade["det"][0]["false_reject_rate"] == head_05["false_reject_rate"]
+    else:
+        assert "cascade" not in results and results["detector"]["verify_threshold"] is None
     corpus = out / "corpora" / "kws-commands10-full-quick"
     kws = json.loads((corpus / "eval" / "commands10-full" / "kws.json").read_text())
     det = kws["det"]
@@ -107,6 +123,12 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert "rendered now: 0" in again.stdout
     assert (out / "exp" / "commands10-full-log-mel" / "model.pt").is_file()
     assert (out / "exp" / "commands10-full" / "model.pt").is_file()  # not overwritten
+
+
+def results_det(out: Path) -> list[dict[str, float]]:
+    """The head's DET curve of the quick run's model."""
+    kws = out / "corpora" / "kws-commands10-full-quick" / "eval" / "commands10-full" / "kws.json"
+    return list(json.loads(kws.read_text())["det"])
 
 
 def test_real_speech_commands_folder_maps_to_the_model_labels(tmp_path: Path) -> None:

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""A two-stage (cascade) keyword detector against the head alone, on a corpus's test streams.
+
+    python recipes/keywords/cascade.py MODEL CORPUS --stream-corpus DIR [--cache DIR]
+        [--candidates 0.1,0.2,0.3,0.5] [--weights 0.5] [--fa-per-hour 1] [--json FILE]
+
+MODEL: a keywords recipe's ``model.pt`` with ``word_classifier.npz`` beside it. Stage 1,
+the head over the speech embedding every 80 ms, proposes the peaks above a candidate
+threshold; stage 2 (``synthaudio.train.verifier``) scores each candidate's 1.5 s by
+EfficientWord-Net word vectors and the regression, fused with the head's posteriors
+(the word vectors' share ``--weights``). For every candidate threshold and weight: the
+FRR at 0.5 / 1 / 2 / 5 FA/h of the test streams (the DET curve over the second
+threshold), the pooled second threshold chosen on the dev streams (the last third of
+``--stream-corpus``'s streams) and what it gives on the test streams, and the CPU the
+word vectors took an hour of audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streaming import judge_cascade, score_cascade, stream_features  # noqa: E402
+
+from synthaudio.evaluate.kws import det_curve, event_scores, frr_at  # noqa: E402
+from synthaudio.io.metadata import iter_metadata  # noqa: E402
+from synthaudio.train.classifier import (  # noqa: E402
+    load_classifier,
+    load_detector_settings,
+    posteriors,
+)
+from synthaudio.train.detect import (  # noqa: E402
+    WORD_CLASSIFIER,
+    DetectorSettings,
+    pooled_threshold,
+)
+from synthaudio.train.embedding import FRAME_S  # noqa: E402
+from synthaudio.train.verifier import (  # noqa: E402
+    Verifier,
+    WordVectors,
+    load_word_classifier,
+)
+
+
+def stream_recs(corpus: Path, split: str = "test") -> list[Any]:
+    return [r for r in iter_metadata(corpus) if r.split == split
+            and r.extra.get("kind") == "stream"]
+
+
+def summarize(test: Sequence[Any], dev: Sequence[Any], labels: Sequence[str], window_s: float,
+              settings: DetectorSettings, candidate_t: float | None, weight: float,
+              fa_per_hour: float) -> dict[str, Any]:
+    """The DET figures of one cascade (``candidate_t`` None: the head alone) on the test
+    streams, and its pooled threshold from the dev streams."""
+    judged = judge_cascade(test, labels, FRAME_S, window_s, settings.refractory_s,
+                           candidate_t, weight)
+    curve = det_curve(event_scores(judged), judged)
+    hours = sum(st.hours for st in judged)
+    out: dict[str, Any] = {"frr_at": {str(x): frr_at(curve, x).false_reject_rate
+                                      for x in (0.5, 1.0, 2.0, 5.0)},
+                           "candidates_per_hour": None if candidate_t is None else sum(
+                               1 for s in test for k in s.words
+                               if s.smoothed[k, [j for j, x in enumerate(labels)
+                                                 if not x.startswith("_")]].max()
+                               > candidate_t) / hours}
+    if dev:
+        dev_judged = judge_cascade(dev, labels, FRAME_S, window_s, settings.refractory_s,
+                                   candidate_t, weight)
+        t = pooled_threshold([v for st in dev_judged for v in st.false_scores],
+                             sum(st.hours for st in dev_judged), fa_per_hour)
+        missed = fas = 0
+        for st in judged:
+            m, f = st.misses_and_false_accepts({x: t for x in labels})
+            missed, fas = missed + m, fas + f
+        out["pooled"] = {"threshold": t, "test_false_accepts_per_hour": fas / hours,
+                         "test_miss_rate": missed / sum(st.events for st in judged)}
+    out["det"] = [[p.threshold, round(p.false_accepts_per_hour, 3), round(p.false_reject_rate, 4)]
+                  for p in curve]
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model", type=Path)
+    p.add_argument("corpus", type=Path, help="its test streams are scored")
+    p.add_argument("--stream-corpus", type=Path, help="its last third: the dev streams")
+    p.add_argument("--cache", type=Path, help="the recipe's OUT/cache/embedding")
+    p.add_argument("--word-classifier", type=Path, help=f"default: {WORD_CLASSIFIER} beside MODEL")
+    p.add_argument("--candidates", default="0.1,0.2,0.3,0.5",
+                   help="first-stage thresholds (comma list)")
+    p.add_argument("--weights", default="0.5", help="the word vectors' shares (comma list)")
+    p.add_argument("--fa-per-hour", type=float, default=1.0)
+    p.add_argument("--shifts", default="0", help="the candidate's window moved by each "
+                   "(seconds, comma list); the best fused posterior counts")
+    p.add_argument("--threads", type=int, default=1, help="torch's and the ResNet's threads")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    model, labels, feats_cfg = load_classifier(args.model)
+    det = load_detector_settings(args.model)
+    settings = DetectorSettings(int(det.get("smooth_frames", 3)),
+                                float(det.get("refractory_s", 1.0)))
+    window_s = float(det.get("window_s", 1.0))
+    params = load_word_classifier(args.word_classifier or args.model.parent / WORD_CLASSIFIER,
+                                  labels)
+    verifier = Verifier(params, vectors=WordVectors(threads=args.threads),
+                        shifts_s=[float(x) for x in args.shifts.split(",")])
+    candidates = sorted(float(x) for x in args.candidates.split(","))
+    weights = [float(x) for x in args.weights.split(",")]
+
+    def streams(corpus: Path, recs: Sequence[Any]) -> list[Any]:
+        return [(stream_features(corpus / r.audio, feats_cfg,  # type: ignore[arg-type]
+                                 window_s, args.cache / f"{corpus.name}-frames"
+                                 if args.cache else None),
+                 corpus / r.audio, r.extra["events"], r.duration_s) for r in recs]
+
+    t0 = time.process_time()
+    test, cpu_s, vectors = score_cascade(lambda w: posteriors(model, w),
+                                         streams(args.corpus, stream_recs(args.corpus)),
+                                         labels, FRAME_S, window_s, settings, verifier,
+                                         candidates[0])
+    hours = sum(s.duration_s for s in test) / 3600
+    dev: list[Any] = []
+    if args.stream_corpus is not None:
+        recs = stream_recs(args.stream_corpus)
+        dev, dev_cpu, dev_vectors = score_cascade(
+            lambda w: posteriors(model, w), streams(args.stream_corpus,
+                                                    recs[(2 * len(recs)) // 3:]),
+            labels, FRAME_S, window_s, settings, verifier, candidates[0])
+    result: dict[str, Any] = {
+        "model": str(args.model), "test_hours": hours,
+        "dev_hours": sum(s.duration_s for s in dev) / 3600,
+        "events": sum(len(s.events) for s in test),
+        "stage2_cpu_s_per_hour": cpu_s / hours, "stage2_vectors_per_hour": vectors / hours,
+        "stage2_cpu_s_per_vector": cpu_s / max(1, vectors),
+        "head": summarize(test, dev, labels, window_s, settings, None, 0.0, args.fa_per_hour),
+        "cascade": {f"{c}/{w}": summarize(test, dev, labels, window_s, settings, c, w,
+                                          args.fa_per_hour)
+                    for c in candidates for w in weights}}
+    print(f"{result['events']} keywords in {hours:.2f} h of test streams; stage 2: "
+          f"{result['stage2_vectors_per_hour']:.0f} word vectors an hour (candidates above "
+          f"{candidates[0]}), {result['stage2_cpu_s_per_hour']:.1f} CPU s an hour "
+          f"({1000 * result['stage2_cpu_s_per_vector']:.0f} ms each); all "
+          f"{time.process_time() - t0:.0f} CPU s")
+    for name, r in [("head alone", result["head"])] + [
+            (f"cascade {k}", v) for k, v in result["cascade"].items()]:
+        pooled = r.get("pooled")
+        print(f"{name:<22} FRR at 0.5/1/2/5 FA/h: " + " / ".join(
+            f"{100 * v:.1f}" for v in r["frr_at"].values()) + "%"
+            + (f"; {r['candidates_per_hour']:.0f} candidates/h" if r["candidates_per_hour"]
+               is not None else "")
+            + (f"; pooled dev threshold {pooled['threshold']:.6f}: test "
+               f"{pooled['test_false_accepts_per_hour']:.1f} FA/h, FRR "
+               f"{100 * pooled['test_miss_rate']:.1f}%" if pooled else ""))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
