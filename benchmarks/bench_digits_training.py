@@ -3,7 +3,7 @@
 
     python benchmarks/bench_digits_training.py CORPUS --real DIR [--real DIR2]
         [--views speed,narrowband] [--mask] [--model conv3|conv4|conv5|wide3|gru1]
-        [--epochs 30] [--seeds 0,1,2] [--test-shifts 4] [--cache DIR]
+        [--epochs 30] [--seeds 0,1,2] [--test-shifts 4] [--cache DIR] [--word-vectors]
 
 CORPUS is a digits corpus that ``recipes/digits/run.py`` generated (``OUT/corpora/
 digits-full``); each ``--real`` a folder the recipe's ``--real-test`` reads. Features
@@ -20,6 +20,15 @@ sets' isolated-word decode (the most probable single digit word). ``--views``, `
 ``--model`` and ``--epochs`` are the recipe's ``run.py`` options of the same names
 (``--seeds`` is its ``--ensemble`` with seeds ``seed..seed+n-1``); the benchmark exists
 to compare rows on shared features.
+
+``--word-vectors``: a second front end for the isolated-word decode, as the keywords
+recipe's ``--word-vectors ewn`` (``synthaudio.train.word_vectors``): EfficientWord-Net's
+word vector of every word of the training and dev splits (cut out by the corpus's word
+timings, 0.1 s either side) and of each real digit clip, minus each speaker's mean unit
+vector where ``--speaker-norm``; a logistic regression (C chosen on the dev words) gives
+word posteriors. Printed per model as ``...-words`` (the regression alone) and
+``...-fused`` (the isolated-word decode's closed-set posteriors and the regression's,
+geometric mean, half each).
 """
 
 from __future__ import annotations
@@ -53,11 +62,88 @@ def accuracy_row(reals: dict[str, list[Utterance]], hyps: dict[str, list[str]],
     return {k: round(100 * v, 1) for k, v in result.items()}
 
 
+WORD_CUT_MARGIN_S = 0.1  # s kept either side of a word cut out by its timing
+
+
+def word_cuts(utts: list[Utterance], corpus: Path) -> tuple[list[np.ndarray], list[str],
+                                                             list[Utterance]]:
+    """Each word of ``utts`` cut out of its 16 kHz audio by the corpus's word timings:
+    (clips, words, the utterance of each)."""
+    import soundfile as sf
+
+    from synthaudio.io.metadata import iter_metadata
+
+    timings = {r.id: r.words for r in iter_metadata(corpus)}
+    clips, words, owners = [], [], []
+    for u in utts:
+        audio, rate = sf.read(u.audio_path, dtype="float32", always_2d=True)
+        for word, start_s, dur_s in timings[u.id] or ():
+            a = max(0, round((start_s - WORD_CUT_MARGIN_S) * rate))
+            b = round((start_s + dur_s + WORD_CUT_MARGIN_S) * rate)
+            clips.append(audio[a:b, 0])
+            words.append(word)
+            owners.append(u)
+    return clips, words, owners
+
+
+def speaker_centred(x: np.ndarray, utts: list[Utterance]) -> np.ndarray:
+    """Unit vectors minus their speaker's mean unit vector (each utterance its own speaker
+    where it names none)."""
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    keys = np.array([u.speaker or f"utt:{u.id}" for u in utts])
+    out = x.copy()
+    for k in set(keys):
+        out[keys == k] -= x[keys == k].mean(axis=0)
+    return out
+
+
+def word_vector_posteriors(a: argparse.Namespace, splits: dict[str, list[Utterance]],
+                           reals: dict[str, list[Utterance]], labels: list[str],
+                           ) -> dict[str, np.ndarray]:
+    """``--word-vectors``: the regression's posteriors ``(clips, labels)`` per real set."""
+    from synthaudio.train.word_vectors import (
+        RATE,
+        WINDOW_S,
+        centred,
+        fit_word_classifier,
+        word_posteriors,
+    )
+
+    def vectors(clips: list[np.ndarray]) -> np.ndarray:
+        from eff_word_net.audio_processing import Resnet50_Arc_loss
+
+        net, n = Resnet50_Arc_loss(), round(WINDOW_S * RATE)
+        return np.stack([net.audioToVector(centred(c, n))[0] for c in clips])
+
+    def rate_16k(paths: list[Path]) -> list[np.ndarray]:
+        from synthaudio.train.features import load_mono
+
+        return [load_mono(p, RATE) for p in paths]
+
+    data = {}
+    for split in ("train", "dev"):
+        clips, words, owners = word_cuts(splits[split], a.corpus)
+        x = cached(a.cache / a.corpus.name / f"ewn-{split}.pkl", lambda c=clips: vectors(c))
+        data[split] = (speaker_centred(x, owners) if a.speaker_norm else x, words)
+    params = fit_word_classifier(*data["train"], *data["dev"], labels)
+    print(f"word vectors: C {params['c']}, dev balanced accuracy {params['dev_balanced']}",
+          flush=True)
+    out = {}
+    for k, us in reals.items():
+        x = cached(a.cache / f"real-{k}-ewn.pkl",
+                   lambda us=us: vectors(rate_16k([u.audio_path for u in us])))
+        out[k] = word_posteriors(params, speaker_centred(x, us) if a.speaker_norm else x)
+    return out
+
+
 def scored(model: object, test: list[Utterance], x_test: list[list[np.ndarray]],
            reals: dict[str, list[Utterance]], rx: dict[str, list[list[np.ndarray]]],
-           vocab: Vocabulary) -> dict[str, float]:
-    """The row of one model: each set's features at every test shift, posteriors averaged."""
+           vocab: Vocabulary, words: dict[str, np.ndarray] | None = None,
+           ) -> dict[str, float]:
+    """The row of one model: each set's features at every test shift, posteriors averaged;
+    with ``words`` (``word_vector_posteriors``) the word vectors' and the fused rows too."""
     from synthaudio.train.decoding import (
+        closed_set_scores,
         closed_set_transcripts,
         greedy_transcripts,
         log_posteriors,
@@ -70,9 +156,21 @@ def scored(model: object, test: list[Utterance], x_test: list[list[np.ndarray]],
     synth = score([u.text for u in test], greedy_transcripts(posts(x_test), vocab, True)).wer
     lps = {k: posts(v) for k, v in rx.items()}
     hyps = {k: greedy_transcripts(v, vocab, True) for k, v in lps.items()}
-    iso = {k: closed_set_transcripts(v, vocab, run.isolated_choices(vocab))
-           for k, v in lps.items()}
-    return accuracy_row(reals, hyps, iso, synth)
+    choices = run.isolated_choices(vocab)
+    iso = {k: closed_set_transcripts(v, vocab, choices) for k, v in lps.items()}
+    row = accuracy_row(reals, hyps, iso, synth)
+    if words is None:
+        return row
+    labels = sorted(choices)
+    for k, v in lps.items():
+        ctc = closed_set_scores(v, vocab, labels)
+        ctc = ctc - np.logaddexp.reduce(ctc, axis=1, keepdims=True)  # over the choices
+        fused = 0.5 * ctc + 0.5 * np.log(np.maximum(words[k], 1e-9))
+        for name, post in (("words", words[k]), ("fused", fused)):
+            picked = {k: [labels[int(i)] for i in np.argmax(post, axis=1)]}
+            row.update({f"{key}-{name}": round(100 * acc, 1) for key, acc in
+                        real_accuracy({k: reals[k]}, picked).items()})
+    return row
 
 
 def main() -> None:
@@ -91,6 +189,8 @@ def main() -> None:
     p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=True,
                    help="run.py's --speaker-norm (default on)")
     p.add_argument("--tag", default="", help="a name for the RESULT lines")
+    p.add_argument("--word-vectors", action="store_true",
+                   help="EfficientWord-Net word vectors as a second isolated-word front end")
     a = p.parse_args()
     from synthaudio.train.embedding import EmbeddingConfig
     from synthaudio.train.ensemble import EnsembleCTCModel
@@ -135,6 +235,8 @@ def main() -> None:
         train_x += speaker_mean_normalize(vx, train) if a.speaker_norm else vx
         train_t += [u.text for u in train]
     vocab = Vocabulary.build(train_t, "word")
+    words = (word_vector_posteriors(a, splits, reals, sorted(run.isolated_choices(vocab)))
+             if a.word_vectors else None)
     model_cfg = EmbeddingCTCConfig(**run.EMBEDDING_MODELS[a.model])
     models = []
     tag = a.tag or f"{a.model} views={a.views or '-'} mask={a.mask} epochs={a.epochs}"
@@ -147,12 +249,12 @@ def main() -> None:
         cpu = time.process_time() - t0
         models.append(res.model)
         print("RESULT", tag, f"seed {seed}",
-              scored(res.model, splits["test"], x_test, reals, rx, vocab),
+              scored(res.model, splits["test"], x_test, reals, rx, vocab, words),
               f"best epoch {res.best_epoch}, train {cpu:.0f} s CPU", flush=True)
     if len(models) > 1:
         ens = EnsembleCTCModel(models).eval()
         print("RESULT", tag, f"ensemble {a.seeds}",
-              scored(ens, splits["test"], x_test, reals, rx, vocab), flush=True)
+              scored(ens, splits["test"], x_test, reals, rx, vocab, words), flush=True)
 
 
 if __name__ == "__main__":

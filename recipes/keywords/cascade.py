@@ -26,7 +26,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streaming import judge_cascade, score_cascade, stream_features  # noqa: E402
+from streaming import (  # noqa: E402
+    judge_cascade,
+    pooled_on_test,
+    score_cascade,
+    stream_features,
+)
 
 from synthaudio.evaluate.kws import det_curve, event_scores, frr_at  # noqa: E402
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
@@ -38,14 +43,10 @@ from synthaudio.train.classifier import (  # noqa: E402
 from synthaudio.train.detect import (  # noqa: E402
     WORD_CLASSIFIER,
     DetectorSettings,
-    pooled_threshold,
 )
 from synthaudio.train.embedding import FRAME_S  # noqa: E402
-from synthaudio.train.verifier import (  # noqa: E402
-    Verifier,
-    WordVectors,
-    load_word_classifier,
-)
+from synthaudio.train.verifier import Verifier  # noqa: E402
+from synthaudio.train.word_vectors import WordVectors, load_word_classifier  # noqa: E402
 
 
 def stream_recs(corpus: Path, split: str = "test") -> list[Any]:
@@ -72,14 +73,7 @@ def summarize(test: Sequence[Any], dev: Sequence[Any], labels: Sequence[str], wi
     if dev:
         dev_judged = judge_cascade(dev, labels, FRAME_S, window_s, settings.refractory_s,
                                    candidate_t, weight)
-        t = pooled_threshold([v for st in dev_judged for v in st.false_scores],
-                             sum(st.hours for st in dev_judged), fa_per_hour)
-        missed = fas = 0
-        for st in judged:
-            m, f = st.misses_and_false_accepts({x: t for x in labels})
-            missed, fas = missed + m, fas + f
-        out["pooled"] = {"threshold": t, "test_false_accepts_per_hour": fas / hours,
-                         "test_miss_rate": missed / sum(st.events for st in judged)}
+        out["pooled"] = pooled_on_test(dev_judged, judged, labels, fa_per_hour)
     out["det"] = [[p.threshold, round(p.false_accepts_per_hour, 3), round(p.false_reject_rate, 4)]
                   for p in curve]
     return out

@@ -65,6 +65,7 @@ from streaming import (  # noqa: E402
     joined_streams,
     judge_cascade,
     model_label,
+    pooled_on_test,
     real_false_accepts,
     score_cascade,
     score_streams,
@@ -429,7 +430,11 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     settings = DetectorSettings(smooth_frames=args.smooth, refractory_s=args.refractory)
     words: dict[str, Any] | None = None  # --word-vectors: the second front end's regression
     if args.word_vectors == "ewn":
-        from word_vectors import fit_word_classifier, save_word_classifier, word_vectors
+        from synthaudio.train.word_vectors import (
+            fit_word_classifier,
+            save_word_classifier,
+            word_vectors,
+        )
 
         vcache = out / "cache" / "ewn"
         vec = {s: cached(vcache / f"{corpus.name}-{s}",
@@ -454,7 +459,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
     fuse_weight, fuse_dev = FUSE_WEIGHT, {}  # the word vectors' share of the clip scores
     if words is not None and args.fuse_weight == "dev":
-        from word_vectors import fuse, word_posteriors
+        from synthaudio.train.word_vectors import fuse, word_posteriors
 
         head_dev = posteriors(result.model, feats["dev"])
         word_dev = word_posteriors(words, words["dev_x"])
@@ -474,7 +479,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         head = posteriors(result.model, head_feats)
         if words is None or word_x is None:
             return head
-        from word_vectors import fuse, word_posteriors
+        from synthaudio.train.word_vectors import fuse, word_posteriors
 
         return fuse(head, word_posteriors(words, word_x), fuse_weight)
 
@@ -570,7 +575,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             settings = DetectorSettings(args.smooth, args.refractory, 0.5, chosen_t)
         summary["detector"] = settings_dict(settings)
         if words is not None:  # the cascade: the word vectors verify the head's candidates
-            from synthaudio.train.verifier import Verifier, WordVectors
+            from synthaudio.train.verifier import Verifier
+            from synthaudio.train.word_vectors import WordVectors
 
             verifier = Verifier(words, VERIFY_WEIGHT, WordVectors(args.threads or 1))
             summary["cascade"], cascade_curve, settings = score_verifier(
@@ -592,7 +598,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         real_feats = clip_features([c.path for c in real], feats_cfg, args.jobs)
         real_x = None
         if words is not None:
-            from word_vectors import word_vectors
+            from synthaudio.train.word_vectors import word_vectors
 
             real_x = word_vectors([c.path for c in real])
         rp = clip_posteriors(real_feats, real_x)
@@ -696,21 +702,15 @@ def score_verifier(score: Any, verifier: Any, test: Sequence[tuple[Path, Any]],
     curve = det_curve(event_scores(judged), judged)
     dev_judged = judge_cascade(checked, labels, FRAME_S, window_s, first.refractory_s,
                                CANDIDATE_THRESHOLD, VERIFY_WEIGHT)
-    t = pooled_threshold([v for st in dev_judged for v in st.false_scores],
-                         sum(st.hours for st in dev_judged), fa_per_hour)
-    missed = fas = 0
-    for st in judged:
-        m, f = st.misses_and_false_accepts({x: t for x in labels})
-        missed, fas = missed + m, fas + f
+    pooled = pooled_on_test(dev_judged, judged, labels, fa_per_hour)
     hours = sum(st.hours for st in judged)
     summary = {"candidate_threshold": CANDIDATE_THRESHOLD, "verify_weight": VERIFY_WEIGHT,
                "frr_at": {str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)},
                "stage2_vectors_per_hour": vectors / hours,
                "stage2_cpu_s_per_hour": cpu_s / hours,
-               "pooled": {"threshold": t, "test_false_accepts_per_hour": fas / hours,
-                          "test_miss_rate": missed / sum(st.events for st in judged)},
+               "pooled": pooled,
                "det": [asdict(p) for p in curve]}
-    return summary, curve, dataclasses.replace(first, verify_threshold=t)
+    return summary, curve, dataclasses.replace(first, verify_threshold=pooled["threshold"])
 
 
 def real_line(real: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from synthaudio.train.detect import (
     DetectorSettings,
     cascade_detections,
     find_detections,
+    pooled_threshold,
     smooth_scores,
 )
 from synthaudio.train.embedding import EmbeddingConfig, shared_embedding
@@ -282,3 +283,17 @@ def judge_cascade(streams: Sequence[ScoredStream], labels: Sequence[str], hop_s:
                          refractory_s, None if candidate_t is None else
                          verified(s.smoothed, s.words, candidate_t, weight)) for s in streams]
 
+
+
+def pooled_on_test(dev_judged: Sequence[StreamPeaks], judged: Sequence[StreamPeaks],
+                   labels: Sequence[str], fa_per_hour: float) -> dict[str, float]:
+    """The pooled threshold of the dev streams' false peaks for ``fa_per_hour``, and the
+    test streams' false accepts an hour and miss rate at it."""
+    t = pooled_threshold([v for st in dev_judged for v in st.false_scores],
+                         sum(st.hours for st in dev_judged), fa_per_hour)
+    missed = fas = 0
+    for st in judged:
+        m, f = st.misses_and_false_accepts({x: t for x in labels})
+        missed, fas = missed + m, fas + f
+    return {"threshold": t, "test_false_accepts_per_hour": fas / sum(st.hours for st in judged),
+            "test_miss_rate": missed / sum(st.events for st in judged)}

@@ -166,7 +166,8 @@ class KeywordDetector:
             if not words.is_file():
                 raise InputError(f"{model_path}: its verifier {words} is missing (or run the "
                                  "head alone: --no-verify)")
-            from synthaudio.train.verifier import Verifier, load_word_classifier
+            from synthaudio.train.verifier import Verifier
+            from synthaudio.train.word_vectors import load_word_classifier
 
             self.verifier = Verifier(load_word_classifier(words, labels),
                                      self.settings.verify_weight)

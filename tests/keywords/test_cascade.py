@@ -24,14 +24,8 @@ from synthaudio.train.detect import (
     detect_keywords,
     find_detections,
 )
-from synthaudio.train.verifier import (
-    RATE,
-    Verifier,
-    WordVectors,
-    candidate_centre_s,
-    load_word_classifier,
-    window_at,
-)
+from synthaudio.train.verifier import Verifier, candidate_centre_s
+from synthaudio.train.word_vectors import RATE, WordVectors, load_word_classifier, window_at
 
 needs_model = pytest.mark.skipif(importlib.util.find_spec("openwakeword") is None,
                                  reason="the model files come with openwakeword (extra 'kws')")

@@ -1,25 +1,23 @@
-"""recipes/keywords/word_vectors.py: the second front end of the keywords recipe's clip
+"""synthaudio.train.word_vectors: the second front end of the keywords recipe's clip
 scores (EfficientWord-Net's word vectors, a logistic regression, a geometric-mean fusion)."""
 
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "recipes" / "keywords"))
-
-from word_vectors import (  # noqa: E402
+from synthaudio.train.word_vectors import (
     centred,
     fit_word_classifier,
     fuse,
     save_word_classifier,
     word_posteriors,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_centred_cuts_silent_ends_and_centres() -> None:
@@ -69,10 +67,10 @@ def test_word_classifier_learns_separable_classes_in_label_order(tmp_path: Path)
                     reason="EfficientWord-Net is not an extra of the test install (pyaudio)")
 def test_word_vectors_of_real_speech_ignore_silent_padding(tmp_path: Path) -> None:
     import soundfile as sf
-    from word_vectors import word_vectors
 
     from synthaudio.train.data import kaldi_dir_utterances
     from synthaudio.train.features import load_mono
+    from synthaudio.train.word_vectors import word_vectors
 
     utt = kaldi_dir_utterances(REPO / "tests" / "fixtures" / "real_speech")[0]
     audio = load_mono(utt.audio_path, 16000)[:16000]
