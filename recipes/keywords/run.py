@@ -75,6 +75,11 @@ from streaming import (  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = Path(__file__).resolve().parent / "keywords.yaml"
+# --asr-check: Whisper tiny.en reads each clean rendering; a character error rate above 0.5
+# draws it again (another prosody, then another voice; benchmarks/bench_asr_check.py
+# keywords), the windows packed as the digits corpus's check can be
+ASR_CHECK = {"backend": "faster-whisper", "metric": "cer", "max_error": 0.5,
+             "max_attempts": 3, "voice_attempts": 2, "pack": True}
 REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"  # real read speech, words known
 VOCABS = {
     # Speech Commands v0.01's 30 words, and the 10 its usual task keeps (the rest: _unknown_)
@@ -145,9 +150,11 @@ def vocab_targets(vocab: str, targets: str | None = None) -> tuple[str, list[str
 
 
 def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
-                  positives: int | None, targets: str | None = None) -> dict[str, Any]:
+                  positives: int | None, targets: str | None = None,
+                  asr_check: bool = False) -> dict[str, Any]:
     """The keywords config of one row (as the YAML mapping it is written as), derived from
-    ``keywords.yaml`` through the config's typed API."""
+    ``keywords.yaml`` through the config's typed API; ``asr_check``: every clip's clean
+    rendering read by Whisper first (``ASR_CHECK``), the corpus named ``...-asr``."""
     cfg = with_sources_from(load_keywords_config(BASE), BASE.parent)
     name, words = vocab_targets(vocab, targets)
     cfg = cfg.replace(name=f"kws-{name}-{row}" + ("-quick" if quick else ""), targets=words)
@@ -172,7 +179,11 @@ def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
         counts = counts.replace(hard_negatives=0.0)
     if row == "only-espeak-ng":
         spk = spk.replace(engines={"espeak-ng": 1.0})
-    return cfg.replace(counts=counts, speakers=spk).model_dump(mode="json")
+    out = cfg.replace(counts=counts, speakers=spk).model_dump(mode="json")
+    if asr_check:
+        out["name"] += "-asr"
+        out["quality"] = {"asr": dict(ASR_CHECK)}
+    return out
 
 
 def stream_config(cfg: dict[str, Any], count: int, quick: bool,
@@ -784,6 +795,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "vectors and a logistic regression, fused with the head's posteriors "
                         "(the stream detector keeps the head alone); none: the head alone "
                         f"(default {WORD_VECTORS_DEFAULT}, --quick: none)")
+    p.add_argument("--asr-check", action="store_true",
+                   help="Whisper reads every clip's clean rendering before augmentation; one "
+                        "it does not recover (CER > 0.5) is drawn again or dropped (needs the "
+                        "whisper extra; the corpus is named ...-asr)")
     p.add_argument("--fuse-weight", default=FUSE_DEFAULT, metavar="W",
                    help="the word vectors' share of the fused clip scores (--word-vectors ewn), "
                         f"or 'dev': the one of {FUSE_GRID} best on the synthetic dev clips' "
@@ -869,7 +884,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             cfg = derive_config(args.corpus_vocab or args.vocab, row, args.quick,
                                 args.speakers, args.positives,
-                                None if args.corpus_vocab else args.targets)
+                                None if args.corpus_vocab else args.targets, args.asr_check)
             corpus = make_corpus(cfg, out, args.jobs, args.reuse_corpus)
             full = full if row != "full" else corpus  # rows are scored on its test split
             streams = (args.stream_corpus.resolve() if args.stream_corpus is not None

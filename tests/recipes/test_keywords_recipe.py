@@ -215,6 +215,26 @@ def test_wake_targets_from_the_command_line() -> None:
     assert cfg["clip_s"] == 1.5
 
 
+def test_asr_check_names_its_corpus_and_checks_every_clip() -> None:
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from run import derive_config, stream_config
+
+    from synthaudio.pipelines.keywords.config import KeywordsConfig
+
+    plain = derive_config("commands10", "full", False, None, 200)
+    checked = derive_config("commands10", "full", False, None, 200, asr_check=True)
+    assert KeywordsConfig.model_validate(plain).quality is None
+    assert checked["name"] == plain["name"] + "-asr"
+    asr = KeywordsConfig.model_validate(checked).quality.asr
+    assert asr is not None and (asr.backend, asr.metric, asr.max_error) == (
+        "faster-whisper", "cer", 0.5)
+    # everything else is the plain row's, and its streams are checked too
+    assert {k: v for k, v in checked.items() if k not in ("name", "quality")} == \
+        {k: v for k, v in plain.items() if k not in ("name", "quality")}
+    streams = KeywordsConfig.model_validate(stream_config(checked, 4, False))
+    assert streams.quality.asr == asr
+
+
 def test_joined_negative_streams_and_hard_negative_mining(tmp_path: Path) -> None:
     """Negative clips joined into streams of the asked length (every clip once before any
     twice, the same draw for a seed); mining keeps the negative windows a model takes for
