@@ -230,6 +230,22 @@ def sample_voice(cfg: PiperConfig, model: str, speaker: tuple[int | None, str | 
     )
 
 
+def check_accents(accents: Sequence[str]) -> None:
+    """ConfigError naming the first of ``accents`` that espeak-ng (the data piper ships)
+    has no voice for: said when the engine is made, before a run writes anything."""
+    if not accents:
+        return
+    from piper.phonemize_espeak import EspeakPhonemizer
+
+    phonemizer = EspeakPhonemizer()  # an engine is made before its run's threads start
+    for accent in accents:
+        try:
+            phonemizer.phonemize(accent, "a")
+        except RuntimeError as exc:
+            raise ConfigKeyError(f"speakers.piper.accents: espeak-ng has no voice "
+                                 f"{accent!r} ({str(exc).splitlines()[0][:120]})") from None
+
+
 def _import_runtime() -> tuple[Any, Any]:
     try:
         import onnx
@@ -473,6 +489,7 @@ class PiperEngine:
         self.paths = {m: resolve_model(m, config_dir) for m in cfg.models}
         self._models: dict[str, _Model] = {}
         self._lock = threading.Lock()
+        check_accents(cfg.accents)
 
     def model(self, voice: PiperVoice) -> _Model:
         path = Path(voice.path) if voice.path else self.paths.get(voice.model)

@@ -240,3 +240,7 @@ def test_an_unknown_accent_is_a_config_error(engine: PiperEngine) -> None:
         engine.synthesize("three", dataclasses.replace(voice(), accent="xx-nowhere"))
     with pytest.raises(ValueError, match="is not an espeak-ng voice name"):
         PiperConfig(model=JOE, accents=["en us; rm"])
+    # said when the engine is made, before any run writes
+    with pytest.raises(ConfigError, match="espeak-ng has no voice 'xx-nowhere'"):
+        PiperEngine(PiperConfig(model=JOE, accents=["en-029", "xx-nowhere"]))
+    PiperEngine(PiperConfig(model=JOE, accents=["en-029", "en-gb-x-gbcwmd"]))
