@@ -87,14 +87,10 @@ def word_cuts(utts: list[Utterance], corpus: Path) -> tuple[list[np.ndarray], li
 
 
 def speaker_centred(x: np.ndarray, utts: list[Utterance]) -> np.ndarray:
-    """Unit vectors minus their speaker's mean unit vector (each utterance its own speaker
-    where it names none)."""
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    keys = np.array([u.speaker or f"utt:{u.id}" for u in utts])
-    out = x.copy()
-    for k in set(keys):
-        out[keys == k] -= x[keys == k].mean(axis=0)
-    return out
+    """Unit vectors minus their speaker's mean unit vector (``speaker_mean_normalize`` over
+    one-frame utterances)."""
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return np.concatenate(speaker_mean_normalize([v[None] for v in unit], utts))
 
 
 def word_vector_posteriors(a: argparse.Namespace, splits: dict[str, list[Utterance]],
@@ -102,28 +98,17 @@ def word_vector_posteriors(a: argparse.Namespace, splits: dict[str, list[Utteran
                            ) -> dict[str, np.ndarray]:
     """``--word-vectors``: the regression's posteriors ``(clips, labels)`` per real set."""
     from synthaudio.train.word_vectors import (
-        RATE,
-        WINDOW_S,
-        centred,
+        clip_vectors,
         fit_word_classifier,
         word_posteriors,
+        word_vectors,
     )
-
-    def vectors(clips: list[np.ndarray]) -> np.ndarray:
-        from eff_word_net.audio_processing import Resnet50_Arc_loss
-
-        net, n = Resnet50_Arc_loss(), round(WINDOW_S * RATE)
-        return np.stack([net.audioToVector(centred(c, n))[0] for c in clips])
-
-    def rate_16k(paths: list[Path]) -> list[np.ndarray]:
-        from synthaudio.train.features import load_mono
-
-        return [load_mono(p, RATE) for p in paths]
 
     data = {}
     for split in ("train", "dev"):
         clips, words, owners = word_cuts(splits[split], a.corpus)
-        x = cached(a.cache / a.corpus.name / f"ewn-{split}.pkl", lambda c=clips: vectors(c))
+        x = cached(a.cache / a.corpus.name / f"ewn-{split}.pkl",
+                   lambda c=clips: clip_vectors(c))
         data[split] = (speaker_centred(x, owners) if a.speaker_norm else x, words)
     params = fit_word_classifier(*data["train"], *data["dev"], labels)
     print(f"word vectors: C {params['c']}, dev balanced accuracy {params['dev_balanced']}",
@@ -131,7 +116,7 @@ def word_vector_posteriors(a: argparse.Namespace, splits: dict[str, list[Utteran
     out = {}
     for k, us in reals.items():
         x = cached(a.cache / f"real-{k}-ewn.pkl",
-                   lambda us=us: vectors(rate_16k([u.audio_path for u in us])))
+                   lambda us=us: word_vectors([u.audio_path for u in us]))
         out[k] = word_posteriors(params, speaker_centred(x, us) if a.speaker_norm else x)
     return out
 

@@ -29,8 +29,9 @@ from synthaudio.errors import InputError, SynthaudioError
 RATE = 16000
 WINDOW_S = 1.5  # the network's input
 FUSE_WEIGHT = 0.5  # the word vectors' share of the geometric mean of the posteriors
-NEEDS = ("the verifier needs EfficientWord-Net: pip install --no-deps EfficientWord-Net==1.0.5 "
-         "(or run the head alone: --no-verify)")
+NEEDS = ("the word vectors need EfficientWord-Net: pip install --no-deps "
+         "EfficientWord-Net==1.0.5 scikit-learn (or go without them: --word-vectors none to "
+         "train, --no-verify to detect)")
 
 SILENT = 1e-4  # leading and trailing samples below this are cut before centring
 C_GRID = (0.3, 1.0, 3.0, 10.0)  # logistic regression's C, chosen on the dev clips
@@ -49,28 +50,19 @@ def centred(audio: np.ndarray, n: int) -> np.ndarray:
 
 
 def word_vectors(paths: Sequence[Path]) -> np.ndarray:
-    """The word vector ``(n, 2048)`` of each clip (any rate: resampled to 16 kHz)."""
-    try:
-        from eff_word_net.audio_processing import Resnet50_Arc_loss
-    except ImportError as exc:
-        raise SynthaudioError(
-            "--word-vectors ewn needs EfficientWord-Net: pip install --no-deps "
-            "EfficientWord-Net==1.0.5 scikit-learn (or pass --word-vectors none)") from exc
+    """The word vector ``(n, 2048)`` of each clip file (any rate: resampled to 16 kHz)."""
     from synthaudio.train.features import load_mono
 
-    model = Resnet50_Arc_loss()
+    vectors, n = WordVectors(), round(WINDOW_S * RATE)
+    out = [vectors([centred(load_mono(p, RATE), n)])[0] for p in paths]
+    return np.stack(out) if out else np.zeros((0, 2048), np.float32)
+
+
+def clip_vectors(clips: Sequence[np.ndarray]) -> np.ndarray:
+    """The word vector ``(n, 2048)`` of each 16 kHz clip, centred as ``word_vectors``
+    centres a file's."""
     n = round(WINDOW_S * RATE)
-    out = [model.audioToVector(centred(load_mono(p, RATE), n))[0] for p in paths]
-    return np.stack(out).astype(np.float32) if out else np.zeros((0, 2048), np.float32)
-
-
-def _balanced(ys: Sequence[str], predicted: Sequence[str]) -> float:
-    """Mean recall over the classes present."""
-    recalls = []
-    for label in sorted(set(ys)):
-        hits = [p == label for y, p in zip(ys, predicted, strict=True) if y == label]
-        recalls.append(float(np.mean(hits)))
-    return float(np.mean(recalls))
+    return WordVectors()([centred(c, n) for c in clips])
 
 
 def fit_word_classifier(x: np.ndarray, ys: Sequence[str], dev_x: np.ndarray,
@@ -81,6 +73,8 @@ def fit_word_classifier(x: np.ndarray, ys: Sequence[str], dev_x: np.ndarray,
     first on a tie). Returns ``coef`` ``(len(labels), dim)``, ``intercept``, ``labels``,
     ``c`` and ``dev_balanced`` (per C), for :func:`word_posteriors`."""
     from sklearn.linear_model import LogisticRegression
+
+    from synthaudio.evaluate.kws import clip_scores
 
     missing = sorted(set(labels) - set(ys))
     if missing:
@@ -95,7 +89,8 @@ def fit_word_classifier(x: np.ndarray, ys: Sequence[str], dev_x: np.ndarray,
                   "intercept": clf.intercept_[order].astype(np.float32),
                   "labels": list(labels), "c": float(c)}
         probs = word_posteriors(params, dev_x)
-        scores[str(c)] = _balanced(list(dev_ys), [labels[k] for k in probs.argmax(1)])
+        scores[str(c)] = clip_scores(list(dev_ys), [labels[k] for k in probs.argmax(1)]
+                                     )["balanced_accuracy"]
         if best is None or scores[str(c)] > scores[str(best["c"])]:
             best = params
     assert best is not None
@@ -165,7 +160,7 @@ def window_at(audio: np.ndarray, centre_s: float, window_s: float = WINDOW_S) ->
 class WordVectors:
     """EfficientWord-Net 1.0.5's ResNet-50 word vector ``(2048,)`` of 1.5 s windows (the
     same network and features as ``eff_word_net``'s ``Resnet50_Arc_loss.audioToVector``,
-    in a session of ``threads`` threads)."""
+    bit for bit, in a session of ``threads`` threads)."""
 
     def __init__(self, threads: int | None = 1) -> None:
         try:

@@ -242,8 +242,13 @@ def check_accents(accents: Sequence[str]) -> None:
         try:
             phonemizer.phonemize(accent, "a")
         except RuntimeError as exc:
-            raise ConfigKeyError(f"speakers.piper.accents: espeak-ng has no voice "
-                                 f"{accent!r} ({str(exc).splitlines()[0][:120]})") from None
+            raise _no_voice(accent, exc) from None
+
+
+def _no_voice(accent: str, exc: RuntimeError) -> ConfigKeyError:
+    """The error for an accent espeakbridge cannot set."""
+    return ConfigKeyError(f"speakers.piper.accents: espeak-ng has no voice {accent!r} "
+                          f"({str(exc).splitlines()[0][:120]})")
 
 
 def _import_runtime() -> tuple[Any, Any]:
@@ -410,8 +415,7 @@ class _Model:
         try:
             return voice.phonemize(text)
         except RuntimeError as exc:  # espeakbridge: no such voice
-            raise ConfigKeyError(f"speakers.piper.accents: espeak-ng has no voice {accent!r} "
-                                 f"({str(exc).splitlines()[0][:120]})") from None
+            raise _no_voice(accent, exc) from None
 
     def tokens(self, text: str, accent: str | None = None) -> tuple[list[int], list[str]]:
         """Phoneme ids and, per id, the phoneme it encodes (piper's layout: BOS, PAD,
