@@ -41,6 +41,7 @@ from synthaudio.errors import ConfigKeyError, SynthaudioError
 from synthaudio.registry import PACKAGE_PREFIX, ProcessCache, package_path
 from synthaudio.tts.balance import deal_voices
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
+from synthaudio.tts.pronunciation import PronunciationConfig, apply_rules
 from synthaudio.tts.wordspans import tighten
 
 ENGINE_NAME = "piper"
@@ -77,6 +78,10 @@ class PiperConfig(BaseModel):
     # one drawn per speaker (en-gb-x-rp, en-029, en-gb-x-gbcwmd...): the neural voice says
     # the words as that accent would. Empty: the model's own espeak voice (its json's)
     accents: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
+    # accent rules on the phonemes (synthaudio.tts.pronunciation): a share of the speakers
+    # taps its r, stops its th, ... in every word it says
+    pronunciation: PronunciationConfig = Field(default_factory=PronunciationConfig,
+                                               exclude_if=lambda v: v.share == 0)
     device: str = "auto"  # "auto" (CUDA where onnxruntime-gpu is installed), "cpu", "cuda"
 
     @model_validator(mode="after")
@@ -115,17 +120,25 @@ class PiperVoice:
     # model's own. Seeds the noise where set (``noise_key``), so voices without one keep
     # the bytes they had before accents existed
     accent: str | None = field(default=None, repr=False)
+    # the accent rules on its phonemes (``PiperConfig.pronunciation``); seed the noise where
+    # set, as the accent does
+    pronunciation: tuple[str, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         del out["path"]
         if self.accent is None:
             del out["accent"]
+        if self.pronunciation:
+            out["pronunciation"] = list(self.pronunciation)
+        else:
+            del out["pronunciation"]
         return out
 
     def noise_key(self, text: str) -> str:
         """What seeds the model's noise for ``text``."""
-        return f"{self}|{text}" + (f"|{self.accent}" if self.accent else "")
+        return (f"{self}|{text}" + (f"|{self.accent}" if self.accent else "")
+                + (f"|{','.join(self.pronunciation)}" if self.pronunciation else ""))
 
 
 def resolve_model(model: str, base_dir: Path | None = None) -> Path:
@@ -417,16 +430,20 @@ class _Model:
         except RuntimeError as exc:  # espeakbridge: no such voice
             raise _no_voice(accent, exc) from None
 
-    def tokens(self, text: str, accent: str | None = None) -> tuple[list[int], list[str]]:
+    def tokens(self, text: str, accent: str | None = None, rules: Sequence[str] = ()
+               ) -> tuple[list[int], list[str]]:
         """Phoneme ids and, per id, the phoneme it encodes (piper's layout: BOS, PAD,
-        then each phoneme followed by PAD, then EOS); sentences joined by a word break."""
+        then each phoneme followed by PAD, then EOS); sentences joined by a word break;
+        ``rules``: accent rules applied to the phonemes (one for one)."""
         from piper.const import BOS, EOS, PAD
 
-        sentences = [s for s in self.phonemize(text, accent) if s]
-        phonemes: list[str] = []
-        for s in sentences:
-            phonemes += ([" "] if phonemes else []) + list(s)
         id_map = self.config.phoneme_id_map
+        phonemes: list[str] = []
+        for s in self.phonemize(text, accent):
+            if s:  # a rule's phoneme the model lacks leaves the word's own
+                said = [a if a in id_map else b for a, b in zip(apply_rules(s, rules), s,
+                                                                strict=True)]
+                phonemes += ([" "] if phonemes else []) + said
         ids: list[int] = []
         tokens: list[str] = []
         for ph in [BOS, *[p for p in phonemes if p in id_map], EOS]:
@@ -524,7 +541,7 @@ class PiperEngine:
 
     def synthesize(self, text: str, voice: PiperVoice) -> Synthesis:
         model = self.model(voice)
-        ids, tokens = model.tokens(text, voice.accent)
+        ids, tokens = model.tokens(text, voice.accent, voice.pronunciation)
         seed = zlib.crc32(voice.noise_key(text).encode())
         with model.lock:
             audio, durations = model.run(ids, voice, seed)
@@ -689,7 +706,8 @@ def speaker_voices(engine: PiperEngine, section: PiperConfig | None, count: int,
     order, each used once before any is used twice (with ``genders``, a gender per
     speaker, each takes the next model speaker of its gender); scales drawn from ``rng``.
     ``cfg.accents`` are dealt out in a drawn order, each as often as the count allows
-    (drawn after everything else: a config without accents keeps its draws)."""
+    (drawn after everything else: a config without accents keeps its draws); then, with
+    ``cfg.pronunciation``'s share above 0, each speaker's accent rules (drawn last)."""
     cfg = section if section is not None else engine.cfg
     pool = _speaker_pool(engine, cfg, corpus_language)
     order = [pool[k] for k in rng.permutation(len(pool))]
@@ -702,4 +720,7 @@ def speaker_voices(engine: PiperEngine, section: PiperConfig | None, count: int,
         accents = [cfg.accents[k] for k in rng.permutation(len(cfg.accents))]
         out = [(dataclasses.replace(v, accent=accents[i % len(accents)]), g)
                for i, (v, g) in enumerate(out)]
+    if cfg.pronunciation.share > 0:
+        out = [(dataclasses.replace(v, pronunciation=cfg.pronunciation.sample(rng)), g)
+               for v, g in out]
     return out

@@ -244,3 +244,31 @@ def test_an_unknown_accent_is_a_config_error(engine: PiperEngine) -> None:
     with pytest.raises(ConfigError, match="espeak-ng has no voice 'xx-nowhere'"):
         PiperEngine(PiperConfig(model=JOE, accents=["en-029", "xx-nowhere"]))
     PiperEngine(PiperConfig(model=JOE, accents=["en-029", "en-gb-x-gbcwmd"]))
+
+
+def test_accent_rules_change_the_phonemes_said_and_are_recorded(engine: PiperEngine) -> None:
+    model = engine.model(voice())
+    own = model.tokens("three five")[1]
+    tapped = model.tokens("three five", rules=("th-stopping", "r-tap", "final-devoicing"))[1]
+    assert len(tapped) == len(own)  # one for one: the duration-based word timings hold
+    changed = {(a, b) for a, b in zip(own, tapped, strict=True) if a != b}
+    assert changed == {("θ", "t"), ("ɹ", "ɾ"), ("v", "f")}
+    ruled = dataclasses.replace(voice(), pronunciation=("th-stopping", "r-tap"))
+    s = engine.synthesize("three five", ruled)
+    assert s.words is not None and [w.word for w in s.words] == ["three", "five"]
+    plain = engine.synthesize("three five", voice())
+    assert not np.array_equal(s.audio[: len(plain.audio)], plain.audio[: len(s.audio)])
+    assert np.array_equal(engine.synthesize("three five", ruled).audio, s.audio)
+    assert ruled.to_dict()["pronunciation"] == ["th-stopping", "r-tap"]
+    assert "pronunciation" not in voice().to_dict()
+    assert voice().noise_key("x") == f"{voice()}|x"
+
+
+def test_accent_rules_are_drawn_last_for_a_share_of_the_speakers(engine: PiperEngine) -> None:
+    plain = speaker_voices(engine, PiperConfig(model=JOE), 40, np.random.default_rng(3))
+    ruled = speaker_voices(engine, PiperConfig(model=JOE, pronunciation={"share": 0.5}), 40,
+                           np.random.default_rng(3))
+    assert [(dataclasses.replace(v, pronunciation=()), g) for v, g in ruled] == plain
+    assert 10 <= sum(bool(v.pronunciation) for v, _ in ruled) <= 30
+    with pytest.raises(ValueError, match="no pronunciation rule"):
+        PiperConfig(model=JOE, pronunciation={"share": 0.5, "rules": ["lisp"]})
