@@ -40,6 +40,20 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert abs(100 * results["accuracy"] - float(m.group(1))) < 0.06
     assert abs(100 * results["balanced_accuracy"] - float(m.group(3))) < 0.06
     assert results["features"] == "embedding" and results["balance"] == 1.0
+    # the clip scores come from a head of their own, trained with mixup; the detector's
+    # head (model.pt) without
+    assert results["mixup"] == 0.0 and results["clip_mixup"] == 0.2
+    assert "commands10-full: the clip classifier's head (mixup 0.2)" in proc.stdout
+    from synthaudio.train.classifier import load_classifier, load_detector_settings
+
+    exp = out / "exp" / "commands10-full"
+    clip, clip_labels, _ = load_classifier(exp / "clip_model.pt")
+    head, head_labels, _ = load_classifier(exp / "model.pt")
+    assert clip_labels == head_labels
+    assert any((a != b).any() for a, b in zip(clip.state_dict().values(),
+                                              head.state_dict().values(), strict=True))
+    assert load_detector_settings(exp / "model.pt") and not load_detector_settings(
+        exp / "clip_model.pt")
     # --extra-clips 4: 4 positives a command (40), 20 hard negatives, 14 other speech, 2
     # each of babble, noise and silence, all training clips
     extra = out / "corpora" / "kws-commands10-full-quick-extra"
@@ -120,6 +134,8 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
     logmel = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert logmel["features"] == "log-mel" and logmel["loss_ok"]
+    assert logmel["clip_mixup"] == logmel["mixup"] == 0.0  # one head over log-mel
+    assert not (out / "exp" / "commands10-full-log-mel" / "clip_model.pt").exists()
     assert "rendered now: 0" in again.stdout
     assert (out / "exp" / "commands10-full-log-mel" / "model.pt").is_file()
     assert (out / "exp" / "commands10-full" / "model.pt").is_file()  # not overwritten
