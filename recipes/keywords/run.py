@@ -61,6 +61,7 @@ from streaming import (  # noqa: E402
     UNKNOWN,
     cached,
     context_features,
+    files_digest,
     hard_negatives,
     joined_streams,
     judge_cascade,
@@ -332,21 +333,21 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                     | {"_unknown_"})
     ys = {s: [model_label(str(r.extra["label"]), labels) for r in rs] for s, rs in clips.items()}
     cache = out / "cache" / kind
-    feats = {s: cached(cache / f"{corpus.name}-{s}", (str(test_corpus if s == "test" else corpus),
-                                                      len(rs), feats_cfg),
-                       lambda s=s, rs=rs: clip_features(
-                           [(test_corpus if s == "test" else corpus) / r.audio for r in rs],
-                           feats_cfg, args.jobs))
+    paths = {s: [(test_corpus if s == "test" else corpus) / r.audio for r in rs]
              for s, rs in clips.items()}
+    digest = {s: files_digest(ps) for s, ps in paths.items()}  # the caches' keys
+    feats = {s: cached(cache / f"{corpus.name}-{s}", (digest[s], feats_cfg),
+                       lambda s=s: clip_features(paths[s], feats_cfg, args.jobs))
+             for s in clips}
     train_feats, train_ys = list(feats["train"]), list(ys["train"])
     more: list[Any] = []  # the clips of --extra-clips
     if extra_clips is not None:
         more = [r for r in iter_metadata(extra_clips)
                 if r.extra.get("kind") not in ("background", "stream")]
-        train_feats += cached(cache / f"{extra_clips.name}-train",
-                              (str(extra_clips), len(more), feats_cfg),
-                              lambda: clip_features([extra_clips / r.audio for r in more],
-                                                    feats_cfg, args.jobs))
+        more_paths = [extra_clips / r.audio for r in more]
+        digest["extra"] = files_digest(more_paths)
+        train_feats += cached(cache / f"{extra_clips.name}-train", (digest["extra"], feats_cfg),
+                              lambda: clip_features(more_paths, feats_cfg, args.jobs))
         train_ys += [model_label(str(r.extra["label"]), labels) for r in more]
         print(f"{name}: {len(more)} more clips ("
               f"{sum(r.extra['kind'] == 'positive' for r in more)} positive) from "
@@ -358,7 +359,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         others = [corpus / r.audio for r in clips["train"] if r.extra["kind"] != "positive"]
         for copy_k in range(args.context):
             train_feats += cached(cache / f"{corpus.name}-context{copy_k}",
-                                  (str(corpus), len(pos), feats_cfg, copy_k),
+                                  (digest["train"], feats_cfg, copy_k),
                                   lambda k=copy_k: context_features([corpus / r.audio for r in pos],
                                                                     others, feats_cfg,
                                                                     1000 + k))
@@ -371,8 +372,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         chosen = [(stream_corpus / r.audio, r.extra["events"])
                   for r in stream_recs[:n_train_streams]]
         wf, wy = cached(cache / f"{stream_corpus.name}-windows",
-                        (str(stream_corpus), len(chosen), feats_cfg, labels, args.negative_every,
-                         EDGE_S),
+                        (files_digest([p for p, _ in chosen]), repr([e for _, e in chosen]),
+                         feats_cfg, labels, args.negative_every, EDGE_S),
                         lambda: training_windows(chosen, feats_cfg, window_s, hop_s, labels,
                                                  args.negative_every))
         train_feats += wf
@@ -384,7 +385,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         more_streams = [(extra_streams / r.audio, r.extra["events"])
                         for r in iter_metadata(extra_streams) if r.extra.get("kind") == "stream"]
         wf, wy = cached(cache / f"{extra_streams.name}-windows",
-                        (str(extra_streams), len(more_streams), feats_cfg, labels,
+                        (files_digest([p for p, _ in more_streams]),
+                         repr([e for _, e in more_streams]), feats_cfg, labels,
                          args.negative_every, EDGE_S),
                         lambda: training_windows(more_streams, feats_cfg, window_s, hop_s,
                                                  labels, args.negative_every))
@@ -400,7 +402,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                      and r.extra.get("kind") in NEGATIVE_KINDS]
         for k in range(args.joined_negatives):
             frames, n = cached(cache / f"{corpus.name}-joined{k}",
-                               (str(corpus), len(negatives), feats_cfg, window_s, k),
+                               (files_digest(negatives), feats_cfg, window_s, k),
                                lambda k=k: _joined_frames(negatives, feats_cfg, window_s, k))
             windows = [frames[i:i + n] for i in range(len(frames) - n + 1)]
             pool += windows
@@ -458,16 +460,14 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         )
 
         vcache = out / "cache" / "ewn"
-        vec = {s: cached(vcache / f"{corpus.name}-{s}",
-                         (str(test_corpus if s == "test" else corpus), len(rs), WORD_VECTORS),
-                         lambda s=s, rs=rs: word_vectors(
-                             [(test_corpus if s == "test" else corpus) / r.audio for r in rs]))
-               for s, rs in clips.items()}
+        vec = {s: cached(vcache / f"{corpus.name}-{s}", (digest[s], WORD_VECTORS),
+                         lambda s=s: word_vectors(paths[s]))
+               for s in clips}
         train_x, train_wy = vec["train"], list(ys["train"])
         if extra_clips is not None and more:
             train_x = np.concatenate([train_x, cached(
-                vcache / f"{extra_clips.name}-train", (str(extra_clips), len(more), WORD_VECTORS),
-                lambda: word_vectors([extra_clips / r.audio for r in more]))])
+                vcache / f"{extra_clips.name}-train", (digest["extra"], WORD_VECTORS),
+                lambda: word_vectors(more_paths))])
             train_wy += [model_label(str(r.extra["label"]), labels) for r in more]
         words = fit_word_classifier(train_x, train_wy, vec["dev"], ys["dev"], labels)
         words["test"] = vec["test"]

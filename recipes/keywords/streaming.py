@@ -38,9 +38,18 @@ EDGE_S = 0.1  # an event may stick out of a positive window this much on either 
 RATE = 16000
 
 
+def files_digest(paths: Sequence[Path]) -> str:
+    """A digest of the files' bytes, in order: what a cache key holds so that a corpus made
+    again (the same paths, other audio) does not reuse the features of the one before."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def cached(path: Path, key: Any, compute: Callable[[], Any]) -> Any:
     """``compute()``, kept in ``path`` for the same ``key`` (features are the slow part of
-    a head experiment; the corpora do not change between them)."""
+    a head experiment); keys hold a ``files_digest`` of the audio the value comes from."""
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
     file = path.with_name(f"{path.name}-{digest}.pkl")
     if file.is_file():
@@ -90,7 +99,7 @@ def stream_features(path: Path, cfg: EmbeddingConfig, window_s: float,
         n = windows[0].shape[0]
         return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
 
-    frames, n = cached(cache / path.stem, (str(path), cfg, window_s), compute)
+    frames, n = cached(cache / path.stem, (files_digest([path]), cfg, window_s), compute)
     return [frames[k:k + n] for k in range(len(frames) - n + 1)]
 
 

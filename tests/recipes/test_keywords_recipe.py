@@ -338,3 +338,28 @@ def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None
     assert (more["name"], more["seed"], more["streams"]["count"]) == (
         "kws-commands10-full-streams-extra", cfg["seed"] + 2, 12)
     assert more["speakers"]["count"] == dev["speakers"]["count"] == 48
+
+
+def test_feature_caches_follow_the_audio_not_the_path(tmp_path: Path) -> None:
+    """A corpus made again at the same path with other audio (the generator's coding
+    changed, a config changed) must not reuse the features of the one before."""
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from streaming import cached, files_digest
+
+    clip = tmp_path / "corpus" / "a.wav"
+    clip.parent.mkdir()
+    clip.write_bytes(b"first rendering")
+    calls: list[bytes] = []
+
+    def features() -> bytes:
+        calls.append(clip.read_bytes())
+        return clip.read_bytes()
+
+    cache = tmp_path / "cache" / "corpus-train"
+    assert cached(cache, (files_digest([clip]), "cfg"), features) == b"first rendering"
+    assert cached(cache, (files_digest([clip]), "cfg"), features) == b"first rendering"
+    assert len(calls) == 1  # the same bytes: from the cache
+    clip.write_bytes(b"other rendering")
+    assert cached(cache, (files_digest([clip]), "cfg"), features) == b"other rendering"
+    assert len(calls) == 2
+    assert files_digest([clip, clip]) != files_digest([clip])
