@@ -68,6 +68,7 @@ from synthaudio.run.executors import check_executor, run_tasks
 from synthaudio.run.outdir import (
     BOOKKEEPING,
     STAGING_NAME,
+    WRITTEN_NAME,
     check_inputs_outside,
     claim_user_files,
     out_lock,
@@ -276,7 +277,10 @@ def _claim_build_dir(out_dir: Path, run_fingerprint: str, overwrite: bool, resum
         shutil.rmtree(staging, ignore_errors=True)  # an unfinished build of another config
     try:
         build_dir.mkdir(parents=True, exist_ok=True)
-        remove_temp_files(build_dir, run_outputs())
+        # a killed run's temporary files: of its outputs, and of the record of what it
+        # wrote (rewritten as the run goes)
+        remove_temp_files(build_dir, (*run_outputs(), WRITTEN_NAME))
+        remove_temp_files(out_dir, (WRITTEN_NAME,))
     except OSError as exc:
         raise SynthaudioError(f"{build_dir}: cannot create the output directory "
                               f"({exc.strerror or exc})") from None

@@ -102,3 +102,23 @@ def test_sigkill_at_random_moments_then_rerun_is_byte_identical(
     assert not [p for p in out.rglob("*") if is_temp_name(p.name)]
     print(f"kills by stage: {dict(stages)}, runs: {run}, finished chains: {completed}")
     assert stages["bank"] and stages["render"] and stages["export"], stages
+
+
+def test_a_killed_write_of_the_record_is_swept_by_the_next_run(
+    tmp_path: Path, tiny_reference: tuple[Path, dict[str, str]]
+) -> None:
+    """A run killed while it rewrote OUT/.synthaudio-written (written to a temporary name,
+    then renamed) leaves that temporary file; the next run removes it with the others, so
+    the finished corpus is the reference, byte for byte and file for file."""
+    from synthaudio.pipelines.generate.pipeline import generate_corpus
+    from synthaudio.run.outdir import WRITTEN_NAME
+
+    config, ref = tiny_reference
+    out = tmp_path / "out"
+    generate_corpus(config, out, jobs=1, progress=False)
+    stray = out / f".{WRITTEN_NAME}.fr0sd64_.tmp"  # what mkstemp names it
+    stray.write_bytes((out / WRITTEN_NAME).read_bytes())
+    assert is_temp_name(stray.name)
+    generate_corpus(config, out, jobs=1, progress=False)
+    assert not stray.exists()
+    assert tree_hashes(out) == ref
