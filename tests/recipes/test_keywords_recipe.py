@@ -27,7 +27,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
          "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH),
-         "--extra-clips", "4", "--extra-streams", "1",
+         "--extra-clips", "4", "--extra-streams", "1", "--clip-mixup", "0.2",
          "--word-vectors", "ewn" if words else "none"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -40,8 +40,8 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert abs(100 * results["accuracy"] - float(m.group(1))) < 0.06
     assert abs(100 * results["balanced_accuracy"] - float(m.group(3))) < 0.06
     assert results["features"] == "embedding" and results["balance"] == 1.0
-    # the clip scores come from a head of their own, trained with mixup; the detector's
-    # head (model.pt) without
+    # --clip-mixup: the clip scores come from a head of their own, trained with mixup; the
+    # detector's head (model.pt) without
     assert results["mixup"] == 0.0 and results["clip_mixup"] == 0.2
     assert "commands10-full: the clip classifier's head (mixup 0.2)" in proc.stdout
     from synthaudio.train.classifier import load_classifier, load_detector_settings
@@ -134,7 +134,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
     logmel = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert logmel["features"] == "log-mel" and logmel["loss_ok"]
-    assert logmel["clip_mixup"] == logmel["mixup"] == 0.0  # one head over log-mel
+    assert logmel["clip_mixup"] == logmel["mixup"] == 0.0  # by default one head does both
     assert not (out / "exp" / "commands10-full-log-mel" / "clip_model.pt").exists()
     assert "rendered now: 0" in again.stdout
     assert (out / "exp" / "commands10-full-log-mel" / "model.pt").is_file()
