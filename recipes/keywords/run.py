@@ -40,7 +40,7 @@ from synthaudio.pipelines.generate.config import with_rir_bank, with_sources_fro
 from synthaudio.pipelines.keywords.config import KeywordsConfig, load_keywords_config
 from synthaudio.pipelines.keywords.pipeline import make_keywords
 from synthaudio.train.data import Utterance, compute_features, kaldi_dir_utterances
-from synthaudio.train.detect import per_keyword_thresholds, pooled_threshold
+from synthaudio.train.detect import per_keyword_thresholds
 from synthaudio.train.embedding import (
     FRAME_S,
     EmbeddingConfig,
@@ -578,21 +578,13 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         for st in streams:
             m, f = st.misses_and_false_accepts(chosen_t)
             missed, fas = missed + m, fas + f
-        pooled = pooled_threshold([v for x in false_by_label.values() for v in x], dev_hours,
-                                  args.fa_per_hour)
-        p_missed = p_fas = 0
-        for st in streams:
-            m, f = st.misses_and_false_accepts({x: pooled for x in false_by_label})
-            p_missed, p_fas = p_missed + m, p_fas + f
+        pooled = pooled_on_test(dev, streams, labels, args.fa_per_hour)
         summary["dev_thresholds"] = {
             "dev_stream_hours": dev_hours, "thresholds": chosen_t,
             "test_false_accepts_per_hour": fas / summary["stream_hours"],
-            "test_miss_rate": missed / summary["stream_events"],
-            "pooled": {"threshold": pooled,
-                       "test_false_accepts_per_hour": p_fas / summary["stream_hours"],
-                       "test_miss_rate": p_missed / summary["stream_events"]}}
+            "test_miss_rate": missed / summary["stream_events"], "pooled": pooled}
         if args.thresholds == "pooled":
-            settings = DetectorSettings(args.smooth, args.refractory, pooled)
+            settings = DetectorSettings(args.smooth, args.refractory, pooled["threshold"])
         else:
             settings = DetectorSettings(args.smooth, args.refractory, 0.5, chosen_t)
         summary["detector"] = settings_dict(settings)

@@ -293,7 +293,6 @@ def judge_cascade(streams: Sequence[ScoredStream], labels: Sequence[str], hop_s:
                          verified(s.smoothed, s.words, candidate_t, weight)) for s in streams]
 
 
-
 def pooled_on_test(dev_judged: Sequence[StreamPeaks], judged: Sequence[StreamPeaks],
                    labels: Sequence[str], fa_per_hour: float) -> dict[str, float]:
     """The pooled threshold of the dev streams' false peaks for ``fa_per_hour``, and the

@@ -41,7 +41,7 @@ from synthaudio.errors import ConfigKeyError, SynthaudioError
 from synthaudio.registry import PACKAGE_PREFIX, ProcessCache, package_path
 from synthaudio.tts.balance import deal_voices
 from synthaudio.tts.base import Synthesis, VoiceInfo, WordTiming
-from synthaudio.tts.pronunciation import PronunciationConfig, apply_rules
+from synthaudio.tts.pronunciation import NOT_PHONEMES, PronunciationConfig, apply_rules
 from synthaudio.tts.wordspans import tighten
 
 ENGINE_NAME = "piper"
@@ -51,7 +51,6 @@ _NOISE_INPUT = "sa_noise_{}"
 # VITS: 192 latent channels; a short guess costs a retry, never other audio)
 _CHANNELS = 192
 _FRAMES_PER_ID = 12
-_NOT_PHONEMES = {"ˈ", "ˌ", " ", "^", "$", "_"}  # stress, word break, BOS, EOS, PAD
 _PEAK = 0.95  # louder output is scaled down to this peak
 
 Range = tuple[float, float]
@@ -459,7 +458,7 @@ class _Model:
     def phoneme_count(self, word: str, accent: str | None = None) -> int:
         """Phonemes of ``word`` said alone (stress marks not counted)."""
         return sum(1 for sent in self.phonemize(word, accent) for p in sent
-                   if p not in _NOT_PHONEMES)
+                   if p not in NOT_PHONEMES)
 
     def run(self, ids: list[int], voice: PiperVoice, rng_seed: int) -> tuple[np.ndarray,
                                                                               np.ndarray | None]:
@@ -584,13 +583,13 @@ def word_timings(words: list[str], counts: list[int], tokens: list[str],
     for k, tok in enumerate(tokens):
         if tok == " ":
             groups.append([])
-        elif tok not in _NOT_PHONEMES:
+        elif tok not in NOT_PHONEMES:
             groups[-1].append(k)
     groups = [g for g in groups if g]
     n_w, n_g = len(words), len(groups)
     if not words or n_g == 0 or n_g > n_w:
         return None
-    sizes = [sum(1 for k in g if tokens[k] not in _NOT_PHONEMES) for g in groups]
+    sizes = [sum(1 for k in g if tokens[k] not in NOT_PHONEMES) for g in groups]
     cum = np.concatenate([[0], np.cumsum(counts)])
     # cost[g][w]: best cost of groups[:g] taking words[:w]; each group >= 1 word
     inf = float("inf")

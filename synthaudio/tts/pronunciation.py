@@ -64,7 +64,8 @@ _TOUCHES: dict[str, frozenset[str]] = {
     "monophthongs": frozenset({"eɪ", "oʊ"}),
     "final-devoicing": frozenset({"final"}),
 }
-_NOT_PHONEMES = frozenset({"ˈ", "ˌ", " ", "^", "$", "_"})  # stress, word break, BOS, EOS, PAD
+# stress marks, the word break, and piper's BOS, EOS and PAD: symbols that are no phoneme
+NOT_PHONEMES = frozenset({"ˈ", "ˌ", " ", "^", "$", "_"})
 
 
 class PronunciationConfig(ConfigModel):
@@ -146,7 +147,7 @@ def _previous(phonemes: Sequence[str], i: int) -> str:
     for j in range(i - 1, -1, -1):
         if phonemes[j] == " ":
             return ""
-        if phonemes[j] not in _NOT_PHONEMES:
+        if phonemes[j] not in NOT_PHONEMES:
             return phonemes[j]
     return ""
 
@@ -156,6 +157,6 @@ def _word_final(phonemes: Sequence[str], i: int) -> bool:
     for ph in phonemes[i + 1:]:
         if ph == " ":
             return True
-        if ph not in _NOT_PHONEMES:
+        if ph not in NOT_PHONEMES:
             return False
     return True
