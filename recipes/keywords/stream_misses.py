@@ -8,7 +8,9 @@ windows that hold it whole (the model's view of the word, before smoothing), the
 smoothed one, and what the model says there instead; for each false peak, the words said
 under it. Splits the misses at the threshold of ``--fa-per-hour`` into "never recognised"
 (no window above 0.5), "recognised but below the threshold" (calibration), and lost to
-smoothing; prints the false peaks above the threshold with their words.
+smoothing; prints the false peaks above the threshold with their words, and the inserted
+keywords recognised and found per condition of their stream (noise kind, SNR, RT60, codec)
+and per engine of the voice that said them (``conditions``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +32,50 @@ from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.classifier import load_classifier, load_detector_settings  # noqa: E402
 from synthaudio.train.detect import smooth_scores  # noqa: E402
 from synthaudio.train.embedding import FRAME_S  # noqa: E402
+
+SNR_BANDS_DB = (5.0, 15.0, 25.0)  # the bands' upper edges (the last band is open)
+RT60_BANDS_S = (0.3, 0.5)
+
+
+def _band(value: float | None, edges: Sequence[float], unit: str, none: str) -> str:
+    """The band of ``edges`` (upper edges, the last band open) ``value`` falls in."""
+    if value is None:
+        return none
+    lows = (None, *edges)
+    for lo, hi in zip(lows, edges, strict=False):
+        if value < hi:
+            return f"<{hi:g} {unit}" if lo is None else f"{lo:g}-{hi:g} {unit}"
+    return f">={edges[-1]:g} {unit}"
+
+
+def conditions(record: Any, start_s: float, label: str) -> dict[str, str]:
+    """The conditions an inserted keyword of a stream ``record`` was said in: its stream's
+    noise kinds, SNR band, RT60 band and codec, and the engine of the phrase that said it
+    (the phrase of its text that starts nearest ``start_s``)."""
+    aug = record.augment or {}
+    noise = aug.get("noise") or {}
+    room = aug.get("room") or {}
+    codec = (aug.get("channel") or {}).get("codec") or {}
+    text = label.replace("_", " ")
+    said = sorted((abs(p["start_s"] - start_s), str(p["engine"]))
+                  for p in (record.tts or {}).get("phrases", []) if p["text"] == text)
+    return {"noise": "+".join(sorted({s["kind"] for s in noise.get("sources", [])})) or "none",
+            "snr": _band(noise.get("snr_db"), SNR_BANDS_DB, "dB", "no noise"),
+            "rt60": _band(room.get("rt60_s"), RT60_BANDS_S, "s", "no room"),
+            "codec": str(codec.get("kind", "none")),
+            "engine": said[0][1] if said else "?"}
+
+
+def by_condition(rows: Sequence[tuple[dict[str, str], bool, bool]],
+                 ) -> dict[str, dict[str, tuple[int, int, int]]]:
+    """Per factor and value: (keywords, recognised, found) over ``rows`` of (conditions,
+    recognised, found at the threshold)."""
+    out: dict[str, dict[str, tuple[int, int, int]]] = {}
+    for cond, recognised, found in rows:
+        for factor, value in cond.items():
+            n, r, f = out.setdefault(factor, {}).get(value, (0, 0, 0))
+            out[factor][value] = (n + 1, r + int(recognised), f + int(found))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,13 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             ks = [k for k in range(len(windows)) if a >= k * FRAME_S - EDGE_S
                   and b <= k * FRAME_S + window_s + EDGE_S]
             j = index[label]
+            cond = conditions(r, a, label)
             if not ks:
-                rows.append((label, 0.0, 0.0, "-", b - a))
+                rows.append((label, 0.0, 0.0, "-", b - a, cond))
                 continue
             best = max(ks, key=lambda k: raw[k, j])
             said = labels[int(raw[best].argmax())]
             rows.append((label, float(raw[ks, j].max()),
-                         float(sm[ks[0]:ks[-1] + smooth, j].max()), said, b - a))
+                         float(sm[ks[0]:ks[-1] + smooth, j].max()), said, b - a, cond))
     streams = [j[0] for j in judged]
     curve = det_curve(event_scores(streams), streams)
     point = frr_at(curve, args.fa_per_hour)
@@ -89,6 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("  recall at the threshold per keyword: " + ", ".join(
         f"{w} {sum(1 for x in rows if x[0] == w and x[2] > t)}/{c}"
         for w, c in sorted(per.items())))
+    print("recognised (raw above 0.5) / found at the threshold, per condition:")
+    for factor, values in by_condition([(x[5], x[1] > 0.5, x[2] > t) for x in rows]).items():
+        print(f"  {factor}: " + "; ".join(
+            f"{v} {r}/{f}/{k}" for v, (k, r, f) in sorted(values.items(),
+                                                          key=lambda kv: -kv[1][0])))
     for st, r, _ in judged:
         for score, label in zip(st.false_scores, st.false_labels, strict=True):
             if score > min(t, 0.99):

@@ -40,18 +40,20 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert abs(100 * results["accuracy"] - float(m.group(1))) < 0.06
     assert abs(100 * results["balanced_accuracy"] - float(m.group(3))) < 0.06
     assert results["features"] == "embedding" and results["balance"] == 1.0
-    # --clip-mixup: the clip scores come from a head of their own, trained with mixup; the
-    # detector's head (model.pt) without
+    # the clip scores come from a head of their own (--clip-head 256x3 by default, here with
+    # --clip-mixup); the detector's head (model.pt, --head 128x2) without mixup
     assert results["mixup"] == 0.0 and results["clip_mixup"] == 0.2
-    assert "commands10-full: the clip classifier's head (mixup 0.2)" in proc.stdout
+    assert results["head"] == "128x2" and results["clip_head"] == "256x3"
+    assert "commands10-full: the clip classifier's head (256x3, mixup 0.2)" in proc.stdout
     from synthaudio.train.classifier import load_classifier, load_detector_settings
 
     exp = out / "exp" / "commands10-full"
     clip, clip_labels, _ = load_classifier(exp / "clip_model.pt")
     head, head_labels, _ = load_classifier(exp / "model.pt")
     assert clip_labels == head_labels
-    assert any((a != b).any() for a, b in zip(clip.state_dict().values(),
-                                              head.state_dict().values(), strict=True))
+    assert (clip.cfg.channels, clip.cfg.layers) == (256, 3)
+    assert (head.cfg.channels, head.cfg.layers) == (128, 2)
+    assert sum(x.numel() for x in head.parameters()) == 88524  # 12 classes
     assert load_detector_settings(exp / "model.pt") and not load_detector_settings(
         exp / "clip_model.pt")
     # --extra-clips 4: 4 positives a command (40), 20 hard negatives, 14 other speech, 2
@@ -126,6 +128,23 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert len(cut) == len(spoken)
     assert {"go/forever01_nohash_0.wav", "on/forever01_nohash_0.wav",
             "five/cards004_nohash_1.wav"} <= cut
+    # why it misses: each test-stream keyword counted once per factor of its conditions
+    misses = subprocess.run(
+        [sys.executable, str(REPO / "recipes/keywords/stream_misses.py"),
+         str(out / "exp" / "commands10-full" / "model.pt"), str(corpus),
+         "--cache", str(out / "cache" / "embedding")],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert misses.returncode == 0, misses.stdout + misses.stderr
+    keywords = int(re.search(r"^(\d+) keywords; at 1.0 FA/h", misses.stdout, re.M).group(1))
+    assert keywords == results["stream_events"] > 0
+    for factor in ("noise", "snr", "rt60", "codec", "engine"):
+        line = re.search(rf"^  {factor}: (.*)$", misses.stdout, re.M)
+        assert line, misses.stdout
+        counts = [tuple(map(int, c.rsplit(" ", 1)[1].split("/")))
+                  for c in line.group(1).split("; ")]
+        assert sum(n for _, _, n in counts) == keywords
+        assert all(recognised <= n and found <= n for recognised, found, n in counts)
+    assert "engine: ? " not in misses.stdout and "; ? " not in misses.stdout  # each matched
     # the same corpus (reused, not made again) through the log-mel front end
     again = subprocess.run(
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
@@ -135,6 +154,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
     logmel = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert logmel["features"] == "log-mel" and logmel["loss_ok"]
     assert logmel["clip_mixup"] == logmel["mixup"] == 0.0  # by default one head does both
+    assert logmel["head"] is None and logmel["clip_head"] is None  # the embedding heads only
     assert not (out / "exp" / "commands10-full-log-mel" / "clip_model.pt").exists()
     assert "rendered now: 0" in again.stdout
     assert (out / "exp" / "commands10-full-log-mel" / "model.pt").is_file()
@@ -216,6 +236,59 @@ def test_stream_windows_are_labelled_by_the_keywords_they_hold() -> None:
     assert got[5:8] == ["_unknown_"] * 3  # "tree" is not the model's: a negative
     assert model_label("tree", ["yes"]) == "_unknown_"
     assert model_label("_silence_", ["yes"]) == "_silence_"
+
+
+def test_stream_misses_sorts_each_keyword_into_the_conditions_it_was_said_in() -> None:
+    """stream_misses.py's breakdown: a keyword's stream's noise kinds, SNR and RT60 bands and
+    codec, and the engine of the phrase that said it; counts per factor and value."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from stream_misses import by_condition, conditions
+
+    record = SimpleNamespace(
+        augment={"noise": {"snr_db": 14.9, "sources": [{"kind": "music"}, {"kind": "babble"},
+                                                        {"kind": "music"}]},
+                 "room": {"rt60_s": 0.5}, "channel": {"codec": {"kind": "opus"}}},
+        tts={"phrases": [{"text": "go", "engine": "flite", "start_s": 3.0},
+                         {"text": "go on", "engine": "pico", "start_s": 9.9},
+                         {"text": "go", "engine": "piper", "start_s": 10.0}]})
+    first = conditions(record, 3.05, "go")
+    assert first == {"noise": "babble+music", "snr": "5-15 dB", "rt60": ">=0.5 s",
+                     "codec": "opus", "engine": "flite"}
+    assert conditions(record, 10.02, "go")["engine"] == "piper"  # the phrase nearest it
+    quiet = SimpleNamespace(augment={"noise": None, "room": {"rt60_s": 0.2}, "channel": {}},
+                            tts={"phrases": []})
+    assert conditions(quiet, 1.0, "up") == {"noise": "none", "snr": "no noise",
+                                            "rt60": "<0.3 s", "codec": "none", "engine": "?"}
+    loud = SimpleNamespace(augment={"noise": {"snr_db": 25.0, "sources": [{"kind": "hum"}]}},
+                           tts=None)
+    assert conditions(loud, 0.0, "up")["snr"] == ">=25 dB"
+    assert conditions(loud, 0.0, "up")["rt60"] == "no room"
+    table = by_condition([(first, True, False), (first, True, True),
+                          (conditions(quiet, 1.0, "up"), False, False)])
+    assert table["engine"] == {"flite": (2, 2, 1), "?": (1, 0, 0)}
+    assert table["snr"] == {"5-15 dB": (2, 2, 1), "no noise": (1, 0, 0)}
+
+
+def test_head_sizes_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    """--head / --clip-head CxL: a bad size is one line and exit 2, nothing made."""
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from run import head_size
+
+    assert head_size("256x3") == (256, 3) and head_size("128X2") == (128, 2)
+    for bad in ("256", "0x3", "256x", "ax3", "256x3x1", "-1x2"):
+        with pytest.raises(ValueError, match="CHANNELSxLAYERS"):
+            head_size(bad)
+    for option in ("--head", "--clip-head"):
+        proc = subprocess.run(
+            [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out",
+             str(tmp_path / "kws"), option, "256"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == (f"run.py: {option} must be CHANNELSxLAYERS such as "
+                                       "256x3, got '256'")
+        assert not (tmp_path / "kws").exists()
 
 
 def test_wake_targets_from_the_command_line() -> None:
