@@ -446,9 +446,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
         train_cfg = dataclasses.replace(train_cfg, spec_augment=SpecAugmentConfig(
             freq_masks=2, max_freq_width=8, time_masks=1, max_time_frac=0.15))
-    # the clip classifier's head: another size (--clip-head, over the embedding) or mixup
-    clip_cfg = (front_end(kind, window_s, args.clip_head)[0]
-                if embedding and head_size(args.clip_head) != head_size(args.head) else model_cfg)
+    # the clip classifier's head: a head of its own where its size (--clip-head; log-mel has
+    # one network) or its mixup differs from the detector's
+    clip_cfg = front_end(kind, window_s, args.clip_head)[0]
     clip_mixup = args.clip_mixup if args.clip_mixup is not None else args.mixup
 
     def fit(mixup: float, cfg: ModelConfig | HeadConfig = model_cfg) -> Any:
@@ -460,7 +460,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
     result = fit(args.mixup)  # the stream detector's head
     clip_result = result  # the clip classifier's, where it is a head of its own
-    if clip_mixup != args.mixup or clip_cfg is not model_cfg:
+    if clip_mixup != args.mixup or clip_cfg != model_cfg:
         print(f"{name}: the clip classifier's head ("
               + (f"{args.clip_head}, " if embedding else "") + f"mixup {clip_mixup:g})",
               flush=True)
