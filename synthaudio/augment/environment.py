@@ -56,6 +56,16 @@ class BabbleSource(Protocol):
     @property
     def prompts(self) -> Sequence[Any]: ...
 
+
+@dataclass(frozen=True)
+class BabbleTexts:
+    """A ``BabbleSource`` of its own: the speakers, and only the prompts babble may say (a
+    keyword corpus's babble says no target: it sits under ``_unknown_`` windows)."""
+
+    speakers: Sequence[Any]
+    prompts: Sequence[Any]
+
+
 def _resolve(path: str, base: Path, key: str) -> str:
     p = Path(path)
     p = p if p.is_absolute() else base / p
@@ -110,16 +120,22 @@ def prepare_environment(
     return EnvironmentResources(config, rir_dir, measured, sample_rate, noise_dirs, babble_pool)
 
 
+def babble_pool_draws(plan: BabbleSource, seed: int) -> list[tuple[Any, Any]]:
+    """Who says what in each clip of the babble pool: (speaker, prompt), drawn from the
+    seed (babble noise's ``talkers`` record indices into this list)."""
+    rng = np.random.default_rng([seed, STREAM_BABBLE])
+    draws = []
+    for _ in range(BABBLE_POOL_SIZE):
+        speaker = plan.speakers[int(rng.integers(len(plan.speakers)))]
+        draws.append((speaker, plan.prompts[int(rng.integers(len(plan.prompts)))]))
+    return draws
+
+
 def _babble_pool(plan: BabbleSource, seed: int, synthesize: object) -> tuple[np.ndarray, ...]:
     """Clean clips of the corpus's own speakers saying its prompts, drawn from the seed."""
     assert callable(synthesize)
-    rng = np.random.default_rng([seed, STREAM_BABBLE])
-    clips = []
-    for _ in range(BABBLE_POOL_SIZE):
-        speaker = plan.speakers[int(rng.integers(len(plan.speakers)))]
-        prompt = plan.prompts[int(rng.integers(len(plan.prompts)))]
-        clips.append(np.asarray(synthesize(prompt.text, speaker.voice), dtype=np.float32))
-    return tuple(clips)
+    return tuple(np.asarray(synthesize(prompt.text, speaker.voice), dtype=np.float32)
+                 for speaker, prompt in babble_pool_draws(plan, seed))
 
 
 def check_environment_inputs(aug: AugmentConfig, sample_rate: int, base: Path) -> list[str]:

@@ -104,10 +104,12 @@ def resumed_note(stats: RunStats, what: str) -> list[str]:
 
 
 def prepare_shared(cfg: Any, corpus_cfg: Any, plan: Any, prompts: Sequence[str],
-                   out_dir: Path, config_dir: Path, jobs: int) -> tuple[Any, Any]:
+                   out_dir: Path, config_dir: Path, jobs: int,
+                   babble: Any = None) -> tuple[Any, Any]:
     """The shared resources of a TTS pipeline, after OUT is claimed: the environment (RIR
     bank, babble pool; None without ``augment``) and the ASR check (None without
-    ``quality.asr``). ``plan``: the corpus plan (its speakers and splits)."""
+    ``quality.asr``). ``plan``: the corpus plan (its speakers and splits); ``babble``: whose
+    voices and which texts the babble pool draws (default: the plan's)."""
     from synthaudio.augment.environment import prepare_environment
     from synthaudio.pipelines.generate.quality import ASRCheck
     from synthaudio.tts.render import SpeechRenderer
@@ -116,10 +118,11 @@ def prepare_shared(cfg: Any, corpus_cfg: Any, plan: Any, prompts: Sequence[str],
     if cfg.augment is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # resampled measured RIRs: said in the notes
-            babble = SpeechRenderer(corpus_cfg.speakers, corpus_cfg.audio.sample_rate,
-                                    config_dir).clean_audio
+            synthesize = SpeechRenderer(corpus_cfg.speakers, corpus_cfg.audio.sample_rate,
+                                        config_dir).clean_audio
             env = prepare_environment(cfg.augment, cfg.audio.sample_rate, cfg.seed, out_dir,
-                                      config_dir, plan, jobs, synthesize_babble=babble)
+                                      config_dir, plan if babble is None else babble, jobs,
+                                      synthesize_babble=synthesize)
     gate = None
     if cfg.quality is not None and cfg.quality.asr is not None:
         gate = ASRCheck.build(cfg.quality.asr, list(prompts), out_dir / WORK_DIR / "quality-lm",

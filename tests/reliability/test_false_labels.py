@@ -15,6 +15,8 @@ import pytest
 from synthaudio.cli import main
 from synthaudio.pipelines.keywords.confusable import english_lexicon
 
+SENTENCES = Path(__file__).resolve().parents[2] / "corpora" / "prompt_sets" / "sentences.txt"
+
 KEYWORDS = """\
 name: kw
 seed: 3
@@ -56,6 +58,47 @@ def test_no_unknown_clip_says_a_target(tmp_path: Path) -> None:
     negatives = json.loads((out / "negatives.json").read_text())
     proposed = [n["text"] for t in negatives["targets"].values() for n in t["negatives"]]
     assert proposed and not [t for t in proposed if says_any(t.split(), lexicon, banned)]
+
+
+BABBLE = f"""\
+name: kw-babble
+seed: 4
+targets: ["on", "up"]
+counts: {{positives: 2, hard_negatives: 0, speech: 0, babble: 0, noise: 0, silence: 0,
+         background_files: 0}}
+text: {{sources: [{{file: {SENTENCES}}}]}}
+speakers: {{count: 2, variants: [m1, f2]}}
+splits: {{train: 1.0, dev: 0.0, test: 0.0}}
+augment: {{noise: {{probability: 1.0, snr_db: [5, 10], kinds: {{babble: 1}}}}}}
+"""
+
+
+def test_babble_noise_never_says_a_target(tmp_path: Path) -> None:
+    """Babble noise sits under every kind of clip (and under streams, whose negative windows
+    are ``_unknown_``): its pool says no target. Before, it drew from every prompt."""
+    from synthaudio.augment.environment import babble_pool_draws
+    from synthaudio.pipelines.keywords.config import parse_keywords_config
+    from synthaudio.pipelines.keywords.confusable import says_any
+    from synthaudio.pipelines.keywords.plan import plan_keywords
+
+    config = tmp_path / "keywords.yaml"
+    config.write_text(BABBLE, encoding="utf-8")
+    lexicon = english_lexicon()
+    banned = {lexicon.encode(lexicon.pronounce(t)) for t in ("on", "up")}
+    cfg = parse_keywords_config(BABBLE)
+    everything = [p.text for _, p in babble_pool_draws(plan_keywords(cfg, tmp_path).corpus,
+                                                       cfg.seed)]
+    assert [t for t in everything if says_any(t.split(), lexicon, banned)]  # the old draw did
+
+    out = tmp_path / "out"
+    assert main(["keywords", str(config), "-o", str(out), "-q", "-j", "1"]) == 0
+    pool = json.loads((out / "negatives.json").read_text())["babble_pool"]
+    assert len(pool) == 24 and len({p["text"] for p in pool}) > 5
+    assert not [p["text"] for p in pool if says_any(p["text"].split(), lexicon, banned)]
+    clips = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    talkers = [t["clip"] for c in clips for s in c["augment"]["noise"]["sources"]
+               for t in s["talkers"]]
+    assert len(clips) == 4 and talkers and max(talkers) < len(pool)
 
 
 def test_targets_that_sound_alike_are_refused(tmp_path: Path,

@@ -154,13 +154,22 @@ class KeywordsConfig(ConfigModel):
         if len(set(labels)) != len(labels):
             dup = next(x for x in labels if labels.count(x) > 1)
             raise ValueError(f"targets: two targets have the label {dup!r}")
-        needs_text = self.counts.speech > 0 or self.counts.babble > 0 or self.streams.count > 0
+        needs_text = (self.counts.speech > 0 or self.counts.babble > 0
+                      or self.streams.count > 0 or self.babble_noise)
         if needs_text and self.text is None:
-            raise ValueError("text: needed for counts.speech, counts.babble and streams "
-                             "(prompt files or templates of other speech)")
+            raise ValueError("text: needed for counts.speech, counts.babble, streams and "
+                             "babble noise (prompt files or templates of other speech)")
         if self.audio.stems:
             raise ValueError("audio.stems: not written by keyword corpora")
         return self
+
+    @property
+    def babble_noise(self) -> bool:
+        """Whether the augment section mixes babble noise (its pool says ``text``'s prompts
+        of other speech)."""
+        noise = self.augment.noise if self.augment is not None else None
+        return bool(noise is not None and noise.probability > 0
+                    and noise.kinds.get("babble", 0) > 0)
 
     def corpus_config(self) -> CorpusConfig:
         """The corpus-config view of this config (speakers, splits, prompts, audio,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synthaudio.augment.environment import babble_pool_draws
 from synthaudio.io.fileio import write_text_atomic
 from synthaudio.pipelines import front
 from synthaudio.pipelines.generate.config import CorpusConfig
@@ -53,12 +54,17 @@ class KeywordsSummary(RunSummary):
 
 
 def negatives_json(plan: KeywordsPlan, cfg: KeywordsConfig, phone_set: str) -> dict[str, Any]:
-    """``OUT/negatives.json``: per target its hard negatives with their phoneme distance."""
+    """``OUT/negatives.json``: per target its hard negatives with their phoneme distance,
+    and who says what in each clip of the babble pool that babble noise mixes (a noise
+    source's ``talkers[].clip`` indexes it; empty without babble noise)."""
     return {"phone_set": phone_set, "max_distance": cfg.confusable.max_distance,
             "targets": {str(t.label): {"text": t.text,
                                        "negatives": [c.to_dict()
                                                      for c in plan.negatives[str(t.label)]]}
-                        for t in cfg.targets}}
+                        for t in cfg.targets},
+            "babble_pool": [{"speaker": s.speaker_id, "text": p.text}
+                            for s, p in babble_pool_draws(plan.babble, cfg.seed)]
+            if cfg.babble_noise else []}
 
 
 class KeywordsPipeline(front.Exports):
@@ -84,7 +90,7 @@ class KeywordsPipeline(front.Exports):
                           json.dumps(self.negatives, indent=1, ensure_ascii=False) + "\n")
         env, check = front.prepare_shared(self.cfg, self.corpus_cfg, self.plan.corpus,
                                           [p.text for p in self.plan.corpus.prompts], out_dir,
-                                          self.config_dir, jobs)
+                                          self.config_dir, jobs, babble=self.plan.babble)
         stream_speakers = self.plan.speakers_in("test")
         stream_texts = self.plan.other_texts
         return (self.cfg.model_dump(mode="json"), self.corpus_cfg.model_dump(mode="json"), env,

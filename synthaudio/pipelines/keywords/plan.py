@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synthaudio.augment.environment import BabbleTexts
 from synthaudio.errors import InputError, InputKeyError
 from synthaudio.pipelines.generate.config import CorpusConfig
 from synthaudio.pipelines.generate.plan import CorpusPlan, plan_corpus
@@ -73,6 +74,15 @@ class KeywordsPlan:
     phone_set: str  # of the distances: "arpabet" or "espeak-ng:<language>"
     other_texts: tuple[str, ...]  # prompts without a target: babble and streams say them
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def babble(self) -> BabbleTexts:
+        """Whose voices and which texts babble noise draws: every speaker, and the prompts
+        of ``other_texts`` only (babble sits under ``_unknown_`` clips and windows, so it
+        says no target and no homophone of one)."""
+        other = set(self.other_texts)
+        return BabbleTexts(self.corpus.speakers,
+                           tuple(p for p in self.corpus.prompts if p.text in other))
 
     def speakers_in(self, split: str) -> list[SpeakerParams]:
         return [s for s in self.corpus.speakers if self.corpus.splits[s.speaker_id] == split]
@@ -136,9 +146,9 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
         draft.append({"kind": "speech", "label": UNKNOWN, "text": text, "speaker": speakers[s]})
     other = tuple(p.text for p in corpus.prompts
                   if _clean(p.text.split(), lexicon, banned, set(targets)))
-    if not other and (cfg.counts.babble or cfg.streams.count):
-        raise InputKeyError("text: every prompt holds a target word; babble and streams need "
-                         "prompts of other speech")
+    if not other and (cfg.counts.babble or cfg.streams.count or cfg.babble_noise):
+        raise InputKeyError("text: every prompt holds a target word; babble, babble noise and "
+                         "streams need prompts of other speech")
     rng = _rng(cfg, "babble")
     for s in _tiled(rng.permutation(n_spk), round(cfg.counts.babble * total_positives)):
         count = int(rng.integers(3, 7))
