@@ -580,11 +580,17 @@ def word_timings(words: list[str], counts: list[int], tokens: list[str],
     ends = np.cumsum(durations) * s_per_frame
     starts = ends - durations * s_per_frame
     groups: list[list[int]] = [[]]  # ids of each group's phonemes
+    opens: list[int | None] = [None]  # each group's first id after its break
     for k, tok in enumerate(tokens):
         if tok == " ":
             groups.append([])
-        elif tok not in NOT_PHONEMES:
-            groups[-1].append(k)
+            opens.append(None)
+        elif tok not in ("^", "$"):
+            if opens[-1] is None:
+                opens[-1] = k
+            if tok not in NOT_PHONEMES:
+                groups[-1].append(k)
+    firsts = [o for o, g in zip(opens, groups, strict=True) if g and o is not None]
     groups = [g for g in groups if g]
     n_w, n_g = len(words), len(groups)
     if not words or n_g == 0 or n_g > n_w:
@@ -617,7 +623,11 @@ def word_timings(words: list[str], counts: list[int], tokens: list[str],
             hi = max(int(cuts[j]), lo + 1) if j < last - first - 1 else len(ids)
             hi = min(hi, len(ids))
             span = ids[lo:hi] or ids[-1:]
-            s = min(float(starts[span[0]]), duration_s)
+            # a group's sound starts with its first id after the break: a leading stress
+            # mark and the padding are voiced ("up" is ^ _ ˈ _ ʌ _ p: the vowel sounds
+            # from the first _, 95 ms before ʌ's own frames); tighten() trims any silence
+            first_id = firsts[g] if j == 0 else span[0]
+            s = min(float(starts[first_id]), duration_s)
             tail = span[-1] + 1  # a phoneme's sound runs on through the padding after it
             end = ends[tail] if tail < len(tokens) and tokens[tail] == "_" else ends[span[-1]]
             e = min(max(float(end), s), duration_s)
