@@ -30,6 +30,7 @@ from synthaudio.tts.engines import engine_of
 from synthaudio.tts.espeak import EspeakEngine
 from synthaudio.tts.espeak_binding import EspeakVoice
 from synthaudio.tts.speakers import SpeakerParams, Voice, jitter_voice
+from synthaudio.tts.wordspans import reach_speech
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class SpeechRenderer:
         words, timings = synth.words, "engine"
         if words is None:
             words, timings = align_or_estimate(audio, rate, text.split())
+        words = reach_speech(words, audio, rate)
         if conversion is not None:
             if rate != CONVERSION_SAMPLE_RATE:
                 audio = soxr.resample(audio, rate, CONVERSION_SAMPLE_RATE, quality="HQ")

@@ -17,19 +17,27 @@ from synthaudio.tts.base import WordTiming
 FLOOR_DB = 35.0  # frames this far below the utterance's loudest are silence
 
 
+def _loud_frames(audio: np.ndarray, sample_rate: int, floor_db: float) -> tuple[int, list[int]]:
+    """(frame length in samples, indices of the 5 ms frames within ``floor_db`` of the
+    loudest; none for silence)."""
+    frame = max(1, sample_rate // 200)
+    n_frames = max(1, len(audio) // frame)
+    energy = np.square(audio[: n_frames * frame].astype(np.float64)).reshape(n_frames, -1).mean(1)
+    peak = float(energy.max()) if energy.size else 0.0
+    if peak <= 0:
+        return frame, []
+    return frame, np.flatnonzero(energy > peak * 10 ** (-floor_db / 10)).tolist()
+
+
 def tighten(words: Sequence[WordTiming], audio: np.ndarray, sample_rate: int,
             floor_db: float = FLOOR_DB) -> tuple[WordTiming, ...]:
     """Each span trimmed of its leading and trailing 5 ms frames more than ``floor_db``
     below the loudest frame of ``audio`` (float32 ``(n_samples,)``); a span with no loud
     frame is kept as it is."""
     n = len(audio)
-    frame = max(1, sample_rate // 200)
-    n_frames = max(1, n // frame)
-    energy = np.square(audio[: n_frames * frame].astype(np.float64)).reshape(n_frames, -1).mean(1)
-    peak = float(energy.max()) if energy.size else 0.0
-    if peak <= 0:
+    frame, loud = _loud_frames(audio, sample_rate, floor_db)
+    if not loud:
         return tuple(words)
-    loud: list[int] = np.flatnonzero(energy > peak * 10 ** (-floor_db / 10)).tolist()
     out = []
     for w in words:
         b0 = int(round(w.start_s * sample_rate))
@@ -42,4 +50,26 @@ def tighten(words: Sequence[WordTiming], audio: np.ndarray, sample_rate: int,
             out.append(WordTiming(w.word, s / sample_rate, max(e - s, 0) / sample_rate))
         else:
             out.append(w)
+    return tuple(out)
+
+
+def reach_speech(words: Sequence[WordTiming], audio: np.ndarray, sample_rate: int,
+                 floor_db: float = FLOOR_DB) -> tuple[WordTiming, ...]:
+    """The first span started no later, and the last ended no earlier, than the speech of
+    ``audio`` (its first and last 5 ms frames within ``floor_db`` of the loudest): nothing
+    else is said before the first word or after the last, so that sound is theirs (a
+    stressed vowel an engine's durations give to the pause before it, the start of a word
+    an aligner missed). The spans between are kept."""
+    frame, loud = _loud_frames(audio, sample_rate, floor_db)
+    if not words or not loud:
+        return tuple(words)
+    onset_s = loud[0] * frame / sample_rate
+    offset_s = min(len(audio), (loud[-1] + 1) * frame) / sample_rate
+    out = list(words)
+    first = out[0]
+    if onset_s < first.start_s:
+        out[0] = WordTiming(first.word, onset_s, first.start_s + first.dur_s - onset_s)
+    last = out[-1]
+    if offset_s > last.start_s + last.dur_s:
+        out[-1] = WordTiming(last.word, last.start_s, offset_s - last.start_s)
     return tuple(out)
