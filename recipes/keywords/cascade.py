@@ -27,8 +27,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streaming import (  # noqa: E402
+    checked_model,
     judge_cascade,
     pooled_on_test,
+    run_script,
     score_cascade,
     stream_features,
 )
@@ -98,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    model, labels, feats_cfg = load_classifier(args.model)
+    model, labels, feats_cfg = load_classifier(checked_model(args.model))
     det = load_detector_settings(args.model)
     settings = DetectorSettings(int(det.get("smooth_frames", 3)),
                                 float(det.get("refractory_s", 1.0)))
@@ -160,4 +162,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main, "cascade.py"))

@@ -27,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from synthaudio.train.data import kaldi_dir_utterances
-from synthaudio.train.detect import DetectorSettings, KeywordDetector
-from synthaudio.train.features import load_mono
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streaming import run_script  # noqa: E402
+
+from synthaudio.train.data import kaldi_dir_utterances  # noqa: E402
+from synthaudio.train.detect import DetectorSettings, KeywordDetector  # noqa: E402
+from synthaudio.train.features import load_mono  # noqa: E402
 
 DIGITS = "zero one two three four five six seven eight nine".split()
 
@@ -125,4 +128,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main, "real_false_accepts.py"))

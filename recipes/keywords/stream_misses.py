@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streaming import EDGE_S, stream_features  # noqa: E402
+from streaming import EDGE_S, checked_model, run_script, stream_features  # noqa: E402
 
 from synthaudio.evaluate.kws import det_curve, event_scores, frr_at, judge_stream  # noqa: E402
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, help="the recipe's OUT/cache/embedding")
     p.add_argument("--fa-per-hour", type=float, default=1.0)
     args = p.parse_args(argv)
-    model, labels, feats_cfg = load_classifier(args.model)
+    model, labels, feats_cfg = load_classifier(checked_model(args.model))
     det = load_detector_settings(args.model)
     smooth, refractory = int(det.get("smooth_frames", 3)), float(det.get("refractory_s", 1.0))
     window_s = float(det.get("window_s", 1.0))
@@ -153,4 +153,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main, "stream_misses.py"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.kws import StreamPeaks, judge_stream, peaks
 from synthaudio.train.detect import (
     DetectorSettings,
@@ -36,6 +38,25 @@ from synthaudio.train.features import load_mono
 UNKNOWN = "_unknown_"
 EDGE_S = 0.1  # an event may stick out of a positive window this much on either side
 RATE = 16000
+
+
+def run_script(main: Callable[[], int], name: str) -> int:
+    """``main()`` of one of the recipe's scripts, bad input (a model or corpus that is not
+    there or not one) one line on stderr and exit status 2, as the CLI does."""
+    try:
+        return main()
+    except SynthaudioError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+
+
+def checked_model(path: Path) -> Path:
+    """``path`` when it is a keyword model file (``KeywordDetector`` reads it: InputError
+    naming it otherwise), before the scripts load it their own way."""
+    from synthaudio.train.detect import KeywordDetector
+
+    KeywordDetector(path, verify=False)
+    return path
 
 
 def files_digest(paths: Sequence[Path]) -> str:

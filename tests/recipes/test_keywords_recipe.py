@@ -291,6 +291,22 @@ def test_head_sizes_are_checked_before_anything_runs(tmp_path: Path) -> None:
         assert not (tmp_path / "kws").exists()
 
 
+@pytest.mark.parametrize("script", ["stream_misses.py", "cascade.py", "real_false_accepts.py"])
+def test_the_analysis_scripts_refuse_a_model_that_is_not_one_in_one_line(
+        tmp_path: Path, script: str) -> None:
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "notes.pt").write_text("not a model\n")
+    for model, why in ((tmp_path / "exp", "no such keyword model"),
+                       (tmp_path / "notes.pt", "not a keyword model")):
+        proc = subprocess.run(
+            [sys.executable, str(REPO / "recipes/keywords" / script), str(model),
+             *([] if script == "real_false_accepts.py" else [str(tmp_path)])],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith(f"{script}: {model}: {why}"), proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr
+
+
 def test_wake_targets_from_the_command_line() -> None:
     sys.path.insert(0, str(REPO / "recipes" / "keywords"))
     from run import derive_config, vocab_targets
