@@ -25,6 +25,7 @@ import numpy as np
 import soxr
 
 from synthaudio.tts.base import WordTiming
+from synthaudio.tts.wordspans import loud_frames
 
 ALIGN_SAMPLE_RATE = 16000  # Hz; the bundled en-us model's rate
 FRAME_S = 0.01  # pocketsphinx's frame shift
@@ -35,7 +36,6 @@ _PADS_S = (0.25, 0.0)
 # and synthetic speech is often far from the model's training speech.
 _BEAM = 1e-200
 _WORD_BEAM = 1e-180
-_TRIM_DB = 35.0  # a frame this far below the loudest is silence
 _FILLERS = {"<s>", "</s>", "<sil>", "(NULL)"}
 _ALT = re.compile(r"\(\d+\)$")  # "to(3)": the third pronunciation of "to"
 
@@ -172,23 +172,12 @@ class Aligner:
                 if _ALT.sub("", seg.word) not in _FILLERS and not seg.word.startswith("[")]
 
 
-def _loud_frames(audio: np.ndarray, sample_rate: int) -> tuple[int, np.ndarray]:
-    """(frame length in samples, indices of 5 ms frames within 35 dB of the loudest)."""
-    frame = max(1, sample_rate // 200)
-    n_frames = max(1, len(audio) // frame)
-    x = np.asarray(audio[:n_frames * frame], np.float64)
-    level = np.square(np.pad(x, (0, n_frames * frame - len(x)))).reshape(n_frames, -1).mean(1)
-    if level.max() <= 0:
-        return frame, np.array([], int)
-    return frame, np.flatnonzero(level > level.max() * 10 ** (-_TRIM_DB / 10))
-
-
 def _to_loud_frames(audio: np.ndarray, sample_rate: int,
                     spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Aligned spans with each word's end moved to its last loud frame before the next word
     starts: the model's 10 ms frames and silence states clip weak releases (a final "t")
     that the audio still holds. The same convention as espeak-ng's own timings."""
-    frame, loud = _loud_frames(audio, sample_rate)
+    frame, loud = loud_frames(audio, sample_rate)
     duration_s = len(audio) / sample_rate
     out = []
     for k, (start, end) in enumerate(spans):

@@ -17,16 +17,17 @@ from synthaudio.tts.base import WordTiming
 FLOOR_DB = 35.0  # frames this far below the utterance's loudest are silence
 
 
-def _loud_frames(audio: np.ndarray, sample_rate: int, floor_db: float) -> tuple[int, list[int]]:
+def loud_frames(audio: np.ndarray, sample_rate: int,
+                floor_db: float = FLOOR_DB) -> tuple[int, np.ndarray]:
     """(frame length in samples, indices of the 5 ms frames within ``floor_db`` of the
     loudest; none for silence)."""
     frame = max(1, sample_rate // 200)
     n_frames = max(1, len(audio) // frame)
-    energy = np.square(audio[: n_frames * frame].astype(np.float64)).reshape(n_frames, -1).mean(1)
-    peak = float(energy.max()) if energy.size else 0.0
-    if peak <= 0:
-        return frame, []
-    return frame, np.flatnonzero(energy > peak * 10 ** (-floor_db / 10)).tolist()
+    x = np.asarray(audio[:n_frames * frame], np.float64)
+    level = np.square(np.pad(x, (0, n_frames * frame - len(x)))).reshape(n_frames, -1).mean(1)
+    if level.max() <= 0:
+        return frame, np.array([], int)
+    return frame, np.flatnonzero(level > level.max() * 10 ** (-floor_db / 10))
 
 
 def tighten(words: Sequence[WordTiming], audio: np.ndarray, sample_rate: int,
@@ -35,9 +36,10 @@ def tighten(words: Sequence[WordTiming], audio: np.ndarray, sample_rate: int,
     below the loudest frame of ``audio`` (float32 ``(n_samples,)``); a span with no loud
     frame is kept as it is."""
     n = len(audio)
-    frame, loud = _loud_frames(audio, sample_rate, floor_db)
-    if not loud:
+    frame, found = loud_frames(audio, sample_rate, floor_db)
+    if not found.size:
         return tuple(words)
+    loud: list[int] = found.tolist()
     out = []
     for w in words:
         b0 = int(round(w.start_s * sample_rate))
@@ -60,11 +62,11 @@ def reach_speech(words: Sequence[WordTiming], audio: np.ndarray, sample_rate: in
     else is said before the first word or after the last, so that sound is theirs (a
     stressed vowel an engine's durations give to the pause before it, the start of a word
     an aligner missed). The spans between are kept."""
-    frame, loud = _loud_frames(audio, sample_rate, floor_db)
-    if not words or not loud:
+    frame, loud = loud_frames(audio, sample_rate, floor_db)
+    if not words or not loud.size:
         return tuple(words)
-    onset_s = loud[0] * frame / sample_rate
-    offset_s = min(len(audio), (loud[-1] + 1) * frame) / sample_rate
+    onset_s = int(loud[0]) * frame / sample_rate
+    offset_s = min(len(audio), (int(loud[-1]) + 1) * frame) / sample_rate
     out = list(words)
     first = out[0]
     if onset_s < first.start_s:
