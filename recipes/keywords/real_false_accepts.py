@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -64,7 +65,8 @@ def joined(clips: Sequence[tuple[Path, str]], rate: int, gap_s: float
 def judge(detector: KeywordDetector, audio: np.ndarray, spans: Sequence[tuple[float, float, str]],
           settings: DetectorSettings, name: str) -> dict[str, Any]:
     """Counts of one recording: detections true (the keyword said in the span the
-    detection overlaps most) or false, keywords said and found."""
+    detection overlaps most) or false (``false``: keyword, start, score and the words said
+    where it fired, None in a gap), keywords said and found."""
     keywords = {x.replace("_", " ") for x in detector.labels if not x.startswith("_")}
     found = detector.detect(audio, name, settings)
     false, hit = [], set()
@@ -75,7 +77,8 @@ def judge(detector: KeywordDetector, audio: np.ndarray, spans: Sequence[tuple[fl
         if best is not None and f" {d.keyword.replace('_', ' ')} " in f" {spans[best][2]} ":
             hit.add(best)
         else:
-            false.append([d.keyword, d.start_s, round(d.score, 4)])
+            false.append([d.keyword, d.start_s, round(d.score, 4),
+                          None if best is None else spans[best][2]])
     said = [k for k, (_, _, w) in enumerate(spans) if any(
         f" {kw} " in f" {w} " for kw in keywords)]
     return {"seconds": round(len(audio) / detector.features.sample_rate, 1),
@@ -122,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{r['keywords_found']} of {r['keywords_said']}")
     print(f"all: {total['seconds']} s, {fas} false accepts ({total['false_accepts_per_hour']} "
           f"an hour), keywords found {total['keywords_found']} of {total['keywords_said']}")
+    heard = Counter(f"{kw} <- {said or '(gap)'}" for r in results.values()
+                    for kw, _, _, said in r["false"])
+    if heard:
+        print("false accepts (keyword <- what was said): "
+              + ", ".join(f"{k} x{n}" for k, n in heard.most_common()))
     if args.json:
         args.json.write_text(json.dumps({"total": total, "recordings": results}, indent=1))
     return 0

@@ -400,7 +400,7 @@ def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> 
     got = judge(stub, audio, spans, DetectorSettings(), "x")  # type: ignore[arg-type]
     assert (got["detections"], got["false_accepts"], got["keywords_said"],
             got["keywords_found"]) == (3, 1, 2, 2)
-    assert got["false"] == [["yes", 0.0, 0.8]]  # "yes" over the clip of "three"
+    assert got["false"] == [["yes", 0.0, 0.8, "three"]]  # "yes" over the clip of "three"
 
 
 def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None:
