@@ -164,6 +164,12 @@ class NoiseConfig(_Model):
             raise ValueError("noise_dirs is set but kinds.folder is 0 (give it a weight)")
         return self
 
+    @property
+    def mixes_babble(self) -> bool:
+        """Whether babble is ever drawn: the run then needs a babble pool (synthetic
+        speakers and prompts to say)."""
+        return self.probability > 0 and self.kinds.get("babble", 0.0) > 0
+
 
 class EqConfig(_Model):
     """Random microphone colouration: peaking and shelving biquads."""

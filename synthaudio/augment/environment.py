@@ -112,7 +112,7 @@ def prepare_environment(
     if noise is not None and noise.probability > 0:
         noise_dirs = tuple(_resolve(d, config_dir, f"augment.noise.noise_dirs.{i}")
                            for i, d in enumerate(noise.noise_dirs))
-        if noise.kinds.get("babble", 0) > 0:
+        if noise.mixes_babble:
             if plan is None or not callable(synthesize_babble):
                 raise ConfigKeyError("augment.noise.kinds: babble needs synthetic speakers; "
                                   "use it in generate, or give it weight 0")

@@ -77,8 +77,7 @@ def parse_augment_config(text: str, source: str = "<config>") -> AugmentDirConfi
             cfg = AugmentDirConfig(augment=AugmentConfig.model_validate(data))
     except ValidationError as exc:
         raise ConfigError(format_error(source, text, exc)) from None
-    noise = cfg.augment.noise
-    if noise.probability > 0 and noise.kinds.get("babble", 0.0) > 0:
+    if cfg.augment.noise.mixes_babble:
         loc = ("augment", "noise", "kinds", "babble") if wrapped else ("noise", "kinds", "babble")
         line = yaml_line(text, loc)
         where = f"{source}:{line}" if line else source

@@ -167,9 +167,7 @@ class KeywordsConfig(ConfigModel):
     def babble_noise(self) -> bool:
         """Whether the augment section mixes babble noise (its pool says ``text``'s prompts
         of other speech)."""
-        noise = self.augment.noise if self.augment is not None else None
-        return bool(noise is not None and noise.probability > 0
-                    and noise.kinds.get("babble", 0) > 0)
+        return self.augment is not None and self.augment.noise.mixes_babble
 
     def corpus_config(self) -> CorpusConfig:
         """The corpus-config view of this config (speakers, splits, prompts, audio,

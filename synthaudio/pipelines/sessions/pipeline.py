@@ -151,7 +151,7 @@ def check_sessions_inputs(cfg: SessionCorpusConfig, config_dir: Path) -> list[st
     if aug.room.probability > 0 and aug.room.measured_rirs:
         raise ConfigKeyError("augment.room.measured_rirs: sessions place each talker in a "
                           "simulated room; leave measured_rirs out")
-    if aug.noise.probability > 0 and aug.noise.kinds.get("babble", 0) > 0:
+    if aug.noise.mixes_babble:
         raise ConfigKeyError("augment.noise.kinds.babble: not available for sessions (the "
                           "other talkers are the babble); give it weight 0")
     return notes + check_environment_inputs(aug, cfg.audio.sample_rate, config_dir)
