@@ -27,7 +27,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streaming import (  # noqa: E402
-    checked_model,
     judge_cascade,
     pooled_on_test,
     run_script,
@@ -38,13 +37,13 @@ from streaming import (  # noqa: E402
 from synthaudio.evaluate.kws import det_curve, event_scores, frr_at  # noqa: E402
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.classifier import (  # noqa: E402
-    load_classifier,
     load_detector_settings,
     posteriors,
 )
 from synthaudio.train.detect import (  # noqa: E402
     WORD_CLASSIFIER,
     DetectorSettings,
+    KeywordDetector,
 )
 from synthaudio.train.embedding import FRAME_S  # noqa: E402
 from synthaudio.train.verifier import Verifier  # noqa: E402
@@ -100,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    model, labels, feats_cfg = load_classifier(checked_model(args.model))
+    detector = KeywordDetector(args.model, verify=False)  # InputError: not a model
+    model, labels, feats_cfg = detector.model, detector.labels, detector.features
     det = load_detector_settings(args.model)
     settings = DetectorSettings(int(det.get("smooth_frames", 3)),
                                 float(det.get("refractory_s", 1.0)))

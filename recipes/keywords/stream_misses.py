@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streaming import EDGE_S, checked_model, run_script, stream_features  # noqa: E402
+from streaming import EDGE_S, run_script, stream_features  # noqa: E402
 
 from synthaudio.evaluate.kws import det_curve, event_scores, frr_at, judge_stream  # noqa: E402
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
-from synthaudio.train.classifier import load_classifier, load_detector_settings  # noqa: E402
-from synthaudio.train.detect import smooth_scores  # noqa: E402
+from synthaudio.train.classifier import load_detector_settings  # noqa: E402
+from synthaudio.train.detect import KeywordDetector, smooth_scores  # noqa: E402
 from synthaudio.train.embedding import FRAME_S  # noqa: E402
 
 SNR_BANDS_DB = (5.0, 15.0, 25.0)  # the bands' upper edges (the last band is open)
@@ -85,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, help="the recipe's OUT/cache/embedding")
     p.add_argument("--fa-per-hour", type=float, default=1.0)
     args = p.parse_args(argv)
-    model, labels, feats_cfg = load_classifier(checked_model(args.model))
+    detector = KeywordDetector(args.model, verify=False)  # InputError: not a model
+    model, labels, feats_cfg = detector.model, detector.labels, detector.features
     det = load_detector_settings(args.model)
     smooth, refractory = int(det.get("smooth_frames", 3)), float(det.get("refractory_s", 1.0))
     window_s = float(det.get("window_s", 1.0))

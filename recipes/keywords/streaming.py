@@ -50,15 +50,6 @@ def run_script(main: Callable[[], int], name: str) -> int:
         return 2
 
 
-def checked_model(path: Path) -> Path:
-    """``path`` when it is a keyword model file (``KeywordDetector`` reads it: InputError
-    naming it otherwise), before the scripts load it their own way."""
-    from synthaudio.train.detect import KeywordDetector
-
-    KeywordDetector(path, verify=False)
-    return path
-
-
 def files_digest(paths: Sequence[Path]) -> str:
     """A digest of the files' bytes, in order: what a cache key holds so that a corpus made
     again (the same paths, other audio) does not reuse the features of the one before."""
