@@ -31,8 +31,8 @@ name: kw-clean
 seed: 5
 targets: ["yes", "stop", "hey jarvis"]
 clip_s: 1.5
-counts: {{positives: 5, hard_negatives: 0.6, speech: 0.3, babble: 0.1, noise: 0.15,
-         silence: 0.15, background_files: 2, background_s: 3}}
+counts: {{positives: 5, hard_negatives: 0.6, speech: 0.3, words: 0.2, babble: 0.1,
+         noise: 0.15, silence: 0.15, background_files: 2, background_s: 3}}
 streams: {{count: 1, duration_s: 15, positives_per_minute: 12}}
 text: {{sources: [{{file: {SENTENCES}}}]}}
 speakers: {{count: 6, variants: [m1, f2, m3]}}
@@ -158,6 +158,10 @@ def test_hard_negatives_come_from_negatives_json(clean: Path) -> None:
     speech = [r for r in _clips(clean) if r["kind"] == "speech"]
     for r in speech:  # other speech never says a target word
         assert not {"yes", "stop"} & set(r["text"].split())
+    words = set(negatives["other_words"])  # the lexicon words other-word clips draw from
+    assert "the" in words and not {"yes", "stop", "hey"} & words
+    assert len(speech) == round(0.3 * 15) + round(0.2 * 15)  # of all 15 positives
+    assert sum(r["text"] in words for r in speech) >= 3
 
 
 def test_speech_commands_lists_split_by_speaker(clean: Path) -> None:

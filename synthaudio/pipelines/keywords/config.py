@@ -74,11 +74,21 @@ class CountsConfig(ConfigModel):
     positives: StrictInt = Field(ge=1, le=1_000_000)  # clips per target
     hard_negatives: float = Field(default=0.5, ge=0, le=100)  # per target, x its positives
     speech: float = Field(default=0.5, ge=0, le=100)  # other words from the prompts
+    words: float = Field(default=0.0, ge=0, le=100)  # one lexicon word said alone
     babble: float = Field(default=0.05, ge=0, le=100)  # several talkers at once
     noise: float = Field(default=0.05, ge=0, le=100)  # noise only (label _silence_)
     silence: float = Field(default=0.05, ge=0, le=100)  # near silence (label _silence_)
     background_files: StrictInt = Field(default=4, ge=0, le=100)  # _background_noise_ files
     background_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class OtherWordsConfig(ConfigModel):
+    """Where the other-word clips (``counts.words``: one word said alone, label
+    ``_unknown_``) draw their words: the lexicon's ``vocabulary`` most frequent words
+    (English: pocketsphinx's unigram frequencies; a lexicon without frequencies: all its
+    words), never a target, a homophone of one, nor a hard negative."""
+
+    vocabulary: StrictInt = Field(default=5000, ge=1, le=1_000_000)
 
 
 class ConfusableConfig(ConfigModel):
@@ -132,6 +142,7 @@ class KeywordsConfig(ConfigModel):
     margin_s: float = Field(default=0.05, ge=0.0, le=1.0)  # keyword kept this far from edges
     counts: CountsConfig
     confusable: ConfusableConfig = ConfusableConfig()
+    other_words: OtherWordsConfig = OtherWordsConfig()
     levels: LevelsConfig = LevelsConfig()
     streams: StreamsConfig = StreamsConfig()
     text: TextConfig | None = None  # prompts of the other-speech clips, babble and streams

@@ -55,8 +55,9 @@ class KeywordsSummary(RunSummary):
 
 def negatives_json(plan: KeywordsPlan, cfg: KeywordsConfig, phone_set: str) -> dict[str, Any]:
     """``OUT/negatives.json``: per target its hard negatives with their phoneme distance,
-    and who says what in each clip of the babble pool that babble noise mixes (a noise
-    source's ``talkers[].clip`` indexes it; empty without babble noise)."""
+    who says what in each clip of the babble pool that babble noise mixes (a noise
+    source's ``talkers[].clip`` indexes it; empty without babble noise), and the words the
+    other-word clips draw from (empty without ``counts.words``)."""
     return {"phone_set": phone_set, "max_distance": cfg.confusable.max_distance,
             "targets": {str(t.label): {"text": t.text,
                                        "negatives": [c.to_dict()
@@ -64,7 +65,8 @@ def negatives_json(plan: KeywordsPlan, cfg: KeywordsConfig, phone_set: str) -> d
                         for t in cfg.targets},
             "babble_pool": [{"speaker": s.speaker_id, "text": p.text}
                             for s, p in babble_pool_draws(plan.babble, cfg.seed)]
-            if cfg.babble_noise else []}
+            if cfg.babble_noise else [],
+            "other_words": list(plan.other_words)}
 
 
 class KeywordsPipeline(front.Exports):

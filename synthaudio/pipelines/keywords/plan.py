@@ -10,7 +10,7 @@ streams (speaker ``stream``) last.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -73,6 +73,7 @@ class KeywordsPlan:
     negatives: dict[str, list[Confusable]]  # target label -> its hard negatives
     phone_set: str  # of the distances: "arpabet" or "espeak-ng:<language>"
     other_texts: tuple[str, ...]  # prompts without a target: babble and streams say them
+    other_words: tuple[str, ...] = ()  # the words other-word clips draw (counts.words)
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -144,6 +145,18 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
     rng = _rng(cfg, "speech")
     for text, s in zip(windows, _tiled(rng.permutation(n_spk), len(windows)), strict=True):
         draft.append({"kind": "speech", "label": UNKNOWN, "text": text, "speaker": speakers[s]})
+    n_words, pool = round(cfg.counts.words * total_positives), []
+    if n_words:  # other speech too: one lexicon word said alone
+        pool = other_words(lexicon, cfg.other_words.vocabulary, targets, negatives)
+        if not pool:
+            raise InputKeyError("counts.words: every word of the lexicon's "
+                                f"{cfg.other_words.vocabulary} most frequent is a target, "
+                                "sounds like one or is a hard negative")
+        rng = _rng(cfg, "speech", 2)
+        order = rng.permutation(len(pool))
+        for k, s in enumerate(_tiled(rng.permutation(n_spk), n_words)):
+            draft.append({"kind": "speech", "label": UNKNOWN,
+                          "text": pool[int(order[k % len(pool)])], "speaker": speakers[s]})
     other = tuple(p.text for p in corpus.prompts
                   if _clean(p.text.split(), lexicon, banned, set(targets)))
     if not other and (cfg.counts.babble or cfg.streams.count or cfg.babble_noise):
@@ -177,7 +190,7 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
     if cfg.streams.count and not any(corpus.splits[s.speaker_id] == "test" for s in speakers):
         raise InputKeyError("streams: need test speakers (splits.test > 0 and enough speakers)")
     return KeywordsPlan(tuple(clips), corpus, negatives, lexicon.phone_set, other,
-                        tuple(notes))
+                        tuple(pool), tuple(notes))
 
 
 def check_targets(cfg: KeywordsConfig, targets: Sequence[str], lexicon: Lexicon) -> None:
@@ -232,6 +245,19 @@ def _banned_codes(lexicon: Lexicon, targets: Sequence[str]) -> set[str]:
     """The phonemes of each target word (and phrase): other-speech windows holding one of
     them (a homophone included) would be a positive."""
     return {lexicon.encode(lexicon.pronounce(t)) for t in targets}
+
+
+def other_words(lexicon: Lexicon, vocabulary: int, targets: Sequence[str],
+                negatives: Mapping[str, Sequence[Confusable]]) -> list[str]:
+    """The words other-word clips say: the lexicon's ``vocabulary`` most frequent (all of
+    them where it has no frequencies), without a target, a word sounding like one, or a
+    hard negative of one; most frequent first."""
+    ranked = (sorted(lexicon.phones, key=lambda w: (-lexicon.frequency(w), w))[:vocabulary]
+              if lexicon.logprob else sorted(lexicon.phones))
+    banned = _banned_codes(lexicon, targets)
+    single = {t for t in targets if " " not in t}
+    taken = {c.text for found in negatives.values() for c in found}
+    return [w for w in ranked if w not in taken and _clean([w], lexicon, banned, single)]
 
 
 def _speech_windows(cfg: KeywordsConfig, corpus: CorpusPlan, lexicon: Lexicon,
