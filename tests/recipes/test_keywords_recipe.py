@@ -28,7 +28,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
          "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH),
          "--extra-clips", "4", "--extra-streams", "1", "--clip-mixup", "0.2",
-         "--word-vectors", "ewn" if words else "none"],
+         "--clip-heads", "2", "--word-vectors", "ewn" if words else "none"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     m = re.search(r"^commands10-full: accuracy (\d+\.\d)% \((\d+) test clips; "
@@ -56,6 +56,13 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert sum(x.numel() for x in head.parameters()) == 88524  # 12 classes
     assert load_detector_settings(exp / "model.pt") and not load_detector_settings(
         exp / "clip_model.pt")
+    # --clip-heads 2: a second clip head, seed + 1000, whose posteriors are averaged in
+    assert results["clip_heads"] == 2 and len(results["clip_best_epoch"]) == 2
+    assert "commands10-full: clip head 2 of 2 (seed 1000)" in proc.stdout
+    second, second_labels, _ = load_classifier(exp / "clip_model-2.pt")
+    assert second_labels == clip_labels and (second.cfg.channels, second.cfg.layers) == (256, 3)
+    first_w = next(iter(clip.state_dict().values()))
+    assert not (next(iter(second.state_dict().values())) == first_w).all()
     # --extra-clips 4: 4 positives a command (40), 20 hard negatives, 14 other speech, 2
     # each of babble, noise and silence, all training clips
     extra = out / "corpora" / "kws-commands10-full-quick-extra"
