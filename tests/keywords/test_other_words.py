@@ -9,30 +9,27 @@ from pathlib import Path
 import pytest
 
 from synthaudio.errors import InputError
-from synthaudio.pipelines.keywords.config import parse_keywords_config
+from synthaudio.pipelines.keywords.config import KeywordsConfig
 from synthaudio.pipelines.keywords.confusable import english_lexicon
-from synthaudio.pipelines.keywords.plan import plan_keywords
+from synthaudio.pipelines.keywords.plan import KeywordsPlan, plan_keywords
 
-REPO = Path(__file__).resolve().parents[2]
-SENTENCES = REPO / "corpora" / "prompt_sets" / "sentences.txt"
-CONFIG = f"""\
-name: kw-words
-seed: 3
-targets: ["no", "right", "hey jarvis"]
-counts: {{positives: 20, hard_negatives: 0.5, speech: 0.2, words: 0.5, babble: 0.0,
-         noise: 0.0, silence: 0.0, background_files: 0}}
-other_words: {{vocabulary: 400}}
-text: {{sources: [{{file: {SENTENCES}}}]}}
-speakers: {{count: 6, variants: [m1, f2, m3]}}
-"""
+SENTENCES = Path(__file__).resolve().parents[2] / "corpora" / "prompt_sets" / "sentences.txt"
+COUNTS = {"positives": 20, "hard_negatives": 0.5, "speech": 0.2, "words": 0.5, "babble": 0.0,
+          "noise": 0.0, "silence": 0.0, "background_files": 0}
 
 
-def _plan(text: str):  # noqa: ANN202 - the plan
-    return plan_keywords(parse_keywords_config(text), REPO)
+def _plan(targets: tuple[str, ...] = ("no", "right", "hey jarvis"), vocabulary: int = 400,
+          **counts: float) -> KeywordsPlan:
+    cfg = KeywordsConfig.model_validate({
+        "name": "kw-words", "seed": 3, "targets": list(targets),
+        "counts": {**COUNTS, **counts}, "other_words": {"vocabulary": vocabulary},
+        "text": {"sources": [{"file": str(SENTENCES)}]},
+        "speakers": {"count": 6, "variants": ["m1", "f2", "m3"]}})
+    return plan_keywords(cfg, SENTENCES.parent)
 
 
 def test_other_words_are_frequent_words_that_are_no_target_nor_hard_negative() -> None:
-    plan = _plan(CONFIG)
+    plan = _plan()
     lexicon = english_lexicon()
     ranked = sorted(lexicon.phones, key=lambda w: (-lexicon.frequency(w), w))[:400]
     pool = plan.other_words
@@ -54,16 +51,16 @@ def test_other_words_are_frequent_words_that_are_no_target_nor_hard_negative() -
 
 
 def test_the_plan_without_other_words_is_the_plan_before_them() -> None:
-    without = _plan(CONFIG.replace("words: 0.5,", "words: 0.0,"))
-    absent = _plan(CONFIG.replace(" words: 0.5,", "").replace("other_words: {vocabulary: 400}\n",
-                                                              ""))
+    without = _plan(words=0.0)
+    counts = {k: v for k, v in COUNTS.items() if k != "words"}
+    absent = plan_keywords(KeywordsConfig.model_validate({
+        "name": "kw-words", "seed": 3, "targets": ["no", "right", "hey jarvis"],
+        "counts": counts, "text": {"sources": [{"file": str(SENTENCES)}]},
+        "speakers": {"count": 6, "variants": ["m1", "f2", "m3"]}}), SENTENCES.parent)
     assert without.clips == absent.clips and without.other_words == absent.other_words == ()
-    again = _plan(CONFIG)
-    assert again.clips == _plan(CONFIG).clips  # the config and seed decide every clip
+    assert _plan().clips == _plan().clips  # the config and seed decide every clip
 
 
 def test_no_word_left_is_one_line_error() -> None:
-    text = CONFIG.replace('targets: ["no", "right", "hey jarvis"]', 'targets: ["the"]').replace(
-        "vocabulary: 400", "vocabulary: 1")
     with pytest.raises(InputError, match="counts.words: every word of the lexicon's 1 most"):
-        _plan(text)
+        _plan(("the",), vocabulary=1)
