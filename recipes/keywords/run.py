@@ -486,10 +486,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
     def clip_head_posteriors(head_feats: Sequence[np.ndarray]) -> np.ndarray:
         """The clip heads' posteriors: their geometric mean, renormalized."""
-        log = np.mean([np.log(np.maximum(posteriors(r.model, head_feats), 1e-9))
-                       for r in clip_results], axis=0)
-        p = np.exp(log - log.max(axis=1, keepdims=True))
-        return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+        from synthaudio.train.word_vectors import geometric_mean
+
+        return geometric_mean([posteriors(r.model, head_feats) for r in clip_results])
     mined: list[int] = []
     for _ in range(args.mine if pool else 0):  # hard-negative mining: retrain with them
         found, top = hard_negatives(lambda w, m=result.model: posteriors(m, w), pool, labels,

@@ -118,13 +118,21 @@ def word_posteriors(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
     return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def geometric_mean(posteriors: Sequence[np.ndarray],
+                   weights: Sequence[float] | None = None) -> np.ndarray:
+    """The geometric mean of posterior matrices ``(n, classes)``, renormalized per row:
+    weighted by ``weights`` (shares summing to 1), else each alike."""
+    logs = [np.log(np.maximum(p, 1e-9)) for p in posteriors]
+    log = (np.mean(logs, axis=0) if weights is None
+           else sum(w * x for w, x in zip(weights, logs, strict=True)))
+    p = np.exp(log - log.max(axis=1, keepdims=True))
+    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def fuse(head: np.ndarray, words: np.ndarray, weight: float = FUSE_WEIGHT) -> np.ndarray:
     """The weighted geometric mean of two posterior matrices, renormalized per row
     (``weight``: the second's share)."""
-    log = (1 - weight) * np.log(np.maximum(head, 1e-9)) + weight * np.log(
-        np.maximum(words, 1e-9))
-    p = np.exp(log - log.max(axis=1, keepdims=True))
-    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    return geometric_mean([head, words], [1 - weight, weight])
 
 
 def load_word_classifier(path: Path, labels: Sequence[str] | None = None) -> dict[str, Any]:
