@@ -140,14 +140,15 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
                           "speaker": speakers[s], "target": label, "distance": neg.distance,
                           "confusion": neg.kind})
     banned = _banned_codes(lexicon, targets)
-    windows = _speech_windows(cfg, corpus, lexicon, banned,
+    single = {t for t in targets if " " not in t}  # the one-word targets
+    windows = _speech_windows(cfg, corpus, lexicon, banned, single,
                               round(cfg.counts.speech * total_positives))
     rng = _rng(cfg, "speech")
     for text, s in zip(windows, _tiled(rng.permutation(n_spk), len(windows)), strict=True):
         draft.append({"kind": "speech", "label": UNKNOWN, "text": text, "speaker": speakers[s]})
     n_words, pool = round(cfg.counts.words * total_positives), []
     if n_words:  # other speech too: one lexicon word said alone
-        pool = other_words(lexicon, cfg.other_words.vocabulary, targets, negatives)
+        pool = other_words(lexicon, cfg.other_words.vocabulary, banned, single, negatives)
         if not pool:
             raise InputKeyError("counts.words: every word of the lexicon's "
                                 f"{cfg.other_words.vocabulary} most frequent is a target, "
@@ -158,7 +159,7 @@ def plan_keywords(cfg: KeywordsConfig, config_dir: Path,
             draft.append({"kind": "speech", "label": UNKNOWN,
                           "text": pool[int(order[k % len(pool)])], "speaker": speakers[s]})
     other = tuple(p.text for p in corpus.prompts
-                  if _clean(p.text.split(), lexicon, banned, set(targets)))
+                  if _clean(p.text.split(), lexicon, banned, single))
     if not other and (cfg.counts.babble or cfg.streams.count or cfg.babble_noise):
         raise InputKeyError("text: every prompt holds a target word; babble, babble noise and "
                          "streams need prompts of other speech")
@@ -247,29 +248,27 @@ def _banned_codes(lexicon: Lexicon, targets: Sequence[str]) -> set[str]:
     return {lexicon.encode(lexicon.pronounce(t)) for t in targets}
 
 
-def other_words(lexicon: Lexicon, vocabulary: int, targets: Sequence[str],
+def other_words(lexicon: Lexicon, vocabulary: int, banned: set[str], single: set[str],
                 negatives: Mapping[str, Sequence[Confusable]]) -> list[str]:
     """The words other-word clips say: the lexicon's ``vocabulary`` most frequent (all of
-    them where it has no frequencies), without a target, a word sounding like one, or a
-    hard negative of one; most frequent first."""
+    them where it has no frequencies), without a target (``single``), a word sounding like
+    one (``banned``: :func:`_banned_codes`), or a hard negative of one; most frequent
+    first."""
     ranked = (sorted(lexicon.phones, key=lambda w: (-lexicon.frequency(w), w))[:vocabulary]
               if lexicon.logprob else sorted(lexicon.phones))
-    banned = _banned_codes(lexicon, targets)
-    single = {t for t in targets if " " not in t}
     taken = {c.text for found in negatives.values() for c in found}
     return [w for w in ranked if w not in taken and _clean([w], lexicon, banned, single)]
 
 
 def _speech_windows(cfg: KeywordsConfig, corpus: CorpusPlan, lexicon: Lexicon,
-                    banned: set[str], count: int) -> list[str]:
-    """``count`` windows of a few consecutive prompt words holding no target (nor a
-    homophone of one, nor a target phrase across words)."""
+                    banned: set[str], single: set[str], count: int) -> list[str]:
+    """``count`` windows of a few consecutive prompt words holding no target (``single``),
+    nor a homophone of one, nor a target phrase across words (``banned``)."""
     if count == 0:
         return []
     rng = _rng(cfg, "speech", 1)
     prompts = [p.text.split() for p in corpus.prompts]
     most = max(1, int(WORDS_PER_S * cfg.clip_s))
-    single = {t for t in (str(x.text) for x in cfg.targets) if " " not in t}
     out: list[str] = []
     for _ in range(count):
         for _ in range(_WINDOW_TRIES):
