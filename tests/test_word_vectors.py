@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthaudio.evaluate.kws import clip_scores
 from synthaudio.train.word_vectors import (
     centred,
+    choose_fuse_weight,
     fit_word_classifier,
     fuse,
     save_word_classifier,
@@ -38,6 +40,38 @@ def test_fuse_is_the_renormalized_geometric_mean() -> None:
     assert got[1] == pytest.approx([0.75, 0.25], abs=1e-6)  # sqrt(.45)/(sqrt(.45)+sqrt(.05))
     assert fuse(head, words, 0.0) == pytest.approx(head, abs=1e-6)
     assert fuse(head, words, 1.0) == pytest.approx(words, abs=1e-6)
+
+
+def test_choose_fuse_weight_takes_the_largest_within_one_standard_error() -> None:
+    def dev(balanced: float, se: float) -> dict[str, float]:
+        return {"balanced_accuracy": balanced, "balanced_accuracy_se": se}
+
+    scores = {0.2: dev(0.80, 0.02), 0.4: dev(0.86, 0.02), 0.6: dev(0.845, 0.03),
+              0.7: dev(0.841, 0.02), 0.8: dev(0.83, 0.02)}
+    # the best is 0.4 (0.86 +- 0.02): 0.6 and 0.7 are within 0.02 of it, 0.8 is not
+    assert choose_fuse_weight(scores) == 0.7
+    assert choose_fuse_weight(scores, best_only=True) == 0.4
+    # the best's own standard error sets the floor: 0.05 takes in 0.8 too
+    assert choose_fuse_weight({**scores, 0.4: dev(0.86, 0.05)}) == 0.8
+    # without noise, the best; ties broken towards 0.5
+    exact = {w: dev(0.9, 0.0) for w in (0.3, 0.5, 0.6)}
+    assert choose_fuse_weight(exact, best_only=True) == 0.5
+    assert choose_fuse_weight(exact) == 0.6
+    with pytest.raises(ValueError, match="no fusion weights"):
+        choose_fuse_weight({})
+
+
+def test_choose_fuse_weight_on_scored_clips() -> None:
+    # a share's scores as the recipe computes them: clip_scores of its predictions
+    truth = ["yes"] * 20 + ["no"] * 20 + ["_unknown_"] * 40
+    right = {0.5: (18, 18, 38), 0.8: (17, 18, 37), 0.2: (12, 14, 36)}
+    scores = {w: clip_scores(truth, ["yes"] * a + ["no"] * (20 - a) + ["no"] * b
+                             + ["yes"] * (20 - b) + ["_unknown_"] * c + ["yes"] * (40 - c))
+              for w, (a, b, c) in right.items()}
+    best = scores[0.5]
+    assert best["balanced_accuracy"] - scores[0.8]["balanced_accuracy"] < best[
+        "balanced_accuracy_se"] < best["balanced_accuracy"] - scores[0.2]["balanced_accuracy"]
+    assert choose_fuse_weight(scores) == 0.8
 
 
 def test_word_classifier_learns_separable_classes_in_label_order(tmp_path: Path) -> None:

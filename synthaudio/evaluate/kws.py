@@ -33,9 +33,11 @@ THRESHOLDS = tuple(sorted({*(float(x) for x in np.round(np.linspace(0.0, 0.99, 1
 def clip_scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
     """Clip-classification scores of labelled clips: ``accuracy`` over all clips,
     ``balanced_accuracy`` (the mean recall over the classes present in ``truth``: what a
-    test set with as many clips of each class gives), ``target_recall`` (the share of
-    clips of a target, labels not starting with "_", given their own label; None without
-    such clips) and ``per_class`` ``{label: [right, clips, recall]}``."""
+    test set with as many clips of each class gives), ``balanced_accuracy_se`` (its
+    standard error, each class's recall a binomial proportion of its clips:
+    ``sqrt(sum r (1 - r) / n) / classes``), ``target_recall`` (the share of clips of a
+    target, labels not starting with "_", given their own label; None without such clips)
+    and ``per_class`` ``{label: [right, clips, recall]}``."""
     if len(truth) != len(predicted):
         raise ValueError(f"{len(truth)} true labels but {len(predicted)} predictions")
     if not truth:
@@ -48,6 +50,8 @@ def clip_scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any
     targets = [r for r, t in zip(right, truth, strict=True) if not t.startswith("_")]
     return {"clips": len(truth), "accuracy": sum(right) / len(right),
             "balanced_accuracy": float(np.mean([v[2] for v in per_class.values()])),
+            "balanced_accuracy_se": float(np.sqrt(sum(r * (1 - r) / n for _, n, r in
+                                                      per_class.values())) / len(per_class)),
             "target_recall": sum(targets) / len(targets) if targets else None,
             "per_class": per_class}
 

@@ -18,7 +18,7 @@ pyaudio, which only its microphone engine imports).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,29 @@ def fuse(head: np.ndarray, words: np.ndarray, weight: float = FUSE_WEIGHT) -> np
     """The weighted geometric mean of two posterior matrices, renormalized per row
     (``weight``: the second's share)."""
     return geometric_mean([head, words], [1 - weight, weight])
+
+
+def choose_fuse_weight(dev: Mapping[float, Mapping[str, Any]], best_only: bool = False,
+                       ) -> float:
+    """The word vectors' share of ``fuse``, from each candidate share's scores on dev clips
+    (``evaluate.kws.clip_scores``: ``balanced_accuracy``, ``balanced_accuracy_se``): the
+    largest share whose balanced accuracy is within one standard error of the best one's
+    (the one-standard-error rule). Dev clips of synthetic speech are the head's own
+    domain, so they favour the head; among the shares they cannot tell apart, the one
+    leaning most on the word vectors, a network trained on real recordings, is the one
+    expected to carry over to real speech. ``best_only``: the best share itself (ties: the
+    one nearest 0.5).
+
+    Raises:
+        ValueError: no candidate shares.
+    """
+    if not dev:
+        raise ValueError("no fusion weights to choose from")
+    best = max(dev, key=lambda w: (dev[w]["balanced_accuracy"], -abs(w - 0.5)))
+    if best_only:
+        return best
+    floor = dev[best]["balanced_accuracy"] - dev[best]["balanced_accuracy_se"]
+    return max(w for w, s in dev.items() if s["balanced_accuracy"] >= floor)
 
 
 def load_word_classifier(path: Path, labels: Sequence[str] | None = None) -> dict[str, Any]:

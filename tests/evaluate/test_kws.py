@@ -23,6 +23,18 @@ from synthaudio.evaluate.kws import (
 )
 
 
+def test_balanced_accuracy_se_is_the_spread_over_resampled_test_sets() -> None:
+    # classes recalled at 0.9, 0.6 and 0.75 over 40, 15 and 24 clips: the balanced accuracy
+    # of 4,000 test sets drawn so spreads as its standard error says
+    recall, clips = np.array([0.9, 0.6, 0.75]), np.array([40, 15, 24])
+    truth = [c for c, n in zip("abc", clips, strict=True) for _ in range(n)]
+    one = [c if k < round(r * n) else "x" for c, r, n in zip("abc", recall, clips, strict=True)
+           for k in range(n)]
+    se = clip_scores(truth, one)["balanced_accuracy_se"]
+    drawn = np.random.default_rng(0).binomial(clips, recall, size=(4000, 3)) / clips
+    assert se == pytest.approx(float(drawn.mean(axis=1).std()), rel=0.05)
+
+
 def test_clip_scores_balance_the_classes_present() -> None:
     # 6 clips of _unknown_ (5 right), 2 of yes (1 right), 2 of no (2 right); no _silence_
     truth = ["_unknown_"] * 6 + ["yes", "yes", "no", "no"]
@@ -33,6 +45,9 @@ def test_clip_scores_balance_the_classes_present() -> None:
     assert s["target_recall"] == pytest.approx(3 / 4)
     assert s["per_class"]["yes"] == [1, 2, 0.5]
     assert "_silence_" not in s["per_class"]
+    # its standard error: sqrt(sum of r (1 - r) / n over the classes) / 3
+    assert s["balanced_accuracy_se"] == pytest.approx(
+        np.sqrt((5 / 6) * (1 / 6) / 6 + 0.5 * 0.5 / 2 + 0) / 3)
     assert clip_scores(["_unknown_"], ["yes"])["target_recall"] is None
     with pytest.raises(ValueError, match="2 true labels but 1"):
         clip_scores(["yes", "no"], ["yes"])

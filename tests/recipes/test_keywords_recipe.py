@@ -76,16 +76,27 @@ def test_keywords_quick(tmp_path: Path) -> None:
         assert results["word_vectors_c"] in (0.3, 1.0, 3.0, 10.0)
         assert (out / "exp" / "commands10-full" / "word_classifier.npz").is_file()
         assert 0 <= results["real"]["head_only"]["accuracy"] <= 1
-        # the clip fusion's weight: the best of the grid on the synthetic dev clips
-        dev = results["fuse_dev_balanced"]
-        assert set(dev) == {"0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8"}
-        assert dev[str(results["fuse_weight"])] == max(dev.values())
+        # the clip fusion's weight: the largest of the grid within one standard error of
+        # the best balanced accuracy on the synthetic dev clips
+        dev, se = results["fuse_dev_balanced"], results["fuse_dev_se"]
+        assert set(dev) == set(se) == {"0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8"}
+        assert results["fuse_rule"] == "dev" and all(0 <= v <= 0.5 for v in se.values())
+        best = max(dev, key=lambda w: (dev[w], -abs(float(w) - 0.5)))
+        within = [float(w) for w in dev if dev[w] >= dev[best] - se[best]]
+        assert results["fuse_weight"] == max(within)
     # every word of the fixture cut out by alignment: its "go" and "on" ("feels like these
     # days go on forever") are the commands, the other words _unknown_
     real = results["real"]
     spoken = [w for line in (REAL_SPEECH / "text").read_text().splitlines()
               for w in line.split()[1:]]
     assert real["clips"] == len(spoken) == 99
+    # printed with its standard error
+    printed = re.search(r"real: accuracy [\d.]+%, balanced (\d+\.\d)% \+- (\d+\.\d),",
+                        proc.stdout)
+    assert printed, proc.stdout
+    assert abs(100 * real["balanced_accuracy"] - float(printed.group(1))) < 0.06
+    assert abs(100 * real["balanced_accuracy_se"] - float(printed.group(2))) < 0.06
+    assert 0 <= real["balanced_accuracy_se"] < 0.5
     assert real["per_class"]["go"][1] == real["per_class"]["on"][1] == 1
     assert real["per_class"]["_unknown_"][1] == len(spoken) - 2
     right = sum(v[0] for v in real["per_class"].values())
