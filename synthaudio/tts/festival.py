@@ -149,7 +149,14 @@ def sample_voice(cfg: FestivalConfig, name: str, rng: np.random.Generator) -> Fe
 
 class FestivalEngine:
     """Festival through a ``festival --pipe`` process of this worker (implements
-    :class:`~synthaudio.tts.base.TTSEngine`)."""
+    :class:`~synthaudio.tts.base.TTSEngine`).
+
+    Festival's audio depends on what its process said before: measured, an utterance of
+    ``ked`` said after 13 others ended in a burst of 51 ms up to 0.98 of full scale that a
+    fresh process does not make (1 of 81 utterances of a render worker). ``reset`` (called
+    at the start of each render group, ``SpeechRenderer.tts_session``) starts a fresh
+    process for the next utterance, so a group's audio is a function of its own utterances,
+    whatever the worker rendered before or how many workers there are."""
 
     name = ENGINE_NAME
 
@@ -161,6 +168,8 @@ class FestivalEngine:
         self._proc: subprocess.Popen[bytes] | None = None
         self._pid = 0
         self._dir: Path | None = None
+        self._stopper: Any = None  # stops the process (and removes its folder) once
+        self._spoken = 0  # utterances of the running process
 
     def version(self) -> str:
         return festival_version()
@@ -177,11 +186,21 @@ class FestivalEngine:
                                           bufsize=0)
             self._pid = os.getpid()
             self._dir = Path(tempfile.mkdtemp(prefix="sa-festival-"))
+            self._spoken = 0
             import multiprocessing.util
 
-            multiprocessing.util.Finalize(self, _stop, args=(self._proc, self._dir),
-                                          exitpriority=0)
+            self._stopper = multiprocessing.util.Finalize(
+                self, _stop, args=(self._proc, self._dir), exitpriority=0)
         return self._proc
+
+    def reset(self) -> None:
+        """The next utterance from a fresh Festival process (this one's, if it has spoken,
+        is stopped); see the class."""
+        with self._lock:
+            if (self._proc is not None and self._pid == os.getpid() and self._spoken
+                    and self._stopper is not None):
+                self._stopper()  # runs _stop once and unregisters it
+                self._proc, self._stopper = None, None
 
     def synthesize(self, text: str, voice: FestivalVoice) -> Synthesis:
         import soundfile as sf
@@ -198,6 +217,7 @@ class FestivalEngine:
             except BrokenPipeError:
                 raise SynthaudioError("festival exited; is the voice installed? "
                                       f"({INSTALL_HINT})") from None
+            self._spoken += 1
             events = _read_words(proc)
             if not wav.is_file():
                 raise SynthaudioError(f"festival made no audio for {text[:60]!r} with voice "

@@ -10,6 +10,8 @@ aligned/estimated), the speaker's voice conversion, resampling to the corpus rat
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,21 @@ class SpeechRenderer:
         self.engine = EspeakEngine()
         self.config_dir = config_dir  # where relative paths of speakers.coqui start
         self._engines: dict[str, Any] = {}  # engines other than espeak-ng, built on use
+
+    @contextlib.contextmanager
+    def tts_session(self, voices: Iterable[object] = ()) -> Iterator[None]:
+        """One TTS session for a render group: espeak-ng's library session (its generated
+        variants among ``voices`` registered first: ``EspeakEngine.session``), and every
+        other engine of this worker that keeps state from one utterance to the next (those
+        with a ``reset``: Festival) starts afresh. The group's audio is then a function of
+        its own utterances, whatever this worker rendered before, so a corpus's bytes do not
+        depend on ``-j``."""
+        for engine in self._engines.values():
+            reset = getattr(engine, "reset", None)
+            if reset is not None:
+                reset()
+        with self.engine.session(voices):
+            yield
 
     def _synthesize(self, text: str, voice: Voice) -> tuple[str, Synthesis]:
         """(engine name, synthesis): espeak-ng in process, other engines of the registry

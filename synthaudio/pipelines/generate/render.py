@@ -97,10 +97,10 @@ class Renderer(SpeechRenderer):
 
     @contextlib.contextmanager
     def session(self, specs: Sequence[UtteranceSpec] = ()) -> Iterator[None]:
-        """One espeak-ng session for a render group (see ``EspeakEngine.session``), its files
+        """One TTS session for a render group (``SpeechRenderer.tts_session``), its files
         written by one background thread; leaving the block waits for every write and raises
         the first write error."""
-        with (self.engine.session(spec.speaker.voice for spec in specs),
+        with (self.tts_session(spec.speaker.voice for spec in specs),
               ThreadPoolExecutor(1, thread_name_prefix="synthaudio-write") as writer):
             self._writer, self._writes = writer, []
             try:

@@ -322,9 +322,13 @@ def init_worker(cfg_data: dict[str, Any], corpus_data: dict[str, Any],
 
 
 def render_group(state: ClipRenderer, specs: Sequence[ClipSpec]) -> list[dict[str, Any]]:
-    """Render one group of clips in one espeak-ng session; their records."""
+    """Render one group of clips in one TTS session (``SpeechRenderer.tts_session``); their
+    records. The session knows every voice the group may use first: its speakers', its
+    babble talkers' and, for a group with streams, the stream speakers'."""
     voices = [s.speaker.voice for s in specs if s.speaker is not None]
     voices += [t[0].voice for s in specs for t in s.talkers]
-    with state.speech.engine.session(voices):
+    if any(s.kind == "stream" for s in specs):
+        voices += [speaker.voice for speaker in state.stream_speakers]
+    with state.speech.tts_session(voices):
         return [state.render(spec) for spec in specs]
 

@@ -120,7 +120,7 @@ class SessionRenderer:
         n = len(spec.talkers)
         previous = -1
         spoken: set[int] = set()  # talkers with a turn (a session ends when all have one)
-        with self.tts.engine.session(t.speaker.voice for t in spec.talkers):
+        with self.tts.tts_session(t.speaker.voice for t in spec.talkers):
             for k in range(_MAX_TURNS):
                 if lines:
                     if k >= len(lines):
