@@ -8,11 +8,13 @@ from audio_checks import median_f0, speech_end_s, words_end_s
 
 from synthaudio.errors import SynthaudioError
 from synthaudio.tts import festival
+from synthaudio.tts.base import WordTiming
 from synthaudio.tts.festival import (
     SHIPPED,
     FestivalConfig,
     FestivalEngine,
     FestivalVoice,
+    has_burst,
     sample_voice,
     speaker_voices,
 )
@@ -85,12 +87,16 @@ def test_reset_gives_the_next_utterance_a_fresh_process() -> None:
     worker = FestivalEngine()
     for text, voice in HISTORY:
         worker.synthesize(text, voice)
-    after_history = worker.synthesize(*AFTER).audio
+    with worker._lock:
+        after_history = worker._say(*AFTER)  # as the process says it, not checked
     # why the reset exists: the same utterance after that history is not the same audio
     # (it ends in a burst the fresh one lacks)
-    assert len(after_history) == len(fresh) and not np.array_equal(after_history, fresh)
+    assert len(after_history.audio) == len(fresh)
+    assert not np.array_equal(after_history.audio, fresh)
     tail = slice(int(0.9 * len(fresh)), None)
-    assert np.abs(after_history[tail]).max() > 0.5 > np.abs(fresh[tail]).max()
+    assert np.abs(after_history.audio[tail]).max() > 0.5 > np.abs(fresh[tail]).max()
+    assert after_history.words is not None
+    assert has_burst(after_history.audio, after_history.sample_rate, after_history.words)
     for text, voice in HISTORY:
         worker.synthesize(text, voice)
     folder = worker._dir
@@ -101,6 +107,40 @@ def test_reset_gives_the_next_utterance_a_fresh_process() -> None:
     assert np.array_equal(worker.synthesize(*AFTER).audio, fresh)
 
 
+def test_an_utterance_with_a_burst_is_said_again_by_a_fresh_process() -> None:
+    fresh = FestivalEngine().synthesize(*AFTER)
+    assert fresh.words is not None
+    assert not has_burst(fresh.audio, fresh.sample_rate, fresh.words)
+    worker = FestivalEngine()
+    for text, voice in HISTORY:
+        worker.synthesize(text, voice)
+    pid = worker._proc.pid if worker._proc is not None else None
+    said = worker.synthesize(*AFTER)  # this process would end it in the burst
+    assert np.array_equal(said.audio, fresh.audio) and said.words == fresh.words
+    assert worker._proc is not None and worker._proc.pid != pid and worker._spoken == 1
+
+
+def test_has_burst_is_a_peak_outside_the_words() -> None:
+    rate = 16000
+    t = np.arange(rate) / rate
+    audio = np.zeros(2 * rate, np.float32)
+    audio[4000:4000 + rate] = (0.8 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    words = [WordTiming("a", 0.25, 0.5), WordTiming("b", 0.75, 0.5)]
+    decay = audio.copy()
+    decay[int(1.3 * rate):int(1.4 * rate)] = 0.3  # under half the words' peak: speech's decay
+    assert not has_burst(audio, rate, words) and not has_burst(decay, rate, words)
+    burst = audio.copy()
+    burst[int(1.7 * rate):int(1.7 * rate) + 400] = 0.9  # 25 ms near full scale after them
+    assert has_burst(burst, rate, words)
+    early = audio.copy()
+    early[100:300] = -0.9  # before the first word
+    assert has_burst(early, rate, words)
+    edge = audio.copy()
+    edge[int(1.29 * rate)] = 0.9  # within the 50 ms after the last word: its own
+    assert not has_burst(edge, rate, words)
+    assert not has_burst(np.zeros(rate, np.float32), rate, [WordTiming("a", 0.2, 0.3)])
+
+
 def test_a_render_group_session_resets_festival() -> None:
     from synthaudio.tts.config import SpeakersConfig
     from synthaudio.tts.render import SpeechRenderer
@@ -109,11 +149,16 @@ def test_a_render_group_session_resets_festival() -> None:
         with renderer.tts_session():
             return [renderer.speak(text, voice)[0] for text, voice in lines][-1]
 
+    def spoken(renderer: SpeechRenderer) -> int:
+        return int(renderer._engines["festival"]._spoken)  # type: ignore[attr-defined]
+
     fresh = speak(SpeechRenderer(SpeakersConfig(count=1), 16000), [AFTER])
     worker = SpeechRenderer(SpeakersConfig(count=1), 16000)
     speak(worker, HISTORY)  # one render group, then the next
-    assert np.array_equal(speak(worker, [AFTER]), fresh)
-    assert not np.array_equal(speak(worker, [*HISTORY, AFTER]), fresh)  # within a group
+    assert spoken(worker) == len(HISTORY)
+    assert np.array_equal(speak(worker, [AFTER]), fresh) and spoken(worker) == 1
+    speak(worker, HISTORY[:3])
+    assert spoken(worker) == 3  # each group from a process of its own
 
 
 def test_diphone_voices_follow_f0_mean_and_stretch_hts_follows_rate(
