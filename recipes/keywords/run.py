@@ -129,6 +129,9 @@ WORD_VECTORS = "efficientword-net-1.0.5"  # the cache key of the word vectors
 WORD_VECTORS_DEFAULT = "ewn"  # --word-vectors: ewn (clip scores fused) or none
 EXTRA_CLIPS = 0  # --extra-clips: more positives a target by more voices, a corpus of their own
 EXTRA_STREAMS = 0  # --extra-streams: more training streams, a corpus of their own
+# --dev-streams: dev streams of their own (2 h), beside the streams corpus's last third (16
+# min, which cannot place a threshold for 1 false accept an hour: round 11)
+DEV_STREAMS = 60
 NEGATIVE_EVERY = 2  # every 2nd negative window (160 ms apart) of a training stream
 NEGATIVE_WEIGHT = 1.0
 MIXUP = 0.0  # the detector's head (round 3: mixup made it miss more at 1 FA/h)
@@ -144,6 +147,10 @@ THRESHOLD_KIND = "pooled"  # per-keyword: 30-55 FA/h on the test streams (round 
 # posterior (the word vectors' share VERIFY_WEIGHT) is the second stage's score
 CANDIDATE_THRESHOLD = 0.5
 VERIFY_WEIGHT = 0.5
+# the head side of stage 2's fusion (--verify-heads): clip, the clip heads' posteriors over
+# the candidate's smoothing windows (since round 12); detector, the detector head's
+# smoothed row (rounds 5-11)
+VERIFY_HEADS = "clip"
 # the clip scores' fusion: the word vectors' share of the geometric mean (--fuse-weight; dev:
 # the largest of FUSE_GRID within one standard error of the best balanced accuracy on the
 # synthetic dev clips; dev-best: the best, rounds 5-9)
@@ -213,19 +220,27 @@ def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
     return out
 
 
+# the streams corpora: name suffix and seed step of each role (the extra clips' corpus: 3)
+STREAM_ROLES = {"streams": ("-streams", 1), "extra": ("-streams-extra", 2),
+                "dev": ("-streams-dev", 4)}
+
+
 def stream_config(cfg: dict[str, Any], count: int, quick: bool,
-                  extra: bool = False) -> dict[str, Any]:
+                  role: str = "streams") -> dict[str, Any]:
     """A corpus of ``count`` streams only (no clips worth training on): other voices (the
     seed + 1 draws its own speakers) saying sentences with the targets 3 times a minute,
     through the same environment. Its first two thirds give the detector's negative
-    (and in-context positive) training windows, the last third are the dev streams the
-    per-keyword thresholds are chosen on. None of its speakers is in the corpus's test
-    split. ``extra``: the corpus of ``--extra-streams`` (``<name>-streams-extra``, seed + 2:
-    48 voices of its own), all of whose streams are training streams."""
+    (and in-context positive) training windows, the last third are dev streams, where
+    the thresholds are chosen. None of its speakers is in the corpus's test split.
+    ``role`` extra: the corpus of ``--extra-streams`` (``<name>-streams-extra``, seed + 2:
+    48 voices of its own), all of whose streams are training streams; dev: the corpus of
+    ``--dev-streams`` (``<name>-streams-dev``, seed + 4), all of whose streams are dev
+    streams."""
     base = KeywordsConfig.model_validate(cfg)
+    suffix, step = STREAM_ROLES[role]
     streams = base.replace(
-        name=base.name + ("-streams-extra" if extra else "-streams"),
-        seed=base.seed + (2 if extra else 1),
+        name=base.name + suffix,
+        seed=base.seed + step,
         speakers=base.speakers.replace(count=8 if quick else 48),
         splits={"train": 0.0, "dev": 0.0, "test": 1.0},
         counts=base.counts.replace(positives=1, hard_negatives=0.0, speech=0.0, words=0.0,
@@ -343,14 +358,16 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                     real_dir: Path | None, test_corpus: Path | None = None,
                     kind: str | None = None, stream_corpus: Path | None = None,
                     extra_streams: Path | None = None,
-                    extra_clips: Path | None = None) -> dict[str, Any]:
+                    extra_clips: Path | None = None,
+                    dev_streams: Path | None = None) -> dict[str, Any]:
     """Train on ``corpus``'s train split (and, over the embedding, on windows of the first
     two thirds of ``stream_corpus``'s streams); score the test clips and streams of
     ``test_corpus`` (default: ``corpus``; the ablation scores every row on the full row's
     test split, hard negatives included) and ``real_dir``; choose the per-keyword
     thresholds on the last third of ``stream_corpus``'s streams (the dev streams); every
-    stream of ``extra_streams`` (``--extra-streams``) gives training windows too, and
-    every clip of ``extra_clips`` (``--extra-clips``) is a training clip."""
+    stream of ``extra_streams`` (``--extra-streams``) gives training windows too, every
+    clip of ``extra_clips`` (``--extra-clips``) is a training clip, and every stream of
+    ``dev_streams`` (``--dev-streams``) is a dev stream too."""
     from synthaudio.evaluate.report import write_report
     from synthaudio.train.classifier import posteriors, save_classifier, train_classifier
     from synthaudio.train.detect import DetectorSettings, settings_dict
@@ -405,6 +422,11 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     stream_recs = ([r for r in iter_metadata(stream_corpus) if r.extra.get("kind") == "stream"]
                    if stream_corpus is not None and embedding else [])
     n_train_streams = (2 * len(stream_recs)) // 3
+    # the dev streams, (corpus, record): the streams corpus's last third, --dev-streams'
+    dev_pairs = [(stream_corpus or corpus, r) for r in stream_recs[n_train_streams:]]
+    if dev_pairs and dev_streams is not None:
+        dev_pairs += [(dev_streams, r) for r in iter_metadata(dev_streams)
+                      if r.extra.get("kind") == "stream"]
     if stream_recs and args.negative_every:
         assert stream_corpus is not None and isinstance(feats_cfg, EmbeddingConfig)
         chosen = [(stream_corpus / r.audio, r.extra["events"])
@@ -493,6 +515,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         from synthaudio.train.word_vectors import geometric_mean
 
         return geometric_mean([posteriors(r.model, head_feats) for r in clip_results])
+    # the clip heads' files, as saved below (the detector's own where it does both)
+    clip_files = tuple(["model.pt" if clip_result is result else "clip_model.pt"]
+                       + [f"clip_model-{k}.pt" for k in range(2, len(clip_results) + 1)])
     mined: list[int] = []
     for _ in range(args.mine if pool else 0):  # hard-negative mining: retrain with them
         found, top = hard_negatives(lambda w, m=result.model: posteriors(m, w), pool, labels,
@@ -566,13 +591,13 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     def score(windows: list[np.ndarray]) -> np.ndarray:
         return posteriors(result.model, windows)
 
-    def stream_set(corpus_dir: Path, recs: Sequence[Any]) -> list[tuple[list[np.ndarray],
-                                                                          Any, float]]:
+    def stream_set(pairs: Sequence[tuple[Path, Any]]) -> list[tuple[list[np.ndarray],
+                                                                     Any, float]]:
         return [(stream_features(corpus_dir / r.audio, feats_cfg, window_s,
                                  cache / f"{corpus_dir.name}-frames")
                  if isinstance(feats_cfg, EmbeddingConfig)
                  else stream_windows(corpus_dir / r.audio, window_s, feats_cfg),
-                 r.extra["events"], r.duration_s) for r in recs]
+                 r.extra["events"], r.duration_s) for corpus_dir, r in pairs]
 
     verifier: Any = None  # the cascade's second stage (--word-vectors ewn)
     cascade_curve: list[Any] = []
@@ -586,8 +611,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     targets = [k for k, label in enumerate(labels) if not label.startswith("_")]
     hard_fa = (float(np.mean(np.isin(probs[hard].argmax(1), targets))) if hard else None)
     test_streams = [r for r in tests if r.extra.get("kind") == "stream"]
-    streams = score_streams(score, stream_set(test_corpus, test_streams), labels, hop_s,
-                            window_s, settings)
+    streams = score_streams(score, stream_set([(test_corpus, r) for r in test_streams]),
+                            labels, hop_s, window_s, settings)
     summary: dict[str, Any] = {"name": name, "test": f"test split of {test_corpus.name}",
                                "features": kind, "balance": args.balance,
                                "negative_weight": args.negative_weight,
@@ -629,10 +654,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                        frr_at={str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)})
         point = frr_at(curve, args.fa_per_hour)
         summary.update(frr_at_target=point.false_reject_rate, threshold=point.threshold)
-    if stream_recs[n_train_streams:] and curve:
-        dev = score_streams(score, stream_set(stream_corpus or corpus,
-                                              stream_recs[n_train_streams:]),
-                            labels, hop_s, window_s, settings)
+    if dev_pairs and curve:
+        dev = score_streams(score, stream_set(dev_pairs), labels, hop_s, window_s, settings)
         dev_hours = sum(s.hours for s in dev)
         false_by_label: dict[str, list[float]] = {x: [] for x in labels if not x.startswith("_")}
         for st in dev:
@@ -660,13 +683,16 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             verifier = Verifier(words, VERIFY_WEIGHT, WordVectors(args.threads or 1))
             summary["cascade"], cascade_curve, settings = score_verifier(
                 score, verifier, [(test_corpus, r) for r in test_streams],
-                [(stream_corpus or corpus, r) for r in stream_recs[n_train_streams:]],
-                feats_cfg, cache, window_s, labels, settings, args.fa_per_hour)
+                dev_pairs, feats_cfg, cache, window_s, labels, settings, args.fa_per_hour,
+                (clip_head_posteriors, clip_files) if args.verify_heads == "clip" else None)
             summary["detector"] = settings_dict(settings)
+    # the cascade's second stage's head side (the clip heads, where its settings name them)
+    second = clip_head_posteriors if settings.verify_models else None
     exp = out / "exp" / name
     save_classifier(exp / "model.pt", result, feats_cfg,
                     settings_dict(settings, window_s=window_s))
-    if clip_result is not result:  # the clip classifier (1 s clips, Speech Commands' task)
+    # the clip classifier (1 s clips, Speech Commands' task; the cascade's stage 2)
+    if clip_result is not result:
         save_classifier(exp / "clip_model.pt", clip_result, feats_cfg)
     for k, more_head in enumerate(clip_results[1:], start=2):  # --clip-heads
         save_classifier(exp / f"clip_model-{k}.pt", more_head, feats_cfg)
@@ -675,7 +701,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         recs = [(u.id, load_mono(u.audio_path, 16000), u.text)
                 for u in kaldi_dir_utterances(REAL_SPEECH)]
         summary["real_speech_false_accepts"] = real_false_accepts(
-            score, recs, feats_cfg, labels, hop_s, window_s, settings, verifier)
+            score, recs, feats_cfg, labels, hop_s, window_s, settings, verifier, second)
     if real_dir is not None:
         real = real_clips(real_dir, labels, out, window_s)
         real_feats = clip_features([c.path for c in real], feats_cfg, args.jobs)
@@ -699,7 +725,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             assert isinstance(feats_cfg, EmbeddingConfig)
             summary["real"]["detections"] = real_false_accepts(
                 score, [(c.id, load_mono(c.path, 16000), c.word) for c in real], feats_cfg,
-                labels, hop_s, window_s, settings, verifier)
+                labels, hop_s, window_s, settings, verifier, second)
     eval_dir = test_corpus / "eval" / name
     write_kws(eval_dir / "kws.json", summary, curve)
     if curve:
@@ -728,6 +754,10 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                "{cpu:.1f} CPU s an hour".format(
                    **summary["cascade"]["pooled"], miss=100 * summary["cascade"]["pooled"][
                        "test_miss_rate"], cpu=summary["cascade"]["stage2_cpu_s_per_hour"])
+               + ("; fused with the detector head instead: FRR " + " / ".join(
+                   f"{100 * v['false_reject_rate']:.1f}" for v in
+                   summary["cascade"]["detector_head"]["frr_at"].values()) + "%"
+                  if "detector_head" in summary["cascade"] else "")
                if "cascade" in summary else "")
             + (f", hard negatives accepted {100 * hard_fa:.1f}%" if hard_fa is not None else "")
             + (real_line(summary["real"]) if "real" in summary else "")
@@ -763,36 +793,52 @@ def write_det(eval_dir: Path, name: str, curve: Sequence[Any], stem: str = "det"
 
 def score_verifier(score: Any, verifier: Any, test: Sequence[tuple[Path, Any]],
                    dev: Sequence[tuple[Path, Any]], feats_cfg: EmbeddingConfig, cache: Path,
-                   window_s: float, labels: Sequence[str], settings: Any, fa_per_hour: float
+                   window_s: float, labels: Sequence[str], settings: Any, fa_per_hour: float,
+                   clip: tuple[Any, tuple[str, ...]] | None = None
                    ) -> tuple[dict[str, Any], list[Any], Any]:
     """The cascade on the test streams (``(corpus, record)``): stage 1 the head's peaks
-    above ``CANDIDATE_THRESHOLD``, stage 2 ``verifier``; its DET curve over the second
-    threshold, the FRR at 0.5 / 1 / 2 / 5 FA/h, the second threshold pooled on the
-    ``dev`` streams (as the head's) and what it gives on the test streams, and the CPU of
-    stage 2. Returns the summary, the curve and ``settings`` with the cascade's."""
+    above ``CANDIDATE_THRESHOLD``, stage 2 ``verifier`` fused with the head's smoothed row,
+    or with the clip heads' (``clip``: their posteriors' function and their files); its
+    DET curve over the second threshold, the FRR at 0.5 / 1 / 2 / 5 FA/h, the second
+    threshold pooled on the ``dev`` streams (as the head's) and what it gives on the test
+    streams, and the CPU of stage 2; with the clip heads, also the FRR of the cascade on
+    the detector head's row (``detector_head``, rounds 5-11). Returns the summary, the
+    curve and ``settings`` with the cascade's."""
     def streams(recs: Sequence[tuple[Path, Any]]) -> list[Any]:
         return [(stream_features(c / r.audio, feats_cfg, window_s, cache / f"{c.name}-frames"),
                  c / r.audio, r.extra["events"], r.duration_s) for c, r in recs]
 
+    second, files = clip if clip is not None else (None, ())
     first = dataclasses.replace(settings, candidate_threshold=CANDIDATE_THRESHOLD,
-                                verify_weight=VERIFY_WEIGHT)
+                                verify_weight=VERIFY_WEIGHT, verify_models=files)
     tested, cpu_s, vectors = score_cascade(score, streams(test), labels, FRAME_S, window_s,
-                                           first, verifier, CANDIDATE_THRESHOLD)
+                                           first, verifier, CANDIDATE_THRESHOLD, second)
     checked, _, _ = score_cascade(score, streams(dev), labels, FRAME_S, window_s, first,
-                                  verifier, CANDIDATE_THRESHOLD)
-    judged = judge_cascade(tested, labels, FRAME_S, window_s, first.refractory_s,
-                           CANDIDATE_THRESHOLD, VERIFY_WEIGHT)
+                                  verifier, CANDIDATE_THRESHOLD, second)
+
+    def judged_on(streams: Sequence[Any], on_clip: bool) -> list[Any]:
+        return judge_cascade(streams, labels, FRAME_S, window_s, first.refractory_s,
+                             CANDIDATE_THRESHOLD, VERIFY_WEIGHT, on_clip)
+
+    judged = judged_on(tested, True)
     curve = det_curve(event_scores(judged), judged)
-    dev_judged = judge_cascade(checked, labels, FRAME_S, window_s, first.refractory_s,
-                               CANDIDATE_THRESHOLD, VERIFY_WEIGHT)
-    pooled = pooled_on_test(dev_judged, judged, labels, fa_per_hour)
+    pooled = pooled_on_test(judged_on(checked, True), judged, labels, fa_per_hour)
     hours = sum(st.hours for st in judged)
-    summary = {"candidate_threshold": CANDIDATE_THRESHOLD, "verify_weight": VERIFY_WEIGHT,
-               "frr_at": {str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)},
-               "stage2_vectors_per_hour": vectors / hours,
-               "stage2_cpu_s_per_hour": cpu_s / hours,
-               "pooled": pooled,
-               "det": [asdict(p) for p in curve]}
+    summary: dict[str, Any] = {
+        "candidate_threshold": CANDIDATE_THRESHOLD, "verify_weight": VERIFY_WEIGHT,
+        "verify_heads": "clip" if second is not None else "detector",
+        "verify_models": list(files),
+        "frr_at": {str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)},
+        "stage2_vectors_per_hour": vectors / hours,
+        "stage2_cpu_s_per_hour": cpu_s / hours,
+        "pooled": pooled,
+        "det": [asdict(p) for p in curve]}
+    if second is not None:  # the same candidates, fused with the detector head's row
+        on_head = judged_on(tested, False)
+        head_curve = det_curve(event_scores(on_head), on_head)
+        summary["detector_head"] = {
+            "frr_at": {str(x): asdict(frr_at(head_curve, x)) for x in (0.5, 1.0, 2.0, 5.0)},
+            "pooled": pooled_on_test(judged_on(checked, False), on_head, labels, fa_per_hour)}
     return summary, curve, dataclasses.replace(first, verify_threshold=pooled["threshold"])
 
 
@@ -876,6 +922,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "<name>-streams-extra), all training streams: more keywords in "
                         f"running speech and more negative windows (default {EXTRA_STREAMS}, "
                         "--quick: 0)")
+    p.add_argument("--dev-streams", type=int, metavar="N",
+                   help="N dev streams of 120 s by 48 voices of their own (their own corpus, "
+                        "<name>-streams-dev), beside the streams corpus's last third: where "
+                        "the detector's thresholds are chosen (default "
+                        f"{DEV_STREAMS}, --quick: 0; 0: none)")
     p.add_argument("--word-vectors", choices=("ewn", "none"),
                    help="a second front end for the clip scores: EfficientWord-Net's word "
                         "vectors and a logistic regression, fused with the head's posteriors "
@@ -923,6 +974,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="the detector's thresholds from the dev streams: one per keyword "
                         "(the FA budget shared), or one for all, its rate extrapolated from "
                         "the highest false peaks where the dev streams are too short")
+    p.add_argument("--verify-heads", choices=("clip", "detector"), default=VERIFY_HEADS,
+                   help="the cascade's second stage fuses the word vectors with the clip "
+                        "heads' posteriors over the candidate's windows, or with the "
+                        f"detector head's smoothed row (default {VERIFY_HEADS})")
     p.add_argument("--smooth", type=int, default=SMOOTH_FRAMES,
                    help="posterior smoothing: trailing mean over N windows")
     p.add_argument("--refractory", type=float, default=REFRACTORY_S,
@@ -936,6 +991,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.stream_train = QUICK["stream_train"] if args.quick else STREAM_TRAIN
     if args.extra_streams is None:
         args.extra_streams = 0 if args.quick else EXTRA_STREAMS
+    if args.dev_streams is None:
+        args.dev_streams = 0 if args.quick else DEV_STREAMS
     if args.word_vectors is None:
         args.word_vectors = "none" if args.quick else WORD_VECTORS_DEFAULT
     if args.clip_heads is None:
@@ -995,16 +1052,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                        else make_corpus(stream_config(cfg, args.stream_train, args.quick), out,
                                         args.jobs, args.reuse_corpus)
                        if args.stream_train else None)
-            extra = (make_corpus(stream_config(cfg, args.extra_streams, args.quick, extra=True),
+            extra = (make_corpus(stream_config(cfg, args.extra_streams, args.quick, "extra"),
                                  out, args.jobs, args.reuse_corpus)
                      if args.extra_streams else None)
+            dev = (make_corpus(stream_config(cfg, args.dev_streams, args.quick, "dev"), out,
+                               args.jobs, args.reuse_corpus)
+                   if args.dev_streams and streams is not None else None)
             more = (make_corpus(extra_clips_config(cfg, args.extra_clips, args.quick), out,
                                 args.jobs, args.reuse_corpus)
                     if args.extra_clips else None)
             table[row] = train_and_score(corpus, out,
                                          model_name(name, row, args.features) + args.tag,
                                          args, real, full, stream_corpus=streams,
-                                         extra_streams=extra, extra_clips=more)
+                                         extra_streams=extra, extra_clips=more,
+                                         dev_streams=dev)
     except SynthaudioError as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 2

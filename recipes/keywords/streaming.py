@@ -169,18 +169,25 @@ def score_streams(score: Callable[[list[np.ndarray]], np.ndarray],
 def real_false_accepts(score: Callable[[list[np.ndarray]], np.ndarray],
                        recordings: Sequence[tuple[str, np.ndarray, str]], cfg: EmbeddingConfig,
                        labels: Sequence[str], hop_s: float, window_s: float,
-                       settings: DetectorSettings, verifier: Any = None) -> dict[str, Any]:
+                       settings: DetectorSettings, verifier: Any = None,
+                       second: Callable[[list[np.ndarray]], np.ndarray] | None = None
+                       ) -> dict[str, Any]:
     """Detections on real recordings whose words are known (``(id, audio, text)``): a
     detection is false where its keyword is not said in that recording. ``verifier``: the
-    cascade's second stage (``settings.verify_threshold`` set)."""
+    cascade's second stage (``settings.verify_threshold`` set), fused with ``second``'s
+    smoothed posteriors (the clip heads') where given, else with the head's."""
+    from synthaudio.train.verifier import smoothed_rows_at
+
     false, true, seconds = [], 0, 0.0
     for rec_id, audio, text in recordings:
         seconds += len(audio) / RATE
         windows = shared_embedding(cfg).stream_windows(audio, window_s)
         smoothed = smooth_scores(score(windows), settings.smooth_frames)
         said = f" {text} "
+        rows_at = None if second is None else (
+            lambda ks, w=windows: smoothed_rows_at(second, w, ks, settings.smooth_frames))
         found = (cascade_detections(smoothed, labels, hop_s, window_s, settings, audio,
-                                    verifier) if verifier is not None
+                                    verifier, rows_at) if verifier is not None
                  else find_detections(smoothed, labels, hop_s, window_s, settings))
         for label, start_s, _, value in found:
             if f" {label.replace('_', ' ')} " in said:
@@ -244,16 +251,19 @@ def candidate_windows(smoothed: np.ndarray, labels: Sequence[str], hop_s: float,
 
 
 def verified(smoothed: np.ndarray, words: Mapping[int, np.ndarray], candidate_t: float,
-             weight: float) -> Callable[[int, int, float], float]:
+             weight: float, rows: Mapping[int, np.ndarray] | None = None
+             ) -> Callable[[int, int, float], float]:
     """``judge_stream``'s ``rescore`` of a cascade: a peak at or below ``candidate_t`` is
-    rejected (0), one above gets the fused posterior of its label (the smoothed head row
-    at its window and the word posteriors ``words[window]``)."""
+    rejected (0), one above gets the fused posterior of its label (the word posteriors
+    ``words[window]`` and the head's row there: ``rows[window]``, the clip heads', where
+    given, else the smoothed head row)."""
     from synthaudio.train.verifier import best_fused
 
     def rescore(j: int, k: int, score: float) -> float:
         if score <= candidate_t:
             return 0.0
-        return float(best_fused(smoothed[k], words[k], weight)[j])
+        return float(best_fused(smoothed[k] if rows is None else rows[k], words[k],
+                                weight)[j])
 
     return rescore
 
@@ -261,23 +271,27 @@ def verified(smoothed: np.ndarray, words: Mapping[int, np.ndarray], candidate_t:
 @dataclass
 class ScoredStream:
     """A stream's smoothed head posteriors, its events, and the word posteriors of every
-    candidate window of the cascade's first stage."""
+    candidate window of the cascade's first stage (and the clip heads' smoothed
+    posteriors there, where scored)."""
 
     smoothed: np.ndarray
     events: list[Any]  # of the model's labels
     duration_s: float
     words: dict[int, np.ndarray]  # window -> word posteriors (shifts, labels)
+    clip_rows: dict[int, np.ndarray] | None = None  # window -> the clip heads' row
 
 
 def score_cascade(score: Callable[[list[np.ndarray]], np.ndarray],
                   streams: Sequence[tuple[list[np.ndarray], Path, Sequence[Sequence[Any]], float]],
                   labels: Sequence[str], hop_s: float, window_s: float,
-                  settings: DetectorSettings, verifier: Any, min_candidate: float
+                  settings: DetectorSettings, verifier: Any, min_candidate: float,
+                  second: Callable[[list[np.ndarray]], np.ndarray] | None = None
                   ) -> tuple[list[ScoredStream], float, int]:
     """Each stream (``windows, audio path, events, duration``) scored by the head, and its
-    candidates above ``min_candidate`` by ``verifier`` (a ``synthaudio.train.verifier.Verifier``);
-    with the CPU seconds and the number of the verifier's word vectors."""
-    from synthaudio.train.verifier import candidate_centre_s
+    candidates above ``min_candidate`` by ``verifier`` (a ``synthaudio.train.verifier.Verifier``)
+    and, where given, ``second`` (the clip heads: their smoothed rows); with the CPU
+    seconds of stage 2 and the number of the verifier's word vectors."""
+    from synthaudio.train.verifier import candidate_centre_s, smoothed_rows_at
 
     out, cpu_s, vectors = [], 0.0, 0
     for windows, path, events, duration_s in streams:
@@ -288,21 +302,27 @@ def score_cascade(score: Callable[[list[np.ndarray]], np.ndarray],
         rows = verifier.shifted_word_scores(audio, [candidate_centre_s(k, hop_s, window_s,
                                                                        settings.smooth_frames)
                                                     for k in ks])
+        clip_rows = None
+        if second is not None:
+            clip_rows = dict(zip(ks, smoothed_rows_at(second, windows, ks,
+                                                      settings.smooth_frames), strict=True))
         cpu_s += time.process_time() - t0
         vectors += len(ks)
         out.append(ScoredStream(smoothed, [ev for ev in events if ev[0] in labels], duration_s,
-                                dict(zip(ks, rows, strict=True))))
+                                dict(zip(ks, rows, strict=True)), clip_rows))
     return out, cpu_s, vectors
 
 
 def judge_cascade(streams: Sequence[ScoredStream], labels: Sequence[str], hop_s: float,
                   window_s: float, refractory_s: float, candidate_t: float | None,
-                  weight: float) -> list[StreamPeaks]:
+                  weight: float, clip: bool = True) -> list[StreamPeaks]:
     """The streams' peaks judged with the cascade's scores (``candidate_t`` None: the head
-    alone)."""
+    alone); ``clip``: the word vectors fused with the clip heads' rows where the streams
+    hold them, else with the detector head's."""
     return [judge_stream(s.smoothed, labels, hop_s, window_s, s.events, s.duration_s,
                          refractory_s, None if candidate_t is None else
-                         verified(s.smoothed, s.words, candidate_t, weight)) for s in streams]
+                         verified(s.smoothed, s.words, candidate_t, weight,
+                                  s.clip_rows if clip else None)) for s in streams]
 
 
 def pooled_on_test(dev_judged: Sequence[StreamPeaks], judged: Sequence[StreamPeaks],

@@ -18,14 +18,17 @@ beside it (``word_classifier.npz``) and the model's settings a ``verify_threshol
 head's runs above ``candidate_threshold`` are candidates, each verified by
 :mod:`synthaudio.train.verifier` (EfficientWord-Net word vectors of its 1.5 s, fused with the
 head's posteriors); a candidate whose fused posterior of its keyword is above
-``verify_threshold`` is a detection, with that score.
+``verify_threshold`` is a detection, with that score. Where the settings name clip heads
+(``verify_models``: the recipe's ``clip_model.pt``, ``clip_model-2.pt`` ... beside the
+model), the head's side of that fusion is their posteriors over the candidate's smoothing
+windows, not the detector head's.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,16 +55,23 @@ class DetectorSettings:
     thresholds: dict[str, float] = field(default_factory=dict)  # per keyword (dev streams)
     # the cascade (used where the word classifier is saved beside the model): the head's
     # candidates above candidate_threshold, accepted where the fused posterior is above
-    # verify_threshold (None: the head alone); verify_weight: the word vectors' share
+    # verify_threshold (None: the head alone); verify_weight: the word vectors' share;
+    # verify_models: the files (beside the model) of the clip heads fused with the word
+    # vectors in stage 2 (empty: the detector head's smoothed row)
     candidate_threshold: float = 0.5
     verify_threshold: float | None = None
     verify_weight: float = 0.5
+    verify_models: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.smooth_frames < 1:
             raise ValueError(f"smooth_frames must be >= 1, got {self.smooth_frames}")
         if self.refractory_s < 0:
             raise ValueError(f"refractory_s must be >= 0, got {self.refractory_s}")
+        object.__setattr__(self, "verify_models", tuple(self.verify_models))
+        for name in self.verify_models:
+            if not name or Path(name).name != name:
+                raise ValueError(f"verify_models names files beside the model, got {name!r}")
         checked = {"threshold": self.threshold, "candidate_threshold": self.candidate_threshold,
                    "verify_weight": self.verify_weight, **self.thresholds}
         if self.verify_threshold is not None:
@@ -119,11 +129,14 @@ def find_detections(scores: np.ndarray, labels: Sequence[str], hop_s: float, win
 
 def cascade_detections(smoothed: np.ndarray, labels: Sequence[str], hop_s: float,
                        window_s: float, settings: DetectorSettings, audio: np.ndarray,
-                       verifier: Verifier) -> list[tuple[str, float, float, float]]:
+                       verifier: Verifier,
+                       rows_at: Callable[[list[int]], np.ndarray] | None = None
+                       ) -> list[tuple[str, float, float, float]]:
     """The cascade's detections: ``find_detections`` at ``settings.candidate_threshold``
     (every keyword), each candidate kept where ``verifier``'s fused posterior of its
-    keyword (its 1.5 s of 16 kHz ``audio`` centred on it, the head's smoothed row there)
-    is above ``settings.verify_threshold``; the score is that posterior."""
+    keyword (its 1.5 s of 16 kHz ``audio`` centred on it, and the head's smoothed row
+    there, or ``rows_at(windows)``'s rows: the clip heads') is above
+    ``settings.verify_threshold``; the score is that posterior."""
     from synthaudio.train.verifier import candidate_centre_s
 
     if settings.verify_threshold is None:
@@ -136,7 +149,7 @@ def cascade_detections(smoothed: np.ndarray, labels: Sequence[str], hop_s: float
     rows = [round(start_s / hop_s) for _, start_s, _, _ in found]
     fused = verifier.scores(audio, [candidate_centre_s(k, hop_s, window_s,
                                                        settings.smooth_frames) for k in rows],
-                            smoothed[rows])
+                            smoothed[rows] if rows_at is None else rows_at(rows))
     return [(label, a, b, float(p[index[label]]))
             for (label, a, b, _), p in zip(found, fused, strict=True)
             if p[index[label]] > settings.verify_threshold]
@@ -159,8 +172,13 @@ class KeywordDetector:
                              ) from None
         self.labels = labels
         known = {f.name for f in fields(DetectorSettings)}
-        self.settings = DetectorSettings(**{k: v for k, v in settings.items() if k in known})
+        try:
+            self.settings = DetectorSettings(**{k: v for k, v in settings.items()
+                                                if k in known})
+        except ValueError as exc:
+            raise InputError(f"{model_path}: its detector settings: {exc}") from None
         self.verifier: Verifier | None = None  # the cascade's second stage
+        self.clip_heads: list[Any] = []  # the models its fusion uses, where it names them
         words = model_path.parent / WORD_CLASSIFIER
         if verify and self.settings.verify_threshold is not None:
             if not words.is_file():
@@ -171,6 +189,8 @@ class KeywordDetector:
 
             self.verifier = Verifier(load_word_classifier(words, labels),
                                      self.settings.verify_weight)
+            self.clip_heads = [self.load_clip_head(model_path, name)
+                               for name in self.settings.verify_models]
         from synthaudio.train.embedding import FRAME_S, EmbeddingConfig
 
         if isinstance(self.features, EmbeddingConfig):
@@ -180,30 +200,71 @@ class KeywordDetector:
             self.window_s = float(settings.get("window_s", 1.0))
             self.hop_s = LOG_MEL_HOP_S
 
-    def scores(self, audio: np.ndarray) -> np.ndarray:
-        """Posteriors ``(n_windows, n_labels)`` of 16 kHz (the model's rate) audio, one row
-        per hop."""
-        from synthaudio.train.classifier import posteriors
+    def load_clip_head(self, model_path: Path, name: str) -> Any:
+        """The clip head ``name`` beside the model, for the cascade's second stage."""
+        from synthaudio.train.classifier import load_classifier
+
+        path = model_path.parent / name
+        if not path.is_file():
+            raise InputError(f"{model_path}: its verifier's clip head {path} is missing (or "
+                             "run the head alone: --no-verify)")
+        try:
+            model, labels, features = load_classifier(path)
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"{path}: not a keyword model ({str(exc).splitlines()[0]})"
+                             ) from None
+        if labels != self.labels or features != self.features:
+            raise InputError(f"{path}: its labels or features are not those of {model_path}")
+        return model
+
+    def windows(self, audio: np.ndarray) -> list[np.ndarray]:
+        """The model's input windows of 16 kHz (the model's rate) audio, one per hop."""
         from synthaudio.train.embedding import EmbeddingConfig, shared_embedding
         from synthaudio.train.features import log_mel
 
         if isinstance(self.features, EmbeddingConfig):
-            windows = shared_embedding(self.features).stream_windows(audio, self.window_s)
-        else:
-            n = round(self.window_s * self.features.sample_rate)
-            hop = round(self.hop_s * self.features.sample_rate)
-            windows = [log_mel(audio[s:s + n], self.features)
-                       for s in range(0, max(1, len(audio) - n + 1), hop)]
-        return posteriors(self.model, windows)
+            return shared_embedding(self.features).stream_windows(audio, self.window_s)
+        n = round(self.window_s * self.features.sample_rate)
+        hop = round(self.hop_s * self.features.sample_rate)
+        return [log_mel(audio[s:s + n], self.features)
+                for s in range(0, max(1, len(audio) - n + 1), hop)]
+
+    def scores(self, audio: np.ndarray) -> np.ndarray:
+        """Posteriors ``(n_windows, n_labels)`` of 16 kHz (the model's rate) audio, one row
+        per hop."""
+        from synthaudio.train.classifier import posteriors
+
+        return posteriors(self.model, self.windows(audio))
+
+    def clip_scores(self, windows: list[np.ndarray]) -> np.ndarray:
+        """The clip heads' posteriors of ``windows``: their geometric mean, renormalized."""
+        from synthaudio.train.classifier import posteriors
+        from synthaudio.train.word_vectors import geometric_mean
+
+        return geometric_mean([posteriors(m, windows) for m in self.clip_heads])
+
+    def _rows_at(self, windows: list[np.ndarray], smooth_frames: int
+                 ) -> Callable[[list[int]], np.ndarray] | None:
+        """The second stage's head rows at candidate windows: the clip heads' smoothed
+        posteriors (None: none are named, the detector head's smoothed row counts)."""
+        if not self.clip_heads:
+            return None
+        from synthaudio.train.verifier import smoothed_rows_at
+
+        return lambda ks: smoothed_rows_at(self.clip_scores, windows, ks, smooth_frames)
 
     def detect(self, audio: np.ndarray, file: str = "",
                settings: DetectorSettings | None = None) -> list[Detection]:
         """The detections in ``audio`` (mono, the model's rate)."""
+        from synthaudio.train.classifier import posteriors
+
         settings = settings or self.settings
-        smoothed = smooth_scores(self.scores(audio), settings.smooth_frames)
+        windows = self.windows(audio)
+        smoothed = smooth_scores(posteriors(self.model, windows), settings.smooth_frames)
         if self.verifier is not None and settings.verify_threshold is not None:
             found = cascade_detections(smoothed, self.labels, self.hop_s, self.window_s,
-                                       settings, audio, self.verifier)
+                                       settings, audio, self.verifier,
+                                       self._rows_at(windows, settings.smooth_frames))
         else:
             found = find_detections(smoothed, self.labels, self.hop_s, self.window_s, settings)
         return [Detection(file, *d) for d in found]

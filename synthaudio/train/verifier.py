@@ -13,11 +13,18 @@ hour), not on every window (45,000 an hour).
 
 The regression is the keywords recipe's ``word_classifier.npz`` (``coef``, ``intercept``,
 ``labels``, ``c``), saved beside the model.
+
+The head's side of the fusion is, where the model names them (``verify_models``), the
+clip classifier's heads instead of the detector's: their posteriors (geometric mean over
+the heads) over the candidate's smoothing windows, averaged as the detector's track is
+(:func:`smoothed_rows_at`). The clip heads, trained without the streams' negative windows
+and three times over, tell the words of a candidate apart better than the head trained to
+stay quiet between them (round 12 of the recipe).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -86,3 +93,18 @@ def candidate_centre_s(window: int, hop_s: float, window_s: float, smooth_frames
     ``[k * hop_s, k * hop_s + window_s)``; a trailing mean over ``smooth_frames`` windows
     lags by half of them): where a candidate's 1.5 s are centred."""
     return window * hop_s + window_s / 2 - (smooth_frames - 1) * hop_s / 2
+
+
+def smoothed_rows_at(score: Callable[[list[np.ndarray]], np.ndarray],
+                     windows: Sequence[np.ndarray], ks: Sequence[int],
+                     smooth_frames: int) -> np.ndarray:
+    """Rows ``(len(ks), labels)`` of another model's track at windows ``ks``, smoothed as
+    the detector's (a trailing mean over ``smooth_frames`` windows, fewer at the start),
+    scoring only the windows behind them (``score``: windows -> posteriors)."""
+    spans = [(max(0, k - smooth_frames + 1), k + 1) for k in ks]
+    needed = sorted({j for a, b in spans for j in range(a, b)})
+    if not needed:
+        return np.zeros((0, 0), np.float32)
+    rows = np.asarray(score([windows[j] for j in needed]), np.float64)
+    at = {j: i for i, j in enumerate(needed)}
+    return np.stack([rows[[at[j] for j in range(a, b)]].mean(axis=0) for a, b in spans])

@@ -5,6 +5,7 @@ true ones."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from synthaudio.train.detect import (
     detect_keywords,
     find_detections,
 )
-from synthaudio.train.verifier import Verifier, candidate_centre_s
+from synthaudio.train.verifier import Verifier, candidate_centre_s, smoothed_rows_at
 from synthaudio.train.word_vectors import RATE, WordVectors, load_word_classifier, window_at
 
 needs_model = pytest.mark.skipif(importlib.util.find_spec("openwakeword") is None,
@@ -125,6 +126,28 @@ def test_the_verifier_rejects_a_false_candidate_and_keeps_the_true_ones(tmp_path
         Verifier(params, 1.5, vectors)
 
 
+def test_smoothed_rows_at_are_the_tracks_trailing_mean_scoring_only_the_windows_behind(
+) -> None:
+    rng = np.random.default_rng(3)
+    track = rng.dirichlet(np.ones(3), size=40)  # another model's posteriors of 40 windows
+    windows = [np.full((16, 96), k, np.float32) for k in range(40)]
+    scored: list[int] = []
+
+    def score(ws: list[np.ndarray]) -> np.ndarray:
+        ks = [int(w[0, 0]) for w in ws]
+        scored.extend(ks)
+        return track[ks]
+
+    from synthaudio.train.detect import smooth_scores
+
+    rows = smoothed_rows_at(score, windows, [1, 20, 22], 3)
+    np.testing.assert_allclose(rows, smooth_scores(track, 3)[[1, 20, 22]], atol=1e-12)
+    assert sorted(scored) == [0, 1, 18, 19, 20, 21, 22]  # each window once, no others
+    assert smoothed_rows_at(score, windows, [], 3).shape[0] == 0
+    with pytest.raises(ValueError, match="verify_models names files beside the model"):
+        DetectorSettings(verify_models=("../clip_model.pt",))
+
+
 def _tiny_head(path: Path, settings: dict[str, object]) -> None:
     """A small head over the speech embedding (as test_detect's): the keyword at two
     rates, two other words and quiet noise by each of 12 voices, 20 epochs."""
@@ -203,6 +226,31 @@ def test_detect_uses_the_verifier_saved_beside_the_model(tmp_path: Path,
                 - max(d.score for d in found if not is_true(d)))
 
     assert margin(every) > margin(head) + 0.1
+    # stage 2 fused with clip heads (settings.verify_models) instead of the detector head
+    import torch
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    blob = torch.load(model, map_location="cpu", weights_only=True)
+    blob["detector"]["verify_models"] = ("clip_model.pt",)
+    torch.save(blob, clips / "model.pt")
+    shutil.copy(tmp_path / WORD_CLASSIFIER, clips / WORD_CLASSIFIER)
+    with pytest.raises(InputError, match=r"clip head .*clip_model.pt is missing"):
+        KeywordDetector(clips / "model.pt")
+    assert main(["detect", str(clips / "model.pt"), str(wav)]) == 2
+    # the detector head as its own clip head: its rows over a candidate's three windows are
+    # the smoothed row, so the cascade is the same
+    shutil.copy(model, clips / "clip_model.pt")
+    assert len(KeywordDetector(clips / "model.pt").clip_heads) == 1
+    found = detect_keywords(clips / "model.pt", [wav])
+    assert [(d.keyword, d.start_s) for d in found] == [(d.keyword, d.start_s) for d in cascade]
+    np.testing.assert_allclose([d.score for d in found], [d.score for d in cascade], atol=1e-5)
+    # a clip head that never says the keyword: stage 2 rejects every candidate
+    blob["state_dict"]["out.bias"][LABELS.index(KEYWORD)] -= 30.0
+    del blob["detector"]
+    torch.save(blob, clips / "clip_model.pt")
+    assert KeywordDetector(clips / "model.pt").detect(audio, "x") == []
+    assert detect_keywords(clips / "model.pt", [wav], verify=False) == head  # stage 1 alone
     # the CLI: --no-verify is the head alone; --threshold replaces the second stage's
     assert main(["detect", str(model), str(wav), "--no-verify", "-o",
                  str(tmp_path / "head.csv")]) == 0

@@ -27,7 +27,8 @@ def test_keywords_quick(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
          "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH),
-         "--extra-clips", "4", "--extra-streams", "1", "--clip-mixup", "0.2",
+         "--extra-clips", "4", "--extra-streams", "1", "--dev-streams", "1",
+         "--clip-mixup", "0.2",
          "--clip-heads", "2", "--word-vectors", "ewn" if words else "none"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -107,6 +108,10 @@ def test_keywords_quick(tmp_path: Path) -> None:
     # the detector: trained on windows of streams of other voices, scored on the test
     # streams' keywords, its per-keyword thresholds chosen on the dev streams
     assert results["frr_at"]["1.0"]["false_reject_rate"] == float(m.group(5)) / 100
+    # --dev-streams 1: the dev streams are the streams corpus's last one and that corpus's
+    assert (out / "corpora" / "kws-commands10-full-quick-streams-dev" / "metadata.jsonl"
+            ).is_file()
+    assert results["dev_thresholds"]["dev_stream_hours"] == pytest.approx(2 * 30 / 3600)
     assert set(results["dev_thresholds"]["thresholds"]) == {
         "down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes"}
     # the detector saved for users: one pooled threshold (the default), at least 0.5
@@ -120,6 +125,13 @@ def test_keywords_quick(tmp_path: Path) -> None:
         assert results["detector"]["verify_threshold"] == cascade["pooled"]["threshold"] >= 0.5
         assert results["detector"]["candidate_threshold"] == 0.5
         assert cascade["stage2_cpu_s_per_hour"] > 0 and cascade["stage2_vectors_per_hour"] > 0
+        # stage 2 fuses the word vectors with the clip heads (--verify-heads clip), saved
+        # beside the model; the same candidates fused with the detector head's row beside
+        assert cascade["verify_heads"] == "clip"
+        assert results["detector"]["verify_models"] == cascade["verify_models"] == [
+            "clip_model.pt", "clip_model-2.pt"]
+        assert set(cascade["detector_head"]["frr_at"]) == {"0.5", "1.0", "2.0", "5.0"}
+        assert "fused with the detector head instead: FRR" in proc.stdout
         # every keyword the cascade finds at a second threshold of 0 has a candidate, so it
         # misses at least what the head misses at 0.5
         head_05 = next(p for p in results_det(out) if p["threshold"] == 0.5)
@@ -425,7 +437,7 @@ def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None
     """--extra-clips: more positives a target by voices of their own (seed + 3, as many as
     the base's train split), negatives in the base's ratios, all training clips, no
     streams; --extra-streams: streams only, seed + 2, their own name (the dev streams of
-    <name>-streams stay what they were)."""
+    <name>-streams stay what they were); --dev-streams: streams only, seed + 4."""
     sys.path.insert(0, str(REPO / "recipes" / "keywords"))
     from run import derive_config, extra_clips_config, stream_config
 
@@ -439,12 +451,18 @@ def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None
         assert extra["counts"][kind] == cfg["counts"][kind]
     assert extra["targets"] == cfg["targets"] and extra["augment"] == cfg["augment"]
     dev = stream_config(cfg, 24, False)
-    more = stream_config(cfg, 12, False, extra=True)
+    more = stream_config(cfg, 12, False, "extra")
+    dev_more = stream_config(cfg, 60, False, "dev")
     assert (dev["name"], dev["seed"], dev["streams"]["count"]) == (
         "kws-commands10-full-streams", cfg["seed"] + 1, 24)
     assert (more["name"], more["seed"], more["streams"]["count"]) == (
         "kws-commands10-full-streams-extra", cfg["seed"] + 2, 12)
+    assert (dev_more["name"], dev_more["seed"], dev_more["streams"]["count"]) == (
+        "kws-commands10-full-streams-dev", cfg["seed"] + 4, 60)
+    assert dev_more["streams"]["duration_s"] == dev["streams"]["duration_s"] == 120
     assert more["speakers"]["count"] == dev["speakers"]["count"] == 48
+    assert dev_more["speakers"]["count"] == 48
+    assert dev_more["augment"] == dev["augment"] and dev_more["counts"] == dev["counts"]
 
 
 def test_feature_caches_follow_the_audio_not_the_path(tmp_path: Path) -> None:
