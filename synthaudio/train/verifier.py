@@ -17,9 +17,10 @@ The regression is the keywords recipe's ``word_classifier.npz`` (``coef``, ``int
 The head's side of the fusion is, where the model names them (``verify_models``), the
 clip classifier's heads instead of the detector's: their posteriors (geometric mean over
 the heads) over the candidate's smoothing windows, averaged as the detector's track is
-(:func:`smoothed_rows_at`). The clip heads, trained without the streams' negative windows
-and three times over, tell the words of a candidate apart better than the head trained to
-stay quiet between them (round 12 of the recipe).
+(:func:`smoothed_rows_at`). The clip heads (larger, and three of them) tell the words of a
+candidate apart better than the detector's: with them the recipe's cascade misses 56.0% of
+the keywords at 1 false accept an hour against 61.3% (the keywords recipe's README, round
+12, four seeds).
 """
 
 from __future__ import annotations
