@@ -142,15 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError(f"--heads: detector or clip, got {args.heads!r}")
     second = None
     if "clip" in heads:
-        from synthaudio.train.word_vectors import geometric_mean
-
         files = clip_head_files(args.model, det)
         if not files:
             raise InputError(f"{args.model}: no clip heads beside it (--heads detector)")
-        clip_models = [detector.load_clip_head(args.model, name) for name in files]
-
-        def second(windows: list[Any]) -> Any:
-            return geometric_mean([posteriors(m, windows) for m in clip_models])
+        detector.clip_heads = [detector.load_clip_head(args.model, name) for name in files]
+        second = detector.clip_scores
 
     def streams(corpus: Path, recs: Sequence[Any]) -> list[Any]:
         return [(stream_features(corpus / r.audio, feats_cfg,  # type: ignore[arg-type]
@@ -164,9 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          labels, FRAME_S, window_s, settings, verifier,
                                          candidates[0], second)
     hours = sum(s.duration_s for s in test) / 3600
-    dev_sets = [(c, stream_recs(c)[(2 * len(stream_recs(c))) // 3:])
-                for c in ([args.stream_corpus] if args.stream_corpus else [])]
-    dev_sets += [(c, stream_recs(c)) for c in args.dev_streams]
+    dev_sets = [(c, stream_recs(c)) for c in args.dev_streams]
+    if args.stream_corpus is not None:  # its last third
+        recs = stream_recs(args.stream_corpus)
+        dev_sets.insert(0, (args.stream_corpus, recs[(2 * len(recs)) // 3:]))
     dev: list[Any] = []
     for corpus, recs in dev_sets:
         dev += score_cascade(lambda w: posteriors(model, w), streams(corpus, recs), labels,
