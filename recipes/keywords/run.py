@@ -651,7 +651,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         events = sum(s.events for s in streams)
         summary.update(fa_per_hour_target=args.fa_per_hour,
                        stream_hours=sum(s.hours for s in streams), stream_events=events,
-                       frr_at={str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)})
+                       frr_at=frr_points(curve))
         point = frr_at(curve, args.fa_per_hour)
         summary.update(frr_at_target=point.false_reject_rate, threshold=point.threshold)
     if dev_pairs and curve:
@@ -779,6 +779,12 @@ def _joined_frames(paths: Sequence[Path], cfg: EmbeddingConfig, window_s: float,
     return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
 
 
+def frr_points(curve: Sequence[Any]) -> dict[str, Any]:
+    """The DET curve's points at 0.5, 1, 2 and 5 false accepts an hour (``frr_at``), by
+    rate."""
+    return {str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)}
+
+
 def write_det(eval_dir: Path, name: str, curve: Sequence[Any], stem: str = "det") -> None:
     """The DET curve as data (``<stem>.csv``) and a plot (``<stem>.png``)."""
     from synthaudio.evaluate import plots
@@ -828,7 +834,7 @@ def score_verifier(score: Any, verifier: Any, test: Sequence[tuple[Path, Any]],
         "candidate_threshold": CANDIDATE_THRESHOLD, "verify_weight": VERIFY_WEIGHT,
         "verify_heads": "clip" if second is not None else "detector",
         "verify_models": list(files),
-        "frr_at": {str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)},
+        "frr_at": frr_points(curve),
         "stage2_vectors_per_hour": vectors / hours,
         "stage2_cpu_s_per_hour": cpu_s / hours,
         "pooled": pooled,
@@ -837,7 +843,7 @@ def score_verifier(score: Any, verifier: Any, test: Sequence[tuple[Path, Any]],
         on_head = judged_on(tested, False)
         head_curve = det_curve(event_scores(on_head), on_head)
         summary["detector_head"] = {
-            "frr_at": {str(x): asdict(frr_at(head_curve, x)) for x in (0.5, 1.0, 2.0, 5.0)},
+            "frr_at": frr_points(head_curve),
             "pooled": pooled_on_test(judged_on(checked, False), on_head, labels, fa_per_hour)}
     return summary, curve, dataclasses.replace(first, verify_threshold=pooled["threshold"])
 

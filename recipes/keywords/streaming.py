@@ -176,7 +176,7 @@ def real_false_accepts(score: Callable[[list[np.ndarray]], np.ndarray],
     detection is false where its keyword is not said in that recording. ``verifier``: the
     cascade's second stage (``settings.verify_threshold`` set), fused with ``second``'s
     smoothed posteriors (the clip heads') where given, else with the head's."""
-    from synthaudio.train.verifier import smoothed_rows_at
+    from synthaudio.train.verifier import rows_at
 
     false, true, seconds = [], 0, 0.0
     for rec_id, audio, text in recordings:
@@ -184,10 +184,10 @@ def real_false_accepts(score: Callable[[list[np.ndarray]], np.ndarray],
         windows = shared_embedding(cfg).stream_windows(audio, window_s)
         smoothed = smooth_scores(score(windows), settings.smooth_frames)
         said = f" {text} "
-        rows_at = None if second is None else (
-            lambda ks, w=windows: smoothed_rows_at(second, w, ks, settings.smooth_frames))
         found = (cascade_detections(smoothed, labels, hop_s, window_s, settings, audio,
-                                    verifier, rows_at) if verifier is not None
+                                    verifier, rows_at(second, windows,
+                                                      settings.smooth_frames))
+                 if verifier is not None
                  else find_detections(smoothed, labels, hop_s, window_s, settings))
         for label, start_s, _, value in found:
             if f" {label.replace('_', ' ')} " in said:

@@ -229,29 +229,12 @@ class KeywordDetector:
         return [log_mel(audio[s:s + n], self.features)
                 for s in range(0, max(1, len(audio) - n + 1), hop)]
 
-    def scores(self, audio: np.ndarray) -> np.ndarray:
-        """Posteriors ``(n_windows, n_labels)`` of 16 kHz (the model's rate) audio, one row
-        per hop."""
-        from synthaudio.train.classifier import posteriors
-
-        return posteriors(self.model, self.windows(audio))
-
     def clip_scores(self, windows: list[np.ndarray]) -> np.ndarray:
         """The clip heads' posteriors of ``windows``: their geometric mean, renormalized."""
         from synthaudio.train.classifier import posteriors
         from synthaudio.train.word_vectors import geometric_mean
 
         return geometric_mean([posteriors(m, windows) for m in self.clip_heads])
-
-    def _rows_at(self, windows: list[np.ndarray], smooth_frames: int
-                 ) -> Callable[[list[int]], np.ndarray] | None:
-        """The second stage's head rows at candidate windows: the clip heads' smoothed
-        posteriors (None: none are named, the detector head's smoothed row counts)."""
-        if not self.clip_heads:
-            return None
-        from synthaudio.train.verifier import smoothed_rows_at
-
-        return lambda ks: smoothed_rows_at(self.clip_scores, windows, ks, smooth_frames)
 
     def detect(self, audio: np.ndarray, file: str = "",
                settings: DetectorSettings | None = None) -> list[Detection]:
@@ -262,9 +245,12 @@ class KeywordDetector:
         windows = self.windows(audio)
         smoothed = smooth_scores(posteriors(self.model, windows), settings.smooth_frames)
         if self.verifier is not None and settings.verify_threshold is not None:
+            from synthaudio.train.verifier import rows_at
+
             found = cascade_detections(smoothed, self.labels, self.hop_s, self.window_s,
                                        settings, audio, self.verifier,
-                                       self._rows_at(windows, settings.smooth_frames))
+                                       rows_at(self.clip_scores if self.clip_heads else None,
+                                               windows, settings.smooth_frames))
         else:
             found = find_detections(smoothed, self.labels, self.hop_s, self.window_s, settings)
         return [Detection(file, *d) for d in found]

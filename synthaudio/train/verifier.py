@@ -109,3 +109,14 @@ def smoothed_rows_at(score: Callable[[list[np.ndarray]], np.ndarray],
     rows = np.asarray(score([windows[j] for j in needed]), np.float64)
     at = {j: i for i, j in enumerate(needed)}
     return np.stack([rows[[at[j] for j in range(a, b)]].mean(axis=0) for a, b in spans])
+
+
+def rows_at(score: Callable[[list[np.ndarray]], np.ndarray] | None,
+            windows: Sequence[np.ndarray], smooth_frames: int
+            ) -> Callable[[list[int]], np.ndarray] | None:
+    """``cascade_detections``' ``rows_at`` over ``windows``: ``score``'s smoothed rows at
+    the candidates' windows (:func:`smoothed_rows_at`; None: no ``score``, the detector
+    head's smoothed row counts)."""
+    if score is None:
+        return None
+    return lambda ks: smoothed_rows_at(score, windows, ks, smooth_frames)
