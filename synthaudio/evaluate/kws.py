@@ -57,18 +57,27 @@ def clip_scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any
 
 
 def peaks(track: np.ndarray, hop_s: float, refractory_s: float) -> list[tuple[float, float]]:
-    """(time_s, score) of the peaks of one label's score track, highest first (scores of
-    0 are never detections: left out)."""
-    order = np.argsort(-track, kind="stable")
-    taken = np.zeros(len(track), bool)
+    """(time_s, score) of the peaks of one label's score track, highest first: its local
+    maxima (a plateau's middle; the ends of the track count as below it), each kept
+    unless a kept higher one is within ``refractory_s`` (non-maximum suppression; scores of
+    0 are never detections: left out). Only local maxima: a word's posterior run is
+    longer than the refractory time (the window, the word and the smoothing), and the
+    rising edge of its run more than ``refractory_s`` before its top is no peak of its
+    own; two words said in a row are two peaks where the track dips between them."""
+    from scipy.signal import find_peaks
+
+    x = np.asarray(track, np.float64)
+    tops = find_peaks(np.concatenate([[-np.inf], x, [-np.inf]]))[0] - 1
+    order = tops[np.argsort(-x[tops], kind="stable")]
+    taken = np.zeros(len(x), bool)
     radius = max(0, round(refractory_s / hop_s))
     out = []
     for k in order.tolist():
-        if track[k] <= 0:
+        if x[k] <= 0:
             break
         if taken[k]:
             continue
-        out.append((k * hop_s, float(track[k])))
+        out.append((k * hop_s, float(x[k])))
         taken[max(0, k - radius):k + radius + 1] = True
     return out
 

@@ -8,14 +8,17 @@ to the model's; the first channel) the model scores a window of the clip length 
 (80 ms over the speech embedding, whose frames are computed once over the recording, 100 ms
 over log-mel); each target's posterior track is smoothed by a trailing mean of
 ``smooth_frames`` windows (what a live detector can do: it needs no future frames); a
-detection is a run of windows whose smoothed score is above its keyword's threshold,
-placed at the run's highest score (reported when the run ends: a live detector knows it
-within a window or two), unless it comes within ``refractory_s`` of the keyword's
-previous detection.
+detection is a peak of a keyword's smoothed track above its threshold: the highest score
+within ``refractory_s`` either side among those not already taken by a higher peak
+(non-maximum suppression, the peaks :func:`synthaudio.evaluate.kws.judge_stream` scores
+the DET curves and the thresholds by, so that the detector a user runs is the one those
+figures measure). A live detector knows a peak ``refractory_s`` after it. A keyword said
+twice a second apart is two peaks where the track dips between them, though it never
+falls below the threshold (a run over both).
 
 A two-stage (cascade) detector, where the model directory holds the word classifier saved
 beside it (``word_classifier.npz``) and the model's settings a ``verify_threshold``: the
-head's runs above ``candidate_threshold`` are candidates, each verified by
+head's peaks above ``candidate_threshold`` are candidates, each verified by
 :mod:`synthaudio.train.verifier` (EfficientWord-Net word vectors of its 1.5 s, fused with the
 head's posteriors); a candidate whose fused posterior of its keyword is above
 ``verify_threshold`` is a detection, with that score. Where the settings name clip heads
@@ -107,23 +110,22 @@ def smooth_scores(scores: np.ndarray, frames: int) -> np.ndarray:
 def find_detections(scores: np.ndarray, labels: Sequence[str], hop_s: float, window_s: float,
                     settings: DetectorSettings) -> list[tuple[str, float, float, float]]:
     """``(label, start_s, end_s, score)`` of each detection in smoothed ``scores``
-    (``(n_windows, n_labels)``, window ``k`` covering ``[k * hop_s, k * hop_s + window_s)``),
-    in time order; labels starting with "_" are never detected."""
+    (``(n_windows, n_labels)``, window ``k`` covering ``[k * hop_s, k * hop_s + window_s)``):
+    each label's peaks (:func:`synthaudio.evaluate.kws.peaks`, ``settings.refractory_s``
+    apart) above its threshold, in time order; labels starting with "_" are never
+    detected."""
+    from synthaudio.evaluate.kws import peaks
+
     found = []
-    span = round(settings.refractory_s / hop_s)
     for j, label in enumerate(labels):
         if label.startswith("_"):
             continue
-        above = np.concatenate([[False], scores[:, j] > settings.threshold_of(label), [False]])
-        edges = np.flatnonzero(np.diff(above.astype(np.int8)))  # run starts and ends
-        last = -span - 1
-        for start, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-            best = start + int(np.argmax(scores[start:end, j]))
-            if best - last <= span:
-                continue
-            last = best
-            found.append((label, round(best * hop_s, 3), round(best * hop_s + window_s, 3),
-                          float(scores[best, j])))
+        threshold = settings.threshold_of(label)
+        for t_s, score in peaks(scores[:, j], hop_s, settings.refractory_s):
+            if score <= threshold:
+                break  # highest first
+            k = round(t_s / hop_s)
+            found.append((label, round(k * hop_s, 3), round(k * hop_s + window_s, 3), score))
     return sorted(found, key=lambda d: (d[1], d[0]))
 
 

@@ -57,8 +57,18 @@ def test_peaks_suppress_their_neighbours() -> None:
     track = np.array([0.1, 0.9, 0.8, 0.1, 0.1, 0.7, 0.2])
     assert peaks(track, hop_s=0.1, refractory_s=0.2) == [(pytest.approx(0.1), 0.9),
                                                           (pytest.approx(0.5), 0.7)]
-    assert len(peaks(track, hop_s=0.1, refractory_s=0.0)) == 7
+    # only local maxima: 0.8 beside 0.9 is its slope, not a peak, whatever the refractory
+    assert [round(t, 3) for t, _ in peaks(track, hop_s=0.1, refractory_s=0.0)] == [0.1, 0.5]
     assert peaks(np.zeros(3), 0.1, 0.2) == []
+    # a track's ends count as below it; a plateau's middle is its peak
+    assert peaks(np.array([0.9, 0.5, 0.1, 0.6, 0.6, 0.6]), 0.1, 0.0) == [
+        (0.0, 0.9), (pytest.approx(0.4), 0.6)]
+    # a word's long run: its rising edge more than the refractory time before its top is
+    # no peak of its own; two words in a row (a dip between, not below 0.5) are two peaks
+    rise = np.array([0.55, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99, 0.9, 0.6, 0.1])
+    assert [round(t, 3) for t, _ in peaks(rise, 0.1, 0.3)] == [0.7]
+    twice = np.array([0.1, 0.9, 0.99, 0.9, 0.8, 0.7, 0.8, 0.95, 0.9, 0.1])
+    assert [round(t, 3) for t, _ in peaks(twice, 0.1, 0.3)] == [0.2, 0.7]
 
 
 def test_a_stream_counts_hits_and_false_accepts_per_label() -> None:

@@ -55,6 +55,14 @@ def test_smoothing_and_detections_on_a_made_track() -> None:
     assert [d[1] for d in find_detections(held, ["yes"], 0.1, 1.0, settings)] == [0.8, 3.0]
     assert [d[1] for d in find_detections(held, ["yes"], 0.1, 1.0,
                                           DetectorSettings(refractory_s=3.0))] == [0.8]
+    # "yes" said twice 1.5 s apart: the track dips between them but never below the
+    # threshold; two detections (the peaks the DET curves count), and a run's slope is none
+    twice = np.full((40, 1), 0.6)
+    twice[5:12, 0] = [0.7, 0.8, 0.9, 0.95, 0.9, 0.8, 0.7]
+    twice[20:27, 0] = [0.7, 0.8, 0.9, 0.97, 0.9, 0.8, 0.7]
+    assert [d[1] for d in find_detections(twice, ["yes"], 0.1, 1.0, settings)] == [0.8, 2.3]
+    assert [d[1] for d in find_detections(twice, ["yes"], 0.1, 1.0,
+                                          DetectorSettings(refractory_s=2.0))] == [2.3]
     # per-keyword thresholds on dev streams: 2 h, 1 FA/h shared by 2 keywords = 1 peak each
     t = per_keyword_thresholds({"yes": [0.9, 0.8, 0.7], "no": []}, 2.0, 1.0)
     assert t == {"yes": 0.8, "no": 0.5}
