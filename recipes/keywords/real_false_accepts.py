@@ -3,16 +3,24 @@
 
     python recipes/keywords/real_false_accepts.py MODEL [--clips DIR ...] [--kaldi DIR ...]
                                                   [--threshold T] [--gap-s 0.3] [--no-verify]
+                                                  [--order shuffled|name] [--seed 0]
 
 ``--clips DIR``: one word per file, in a Speech Commands folder (``<word>/*.wav``) or Free
 Spoken Digit files (``<digit>_<speaker>_<n>.wav``: the digit's word); the clips of a
-folder are joined in name order, ``--gap-s`` of silence apart, into one recording the
-detector runs over as it would over live audio. ``--kaldi DIR``: each recording of a Kaldi
-dir with its transcript. A detection is true where its keyword is said in the clip (or
-recording) it overlaps most, else a false accept. Prints and returns the counts, false
-accepts an hour, and the keywords found of those said. A model with the word-vector
-verifier (``word_classifier.npz`` beside it) runs as the two-stage cascade, as ``synthaudio
-detect`` does (``--threshold``: the second stage's); ``--no-verify``: the head alone.
+folder are joined in an order shuffled by ``--seed`` (``--order name``: name order),
+``--gap-s`` of silence apart, into one recording the detector runs over as it would over
+live audio. Name order puts a word's clips back to back, a second apart: the posterior of
+"down" stays above the threshold from one "down" to the next, and where it hardly dips
+between them their peaks merge; one digit said a hundred times in a row repeats one
+confusion a hundred times. Shuffled, a word's neighbours are other words, as in speech
+(seed 0's model of round 12 finds 46 of the 78 commands said shuffled, 37 in name order).
+
+``--kaldi DIR``: each recording of a Kaldi dir with its transcript. A detection is true
+where its keyword is said in the clip (or recording) it overlaps most, else a false
+accept. Prints and returns the counts, false accepts an hour, and the keywords found of
+those said. A model with the word-vector verifier (``word_classifier.npz`` beside it) runs
+as the two-stage cascade, as ``synthaudio detect`` does (``--threshold``: the second
+stage's); ``--no-verify``: the head alone.
 """
 
 from __future__ import annotations
@@ -47,6 +55,16 @@ def clip_words(folder: Path) -> list[tuple[Path, str]]:
                 else path.parent.name)
         out.append((path, word))
     return out
+
+
+def ordered(clips: Sequence[tuple[Path, str]], order: str, seed: int
+            ) -> list[tuple[Path, str]]:
+    """``clips`` in ``order``: "name" as given, "shuffled" permuted by ``seed``."""
+    if order == "name":
+        return list(clips)
+    if order != "shuffled":
+        raise ValueError(f"order must be shuffled or name, got {order!r}")
+    return [clips[int(k)] for k in np.random.default_rng(seed).permutation(len(clips))]
 
 
 def joined(clips: Sequence[tuple[Path, str]], rate: int, gap_s: float
@@ -96,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "the verifier: its second stage's)")
     p.add_argument("--no-verify", action="store_true", help="the head alone")
     p.add_argument("--gap-s", type=float, default=0.3)
+    p.add_argument("--order", choices=("shuffled", "name"), default="shuffled",
+                   help="the order a folder's clips are joined in (see the module doc)")
+    p.add_argument("--seed", type=int, default=0, help="of the shuffled order")
     p.add_argument("--json", type=Path, help="write the counts here")
     args = p.parse_args(argv)
     detector = KeywordDetector(args.model, verify=not args.no_verify)
@@ -106,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else replace(settings, threshold=args.threshold, thresholds={}))
     results = {}
     for folder in args.clips:
-        audio, spans = joined(clip_words(folder), rate, args.gap_s)
+        audio, spans = joined(ordered(clip_words(folder), args.order, args.seed), rate,
+                              args.gap_s)
         results[str(folder)] = judge(detector, audio, spans, settings, folder.name)
     for kaldi in args.kaldi:
         for u in kaldi_dir_utterances(kaldi):

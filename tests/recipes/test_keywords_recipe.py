@@ -411,7 +411,7 @@ def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> 
     import soundfile as sf
 
     sys.path.insert(0, str(REPO / "recipes" / "keywords"))
-    from real_false_accepts import clip_words, joined, judge
+    from real_false_accepts import clip_words, joined, judge, ordered
 
     from synthaudio.train.detect import Detection, DetectorSettings
 
@@ -431,6 +431,18 @@ def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> 
     assert (got["detections"], got["false_accepts"], got["keywords_said"],
             got["keywords_found"]) == (3, 1, 2, 2)
     assert got["false"] == [["yes", 0.0, 0.8, "three"]]  # "yes" over the clip of "three"
+    # joined shuffled by default: a word's clips not back to back (their posteriors would
+    # merge into one run); the same seed, the same order
+    many = [(Path(f"{w}/{k}.wav"), w) for w in ("down", "go", "up") for k in range(8)]
+    shuffled = ordered(many, "shuffled", 0)
+    assert sorted(shuffled) == sorted(many) and shuffled == ordered(many, "shuffled", 0)
+    assert shuffled != ordered(many, "shuffled", 1) and ordered(many, "name", 0) == many
+    def neighbours(clips: list[tuple[Path, str]]) -> int:  # the same word twice in a row
+        return sum(a[1] == b[1] for a, b in zip(clips, clips[1:], strict=False))
+
+    assert neighbours(shuffled) < neighbours(many) == 21
+    with pytest.raises(ValueError, match="shuffled or name"):
+        ordered(many, "random", 0)
 
 
 def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None:
