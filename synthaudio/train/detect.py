@@ -8,10 +8,10 @@ to the model's; the first channel) the model scores a window of the clip length 
 (80 ms over the speech embedding, whose frames are computed once over the recording, 100 ms
 over log-mel); each target's posterior track is smoothed by a trailing mean of
 ``smooth_frames`` windows (what a live detector can do: it needs no future frames); a
-detection is a peak of a keyword's smoothed track above its threshold: the highest score
-within ``refractory_s`` either side among those not already taken by a higher peak
-(non-maximum suppression, the peaks :func:`synthaudio.evaluate.kws.judge_stream` scores
-the DET curves and the thresholds by, so that the detector a user runs is the one those
+detection is a peak of a keyword's smoothed track above its threshold
+(:func:`synthaudio.evaluate.kws.peaks`: a local maximum, kept unless a higher one kept is
+within ``refractory_s``; the peaks :func:`synthaudio.evaluate.kws.judge_stream` scores the
+DET curves and the thresholds by, so that the detector a user runs is the one those
 figures measure). A live detector knows a peak ``refractory_s`` after it. A keyword said
 twice a second apart is two peaks where the track dips between them, though it never
 falls below the threshold (a run over both).
