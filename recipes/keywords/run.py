@@ -515,9 +515,6 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         from synthaudio.train.word_vectors import geometric_mean
 
         return geometric_mean([posteriors(r.model, head_feats) for r in clip_results])
-    # the clip heads' files, as saved below (the detector's own where it does both)
-    clip_files = tuple(["model.pt" if clip_result is result else "clip_model.pt"]
-                       + [f"clip_model-{k}.pt" for k in range(2, len(clip_results) + 1)])
     mined: list[int] = []
     for _ in range(args.mine if pool else 0):  # hard-negative mining: retrain with them
         found, top = hard_negatives(lambda w, m=result.model: posteriors(m, w), pool, labels,
@@ -530,6 +527,10 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         train_feats += found * MINE_COPIES
         train_ys += [UNKNOWN] * (len(found) * MINE_COPIES)
         result = fit(args.mixup)
+    # the clip heads' files, as saved below: the detector's own where it is the first clip
+    # head (one head for both, not retrained by --mine since)
+    clip_files = tuple(["model.pt" if clip_result is result else "clip_model.pt"]
+                       + [f"clip_model-{k}.pt" for k in range(2, len(clip_results) + 1)])
     settings = DetectorSettings(smooth_frames=args.smooth, refractory_s=args.refractory)
     words: dict[str, Any] | None = None  # --word-vectors: the second front end's regression
     if args.word_vectors == "ewn":
@@ -691,11 +692,10 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     exp = out / "exp" / name
     save_classifier(exp / "model.pt", result, feats_cfg,
                     settings_dict(settings, window_s=window_s))
-    # the clip classifier (1 s clips, Speech Commands' task; the cascade's stage 2)
-    if clip_result is not result:
-        save_classifier(exp / "clip_model.pt", clip_result, feats_cfg)
-    for k, more_head in enumerate(clip_results[1:], start=2):  # --clip-heads
-        save_classifier(exp / f"clip_model-{k}.pt", more_head, feats_cfg)
+    # the clip classifier's heads (1 s clips, Speech Commands' task; the cascade's stage 2)
+    for file, head in zip(clip_files, clip_results, strict=True):
+        if head is not result:
+            save_classifier(exp / file, head, feats_cfg)
     if embedding and REAL_SPEECH.is_dir():
         assert isinstance(feats_cfg, EmbeddingConfig)
         recs = [(u.id, load_mono(u.audio_path, 16000), u.text)
