@@ -512,9 +512,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
     def clip_head_posteriors(head_feats: Sequence[np.ndarray]) -> np.ndarray:
         """The clip heads' posteriors: their geometric mean, renormalized."""
-        from synthaudio.train.word_vectors import geometric_mean
+        from synthaudio.train.detect import clip_head_posteriors as of_heads
 
-        return geometric_mean([posteriors(r.model, head_feats) for r in clip_results])
+        return of_heads([r.model for r in clip_results], head_feats)
     mined: list[int] = []
     for _ in range(args.mine if pool else 0):  # hard-negative mining: retrain with them
         found, top = hard_negatives(lambda w, m=result.model: posteriors(m, w), pool, labels,

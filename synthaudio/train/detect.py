@@ -157,6 +157,15 @@ def cascade_detections(smoothed: np.ndarray, labels: Sequence[str], hop_s: float
             if p[index[label]] > settings.verify_threshold]
 
 
+def clip_head_posteriors(models: Sequence[Any], windows: Sequence[np.ndarray]) -> np.ndarray:
+    """The clip heads' posteriors of ``windows``: the geometric mean of each head's,
+    renormalized."""
+    from synthaudio.train.classifier import posteriors
+    from synthaudio.train.word_vectors import geometric_mean
+
+    return geometric_mean([posteriors(m, windows) for m in models])
+
+
 class KeywordDetector:
     """A loaded keyword model, its features and detector settings."""
 
@@ -232,11 +241,8 @@ class KeywordDetector:
                 for s in range(0, max(1, len(audio) - n + 1), hop)]
 
     def clip_scores(self, windows: list[np.ndarray]) -> np.ndarray:
-        """The clip heads' posteriors of ``windows``: their geometric mean, renormalized."""
-        from synthaudio.train.classifier import posteriors
-        from synthaudio.train.word_vectors import geometric_mean
-
-        return geometric_mean([posteriors(m, windows) for m in self.clip_heads])
+        """The clip heads' posteriors of ``windows`` (:func:`clip_head_posteriors`)."""
+        return clip_head_posteriors(self.clip_heads, windows)
 
     def detect(self, audio: np.ndarray, file: str = "",
                settings: DetectorSettings | None = None) -> list[Detection]:
