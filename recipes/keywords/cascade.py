@@ -39,7 +39,7 @@ from streaming import (  # noqa: E402
 )
 
 from synthaudio.errors import InputError  # noqa: E402
-from synthaudio.evaluate.kws import det_curve, event_scores, frr_at  # noqa: E402
+from synthaudio.evaluate.kws import det_curve, event_scores, frr_points  # noqa: E402
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.classifier import (  # noqa: E402
     load_detector_settings,
@@ -84,8 +84,9 @@ def summarize(test: Sequence[Any], dev: Sequence[Any], labels: Sequence[str], wi
                            candidate_t, weight, clip)
     curve = det_curve(event_scores(judged), judged)
     hours = sum(st.hours for st in judged)
-    out: dict[str, Any] = {"frr_at": {str(x): frr_at(curve, x).false_reject_rate
-                                      for x in (0.5, 1.0, 2.0, 5.0)},
+    points = frr_points(curve, judged)
+    out: dict[str, Any] = {"frr_at": {x: p["false_reject_rate"] for x, p in points.items()},
+                           "frr_interval": {x: p["interval"] for x, p in points.items()},
                            "candidates_per_hour": None if candidate_t is None else sum(
                                1 for s in test for k in s.words
                                if s.smoothed[k, [j for j, x in enumerate(labels)
@@ -187,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             (f"cascade {k}", v) for k, v in result["cascade"].items()]:
         pooled = r.get("pooled")
         print(f"{name:<22} FRR at 0.5/1/2/5 FA/h: " + " / ".join(
-            f"{100 * v:.1f}" for v in r["frr_at"].values()) + "%"
+            f"{100 * v:.1f}" for v in r["frr_at"].values()) + "% (95% interval at 1 FA/h "
+            + "-".join(f"{100 * v:.1f}" for v in r["frr_interval"]["1.0"]) + "%)"
             + (f"; {r['candidates_per_hour']:.0f} candidates/h" if r["candidates_per_hour"]
                is not None else "")
             + (f"; pooled dev threshold {pooled['threshold']:.6f}: test "

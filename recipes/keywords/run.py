@@ -25,7 +25,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,15 @@ import numpy as np
 import yaml
 
 from synthaudio.errors import SynthaudioError
-from synthaudio.evaluate.kws import clip_scores, det_curve, event_scores, frr_at, write_kws
+from synthaudio.evaluate.kws import (
+    clip_scores,
+    det_curve,
+    event_scores,
+    frr_at,
+    frr_interval,
+    frr_points,
+    write_kws,
+)
 from synthaudio.io.metadata import iter_metadata
 from synthaudio.pipelines.generate.config import with_rir_bank, with_sources_from
 from synthaudio.pipelines.keywords.config import KeywordsConfig, load_keywords_config
@@ -652,9 +660,11 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         events = sum(s.events for s in streams)
         summary.update(fa_per_hour_target=args.fa_per_hour,
                        stream_hours=sum(s.hours for s in streams), stream_events=events,
-                       frr_at=frr_points(curve))
+                       frr_at=frr_points(curve, streams))
         point = frr_at(curve, args.fa_per_hour)
-        summary.update(frr_at_target=point.false_reject_rate, threshold=point.threshold)
+        summary.update(frr_at_target=point.false_reject_rate, threshold=point.threshold,
+                       frr_at_target_interval=list(frr_interval(
+                           streams, args.fa_per_hour, np.random.default_rng(0))))
     if dev_pairs and curve:
         dev = score_streams(score, stream_set(dev_pairs), labels, hop_s, window_s, settings)
         dev_hours = sum(s.hours for s in dev)
@@ -736,10 +746,14 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     drop = 1.0 - result.best.dev_loss / result.initial_dev_loss
     summary["loss_ok"] = drop >= MIN_DEV_LOSS_DROP
     dev_t = summary.get("dev_thresholds")
+
+    def interval(point: Mapping[str, Any]) -> str:  # its 95% bootstrap interval, in %
+        return "-".join(f"{100 * v:.1f}" for v in point["interval"])
+
     line = (f"{name}: accuracy {100 * clip_summary['accuracy']:.1f}% ({len(truth)} test clips; "
             f"{100 * clip_summary['balanced_accuracy']:.1f}% balanced)"
-            + ("".join(f", FRR {100 * v['false_reject_rate']:.1f}% at {x} FA/h"
-                       for x, v in summary["frr_at"].items())
+            + ("".join(f", FRR {100 * v['false_reject_rate']:.1f}% "
+                       f"({interval(v)}) at {x} FA/h" for x, v in summary["frr_at"].items())
                + f" ({summary['stream_hours']:.2f} h, {summary['stream_events']} keywords)"
                if curve else "")
             + (f", dev thresholds: test {dev_t['test_false_accepts_per_hour']:.2f} FA/h, "
@@ -747,8 +761,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                f"{dev_t['pooled']['threshold']:.6f}: test "
                f"{dev_t['pooled']['test_false_accepts_per_hour']:.2f} FA/h, miss "
                f"{100 * dev_t['pooled']['test_miss_rate']:.1f}%" if dev_t else "")
-            + (", cascade: FRR " + " / ".join(f"{100 * v['false_reject_rate']:.1f}" for v in
-                                              summary["cascade"]["frr_at"].values())
+            + (", cascade: FRR " + " / ".join(
+                f"{100 * v['false_reject_rate']:.1f} ({interval(v)})"
+                for v in summary["cascade"]["frr_at"].values())
                + "% at 0.5 / 1 / 2 / 5 FA/h, pooled {threshold:.6f}: test "
                "{test_false_accepts_per_hour:.2f} FA/h, miss {miss:.1f}%; stage 2 "
                "{cpu:.1f} CPU s an hour".format(
@@ -777,12 +792,6 @@ def _joined_frames(paths: Sequence[Path], cfg: EmbeddingConfig, window_s: float,
     windows = shared_embedding(cfg).stream_windows(audio, window_s)
     n = windows[0].shape[0]
     return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
-
-
-def frr_points(curve: Sequence[Any]) -> dict[str, Any]:
-    """The DET curve's points at 0.5, 1, 2 and 5 false accepts an hour (``frr_at``), by
-    rate."""
-    return {str(x): asdict(frr_at(curve, x)) for x in (0.5, 1.0, 2.0, 5.0)}
 
 
 def write_det(eval_dir: Path, name: str, curve: Sequence[Any], stem: str = "det") -> None:
@@ -834,7 +843,7 @@ def score_verifier(score: Any, verifier: Any, test: Sequence[tuple[Path, Any]],
         "candidate_threshold": CANDIDATE_THRESHOLD, "verify_weight": VERIFY_WEIGHT,
         "verify_heads": "clip" if second is not None else "detector",
         "verify_models": list(files),
-        "frr_at": frr_points(curve),
+        "frr_at": frr_points(curve, judged),
         "stage2_vectors_per_hour": vectors / hours,
         "stage2_cpu_s_per_hour": cpu_s / hours,
         "pooled": pooled,
@@ -843,7 +852,7 @@ def score_verifier(score: Any, verifier: Any, test: Sequence[tuple[Path, Any]],
         on_head = judged_on(tested, False)
         head_curve = det_curve(event_scores(on_head), on_head)
         summary["detector_head"] = {
-            "frr_at": frr_points(head_curve),
+            "frr_at": frr_points(head_curve, on_head),
             "pooled": pooled_on_test(judged_on(checked, False), on_head, labels, fa_per_hour)}
     return summary, curve, dataclasses.replace(first, verify_threshold=pooled["threshold"])
 

@@ -169,6 +169,51 @@ def frr_at(curve: Sequence[DetPoint], false_accepts_per_hour: float) -> DetPoint
     return min(ok, key=lambda p: (p.false_reject_rate, -p.threshold))
 
 
+def frr_interval(streams: Sequence[StreamPeaks], false_accepts_per_hour: float,
+                 rng: np.random.Generator, thresholds: Sequence[float] = THRESHOLDS,
+                 resamples: int = 2000, level: float = 0.95) -> tuple[float, float]:
+    """A percentile bootstrap interval of ``frr_at(det_curve(...), false_accepts_per_hour)``
+    with the streams drawn again with replacement ``resamples`` times: a stream's keywords
+    and false peaks share its voices, room and noise, so the stream, not the keyword, is
+    the unit drawn. At 1 false accept an hour of a 1 h test set the threshold is set by
+    the one or two highest false peaks, and the interval says how far another hour of
+    the same kind of streams could move the figure."""
+    if not streams or resamples < 1 or not 0 < level < 1:
+        raise ValueError("an interval needs streams, resamples >= 1 and 0 < level < 1")
+    t = np.asarray(thresholds, np.float64)
+    misses = np.array([[np.sum(np.asarray([st.true_scores.get(e, 0.0) for e in range(st.events)])
+                                <= x) for x in t] for st in streams], np.float64)
+    false = np.array([[np.sum(np.asarray(st.false_scores, np.float64) > x) for x in t]
+                      for st in streams], np.float64)
+    events = np.array([st.events for st in streams], np.float64)
+    hours = np.array([st.hours for st in streams], np.float64)
+    # each resample as the number of times it draws each stream
+    weights = np.stack([np.bincount(rng.integers(len(streams), size=len(streams)),
+                                    minlength=len(streams)) for _ in range(resamples)])
+    n_events, n_hours = weights @ events, weights @ hours
+    frr = (weights @ misses) / np.maximum(n_events, 1)[:, None]
+    rate = (weights @ false) / n_hours[:, None]
+    ok = rate <= false_accepts_per_hour * (1 + 1e-9)  # as frr_at
+    strictest = frr[:, int(np.argmax(t))]
+    best = np.where(ok.any(1), np.where(ok, frr, np.inf).min(1), strictest)[n_events > 0]
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(best, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+FA_POINTS = (0.5, 1.0, 2.0, 5.0)  # false accepts an hour the recipes report the FRR at
+
+
+def frr_points(curve: Sequence[DetPoint], streams: Sequence[StreamPeaks],
+               rates: Sequence[float] = FA_POINTS, seed: int = 0) -> dict[str, Any]:
+    """The DET curve's points at ``rates`` false accepts an hour (``frr_at``), by rate, each
+    with the 95% bootstrap interval of its FRR over the ``streams`` the curve was measured
+    on (``interval``: ``frr_interval``, one generator from ``seed`` for all)."""
+    rng = np.random.default_rng(seed)
+    return {str(x): {**asdict(frr_at(curve, x)), "interval": list(frr_interval(streams, x, rng))}
+            for x in rates}
+
+
 def write_kws(path: Path, summary: Mapping[str, Any], curve: Sequence[DetPoint]) -> None:
     """``kws.json``: the summary (accuracies, rates) and the DET curve."""
     from synthaudio.io.fileio import write_text_atomic
@@ -205,11 +250,14 @@ def kws_section(out_dir: Path, img_dir: Path) -> str:
                  f"{100 * d['accuracy']:.1f}%" if "accuracy" in d else "-",
                  f"{100 * d['balanced_accuracy']:.1f}%" if "balanced_accuracy" in d else "-",
                  f"{d.get('fa_per_hour_target', '-')}",
-                 f"{100 * d['frr_at_target']:.1f}%" if "frr_at_target" in d else "-",
+                 (f"{100 * d['frr_at_target']:.1f}%" if "frr_at_target" in d else "-")
+                 + (" ({:.1f}-{:.1f}%)".format(*(100 * v for v in d["frr_at_target_interval"]))
+                    if "frr_at_target_interval" in d else ""),
                  f"{d.get('stream_hours', 0):.2f}"]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("model", "test", "clips", "accuracy",
-                                              "balanced accuracy", "FA/h", "FRR at FA/h",
+                                              "balanced accuracy", "FA/h",
+                                              "FRR at FA/h (95% interval)",
                                               "stream hours"))
     plots.det_plot({d["name"]: [(p["false_accepts_per_hour"], p["false_reject_rate"])
                                 for p in d["det"]] for d in evals}, img_dir / "kws_det.png")

@@ -12,9 +12,12 @@ import pytest
 from synthaudio.errors import InputError
 from synthaudio.evaluate.kws import (
     DetPoint,
+    StreamPeaks,
     clip_scores,
     det_curve,
+    event_scores,
     frr_at,
+    frr_interval,
     judge_stream,
     kws_section,
     load_kws,
@@ -115,19 +118,55 @@ def test_a_stream_counts_hits_and_false_accepts_per_label() -> None:
     assert sorted(verified.false_scores)[-2:] == [0.0, 0.85]
 
 
+def _stream(hits: list[float], false: list[float], hours: float = 0.5) -> StreamPeaks:
+    return StreamPeaks(dict(enumerate(hits)), false, len(hits), hours)
+
+
+def test_frr_interval_draws_whole_streams_again() -> None:
+    rng = np.random.default_rng(0)
+    # one stream: every resample is that stream, so the interval is frr_at's figure, also
+    # where no threshold holds so few false accepts (the strictest threshold's)
+    one = [_stream([0.95, 0.7, 0.3, 0.0], [0.6, 0.8], hours=1.0)]
+    t = [0.0, 0.5, 0.65, 0.85]
+    curve = det_curve([0.95, 0.7, 0.3, 0.0], one, thresholds=t)
+    for fa in (0.0, 1.0, 2.0):
+        want = frr_at(curve, fa).false_reject_rate
+        assert frr_interval(one, fa, rng, thresholds=t, resamples=50) == (want, want)
+    # two streams of 0.5 h without false peaks, one whose keywords are all found and one
+    # whose keywords no peak hit (missed at any threshold): a resample draws both (FRR
+    # 0.5, half the time), the first twice (0) or the second twice (1), so the 95% interval
+    # spans 0 to 1 and the 40% interval is 0.5 alone
+    found, missed = _stream([0.9, 0.9], []), _stream([0.0, 0.0], [])
+    assert frr_interval([found, missed], 1.0, rng, thresholds=t) == (0.0, 1.0)
+    assert frr_interval([found, missed], 1.0, rng, thresholds=t, level=0.4) == (0.5, 0.5)
+    # 30 streams like a test hour: the interval holds the figure, and is the same for the
+    # same generator state
+    draw = np.random.default_rng(1)
+    many = [_stream(list(draw.uniform(0.6, 1.0, 6)), list(draw.uniform(0.0, 0.9, 40)),
+                    hours=120 / 3600) for _ in range(30)]
+    point = frr_at(det_curve(event_scores(many), many), 1.0).false_reject_rate
+    low, high = frr_interval(many, 1.0, np.random.default_rng(2))
+    assert low < point < high and high - low > 0.05
+    assert (low, high) == frr_interval(many, 1.0, np.random.default_rng(2))
+    with pytest.raises(ValueError, match="needs streams"):
+        frr_interval([], 1.0, rng)
+    with pytest.raises(ValueError, match="level"):
+        frr_interval(one, 1.0, rng, level=1.0)
+
+
 def test_kws_json_feeds_the_report_section(tmp_path: Path) -> None:
     scores = np.zeros((4, 2))
     st = judge_stream(scores, ["go", "_silence_"], 0.5, 1.0, [], 1800.0)
     curve = det_curve([0.2, 0.9], [st], thresholds=[0.0, 0.5, 1.0])
     write_kws(tmp_path / "eval" / "m1" / "kws.json",
               {"name": "m1", "accuracy": 0.875, "balanced_accuracy": 0.8125,
-               "frr_at_target": 0.5,
+               "frr_at_target": 0.5, "frr_at_target_interval": [0.25, 0.75],
                "fa_per_hour_target": 1.0, "stream_hours": 0.5}, curve)
     (found,) = load_kws(tmp_path)
     assert found["det"][1] == {"threshold": 0.5, "false_accepts_per_hour": 0.0,
                                "false_reject_rate": 0.5}
     html = kws_section(tmp_path, tmp_path)
-    assert "<td>87.5%</td><td>81.2%</td>" in html
+    assert "<td>87.5%</td><td>81.2%</td><td>1.0</td><td>50.0% (25.0-75.0%)</td>" in html
     assert (tmp_path / "kws_det.png").stat().st_size > 1000
     (tmp_path / "eval" / "m2").mkdir()
     (tmp_path / "eval" / "m2" / "kws.json").write_text(json.dumps({"name": "m2"}))

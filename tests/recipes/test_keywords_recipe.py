@@ -33,8 +33,8 @@ def test_keywords_quick(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     m = re.search(r"^commands10-full: accuracy (\d+\.\d)% \((\d+) test clips; "
-                  r"(\d+\.\d)% balanced\), FRR (\d+\.\d)% at 0.5 FA/h, FRR "
-                  r"(\d+\.\d)% at 1.0 FA/h", proc.stdout, re.M)
+                  r"(\d+\.\d)% balanced\), FRR (\d+\.\d)% \([\d.]+-[\d.]+\) at 0.5 FA/h, FRR "
+                  r"(\d+\.\d)% \(([\d.]+)-([\d.]+)\) at 1.0 FA/h", proc.stdout, re.M)
     assert m, proc.stdout
     results = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert results["loss_ok"] and results["dev_loss"][1] < results["dev_loss"][0]
@@ -108,6 +108,12 @@ def test_keywords_quick(tmp_path: Path) -> None:
     # the detector: trained on windows of streams of other voices, scored on the test
     # streams' keywords, its per-keyword thresholds chosen on the dev streams
     assert results["frr_at"]["1.0"]["false_reject_rate"] == float(m.group(5)) / 100
+    # with the 95% interval over the test streams drawn again (one stream: the figure)
+    low, high = results["frr_at"]["1.0"]["interval"]
+    assert [100 * low, 100 * high] == pytest.approx([float(m.group(6)), float(m.group(7))],
+                                                    abs=0.06)
+    assert low <= results["frr_at"]["1.0"]["false_reject_rate"] <= high
+    assert results["frr_at_target_interval"] == [low, high]
     # --dev-streams 1: the dev streams are the streams corpus's last one and that corpus's
     assert (out / "corpora" / "kws-commands10-full-quick-streams-dev" / "metadata.jsonl"
             ).is_file()
