@@ -3,7 +3,7 @@
 
     python recipes/keywords/cascade.py MODEL CORPUS --stream-corpus DIR [--dev-streams DIR]
         [--cache DIR] [--candidates 0.1,0.2,0.3,0.5] [--weights 0.5] [--heads detector,clip]
-        [--fa-per-hour 1] [--json FILE]
+        [--fa-per-hour 1] [--baseline MODEL] [--json FILE]
 
 MODEL: a keywords recipe's ``model.pt`` with ``word_classifier.npz`` beside it. Stage 1,
 the head over the speech embedding every 80 ms, proposes the peaks above a candidate
@@ -16,7 +16,11 @@ every candidate threshold, weight and head side: the
 FRR at 0.5 / 1 / 2 / 5 FA/h of the test streams (the DET curve over the second
 threshold), the pooled second threshold chosen on the dev streams (the last third of
 ``--stream-corpus``'s streams, and every stream of ``--dev-streams``) and what it gives
-on the test streams, and the CPU the word vectors took an hour of audio.
+on the test streams, and the CPU the word vectors took an hour of audio. Each FRR comes
+with its 95% bootstrap interval over the test streams; ``--baseline`` scores a second
+model of the same labels the same way and gives each FRR's difference from the
+baseline's with a paired interval (``synthaudio.evaluate.kws.frr_difference``): two
+models on the same hour of streams differ less by chance than their two intervals say.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streaming import (  # noqa: E402
     judge_cascade,
@@ -39,7 +45,13 @@ from streaming import (  # noqa: E402
 )
 
 from synthaudio.errors import InputError  # noqa: E402
-from synthaudio.evaluate.kws import det_curve, event_scores, frr_points  # noqa: E402
+from synthaudio.evaluate.kws import (  # noqa: E402
+    FA_POINTS,
+    det_curve,
+    event_scores,
+    frr_difference,
+    frr_points,
+)
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.classifier import (  # noqa: E402
     load_detector_settings,
@@ -76,10 +88,10 @@ def clip_head_files(model: Path, settings: dict[str, Any]) -> list[str]:
 
 def summarize(test: Sequence[Any], dev: Sequence[Any], labels: Sequence[str], window_s: float,
               settings: DetectorSettings, candidate_t: float | None, weight: float,
-              fa_per_hour: float, clip: bool = False) -> dict[str, Any]:
+              fa_per_hour: float, clip: bool = False) -> tuple[dict[str, Any], list[Any]]:
     """The DET figures of one cascade (``candidate_t`` None: the head alone; ``clip``: the
     word vectors fused with the clip heads' rows) on the test streams, and its pooled
-    threshold from the dev streams."""
+    threshold from the dev streams; and the test streams judged (``StreamPeaks``)."""
     judged = judge_cascade(test, labels, FRAME_S, window_s, settings.refractory_s,
                            candidate_t, weight, clip)
     curve = det_curve(event_scores(judged), judged)
@@ -98,6 +110,65 @@ def summarize(test: Sequence[Any], dev: Sequence[Any], labels: Sequence[str], wi
         out["pooled"] = pooled_on_test(dev_judged, judged, labels, fa_per_hour)
     out["det"] = [[p.threshold, round(p.false_accepts_per_hour, 3), round(p.false_reject_rate, 4)]
                   for p in curve]
+    return out, judged
+
+
+def scored(model_path: Path, args: argparse.Namespace, candidate_t: float,
+           heads: Sequence[str]) -> dict[str, Any]:
+    """A saved model's test and dev streams scored by its head (``test``, ``dev``), the
+    candidates above ``candidate_t`` verified; with its labels, settings, window and the
+    second stage's CPU."""
+    detector = KeywordDetector(model_path, verify=False)  # InputError: not a model
+    model, labels, feats_cfg = detector.model, detector.labels, detector.features
+    det = load_detector_settings(model_path)
+    settings = DetectorSettings(int(det.get("smooth_frames", 3)),
+                                float(det.get("refractory_s", 1.0)))
+    window_s = float(det.get("window_s", 1.0))
+    params = load_word_classifier(
+        args.word_classifier if args.word_classifier and model_path == args.model
+        else model_path.parent / WORD_CLASSIFIER, labels)
+    verifier = Verifier(params, vectors=WordVectors(threads=args.threads),
+                        shifts_s=[float(x) for x in args.shifts.split(",")])
+    second = None
+    if "clip" in heads:
+        files = clip_head_files(model_path, det)
+        if not files:
+            raise InputError(f"{model_path}: no clip heads beside it (--heads detector)")
+        detector.clip_heads = [detector.load_clip_head(model_path, name) for name in files]
+        second = detector.clip_scores
+
+    def streams(corpus: Path, recs: Sequence[Any]) -> list[Any]:
+        return [(stream_features(corpus / r.audio, feats_cfg,  # type: ignore[arg-type]
+                                 window_s, args.cache / f"{corpus.name}-frames"
+                                 if args.cache else None),
+                 corpus / r.audio, r.extra["events"], r.duration_s) for r in recs]
+
+    test, cpu_s, vectors = score_cascade(lambda w: posteriors(model, w),
+                                         streams(args.corpus, stream_recs(args.corpus)),
+                                         labels, FRAME_S, window_s, settings, verifier,
+                                         candidate_t, second)
+    dev_sets = [(c, stream_recs(c)) for c in args.dev_streams]
+    if args.stream_corpus is not None:  # its last third
+        recs = stream_recs(args.stream_corpus)
+        dev_sets.insert(0, (args.stream_corpus, recs[(2 * len(recs)) // 3:]))
+    dev: list[Any] = []
+    for corpus, recs in dev_sets:
+        dev += score_cascade(lambda w: posteriors(model, w), streams(corpus, recs), labels,
+                             FRAME_S, window_s, settings, verifier, candidate_t, second)[0]
+    return {"test": test, "dev": dev, "labels": labels, "settings": settings,
+            "window_s": window_s, "cpu_s": cpu_s, "vectors": vectors}
+
+
+def figures(run: dict[str, Any], candidates: Sequence[float], weights: Sequence[float],
+            heads: Sequence[str], fa_per_hour: float
+            ) -> dict[str, tuple[dict[str, Any], list[Any]]]:
+    """The head alone's and each cascade's ``summarize``, by name."""
+    common = (run["test"], run["dev"], run["labels"], run["window_s"], run["settings"])
+    out = {"head": summarize(*common, None, 0.0, fa_per_hour)}
+    for c in candidates:
+        for w in weights:
+            for h in heads:
+                out[f"{c}/{w}/{h}"] = summarize(*common, c, w, fa_per_hour, h == "clip")
     return out
 
 
@@ -121,71 +192,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--shifts", default="0", help="the candidate's window moved by each "
                    "(seconds, comma list); the best fused posterior counts")
     p.add_argument("--threads", type=int, default=1, help="torch's and the ResNet's threads")
+    p.add_argument("--baseline", type=Path, metavar="MODEL",
+                   help="another model of the same labels, scored the same way on the same "
+                        "streams: each FRR's difference from its (this model's less the "
+                        "baseline's) with a paired bootstrap interval over the test streams")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    detector = KeywordDetector(args.model, verify=False)  # InputError: not a model
-    model, labels, feats_cfg = detector.model, detector.labels, detector.features
-    det = load_detector_settings(args.model)
-    settings = DetectorSettings(int(det.get("smooth_frames", 3)),
-                                float(det.get("refractory_s", 1.0)))
-    window_s = float(det.get("window_s", 1.0))
-    params = load_word_classifier(args.word_classifier or args.model.parent / WORD_CLASSIFIER,
-                                  labels)
-    verifier = Verifier(params, vectors=WordVectors(threads=args.threads),
-                        shifts_s=[float(x) for x in args.shifts.split(",")])
     candidates = sorted(float(x) for x in args.candidates.split(","))
     weights = [float(x) for x in args.weights.split(",")]
     heads = args.heads.split(",")
     if not set(heads) <= {"detector", "clip"}:
         raise InputError(f"--heads: detector or clip, got {args.heads!r}")
-    second = None
-    if "clip" in heads:
-        files = clip_head_files(args.model, det)
-        if not files:
-            raise InputError(f"{args.model}: no clip heads beside it (--heads detector)")
-        detector.clip_heads = [detector.load_clip_head(args.model, name) for name in files]
-        second = detector.clip_scores
-
-    def streams(corpus: Path, recs: Sequence[Any]) -> list[Any]:
-        return [(stream_features(corpus / r.audio, feats_cfg,  # type: ignore[arg-type]
-                                 window_s, args.cache / f"{corpus.name}-frames"
-                                 if args.cache else None),
-                 corpus / r.audio, r.extra["events"], r.duration_s) for r in recs]
-
     t0 = time.process_time()
-    test, cpu_s, vectors = score_cascade(lambda w: posteriors(model, w),
-                                         streams(args.corpus, stream_recs(args.corpus)),
-                                         labels, FRAME_S, window_s, settings, verifier,
-                                         candidates[0], second)
+    run = scored(args.model, args, candidates[0], heads)
+    test, dev = run["test"], run["dev"]
     hours = sum(s.duration_s for s in test) / 3600
-    dev_sets = [(c, stream_recs(c)) for c in args.dev_streams]
-    if args.stream_corpus is not None:  # its last third
-        recs = stream_recs(args.stream_corpus)
-        dev_sets.insert(0, (args.stream_corpus, recs[(2 * len(recs)) // 3:]))
-    dev: list[Any] = []
-    for corpus, recs in dev_sets:
-        dev += score_cascade(lambda w: posteriors(model, w), streams(corpus, recs), labels,
-                             FRAME_S, window_s, settings, verifier, candidates[0], second)[0]
+    found = figures(run, candidates, weights, heads, args.fa_per_hour)
     result: dict[str, Any] = {
         "model": str(args.model), "test_hours": hours,
         "dev_hours": sum(s.duration_s for s in dev) / 3600,
         "events": sum(len(s.events) for s in test),
-        "stage2_cpu_s_per_hour": cpu_s / hours, "stage2_vectors_per_hour": vectors / hours,
-        "stage2_cpu_s_per_vector": cpu_s / max(1, vectors),
-        "head": summarize(test, dev, labels, window_s, settings, None, 0.0, args.fa_per_hour),
-        "cascade": {f"{c}/{w}/{h}": summarize(test, dev, labels, window_s, settings, c, w,
-                                               args.fa_per_hour, h == "clip")
-                    for c in candidates for w in weights for h in heads}}
+        "stage2_cpu_s_per_hour": run["cpu_s"] / hours,
+        "stage2_vectors_per_hour": run["vectors"] / hours,
+        "stage2_cpu_s_per_vector": run["cpu_s"] / max(1, run["vectors"]),
+        "head": found["head"][0],
+        "cascade": {k: v[0] for k, v in found.items() if k != "head"}}
+    if args.baseline is not None:  # the same figures of another model, paired
+        base = scored(args.baseline, args, candidates[0], heads)
+        if base["labels"] != run["labels"]:
+            raise InputError(f"{args.baseline}: other labels than {args.model}")
+        theirs = figures(base, candidates, weights, heads, args.fa_per_hour)
+        rng = np.random.default_rng(0)
+        result["baseline"] = {"model": str(args.baseline), "difference": {
+            k: {str(x): list(frr_difference(theirs[k][1], found[k][1], x, rng))
+                for x in FA_POINTS} for k in found}}
     print(f"{result['events']} keywords in {hours:.2f} h of test streams; stage 2: "
           f"{result['stage2_vectors_per_hour']:.0f} word vectors an hour (candidates above "
           f"{candidates[0]}), {result['stage2_cpu_s_per_hour']:.1f} CPU s an hour "
           f"({1000 * result['stage2_cpu_s_per_vector']:.0f} ms each); all "
           f"{time.process_time() - t0:.0f} CPU s")
-    for name, r in [("head alone", result["head"])] + [
-            (f"cascade {k}", v) for k, v in result["cascade"].items()]:
+    for key, name, r in [("head", "head alone", result["head"])] + [
+            (k, f"cascade {k}", v) for k, v in result["cascade"].items()]:
         pooled = r.get("pooled")
         print(f"{name:<22} FRR at 0.5/1/2/5 FA/h: " + " / ".join(
             f"{100 * v:.1f}" for v in r["frr_at"].values()) + "% (95% interval at 1 FA/h "
@@ -195,6 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             + (f"; pooled dev threshold {pooled['threshold']:.6f}: test "
                f"{pooled['test_false_accepts_per_hour']:.1f} FA/h, FRR "
                f"{100 * pooled['test_miss_rate']:.1f}%" if pooled else ""))
+        if "baseline" in result:
+            print(f"{'':<22} against the baseline: " + " / ".join(
+                "{:+.1f} ({:+.1f} to {:+.1f})".format(*(100 * v for v in d))
+                for d in result["baseline"]["difference"][key].values())
+                + " points at 0.5/1/2/5 FA/h (95% paired interval)")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0

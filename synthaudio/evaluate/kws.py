@@ -169,6 +169,39 @@ def frr_at(curve: Sequence[DetPoint], false_accepts_per_hour: float) -> DetPoint
     return min(ok, key=lambda p: (p.false_reject_rate, -p.threshold))
 
 
+def _resampled_frr(streams: Sequence[StreamPeaks], false_accepts_per_hour: float,
+                   weights: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
+    """``frr_at(det_curve(...), false_accepts_per_hour)`` of each resample of ``streams``
+    (``weights``: ``(resamples, streams)``, how often each draws each stream); NaN for a
+    resample without keywords."""
+    t = np.asarray(thresholds, np.float64)
+    misses = np.array([[np.sum(np.asarray([st.true_scores.get(e, 0.0) for e in range(st.events)])
+                                <= x) for x in t] for st in streams], np.float64)
+    false = np.array([[np.sum(np.asarray(st.false_scores, np.float64) > x) for x in t]
+                      for st in streams], np.float64)
+    events = weights @ np.array([st.events for st in streams], np.float64)
+    hours = weights @ np.array([st.hours for st in streams], np.float64)
+    frr = (weights @ misses) / np.maximum(events, 1)[:, None]
+    ok = (weights @ false) / hours[:, None] <= false_accepts_per_hour * (1 + 1e-9)  # frr_at's
+    strictest = frr[:, int(np.argmax(t))]
+    best = np.where(ok.any(1), np.where(ok, frr, np.inf).min(1), strictest)
+    return np.where(events > 0, best, np.nan)
+
+
+def _resample_weights(n: int, rng: np.random.Generator, resamples: int,
+                      level: float) -> np.ndarray:
+    if n == 0 or resamples < 1 or not 0 < level < 1:
+        raise ValueError("an interval needs streams, resamples >= 1 and 0 < level < 1")
+    return np.stack([np.bincount(rng.integers(n, size=n), minlength=n)
+                     for _ in range(resamples)])
+
+
+def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+    tail = 100 * (1 - level) / 2
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def frr_interval(streams: Sequence[StreamPeaks], false_accepts_per_hour: float,
                  rng: np.random.Generator, thresholds: Sequence[float] = THRESHOLDS,
                  resamples: int = 2000, level: float = 0.95) -> tuple[float, float]:
@@ -178,27 +211,32 @@ def frr_interval(streams: Sequence[StreamPeaks], false_accepts_per_hour: float,
     the unit drawn. At 1 false accept an hour of a 1 h test set the threshold is set by
     the one or two highest false peaks, and the interval says how far another hour of
     the same kind of streams could move the figure."""
-    if not streams or resamples < 1 or not 0 < level < 1:
-        raise ValueError("an interval needs streams, resamples >= 1 and 0 < level < 1")
-    t = np.asarray(thresholds, np.float64)
-    misses = np.array([[np.sum(np.asarray([st.true_scores.get(e, 0.0) for e in range(st.events)])
-                                <= x) for x in t] for st in streams], np.float64)
-    false = np.array([[np.sum(np.asarray(st.false_scores, np.float64) > x) for x in t]
-                      for st in streams], np.float64)
-    events = np.array([st.events for st in streams], np.float64)
-    hours = np.array([st.hours for st in streams], np.float64)
-    # each resample as the number of times it draws each stream
-    weights = np.stack([np.bincount(rng.integers(len(streams), size=len(streams)),
-                                    minlength=len(streams)) for _ in range(resamples)])
-    n_events, n_hours = weights @ events, weights @ hours
-    frr = (weights @ misses) / np.maximum(n_events, 1)[:, None]
-    rate = (weights @ false) / n_hours[:, None]
-    ok = rate <= false_accepts_per_hour * (1 + 1e-9)  # as frr_at
-    strictest = frr[:, int(np.argmax(t))]
-    best = np.where(ok.any(1), np.where(ok, frr, np.inf).min(1), strictest)[n_events > 0]
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(best, [tail, 100 - tail])
-    return float(low), float(high)
+    weights = _resample_weights(len(streams), rng, resamples, level)
+    return _percentiles(_resampled_frr(streams, false_accepts_per_hour, weights, thresholds),
+                        level)
+
+
+def frr_difference(first: Sequence[StreamPeaks], second: Sequence[StreamPeaks],
+                   false_accepts_per_hour: float, rng: np.random.Generator,
+                   thresholds: Sequence[float] = THRESHOLDS, resamples: int = 2000,
+                   level: float = 0.95) -> tuple[float, float, float]:
+    """Two detectors judged on the same streams (``first[i]`` and ``second[i]``: stream
+    ``i``): the FRR at ``false_accepts_per_hour`` of the second less the first's, with its
+    paired bootstrap interval (both drawn with the same streams each time, so what the
+    streams share, the hard keywords and the noisy streams, cancels; narrower than the two
+    ``frr_interval``, least so at the lowest rates, where each detector's threshold is its
+    own highest false peak or two). An interval that holds 0: the streams cannot tell the
+    two apart."""
+    if len(first) != len(second) or any(a.events != b.events for a, b in zip(first, second,
+                                                                            strict=True)):
+        raise ValueError("the two detectors must be judged on the same streams")
+    weights = _resample_weights(len(first), rng, resamples, level)
+    one = np.ones((1, len(first)))
+    point = (_resampled_frr(second, false_accepts_per_hour, one, thresholds)
+             - _resampled_frr(first, false_accepts_per_hour, one, thresholds))[0]
+    diffs = (_resampled_frr(second, false_accepts_per_hour, weights, thresholds)
+             - _resampled_frr(first, false_accepts_per_hour, weights, thresholds))
+    return (float(point), *_percentiles(diffs, level))
 
 
 FA_POINTS = (0.5, 1.0, 2.0, 5.0)  # false accepts an hour the recipes report the FRR at

@@ -17,6 +17,7 @@ from synthaudio.evaluate.kws import (
     det_curve,
     event_scores,
     frr_at,
+    frr_difference,
     frr_interval,
     judge_stream,
     kws_section,
@@ -152,6 +153,27 @@ def test_frr_interval_draws_whole_streams_again() -> None:
         frr_interval([], 1.0, rng)
     with pytest.raises(ValueError, match="level"):
         frr_interval(one, 1.0, rng, level=1.0)
+
+
+def test_frr_difference_is_paired_over_the_same_streams() -> None:
+    rng = np.random.default_rng(0)
+    draw = np.random.default_rng(3)
+    first = [_stream(list(draw.uniform(0.6, 1.0, 6)), list(draw.uniform(0.0, 0.9, 40)),
+                     hours=120 / 3600) for _ in range(30)]
+    assert frr_difference(first, first, 1.0, rng) == (0.0, 0.0, 0.0)
+    # the second finds, at 0.95, the keywords of stream 0 the first scored lowest: fewer
+    # misses wherever stream 0 is drawn, the same elsewhere
+    second = [_stream([0.95] * 6, first[0].false_scores, first[0].hours), *first[1:]]
+    point = (frr_at(det_curve(event_scores(second), second), 1.0).false_reject_rate
+             - frr_at(det_curve(event_scores(first), first), 1.0).false_reject_rate)
+    diff, low, high = frr_difference(first, second, 1.0, rng)
+    assert diff == pytest.approx(point) and diff < 0
+    assert low < 0 and high == 0.0  # a resample without stream 0: no difference
+    # paired, the difference's interval is narrower than either detector's own
+    own_low, own_high = frr_interval(first, 1.0, rng)
+    assert high - low < own_high - own_low
+    with pytest.raises(ValueError, match="same streams"):
+        frr_difference(first, first[1:], 1.0, rng)
 
 
 def test_kws_json_feeds_the_report_section(tmp_path: Path) -> None:

@@ -142,6 +142,27 @@ def test_keywords_quick(tmp_path: Path) -> None:
         # misses at least what the head misses at 0.5
         head_05 = next(p for p in results_det(out) if p["threshold"] == 0.5)
         assert cascade["det"][0]["false_reject_rate"] == head_05["false_reject_rate"]
+        # cascade.py gives the recipe's cascade again, with its intervals; against itself
+        # as the baseline every difference is 0
+        corpora = out / "corpora"
+        found = tmp_path / "cascade.json"
+        subprocess.run(
+            [sys.executable, str(REPO / "recipes/keywords/cascade.py"),
+             str(out / "exp" / "commands10-full" / "model.pt"),
+             str(corpora / "kws-commands10-full-quick"),
+             "--stream-corpus", str(corpora / "kws-commands10-full-quick-streams"),
+             "--dev-streams", str(corpora / "kws-commands10-full-quick-streams-dev"),
+             "--cache", str(out / "cache" / "embedding"), "--candidates", "0.5",
+             "--heads", "clip", "--baseline", str(out / "exp" / "commands10-full" / "model.pt"),
+             "--json", str(found)], check=True, capture_output=True, timeout=300)
+        again = json.loads(found.read_text())
+        assert again["cascade"]["0.5/0.5/clip"]["frr_at"] == {
+            x: v["false_reject_rate"] for x, v in cascade["frr_at"].items()}
+        assert again["cascade"]["0.5/0.5/clip"]["frr_interval"] == {
+            x: v["interval"] for x, v in cascade["frr_at"].items()}
+        assert again["cascade"]["0.5/0.5/clip"]["pooled"] == cascade["pooled"]
+        assert again["baseline"]["difference"]["0.5/0.5/clip"]["1.0"] == [0.0, 0.0, 0.0]
+        assert again["baseline"]["difference"]["head"]["5.0"] == [0.0, 0.0, 0.0]
     else:
         assert "cascade" not in results and results["detector"]["verify_threshold"] is None
     corpus = out / "corpora" / "kws-commands10-full-quick"
