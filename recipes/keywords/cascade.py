@@ -17,7 +17,8 @@ FRR at 0.5 / 1 / 2 / 5 FA/h of the test streams (the DET curve over the second
 threshold), the pooled second threshold chosen on the dev streams (the last third of
 ``--stream-corpus``'s streams, and every stream of ``--dev-streams``) and what it gives
 on the test streams, and the CPU the word vectors took an hour of audio. Each FRR comes
-with its 95% bootstrap interval over the test streams; ``--baseline`` scores a second
+with its 95% bootstrap interval over the test streams, and each cascade's difference from
+the head alone with a paired one; ``--baseline`` scores a second
 model of the same labels the same way and gives each FRR's difference from the
 baseline's with a paired interval (``synthaudio.evaluate.kws.frr_difference``): two
 models on the same hour of streams differ less by chance than their two intervals say.
@@ -220,12 +221,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stage2_cpu_s_per_vector": run["cpu_s"] / max(1, run["vectors"]),
         "head": found["head"][0],
         "cascade": {k: v[0] for k, v in found.items() if k != "head"}}
+    rng = np.random.default_rng(0)
+    for k, (summary, judged) in found.items():  # each cascade against the head alone, paired
+        if k != "head":
+            summary["against_head"] = {str(x): list(frr_difference(found["head"][1], judged, x,
+                                                                   rng)) for x in FA_POINTS}
     if args.baseline is not None:  # the same figures of another model, paired
         base = scored(args.baseline, args, candidates[0], heads)
         if base["labels"] != run["labels"]:
             raise InputError(f"{args.baseline}: other labels than {args.model}")
         theirs = figures(base, candidates, weights, heads, args.fa_per_hour)
-        rng = np.random.default_rng(0)
         result["baseline"] = {"model": str(args.baseline), "difference": {
             k: {str(x): list(frr_difference(theirs[k][1], found[k][1], x, rng))
                 for x in FA_POINTS} for k in found}}
@@ -245,11 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             + (f"; pooled dev threshold {pooled['threshold']:.6f}: test "
                f"{pooled['test_false_accepts_per_hour']:.1f} FA/h, FRR "
                f"{100 * pooled['test_miss_rate']:.1f}%" if pooled else ""))
+        against = [("the head alone", r["against_head"])] if "against_head" in r else []
         if "baseline" in result:
-            print(f"{'':<22} against the baseline: " + " / ".join(
+            against.append(("the baseline", result["baseline"]["difference"][key]))
+        for other, diffs in against:
+            print(f"{'':<22} against {other}: " + " / ".join(
                 "{:+.1f} ({:+.1f} to {:+.1f})".format(*(100 * v for v in d))
-                for d in result["baseline"]["difference"][key].values())
-                + " points at 0.5/1/2/5 FA/h (95% paired interval)")
+                for d in diffs.values()) + " points at 0.5/1/2/5 FA/h (95% paired interval)")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0

@@ -162,6 +162,9 @@ def test_keywords_quick(tmp_path: Path) -> None:
             x: v["interval"] for x, v in cascade["frr_at"].items()}
         assert again["cascade"]["0.5/0.5/clip"]["pooled"] == cascade["pooled"]
         assert again["baseline"]["difference"]["0.5/0.5/clip"]["1.0"] == [0.0, 0.0, 0.0]
+        for x, (diff, low, high) in again["cascade"]["0.5/0.5/clip"]["against_head"].items():
+            assert diff == pytest.approx(again["cascade"]["0.5/0.5/clip"]["frr_at"][x]
+                                         - again["head"]["frr_at"][x]) and low <= high
         assert again["baseline"]["difference"]["head"]["5.0"] == [0.0, 0.0, 0.0]
     else:
         assert "cascade" not in results and results["detector"]["verify_threshold"] is None
