@@ -5,8 +5,10 @@ A detector's scores are posteriors in [0, 1]. Clips: a positive is rejected at t
 ``t`` when its target's score is <= ``t``. Streams: each label's score track (one value per
 window, ``hop_s`` apart) is reduced to peaks by non-maximum suppression (a peak silences
 its neighbours within ``refractory_s``); a peak above ``t`` is a detection, true when its
-window overlaps an inserted positive of that label, else a false accept. ``kws.json`` (one
-per evaluation, ``OUT/eval/<name>/kws.json``) holds what the report draws.
+window overlaps an inserted positive of that label, else a false accept. The false-reject
+rate at a number of false accepts an hour comes with a bootstrap interval over the streams
+(``frr_interval``), and two detectors' with a paired one (``frr_difference``). ``kws.json``
+(one per evaluation, ``OUT/eval/<name>/kws.json``) holds what the report draws.
 """
 
 from __future__ import annotations
