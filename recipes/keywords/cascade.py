@@ -182,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="a streams corpus all of whose streams are dev streams too "
                         "(the recipe's --dev-streams corpus; repeatable)")
     p.add_argument("--cache", type=Path, help="the recipe's OUT/cache/embedding")
-    p.add_argument("--word-classifier", type=Path, help=f"default: {WORD_CLASSIFIER} beside MODEL")
+    p.add_argument("--word-classifier", type=Path, help=f"default: {WORD_CLASSIFIER} beside MODEL "
+                   "(a --baseline model's: always its own)")
     p.add_argument("--candidates", default="0.1,0.2,0.3,0.5",
                    help="first-stage thresholds (comma list)")
     p.add_argument("--weights", default="0.5", help="the word vectors' shares (comma list)")
