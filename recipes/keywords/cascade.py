@@ -222,19 +222,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stage2_cpu_s_per_vector": run["cpu_s"] / max(1, run["vectors"]),
         "head": found["head"][0],
         "cascade": {k: v[0] for k, v in found.items() if k != "head"}}
-    rng = np.random.default_rng(0)
-    for k, (summary, judged) in found.items():  # each cascade against the head alone, paired
+    def paired(first: list[Any], second: list[Any]) -> dict[str, list[float]]:
+        """``frr_difference`` at each rate, the same resamples of the streams for all."""
+        return {str(x): list(frr_difference(first, second, x, np.random.default_rng(0)))
+                for x in FA_POINTS}
+
+    for k, (summary, judged) in found.items():  # each cascade against the head alone
         if k != "head":
-            summary["against_head"] = {str(x): list(frr_difference(found["head"][1], judged, x,
-                                                                   rng)) for x in FA_POINTS}
+            summary["against_head"] = paired(found["head"][1], judged)
     if args.baseline is not None:  # the same figures of another model, paired
         base = scored(args.baseline, args, candidates[0], heads)
         if base["labels"] != run["labels"]:
             raise InputError(f"{args.baseline}: other labels than {args.model}")
         theirs = figures(base, candidates, weights, heads, args.fa_per_hour)
         result["baseline"] = {"model": str(args.baseline), "difference": {
-            k: {str(x): list(frr_difference(theirs[k][1], found[k][1], x, rng))
-                for x in FA_POINTS} for k in found}}
+            k: paired(theirs[k][1], found[k][1]) for k in found}}
     print(f"{result['events']} keywords in {hours:.2f} h of test streams; stage 2: "
           f"{result['stage2_vectors_per_hour']:.0f} word vectors an hour (candidates above "
           f"{candidates[0]}), {result['stage2_cpu_s_per_hour']:.1f} CPU s an hour "

@@ -177,14 +177,17 @@ def _resampled_frr(streams: Sequence[StreamPeaks], false_accepts_per_hour: float
     (``weights``: ``(resamples, streams)``, how often each draws each stream); NaN for a
     resample without keywords."""
     t = np.asarray(thresholds, np.float64)
-    misses = np.array([[np.sum(np.asarray([st.true_scores.get(e, 0.0) for e in range(st.events)])
-                                <= x) for x in t] for st in streams], np.float64)
-    false = np.array([[np.sum(np.asarray(st.false_scores, np.float64) > x) for x in t]
-                      for st in streams], np.float64)
+    misses, false = [], []  # a stream's misses and false accepts at each threshold
+    for st in streams:
+        hits = np.sort([st.true_scores.get(e, 0.0) for e in range(st.events)])
+        misses.append(np.searchsorted(hits, t, side="right"))  # scores <= t
+        wrong = np.sort(np.asarray(st.false_scores, np.float64))
+        false.append(len(wrong) - np.searchsorted(wrong, t, side="right"))  # scores > t
     events = weights @ np.array([st.events for st in streams], np.float64)
     hours = weights @ np.array([st.hours for st in streams], np.float64)
-    frr = (weights @ misses) / np.maximum(events, 1)[:, None]
-    ok = (weights @ false) / hours[:, None] <= false_accepts_per_hour * (1 + 1e-9)  # frr_at's
+    frr = (weights @ np.array(misses, np.float64)) / np.maximum(events, 1)[:, None]
+    rate = (weights @ np.array(false, np.float64)) / hours[:, None]
+    ok = rate <= false_accepts_per_hour * (1 + 1e-9)  # as frr_at
     strictest = frr[:, int(np.argmax(t))]
     best = np.where(ok.any(1), np.where(ok, frr, np.inf).min(1), strictest)
     return np.where(events > 0, best, np.nan)
@@ -248,9 +251,10 @@ def frr_points(curve: Sequence[DetPoint], streams: Sequence[StreamPeaks],
                rates: Sequence[float] = FA_POINTS, seed: int = 0) -> dict[str, Any]:
     """The DET curve's points at ``rates`` false accepts an hour (``frr_at``), by rate, each
     with the 95% bootstrap interval of its FRR over the ``streams`` the curve was measured
-    on (``interval``: ``frr_interval``, one generator from ``seed`` for all)."""
-    rng = np.random.default_rng(seed)
-    return {str(x): {**asdict(frr_at(curve, x)), "interval": list(frr_interval(streams, x, rng))}
+    on (``interval``: ``frr_interval`` with a generator from ``seed``, the same resamples
+    of the streams for every rate)."""
+    return {str(x): {**asdict(frr_at(curve, x)),
+                     "interval": list(frr_interval(streams, x, np.random.default_rng(seed)))}
             for x in rates}
 
 

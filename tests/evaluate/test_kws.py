@@ -19,6 +19,7 @@ from synthaudio.evaluate.kws import (
     frr_at,
     frr_difference,
     frr_interval,
+    frr_points,
     judge_stream,
     kws_section,
     load_kws,
@@ -149,6 +150,12 @@ def test_frr_interval_draws_whole_streams_again() -> None:
     low, high = frr_interval(many, 1.0, np.random.default_rng(2))
     assert low < point < high and high - low > 0.05
     assert (low, high) == frr_interval(many, 1.0, np.random.default_rng(2))
+    # the recipes' points: each rate's interval from the same resamples (seed 0), so the
+    # interval at 1 FA/h is the one frr_interval gives from that seed
+    points = frr_points(det_curve(event_scores(many), many), many)
+    assert points["1.0"]["interval"] == list(frr_interval(many, 1.0, np.random.default_rng(0)))
+    assert points["1.0"]["false_reject_rate"] == point
+    assert points["5.0"]["interval"][1] <= high
     with pytest.raises(ValueError, match="needs streams"):
         frr_interval([], 1.0, rng)
     with pytest.raises(ValueError, match="level"):
