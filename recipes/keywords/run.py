@@ -662,9 +662,10 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                        stream_hours=sum(s.hours for s in streams), stream_events=events,
                        frr_at=frr_points(curve, streams))
         point = frr_at(curve, args.fa_per_hour)
+        known = summary["frr_at"].get(str(args.fa_per_hour))  # a rate frr_points has
         summary.update(frr_at_target=point.false_reject_rate, threshold=point.threshold,
-                       frr_at_target_interval=list(frr_interval(
-                           streams, args.fa_per_hour, np.random.default_rng(0))))
+                       frr_at_target_interval=known["interval"] if known else list(
+                           frr_interval(streams, args.fa_per_hour, np.random.default_rng(0))))
     if dev_pairs and curve:
         dev = score_streams(score, stream_set(dev_pairs), labels, hop_s, window_s, settings)
         dev_hours = sum(s.hours for s in dev)

@@ -235,13 +235,12 @@ def frr_difference(first: Sequence[StreamPeaks], second: Sequence[StreamPeaks],
     if len(first) != len(second) or any(a.events != b.events for a, b in zip(first, second,
                                                                             strict=True)):
         raise ValueError("the two detectors must be judged on the same streams")
-    weights = _resample_weights(len(first), rng, resamples, level)
-    one = np.ones((1, len(first)))
-    point = (_resampled_frr(second, false_accepts_per_hour, one, thresholds)
-             - _resampled_frr(first, false_accepts_per_hour, one, thresholds))[0]
+    # the streams as they are (each once), then the resamples
+    weights = np.vstack([np.ones((1, len(first))),
+                         _resample_weights(len(first), rng, resamples, level)])
     diffs = (_resampled_frr(second, false_accepts_per_hour, weights, thresholds)
              - _resampled_frr(first, false_accepts_per_hour, weights, thresholds))
-    return (float(point), *_percentiles(diffs, level))
+    return (float(diffs[0]), *_percentiles(diffs[1:], level))
 
 
 FA_POINTS = (0.5, 1.0, 2.0, 5.0)  # false accepts an hour the recipes report the FRR at
