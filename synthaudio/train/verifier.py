@@ -19,7 +19,7 @@ clip classifier's heads instead of the detector's: their posteriors (geometric m
 the heads) over the candidate's smoothing windows, averaged as the detector's track is
 (:func:`smoothed_rows_at`). The clip heads (larger, and three of them) tell the words of a
 candidate apart better than the detector's: with them the recipe's cascade misses 56.0% of
-the keywords at 1 false accept an hour against 61.3% (the keywords recipe's README, round
+the keywords at 1 false accept an hour against 61.3% (the keywords recipe's RESULTS.md, round
 12, four seeds).
 """
 
