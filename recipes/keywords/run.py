@@ -294,16 +294,18 @@ def model_name(vocab: str, row: str, features: str) -> str:
     return f"{vocab}-{row}" + ("" if features == FEATURES[0] else f"-{features}")
 
 
-def front_end(kind: str, clip_s: float, head: str | None = None,
+def front_end(kind: str, clip_s: float, head: str | None = None, tune_layers: int = 0,
               ) -> tuple[ModelConfig | HeadConfig, FeatureConfig | EmbeddingConfig]:
     """The model settings and features of a front end (``FEATURES``) for clips of ``clip_s``;
-    ``head``: the embedding head's size as ``--head`` gives it (default ``HEAD``)."""
+    ``head``: the embedding head's size as ``--head`` gives it (default ``HEAD``);
+    ``tune_layers``: the embedding network's top convolutions the head fine-tunes."""
     from synthaudio.train.model import HeadConfig, ModelConfig
 
     if kind == "embedding":
         channels, layers = head_size(head or HEAD)
-        return (HeadConfig(channels=channels, layers=layers, dropout=HEAD_DROPOUT),
-                EmbeddingConfig(clip_s=clip_s))
+        return (HeadConfig(channels=channels, layers=layers, dropout=HEAD_DROPOUT,
+                           tune_layers=tune_layers),
+                EmbeddingConfig(clip_s=clip_s, tune_layers=tune_layers))
     return ModelConfig(**MODEL_SETTINGS), FeatureConfig()
 
 
@@ -382,7 +384,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
     kind = kind or args.features
     window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
-    model_cfg, feats_cfg = front_end(kind, window_s, args.head)
+    model_cfg, feats_cfg = front_end(kind, window_s, args.head, args.tune_layers)
     hop_s = HOP_S[kind]
     t0 = time.perf_counter()
     test_corpus = test_corpus or corpus
@@ -494,7 +496,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             freq_masks=2, max_freq_width=8, time_masks=1, max_time_frac=0.15))
     # the clip classifier's head: a head of its own where its size (--clip-head; log-mel has
     # one network) or its mixup differs from the detector's
-    clip_cfg = front_end(kind, window_s, args.clip_head)[0]
+    clip_cfg = front_end(kind, window_s, args.clip_head, args.tune_layers)[0]
     clip_mixup = args.clip_mixup if args.clip_mixup is not None else args.mixup
 
     def fit(mixup: float, cfg: ModelConfig | HeadConfig = model_cfg, seed_step: int = 0) -> Any:
@@ -905,6 +907,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help=f"clip heads whose posteriors' geometric mean gives the clip scores, "
                         f"seeds seed + {CLIP_SEED_STEP} x k (default {CLIP_HEADS}; --quick: 1); "
                         "the second and later saved as clip_model-K.pt")
+    p.add_argument("--tune-layers", type=int, default=0, metavar="K",
+                   help="fine-tune the speech embedding's top K convolutions (1-5) with every "
+                        "head, from the embedding's own weights at a tenth of the head's "
+                        "learning rate (default 0: the embedding frozen; needs onnx)")
     p.add_argument("--balance", type=float, default=BALANCE,
                    help="class weighting power of the loss (0: none, 1: every class equal)")
     p.add_argument("--epochs", type=int,

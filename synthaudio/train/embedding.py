@@ -12,6 +12,11 @@ windows); the embedding model maps each 76 mel frames (775 ms) to 96 values, eve
 frames: one embedding frame per 80 ms. A clip is padded with ``pad_s`` of silence on both
 sides before embedding (a 1 s clip: 16 frames), so a word at the clip's edge still has whole
 windows over it; a stream is embedded once and cut into windows of a clip's frames.
+
+``tune_layers`` > 0 leaves the network's top convolutions to the classifier, which fine-tunes
+them (:class:`synthaudio.train.model.EmbeddingTop`, initialized from the same file): each
+frame is then the activations those convolutions read, flattened (``feature_dim``), and the
+top maps them to the 96 values. Reading the weights and the inner tensor needs ``onnx``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +41,11 @@ MEL_STEP = 8  # mel frames between embedding windows
 DIM = 96
 FRAME_S = MEL_STEP * MEL_HOP / SAMPLE_RATE  # 0.08 s between embedding frames
 INSTALL_HINT = "pip install 'synthaudio[kws]' (the openwakeword wheel ships the model files)"
+# the shape (channels, height: mel frames, width: mel bands) each of the network's top
+# convolutions reads, the last first: conv 19 (3x1, linear) after a 2x2 max-pooling, 18
+# (3x1), 17 (1x3), 16 (3x1), 15 (1x3); tune_layers k: the input of the k-th from the top
+TOP_SHAPES = ((96, 3, 1), (96, 8, 2), (96, 8, 2), (96, 10, 2), (96, 10, 2))
+TOP_LAYERS = len(TOP_SHAPES)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,9 @@ class EmbeddingConfig:
     # frames minus their speaker's mean frame over the set (train.data.speaker_mean_normalize,
     # which the caller applies: a clip alone has no speaker statistics)
     speaker_mean_norm: bool = False
+    # the network's top convolutions the classifier fine-tunes (0: all frozen; at most
+    # TOP_LAYERS): the frames are the activations they read, flattened
+    tune_layers: int = 0
     sample_rate: int = SAMPLE_RATE  # fixed: the model's rate (load_mono resamples to it)
 
     def __post_init__(self) -> None:
@@ -57,6 +71,9 @@ class EmbeddingConfig:
             raise ValueError(f"pad_s must be within [0, 2] s, got {self.pad_s}")
         if self.clip_s is not None and self.clip_s <= 0:
             raise ValueError(f"clip_s must be > 0, got {self.clip_s}")
+        if not 0 <= self.tune_layers <= TOP_LAYERS:
+            raise ValueError(f"tune_layers must be within [0, {TOP_LAYERS}], got "
+                             f"{self.tune_layers}")
 
 
 def model_files(model: str = PACKAGE) -> tuple[Path, Path]:
@@ -77,6 +94,34 @@ def model_files(model: str = PACKAGE) -> tuple[Path, Path]:
         raise InputError(f"embedding model {model!r}: missing {', '.join(missing)}; "
                          f"{INSTALL_HINT}")
     return files
+
+
+def feature_dim(cfg: EmbeddingConfig) -> int:
+    """Values per frame: 96, or the flattened input of the fine-tuned top."""
+    if not cfg.tune_layers:
+        return DIM
+    channels, height, width = TOP_SHAPES[cfg.tune_layers - 1]
+    return channels * height * width
+
+
+def onnx_module() -> Any:
+    """The ``onnx`` package, which tune_layers needs (to read weights and inner tensors)."""
+    try:
+        import onnx
+    except ImportError:
+        raise InputError("tune_layers needs the onnx package: pip install onnx") from None
+    return onnx
+
+
+def top_convolutions(model: str, tune_layers: int) -> tuple[str, list[tuple[Any, Any]]]:
+    """The name of the tensor the top ``tune_layers`` convolutions of ``model``'s embedding
+    network read, and their (weight, bias or None) arrays, bottom first."""
+    onnx = onnx_module()
+    graph = onnx.load(str(model_files(model)[1])).graph
+    weights = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    convs = [n for n in graph.node if n.op_type == "Conv"][-tune_layers:]
+    return convs[0].input[0], [(weights[n.input[1]], weights[n.input[2]] if len(n.input) > 2
+                                else None) for n in convs]
 
 
 def clip_frames(clip_s: float, pad_s: float) -> int:
@@ -100,23 +145,34 @@ class SpeechEmbedding:
         opts.inter_op_num_threads = 1
         providers = ["CPUExecutionProvider"]
         self._mel = ort.InferenceSession(str(mel_path), opts, providers=providers)
-        self._emb = ort.InferenceSession(str(emb_path), opts, providers=providers)
+        self.dim = feature_dim(self.cfg)
+        emb: Any = str(emb_path)
+        self._output = None  # the network's output; with tune_layers, the top's input
+        if self.cfg.tune_layers:
+            onnx = onnx_module()
+            graph = onnx.load(str(emb_path))
+            name = top_convolutions(self.cfg.model, self.cfg.tune_layers)[0]
+            graph.graph.output.append(onnx.ValueInfoProto(name=name))
+            emb, self._output = graph.SerializeToString(), [name]
+        self._emb = ort.InferenceSession(emb, opts, providers=providers)
 
     def frames(self, audio: np.ndarray) -> np.ndarray:
-        """Embedding frames ``(n, 96)`` of a signal, one per 80 ms; frame ``k`` covers
-        ``[k * 0.08, k * 0.08 + 0.775)`` s. Shorter than 775 ms: no frames."""
+        """Embedding frames ``(n, 96)`` (``(n, feature_dim)`` with ``tune_layers``) of a
+        signal, one per 80 ms; frame ``k`` covers ``[k * 0.08, k * 0.08 + 0.775)`` s. Shorter
+        than 775 ms: no frames."""
         pcm = np.clip(np.asarray(audio, np.float32) * 32767.0, -32768, 32767)
         pcm = np.round(pcm)[None, :]  # the model takes 16-bit sample values as float32
         if pcm.shape[1] < MEL_WINDOW * MEL_HOP:
-            return np.zeros((0, DIM), np.float32)
+            return np.zeros((0, self.dim), np.float32)
         mel = np.squeeze(self._mel.run(None, {"input": pcm})[0], axis=(0, 1))
         mel = mel / 10.0 + 2.0  # openWakeWord's scaling to the TF Hub model's mel range
         starts = range(0, mel.shape[0] - MEL_WINDOW + 1, MEL_STEP)
         out = []
         for i in range(0, len(starts), 512):  # bounded batches for long streams
             batch = np.stack([mel[s:s + MEL_WINDOW] for s in starts[i:i + 512]])
-            out.append(self._emb.run(None, {"input_1": batch[..., None].astype(np.float32)})[0])
-        return np.concatenate(out).reshape(-1, DIM).astype(np.float32)
+            out.append(self._emb.run(self._output,
+                                     {"input_1": batch[..., None].astype(np.float32)})[0])
+        return np.concatenate(out).reshape(-1, self.dim).astype(np.float32)
 
     def clip(self, audio: np.ndarray) -> np.ndarray:
         """Embedding frames of a clip padded with ``pad_s`` of silence on both sides (and,

@@ -127,6 +127,10 @@ class HeadConfig:
     channels: int = 128
     layers: int = 2  # 1-D convolutions (kernel 3) over the frames
     dropout: float = 0.3
+    # the embedding network's top convolutions it fine-tunes (EmbeddingConfig.tune_layers;
+    # 0: none), initialized from ``embedding_model``'s weights
+    tune_layers: int = 0
+    embedding_model: str = "pkg:openwakeword"
     kind: str = "embedding-head"  # how a saved model names its class
 
     def __post_init__(self) -> None:
@@ -148,6 +152,44 @@ def conv_blocks(dim: int, channels: int, layers: int, dropout: float) -> nn.Modu
         for k in range(layers))
 
 
+TOP_LR_SCALE = 0.1  # the fine-tuned top's learning rate, as a fraction of the head's
+
+
+class EmbeddingTop(nn.Module):
+    """The speech-embedding network's top ``tune_layers`` convolutions in torch, for
+    fine-tuning: ``(B, T, feature_dim)`` frames (the flattened activations they read) ->
+    ``(B, T, 96)``, as the ONNX network maps them (each convolution with its batch norm
+    folded in, then LeakyReLU 0.2 and a floor at -0.4; the last linear, after a 2x2
+    max-pooling). Initialized from the ONNX file's weights: fine-tuning starts from the
+    embedding itself."""
+
+    def __init__(self, tune_layers: int, model: str) -> None:
+        from synthaudio.train.embedding import TOP_SHAPES, top_convolutions
+
+        super().__init__()
+        self.shape = TOP_SHAPES[tune_layers - 1]
+        self.convs = nn.ModuleList()
+        for w, b in top_convolutions(model, tune_layers)[1]:  # bottom first
+            height, width = w.shape[2:]  # 3x1 (over mel frames) or 1x3 (bands, padded)
+            conv = nn.Conv2d(w.shape[1], w.shape[0], (height, width),
+                             padding=(0, width // 2), bias=b is not None)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(w.copy()))
+                if conv.bias is not None:  # the last convolution has none
+                    conv.bias.copy_(torch.from_numpy(b.copy()))
+            self.convs.append(conv)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """``(B, T, feature_dim)`` -> ``(B, T, 96)``, each frame on its own."""
+        batch, frames = feats.shape[:2]
+        y = feats.reshape(batch * frames, *self.shape)
+        for conv in self.convs[:-1]:
+            y = torch.clamp(nn.functional.leaky_relu(conv(y), 0.2), min=-0.4)
+        if len(self.convs) > 1:  # the 2x2 max-pooling before the last convolution
+            y = nn.functional.max_pool2d(y, 2)
+        return self.convs[-1](y).reshape(batch, frames, -1)
+
+
 class EmbeddingClassifier(nn.Module):
     """LayerNorm over each frame -> ``layers`` x (Conv1d, BatchNorm, GELU, dropout) -> the
     maximum over each clip's frames -> linear: class logits ``(B, V)``. (BatchNorm's
@@ -156,14 +198,29 @@ class EmbeddingClassifier(nn.Module):
     def __init__(self, cfg: HeadConfig, n_classes: int) -> None:
         super().__init__()
         self.cfg = cfg
+        self.top = EmbeddingTop(cfg.tune_layers, cfg.embedding_model) if cfg.tune_layers else None
         self.norm = nn.LayerNorm(cfg.dim)
         self.convs = conv_blocks(cfg.dim, cfg.channels, cfg.layers, cfg.dropout)
         self.out = nn.Linear(cfg.channels, n_classes)
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]] | None:
+        """The optimizer's parameter groups where the embedding's top is fine-tuned: the top
+        at ``TOP_LR_SCALE`` of the head's learning rate and without weight decay (which would
+        pull the trained weights towards zero, not towards where they start); None: one
+        group (no top)."""
+        if self.top is None:
+            return None
+        top = set(map(id, self.top.parameters()))
+        return [{"params": [q for q in self.parameters() if id(q) not in top], "lr": lr},
+                {"params": list(self.top.parameters()), "lr": lr * TOP_LR_SCALE,
+                 "weight_decay": 0.0}]
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``feats`` ``(B, T, dim)`` zero-padded after each clip's ``lengths`` frames."""
         valid = torch.arange(feats.shape[1])[None, :] < lengths[:, None]  # (B, T)
         mask = valid[:, None, :].to(feats.dtype)
+        if self.top is not None:
+            feats = self.top(feats)
         y = self.norm(feats).transpose(1, 2) * mask  # (B, dim, T)
         for block in self.convs:  # padding stays zero: a clip's scores ignore its batch
             y = block(y) * mask

@@ -197,9 +197,12 @@ def fit_epochs(model: torch.nn.Module, feats: Sequence[np.ndarray], lengths: Seq
     ``batch_loss(features, lengths, indices)`` is the loss of one padded batch. Returns the
     history and the best epoch (1-based)."""
     steps_per_epoch = len(length_batches(lengths, cfg.max_batch_frames, cfg.max_batch))
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = getattr(model, "param_groups", lambda lr: None)(cfg.lr)  # or one group
+    opt = torch.optim.AdamW(model.parameters() if groups is None else groups, lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
+        opt, max_lr=cfg.lr if groups is None else [g["lr"] for g in groups],
+        total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
     best_key = (math.inf, math.inf)
     best_state: dict[str, Any] = {}
     history: list[EpochStats] = []

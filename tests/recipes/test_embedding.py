@@ -16,10 +16,12 @@ from synthaudio.train.embedding import (
     FRAME_S,
     MEL_HOP,
     SAMPLE_RATE,
+    TOP_LAYERS,
     EmbeddingConfig,
     SpeechEmbedding,
     clip_frames,
     embedding_features,
+    feature_dim,
     model_files,
 )
 
@@ -97,6 +99,90 @@ def test_features_of_files_resample_and_match_in_workers(tmp_path: Path) -> None
     near = np.linalg.norm(at_8k - one[0])
     far = np.linalg.norm(at_8k - one[40])
     assert near < far
+
+
+@needs_model
+def test_fine_tuned_top_starts_as_the_onnx_network() -> None:
+    """With tune_layers k, the frames are the activations the network's top k convolutions
+    read, and the torch top maps them to the embedding the ONNX network gives, on real
+    speech; every k, every frame."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from synthaudio.train.model import EmbeddingTop
+
+    audio, rate = sf.read(REAL / "cards-004.wav", dtype="float32")
+    assert rate == SAMPLE_RATE
+    frozen = SpeechEmbedding().clip(audio)
+    assert frozen.shape[0] > 16 and np.abs(frozen).max() > 10
+    dims = []
+    for k in range(1, TOP_LAYERS + 1):
+        cfg = EmbeddingConfig(tune_layers=k)
+        lower = SpeechEmbedding(cfg).clip(audio)
+        dims.append(lower.shape[1])
+        assert lower.shape == (frozen.shape[0], feature_dim(cfg))
+        top = EmbeddingTop(k, cfg.model).eval()
+        with torch.no_grad():
+            mapped = top(torch.from_numpy(lower)[None])[0].numpy()
+        np.testing.assert_allclose(mapped, frozen, atol=1e-4, rtol=1e-5)
+    assert dims == [288, 1536, 1536, 1920, 1920]
+    assert feature_dim(EmbeddingConfig()) == DIM
+    with pytest.raises(ValueError, match=r"tune_layers must be within \[0, 5\]"):
+        EmbeddingConfig(tune_layers=TOP_LAYERS + 1)
+
+
+@needs_model
+def test_tune_layers_without_onnx_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    with pytest.raises(InputError, match="tune_layers needs the onnx package"):
+        SpeechEmbedding(EmbeddingConfig(tune_layers=2))
+
+
+@needs_model
+def test_head_fine_tunes_the_top_slower_and_round_trips(tmp_path: Path) -> None:
+    """The top trains (its weights move from the ONNX file's), at a tenth of the head's
+    learning rate and without weight decay; the saved model carries it."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from synthaudio.train.classifier import (
+        load_classifier,
+        posteriors,
+        save_classifier,
+        train_classifier,
+    )
+    from synthaudio.train.model import TOP_LR_SCALE, EmbeddingClassifier, HeadConfig
+    from synthaudio.train.trainer import TrainConfig
+
+    rng = np.random.default_rng(5)
+    labels = ["_unknown_", "yes"]
+    dim = feature_dim(EmbeddingConfig(tune_layers=1))
+    centres = rng.standard_normal((2, dim)).astype(np.float32)
+    ys = rng.integers(0, 2, 120)
+    feats = [(centres[y] + rng.standard_normal((4, dim))).astype(np.float32) for y in ys]
+    head = HeadConfig(channels=16, tune_layers=1)
+    model = EmbeddingClassifier(head, 2)
+    assert model.top is not None
+    groups = model.param_groups(1e-3)
+    assert groups is not None and groups[1]["lr"] == pytest.approx(1e-3 * TOP_LR_SCALE)
+    assert groups[1]["weight_decay"] == 0.0 and "weight_decay" not in groups[0]
+    assert {id(q) for g in groups for q in g["params"]} == {id(q) for q in model.parameters()}
+    assert EmbeddingClassifier(HeadConfig(), 2).param_groups(1e-3) is None  # frozen: one group
+    start = model.top.convs[0].weight.detach().clone()
+    cfg = TrainConfig(epochs=3, max_batch=32, max_batch_frames=32 * 4, spec_augment=None,
+                      threads=1)
+    result = train_classifier(feats[:90], [labels[y] for y in ys[:90]], feats[90:],
+                              [labels[y] for y in ys[90:]], labels, head, cfg,
+                              log=lambda line: None)
+    assert result.model.top is not None
+    moved = (result.model.top.convs[0].weight.detach() - start).abs().max().item()
+    assert 0 < moved < 0.1 * start.abs().max().item()
+    save_classifier(tmp_path / "m.pt", result, EmbeddingConfig(tune_layers=1))
+    loaded, _, feats_cfg = load_classifier(tmp_path / "m.pt")
+    assert feats_cfg == EmbeddingConfig(tune_layers=1)
+    np.testing.assert_array_equal(posteriors(loaded, feats[90:]),
+                                  posteriors(result.model, feats[90:]))
+    assert torch.equal(loaded.top.convs[0].weight, result.model.top.convs[0].weight)
 
 
 def test_head_ignores_batch_padding_and_class_weights() -> None:
