@@ -303,9 +303,9 @@ def front_end(kind: str, clip_s: float, head: str | None = None, tune_layers: in
 
     if kind == "embedding":
         channels, layers = head_size(head or HEAD)
+        feats = EmbeddingConfig(clip_s=clip_s, tune_layers=tune_layers)
         return (HeadConfig(channels=channels, layers=layers, dropout=HEAD_DROPOUT,
-                           tune_layers=tune_layers),
-                EmbeddingConfig(clip_s=clip_s, tune_layers=tune_layers))
+                           tune_layers=tune_layers, embedding_model=feats.model), feats)
     return ModelConfig(**MODEL_SETTINGS), FeatureConfig()
 
 

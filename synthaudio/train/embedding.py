@@ -113,15 +113,20 @@ def onnx_module() -> Any:
     return onnx
 
 
-def top_convolutions(model: str, tune_layers: int) -> tuple[str, list[tuple[Any, Any]]]:
-    """The name of the tensor the top ``tune_layers`` convolutions of ``model``'s embedding
-    network read, and their (weight, bias or None) arrays, bottom first."""
+def top_nodes(graph: Any, tune_layers: int) -> list[Any]:
+    """The top ``tune_layers`` convolution nodes of an embedding network's ONNX graph, bottom
+    first (the first one's ``input[0]`` is the tensor they read)."""
+    return [n for n in graph.node if n.op_type == "Conv"][-tune_layers:]
+
+
+def top_convolutions(model: str, tune_layers: int) -> list[tuple[Any, Any]]:
+    """The (weight, bias or None) arrays of the top ``tune_layers`` convolutions of
+    ``model``'s embedding network, bottom first."""
     onnx = onnx_module()
     graph = onnx.load(str(model_files(model)[1])).graph
     weights = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
-    convs = [n for n in graph.node if n.op_type == "Conv"][-tune_layers:]
-    return convs[0].input[0], [(weights[n.input[1]], weights[n.input[2]] if len(n.input) > 2
-                                else None) for n in convs]
+    return [(weights[n.input[1]], weights[n.input[2]] if len(n.input) > 2 else None)
+            for n in top_nodes(graph, tune_layers)]
 
 
 def clip_frames(clip_s: float, pad_s: float) -> int:
@@ -151,7 +156,7 @@ class SpeechEmbedding:
         if self.cfg.tune_layers:
             onnx = onnx_module()
             graph = onnx.load(str(emb_path))
-            name = top_convolutions(self.cfg.model, self.cfg.tune_layers)[0]
+            name = top_nodes(graph.graph, self.cfg.tune_layers)[0].input[0]
             graph.graph.output.append(onnx.ValueInfoProto(name=name))
             emb, self._output = graph.SerializeToString(), [name]
         self._emb = ort.InferenceSession(emb, opts, providers=providers)

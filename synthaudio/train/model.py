@@ -169,7 +169,7 @@ class EmbeddingTop(nn.Module):
         super().__init__()
         self.shape = TOP_SHAPES[tune_layers - 1]
         self.convs = nn.ModuleList()
-        for w, b in top_convolutions(model, tune_layers)[1]:  # bottom first
+        for w, b in top_convolutions(model, tune_layers):  # bottom first
             height, width = w.shape[2:]  # 3x1 (over mel frames) or 1x3 (bands, padded)
             conv = nn.Conv2d(w.shape[1], w.shape[0], (height, width),
                              padding=(0, width // 2), bias=b is not None)
