@@ -17,7 +17,8 @@ STREAMS its streams corpus (``...-streams``). For each front end and seed:
   of the streams corpus's first 16 streams (every positive window, every 2nd negative one,
   labelled as the recipe's detector labels them); scored on CORPUS's test streams as the
   recipe scores its detector's head alone (trailing mean over 3 windows, 1 s refractory):
-  false rejects at 0.5 / 1 / 2 / 5 false accepts an hour.
+  false rejects at 0.5 / 1 / 2 / 5 false accepts an hour, and Whisper's less the
+  embedding's with its 95% paired bootstrap interval (``frr_difference``).
 
 Whisper's encoder is attention over its whole input, so a word's frames depend on what is
 said around it: the script encodes clips as it encodes streams, joined with 0.52 s gaps (a
@@ -42,23 +43,33 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+import run as recipe  # noqa: E402  (the recipe's vocabulary and detector settings)
 from real_test import real_clips  # noqa: E402
 from streaming import run_script, window_labels  # noqa: E402
 
-from synthaudio.evaluate.kws import det_curve, event_scores, frr_at, judge_stream  # noqa: E402
+from synthaudio.evaluate.kws import (  # noqa: E402
+    FA_POINTS,
+    StreamPeaks,
+    clip_scores,
+    det_curve,
+    event_scores,
+    frr_at,
+    frr_difference,
+    judge_stream,
+)
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.detect import smooth_scores  # noqa: E402
 from synthaudio.train.features import load_mono  # noqa: E402
 
 RATE = 16000
-TARGETS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+TARGETS = tuple(recipe.VOCABS["commands10"])
 LABELS = (*TARGETS, "_unknown_", "_silence_")
 HOP_S, WINDOW_S, PAD_S, GAP_S = 0.08, 1.0, 0.5, 0.52  # clip to clip: 19 frames of 80 ms
 CHUNK_S, CHUNK_HOP_S = 30.0, 27.92  # stream encodes: 2.08 s of overlap, a whole 80 ms hops
 FRAMES = 25  # 80 ms frames of a window: 0.5 + 1 + 0.5 s
 POOL = 4  # Whisper's 20 ms frames per 80 ms frame
-TRAIN_STREAMS = 16
-FA_POINTS = (0.5, 1.0, 2.0, 5.0)
+TRAIN_STREAMS = recipe.STREAM_TRAIN * 2 // 3  # the recipe's training third: 16
+FRONT_ENDS = ("embedding", "whisper")
 
 
 class WhisperFrames:
@@ -182,11 +193,12 @@ def train_head(x: np.ndarray, y: np.ndarray, dev_x: np.ndarray, dev_y: np.ndarra
     return posteriors
 
 
-def clip_scores(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    recalls = [float(np.mean(pred[y == c] == c)) for c in sorted(set(y.tolist()))]
-    targets = y < len(TARGETS)
-    return {"balanced": round(float(np.mean(recalls)), 4),
-            "target_recall": round(float(np.mean(pred[targets] == y[targets])), 4)}
+def scored(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Balanced accuracy and target recall (``synthaudio.evaluate.kws.clip_scores``) of
+    predicted class indices against the true ones."""
+    s = clip_scores([LABELS[i] for i in y], [LABELS[i] for i in pred])
+    return {"balanced": round(s["balanced_accuracy"], 4),
+            "target_recall": round(s["target_recall"], 4)}
 
 
 def front_end(name: str, paths: dict[str, list[Path]]
@@ -224,14 +236,15 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     train_streams = streams(args.stream_corpus, TRAIN_STREAMS)
     test_streams = streams(args.corpus, None)
     results: dict[str, Any] = {}
-    for front in ("embedding", "whisper"):
+    judged_by: dict[tuple[str, int], list[StreamPeaks]] = {}
+    for front in FRONT_ENDS:
         t0 = time.process_time()
         feats, windows = front_end(front, paths)
         train_w, train_y = [], []
         for p, events, _ in train_streams:
             ws = windows(p)
             for k, label in enumerate(window_labels(len(ws), HOP_S, WINDOW_S, events, LABELS)):
-                if label is None or (label == "_unknown_" and k % 2):
+                if label is None or (label == "_unknown_" and k % recipe.NEGATIVE_EVERY):
                     continue
                 train_w.append(ws[k])
                 train_y.append(LABELS.index(label))
@@ -245,19 +258,29 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             run: dict[str, Any] = {"seed": seed}
             head = train_head(feats["train"], ys["train"], feats["dev"], ys["dev"], seed, 40)
             for s in ("test", "real") if "real" in paths else ("test",):
-                run[f"clips_{s}"] = clip_scores(head(feats[s]).argmax(1), ys[s])
+                run[f"clips_{s}"] = scored(head(feats[s]).argmax(1), ys[s])
             det = train_head(np.concatenate([feats["train"], np.stack(train_w)]),
                              np.concatenate([ys["train"], train_y]), feats["dev"], ys["dev"],
                              seed, 30)
-            judged = [judge_stream(smooth_scores(det(np.stack(ws)), 3), LABELS, HOP_S, WINDOW_S,
-                                   [ev for ev in events if ev[0] in LABELS], dur, 1.0)
+            judged = [judge_stream(smooth_scores(det(np.stack(ws)), recipe.SMOOTH_FRAMES),
+                                   LABELS, HOP_S, WINDOW_S,
+                                   [ev for ev in events if ev[0] in LABELS], dur,
+                                   recipe.REFRACTORY_S)
                       for ws, events, dur in test_w]
+            judged_by[front, seed] = judged
             curve = det_curve(event_scores(judged), judged)
             run["streams_frr"] = {str(fa): round(frr_at(curve, fa).false_reject_rate, 4)
                                   for fa in FA_POINTS}
             runs.append(run)
             print(front, json.dumps(run), file=sys.stderr, flush=True)
         results[front] = {"feature_cpu_s": round(cpu_s, 1), "runs": runs}
+    # Whisper's FRR less the embedding's, on the same streams, with its 95% paired bootstrap
+    # interval (the streams drawn again, the same draws for both)
+    results["whisper_less_embedding"] = {
+        str(seed): {str(fa): [round(v, 4) for v in frr_difference(
+            judged_by["embedding", seed], judged_by["whisper", seed], fa,
+            np.random.default_rng(seed))] for fa in FA_POINTS}
+        for seed in args.seeds}
     results["keywords"] = sum(len([e for e in ev if e[0] in TARGETS]) for _, ev, _ in test_streams)
     return results
 
