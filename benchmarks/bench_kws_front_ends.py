@@ -47,6 +47,7 @@ import run as recipe  # noqa: E402  (the recipe's vocabulary and detector settin
 from real_test import real_clips  # noqa: E402
 from streaming import run_script, window_labels  # noqa: E402
 
+from synthaudio.errors import InputError  # noqa: E402
 from synthaudio.evaluate.kws import (  # noqa: E402
     FA_POINTS,
     StreamPeaks,
@@ -76,7 +77,6 @@ class WhisperFrames:
     """Whisper tiny.en's encoder output, averaged to 80 ms frames ``(n, 384)``."""
 
     def __init__(self) -> None:
-        from synthaudio.errors import InputError
         from synthaudio.evaluate.asr import BUNDLED_WHISPER, resolve_whisper_model
 
         try:
@@ -223,6 +223,10 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
                  and r.extra.get("kind") not in ("background", "stream")]
              for s in ("train", "dev", "test")}
     paths = {s: [args.corpus / r.audio for r in rs] for s, rs in clips.items()}
+    other = {str(r.extra.get("label")) for rs in clips.values() for r in rs} - set(LABELS)
+    if other:
+        raise InputError(f"{args.corpus}: labels {sorted(other)} are not the commands10 "
+                         "vocabulary's (make the corpus with run.py --vocab commands10)")
     ys = {s: np.array([LABELS.index(str(r.extra["label"])) for r in rs]) for s, rs in clips.items()}
     if args.real_test:
         real = real_clips(args.real_test, LABELS, args.work, WINDOW_S)
