@@ -60,12 +60,13 @@ from synthaudio.evaluate.kws import (  # noqa: E402
 )
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.detect import smooth_scores  # noqa: E402
+from synthaudio.train.embedding import FRAME_S, window_count  # noqa: E402
 from synthaudio.train.features import load_mono  # noqa: E402
 
 RATE = 16000
 TARGETS = tuple(recipe.VOCABS["commands10"])
 LABELS = (*TARGETS, "_unknown_", "_silence_")
-HOP_S, WINDOW_S, PAD_S, GAP_S = 0.08, 1.0, 0.5, 0.52  # clip to clip: 19 frames of 80 ms
+HOP_S, WINDOW_S, PAD_S, GAP_S = FRAME_S, 1.0, 0.5, 0.52  # clip to clip: 19 frames of 80 ms
 CHUNK_S, CHUNK_HOP_S = 30.0, 27.92  # stream encodes: 2.08 s of overlap, a whole 80 ms hops
 FRAMES = 25  # 80 ms frames of a window: 0.5 + 1 + 0.5 s
 POOL = 4  # Whisper's 20 ms frames per 80 ms frame
@@ -136,7 +137,7 @@ def whisper_stream_windows(enc: WhisperFrames, audio: np.ndarray) -> list[np.nda
     frames from the first 30 s encode that holds them whole."""
     x = np.concatenate([np.zeros(round(PAD_S * RATE), np.float32), audio,
                         np.zeros(round(PAD_S * RATE), np.float32)])
-    count = max(1, int(np.floor((len(audio) / RATE - WINDOW_S) / HOP_S)) + 1)
+    count = window_count(len(audio), WINDOW_S)  # the embedding's windows, one for one
     out: list[np.ndarray | None] = [None] * count
     chunk, hop, start = round(CHUNK_S * RATE), round(CHUNK_HOP_S * RATE), 0
     while True:

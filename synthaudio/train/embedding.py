@@ -135,6 +135,12 @@ def clip_frames(clip_s: float, pad_s: float) -> int:
     return max(0, (mel - MEL_WINDOW) // MEL_STEP + 1)
 
 
+def window_count(num_samples: int, clip_s: float) -> int:
+    """Windows of ``clip_s`` at each 80 ms step of a 16 kHz signal of ``num_samples`` (at
+    least one: a signal shorter than a window is one window)."""
+    return max(1, int(np.floor((num_samples / SAMPLE_RATE - clip_s) / FRAME_S)) + 1)
+
+
 class SpeechEmbedding:
     """The two ONNX sessions (single-threaded: deterministic, and a worker per core)."""
 
@@ -195,7 +201,7 @@ class SpeechEmbedding:
         pad = np.zeros(round(self.cfg.pad_s * SAMPLE_RATE), np.float32)
         frames = self.frames(np.concatenate([pad, np.asarray(audio, np.float32), pad]))
         n = clip_frames(clip_s, self.cfg.pad_s)
-        count = max(1, int(np.floor((len(audio) / SAMPLE_RATE - clip_s) / FRAME_S)) + 1)
+        count = window_count(len(audio), clip_s)
         return [frames[k:k + n] for k in range(min(count, max(1, len(frames) - n + 1)))]
 
 
