@@ -21,11 +21,14 @@ STREAMS its streams corpus (``...-streams``). For each front end and seed:
   embedding's with its 95% paired bootstrap interval (``frr_difference``).
 
 Whisper's encoder is attention over its whole input, so a word's frames depend on what is
-said around it: the script encodes clips as it encodes streams, joined with 0.52 s gaps (a
-split's clips in a seeded order) into 30 s windows, and streams in 30 s windows that overlap
-by 2.08 s; its 20 ms frames are averaged four by four to the embedding's 80 ms. A window
-covers its 1 s clip and 0.5 s on each side (25 frames), as the embedding's clip
-features do. This is a comparison, not the recipe's models: no mixup, views, word vectors or
+said around it: clips are encoded as streams are, joined with 0.52 s gaps (a split's clips
+in a seeded order) into 30 s encodes, and streams in 30 s encodes that overlap by 2.08 s;
+its 20 ms frames are averaged four by four to the embedding's 80 ms. A window covers its
+1 s clip and 0.5 s on each side (25 frames), as the embedding's clip features do. Since
+round 18 this is the library's front end (``synthaudio.train.whisper_frames``, the
+recipe's ``--features whisper``); round 17's figures came from this script's own copy of
+it, whose encodes of clips ended with a gap and drew the clips' order otherwise.
+This is a comparison, not the recipe's models: no mixup, views, word vectors or
 cascade, so its figures compare the two front ends with each other, not with the recipe's.
 """
 
@@ -60,96 +63,20 @@ from synthaudio.evaluate.kws import (  # noqa: E402
 )
 from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.detect import smooth_scores  # noqa: E402
-from synthaudio.train.embedding import FRAME_S, window_count  # noqa: E402
+from synthaudio.train.embedding import FRAME_S  # noqa: E402
 from synthaudio.train.features import load_mono  # noqa: E402
 
 RATE = 16000
 TARGETS = tuple(recipe.VOCABS["commands10"])
 LABELS = (*TARGETS, "_unknown_", "_silence_")
-HOP_S, WINDOW_S, PAD_S, GAP_S = FRAME_S, 1.0, 0.5, 0.52  # clip to clip: 19 frames of 80 ms
-CHUNK_S, CHUNK_HOP_S = 30.0, 27.92  # stream encodes: 2.08 s of overlap, a whole 80 ms hops
-FRAMES = 25  # 80 ms frames of a window: 0.5 + 1 + 0.5 s
-POOL = 4  # Whisper's 20 ms frames per 80 ms frame
+HOP_S, WINDOW_S = FRAME_S, 1.0
 TRAIN_STREAMS = recipe.STREAM_TRAIN * 2 // 3  # the recipe's training third: 16
 FRONT_ENDS = ("embedding", "whisper")
-
-
-class WhisperFrames:
-    """Whisper tiny.en's encoder output, averaged to 80 ms frames ``(n, 384)``."""
-
-    def __init__(self) -> None:
-        from synthaudio.evaluate.asr import BUNDLED_WHISPER, resolve_whisper_model
-
-        try:
-            import ctranslate2
-            from faster_whisper.feature_extractor import FeatureExtractor
-        except ImportError:
-            raise InputError("the Whisper front end needs the whisper extra: "
-                             "pip install -e '.[keywords,whisper]'") from None
-
-        self._ct2 = ctranslate2
-        self._model = ctranslate2.models.Whisper(resolve_whisper_model(BUNDLED_WHISPER),
-                                                 device="cpu", compute_type="int8",
-                                                 intra_threads=1)
-        self._mel = FeatureExtractor(feature_size=80)
-
-    def encode(self, audio: np.ndarray) -> np.ndarray:
-        """At most 30 s of 16 kHz audio -> ``(len // 1280, 384)`` frames of 80 ms."""
-        mel = self._mel(audio, padding=0)[:, :len(audio) // 160][None].astype(np.float32)
-        out = np.array(self._model.encode(self._ct2.StorageView.from_array(
-            np.ascontiguousarray(mel)), to_cpu=True))[0]
-        n = out.shape[0] // POOL
-        return np.asarray(out[:n * POOL].reshape(n, POOL, -1).mean(axis=1), np.float32)
 
 
 def one_second(path: Path) -> np.ndarray:
     audio = load_mono(path, RATE)[:RATE]
     return np.concatenate([audio, np.zeros(RATE - len(audio), np.float32)])
-
-
-def encode_joined(enc: WhisperFrames, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The 25 frames of each 1 s clip of ``audios`` from one encode of them joined with
-    ``GAP_S`` of silence (and ``PAD_S`` at the ends)."""
-    pad = np.zeros(round(PAD_S * RATE), np.float32)
-    gap = np.zeros(round(GAP_S * RATE), np.float32)
-    frames = enc.encode(np.concatenate([pad, *(x for a in audios for x in (a, gap)), pad]))
-    step = round((WINDOW_S + GAP_S) / HOP_S)  # 80 ms frames from one clip to the next
-    assert abs(step * HOP_S - WINDOW_S - GAP_S) < 1e-9, "clips must start on the frame grid"
-    return [frames[m * step:m * step + FRAMES] for m in range(len(audios))]
-
-
-def whisper_clip_features(enc: WhisperFrames, paths: Sequence[Path], seed: int
-                          ) -> list[np.ndarray]:
-    """Each clip's 25 frames, the clips joined in a seeded order into 30 s encodes."""
-    per_encode = int((CHUNK_S - 3 * PAD_S - WINDOW_S) / (WINDOW_S + GAP_S)) + 1
-    order = np.random.default_rng(seed).permutation(len(paths))
-    out: list[np.ndarray] = [np.empty(0)] * len(paths)
-    for at in range(0, len(order), per_encode):
-        idx = order[at:at + per_encode]
-        for i, f in zip(idx, encode_joined(enc, [one_second(paths[i]) for i in idx]),
-                        strict=True):
-            out[i] = f
-    return out
-
-
-def whisper_stream_windows(enc: WhisperFrames, audio: np.ndarray) -> list[np.ndarray]:
-    """Window ``k`` (the clip ``[k * 0.08, k * 0.08 + 1)`` s with 0.5 s each side): its 25
-    frames from the first 30 s encode that holds them whole."""
-    x = np.concatenate([np.zeros(round(PAD_S * RATE), np.float32), audio,
-                        np.zeros(round(PAD_S * RATE), np.float32)])
-    count = window_count(len(audio), WINDOW_S)  # the embedding's windows, one for one
-    out: list[np.ndarray | None] = [None] * count
-    chunk, hop, start = round(CHUNK_S * RATE), round(CHUNK_HOP_S * RATE), 0
-    while True:
-        frames = enc.encode(x[start:start + chunk])
-        first = round(start / (HOP_S * RATE))
-        for k in range(first, min(count, first + len(frames) - FRAMES + 1)):
-            if out[k] is None:
-                out[k] = frames[k - first:k - first + FRAMES]
-        if start + chunk >= len(x):
-            break
-        start += hop
-    return [w if w is not None else np.zeros((FRAMES, 384), np.float32) for w in out]
 
 
 def train_head(x: np.ndarray, y: np.ndarray, dev_x: np.ndarray, dev_y: np.ndarray,
@@ -212,10 +139,13 @@ def front_end(name: str, paths: dict[str, list[Path]]
         emb = SpeechEmbedding(EmbeddingConfig())
         feats = {s: np.stack([emb.clip(one_second(p)) for p in ps]) for s, ps in paths.items()}
         return feats, lambda p: emb.stream_windows(load_mono(p, RATE), WINDOW_S)
-    enc = WhisperFrames()
-    feats = {s: np.stack(whisper_clip_features(enc, ps, seed=k))
-             for k, (s, ps) in enumerate(paths.items())}
-    return feats, lambda p: whisper_stream_windows(enc, load_mono(p, RATE))
+    from synthaudio.train.frontends import clip_features
+    from synthaudio.train.whisper_frames import WhisperConfig, shared_whisper
+
+    cfg = WhisperConfig(clip_s=WINDOW_S)
+    enc = shared_whisper(cfg)
+    feats = {s: np.stack(clip_features(ps, cfg, seed=k)) for k, (s, ps) in enumerate(paths.items())}
+    return feats, lambda p: enc.stream_windows(load_mono(p, RATE), WINDOW_S)
 
 
 def compare(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,24 +5,22 @@
         [--cache DIR] [--candidates 0.1,0.2,0.3,0.5] [--weights 0.5] [--heads detector,clip]
         [--fa-per-hour 1] [--baseline MODEL] [--json FILE]
 
-MODEL: a keywords recipe's ``model.pt`` with ``word_classifier.npz`` beside it. Stage 1,
-the head over the speech embedding every 80 ms, proposes the peaks above a candidate
-threshold; stage 2 (``synthaudio.train.verifier``) scores each candidate's 1.5 s by
-EfficientWord-Net word vectors and the regression, fused with the head's posteriors
-(the word vectors' share ``--weights``): the detector head's smoothed row there, or the
-clip heads' posteriors over the candidate's smoothing windows (``--heads``; the clip heads
-the model's settings name, else ``clip_model.pt``, ``clip_model-K.pt`` beside it). For
-every candidate threshold, weight and head side: the
-FRR at 0.5 / 1 / 2 / 5 FA/h of the test streams (the DET curve over the second
-threshold), the pooled second threshold chosen on the dev streams (the last third of
-``--stream-corpus``'s streams, and every stream of ``--dev-streams``) and what it gives
-on the test streams, and the CPU the word vectors took an hour of audio. Each FRR comes
-with its 95% bootstrap interval over the test streams, and each cascade's difference from
-the head alone with a paired one; ``--baseline`` scores a second
-model of the same labels the same way and gives each FRR's difference from the
-baseline's with a paired interval (``synthaudio.evaluate.kws.frr_difference``): two
-models on the same hour of streams differ less by chance than their two intervals say.
-"""
+MODEL: a keywords recipe's ``model.pt`` with ``word_classifier.npz`` beside it. Stage 1, the
+head over the speech embedding (or Whisper's frames) every 80 ms, proposes the peaks above a
+candidate threshold; stage 2 (``synthaudio.train.verifier``) scores each candidate's 1.5 s
+by EfficientWord-Net word vectors and the regression, fused with the head's posteriors (the
+word vectors' share ``--weights``): the detector head's smoothed row there, or the clip
+heads' posteriors over the candidate's smoothing windows (``--heads``; the clip heads the
+model's settings name, else ``clip_model.pt``, ``clip_model-K.pt`` beside it). For every
+candidate threshold, weight and head side: the FRR at 0.5 / 1 / 2 / 5 FA/h of the test
+streams (the DET curve over the second threshold), the pooled second threshold chosen on the
+dev streams (the last third of ``--stream-corpus``'s streams, and every stream of
+``--dev-streams``) and what it gives on the test streams, and the CPU the word vectors took
+an hour of audio. Each FRR comes with its 95% bootstrap interval over the test streams, and
+each cascade's difference from the head alone with a paired one; ``--baseline`` scores a
+second model of the same labels the same way and gives each FRR's difference from the
+baseline's with a paired interval (``synthaudio.evaluate.kws.frr_difference``): two models
+on the same hour of streams differ less by chance than their two intervals say. """
 
 from __future__ import annotations
 
@@ -181,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--dev-streams", type=Path, action="append", default=[], metavar="DIR",
                    help="a streams corpus all of whose streams are dev streams too "
                         "(the recipe's --dev-streams corpus; repeatable)")
-    p.add_argument("--cache", type=Path, help="the recipe's OUT/cache/embedding")
+    p.add_argument("--cache", type=Path,
+                   help="the recipe's OUT/cache/<features> (embedding, whisper)")
     p.add_argument("--word-classifier", type=Path, help=f"default: {WORD_CLASSIFIER} beside MODEL "
                    "(a --baseline model's: always its own)")
     p.add_argument("--candidates", default="0.1,0.2,0.3,0.5",

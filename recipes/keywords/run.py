@@ -2,12 +2,13 @@
 """Keyword spotting trained on synthetic speech only: corpus, classifier, accuracy, DET.
 
     python recipes/keywords/run.py [--vocab words30|commands10|wake] [--quick] [--ablation]
-                                   [--features embedding|log-mel] [--real-test DIR]
+                                   [--features embedding|whisper|log-mel] [--real-test DIR]
                                    [--out out/keywords]
 
 Stages: derive the keywords config from recipes/keywords/keywords.yaml (targets from
 --vocab) and generate it with ``synthaudio keywords`` under OUT/corpora/; features: a frozen
-speech embedding trained on real speech (synthaudio.train.embedding; default) or log-mel;
+speech embedding trained on real speech (synthaudio.train.embedding; default), Whisper
+tiny.en's encoder, frozen too (synthaudio.train.whisper_frames), or log-mel;
 train a small clip classifier (synthaudio.train.classifier) on the train split; score the
 test split (accuracy, hard-negative false accepts), the test streams (false accepts per
 hour, a DET curve, the false-reject rate at --fa-per-hour) and real recordings
@@ -47,16 +48,20 @@ from synthaudio.io.metadata import iter_metadata
 from synthaudio.pipelines.generate.config import with_rir_bank, with_sources_from
 from synthaudio.pipelines.keywords.config import KeywordsConfig, load_keywords_config
 from synthaudio.pipelines.keywords.pipeline import make_keywords
-from synthaudio.train.data import Utterance, compute_features, kaldi_dir_utterances
+from synthaudio.train.data import kaldi_dir_utterances
 from synthaudio.train.detect import per_keyword_thresholds
-from synthaudio.train.embedding import (
-    FRAME_S,
-    EmbeddingConfig,
-    embedding_features,
-    model_files,
-    shared_embedding,
-)
+from synthaudio.train.embedding import FRAME_S, EmbeddingConfig
 from synthaudio.train.features import FeatureConfig, load_mono, log_mel
+from synthaudio.train.frontends import (
+    FrameConfig,
+    FrontEndConfig,
+    check_installed,
+    clip_features,
+    frame_dim,
+    is_frames,
+    stream_windows,
+)
+from synthaudio.train.whisper_frames import WhisperConfig
 
 if TYPE_CHECKING:  # torch-backed: imported where a model is trained
     from synthaudio.train.model import HeadConfig, ModelConfig
@@ -74,12 +79,14 @@ from streaming import (  # noqa: E402
     joined_streams,
     judge_cascade,
     model_label,
+    pack_windows,
     pooled_on_test,
     real_false_accepts,
     score_cascade,
     score_streams,
     stream_features,
     training_windows,
+    unpack_windows,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,14 +109,15 @@ ROWS = {"full": "all engines, hard negatives", "no-hard": "without hard negative
         "other-features": "the other front end"}  # the full row's corpus, other features
 QUICK = {"speakers": 12, "positives": 16, "epochs": 8, "batch": 16, "streams": 1,
          "stream_s": 30, "stream_train": 3}
-FEATURES = ("embedding", "log-mel")
+FEATURES = ("embedding", "log-mel", "whisper")
 # --quick's epochs per front end: a network learning from log-mel frames from scratch needs
 # more passes over the smoke corpus's 264 examples than a head over a trained embedding (at
 # 8 its dev loss falls 22% by epoch 6, but on 26 dev clips the lowest error is epoch 1's)
-QUICK_EPOCHS = {"embedding": QUICK["epochs"], "log-mel": 12}
-EPOCHS = {"embedding": 40, "log-mel": 20}
-BATCH = {"embedding": 64, "log-mel": 32}  # log-mel: some 2,000 updates in a default run
-HOP_S = {"embedding": FRAME_S, "log-mel": 0.1}  # stream windows: every 80 / 100 ms
+# Whisper's frozen frames take the embedding's head, epochs and 80 ms windows
+QUICK_EPOCHS = {"embedding": QUICK["epochs"], "whisper": QUICK["epochs"], "log-mel": 12}
+EPOCHS = {"embedding": 40, "whisper": 40, "log-mel": 20}
+BATCH = {"embedding": 64, "whisper": 64, "log-mel": 32}  # log-mel: ~2,000 updates a run
+HOP_S = {"embedding": FRAME_S, "whisper": FRAME_S, "log-mel": 0.1}  # windows every 80/100 ms
 # the digits recipe's network, narrower (16 conv channels, 64 GRU units a direction: 0.19 M
 # parameters, about 3 ms of one core per clip and epoch), 4x time subsampling
 MODEL_SETTINGS = {"time_stride": 4, "hidden": 64, "conv_channels": 16}
@@ -295,10 +303,11 @@ def model_name(vocab: str, row: str, features: str) -> str:
 
 
 def front_end(kind: str, clip_s: float, head: str | None = None, tune_layers: int = 0,
-              ) -> tuple[ModelConfig | HeadConfig, FeatureConfig | EmbeddingConfig]:
+              ) -> tuple[ModelConfig | HeadConfig, FrontEndConfig]:
     """The model settings and features of a front end (``FEATURES``) for clips of ``clip_s``;
     ``head``: the embedding head's size as ``--head`` gives it (default ``HEAD``);
-    ``tune_layers``: the embedding network's top convolutions the head fine-tunes."""
+    ``tune_layers``: the embedding network's top convolutions the head fine-tunes (the
+    speech embedding only)."""
     from synthaudio.train.model import HeadConfig, ModelConfig
 
     if kind == "embedding":
@@ -306,6 +315,11 @@ def front_end(kind: str, clip_s: float, head: str | None = None, tune_layers: in
         feats = EmbeddingConfig(clip_s=clip_s, tune_layers=tune_layers)
         return (HeadConfig(channels=channels, layers=layers, dropout=HEAD_DROPOUT,
                            tune_layers=tune_layers, embedding_model=feats.model), feats)
+    if kind == "whisper":
+        channels, layers = head_size(head or HEAD)
+        frames = WhisperConfig(clip_s=clip_s)
+        return (HeadConfig(dim=frame_dim(frames), channels=channels, layers=layers,
+                           dropout=HEAD_DROPOUT), frames)
     return ModelConfig(**MODEL_SETTINGS), FeatureConfig()
 
 
@@ -342,23 +356,15 @@ def make_corpus(cfg: dict[str, Any], out: Path, jobs: int, reuse: bool = False) 
     return corpus
 
 
-def clip_features(paths: Sequence[Path], feats_cfg: FeatureConfig | EmbeddingConfig,
-                  jobs: int) -> list[np.ndarray]:
-    if isinstance(feats_cfg, EmbeddingConfig):
-        return embedding_features(paths, feats_cfg, jobs)
-    return compute_features([Utterance(str(k), p, "") for k, p in enumerate(paths)],
-                            feats_cfg, jobs)
-
-
-def stream_windows(path: Path, window_s: float,
-                   feats_cfg: FeatureConfig | EmbeddingConfig) -> list[np.ndarray]:
+def feature_windows(path: Path, window_s: float, feats_cfg: FrontEndConfig
+                    ) -> list[np.ndarray]:
     """Features of each ``window_s`` window of a stream, ``HOP_S`` apart: log-mel windows
-    normalized on their own, as the clips were; embedding frames computed once over the
-    stream and cut into windows of a clip's frames (the window's neighbourhood, not
+    normalized on their own, as the clips were; a frozen front end's frames computed over
+    the stream and cut into windows of a clip's frames (the window's neighbourhood, not
     silence, fills its padding)."""
     audio = load_mono(path, feats_cfg.sample_rate)
-    if isinstance(feats_cfg, EmbeddingConfig):
-        return shared_embedding(feats_cfg).stream_windows(audio, window_s)
+    if not isinstance(feats_cfg, FeatureConfig):
+        return stream_windows(feats_cfg, audio, window_s)
     n = round(window_s * feats_cfg.sample_rate)
     hop = round(HOP_S["log-mel"] * feats_cfg.sample_rate)
     return [log_mel(audio[s:s + n], feats_cfg) for s in range(0, max(1, len(audio) - n + 1), hop)]
@@ -417,8 +423,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         print(f"{name}: {len(more)} more clips ("
               f"{sum(r.extra['kind'] == 'positive' for r in more)} positive) from "
               f"{extra_clips.name}", flush=True)
-    embedding = isinstance(feats_cfg, EmbeddingConfig)
-    if embedding and args.context:
+    frozen = is_frames(feats_cfg)  # the speech embedding or Whisper: stream windows and heads
+    if isinstance(feats_cfg, EmbeddingConfig) and args.context:
         pos = [r for r in clips["train"] if r.extra["kind"] == "positive"
                and model_label(str(r.extra["label"]), labels) != "_unknown_"]
         others = [corpus / r.audio for r in clips["train"] if r.extra["kind"] != "positive"]
@@ -430,7 +436,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                                                     1000 + k))
             train_ys += [str(r.extra["label"]) for r in pos]
     stream_recs = ([r for r in iter_metadata(stream_corpus) if r.extra.get("kind") == "stream"]
-                   if stream_corpus is not None and embedding else [])
+                   if stream_corpus is not None and frozen else [])
     n_train_streams = (2 * len(stream_recs)) // 3
     # the dev streams, (corpus, record): the streams corpus's last third, --dev-streams'
     dev_pairs = [(stream_corpus or corpus, r) for r in stream_recs[n_train_streams:]]
@@ -438,7 +444,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         dev_pairs += [(dev_streams, r) for r in iter_metadata(dev_streams)
                       if r.extra.get("kind") == "stream"]
     if stream_recs and args.negative_every:
-        assert stream_corpus is not None and isinstance(feats_cfg, EmbeddingConfig)
+        assert stream_corpus is not None and not isinstance(feats_cfg, FeatureConfig)
         chosen = [(stream_corpus / r.audio, r.extra["events"])
                   for r in stream_recs[:n_train_streams]]
         wf, wy = cached(cache / f"{stream_corpus.name}-windows",
@@ -450,8 +456,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         train_ys += wy
         print(f"{name}: {len(wy)} stream windows ({sum(y != '_unknown_' for y in wy)} "
               f"positive) from {len(chosen)} training streams", flush=True)
-    if extra_streams is not None and embedding and args.negative_every:
-        assert isinstance(feats_cfg, EmbeddingConfig)
+    if extra_streams is not None and frozen and args.negative_every:
+        assert not isinstance(feats_cfg, FeatureConfig)
         more_streams = [(extra_streams / r.audio, r.extra["events"])
                         for r in iter_metadata(extra_streams) if r.extra.get("kind") == "stream"]
         wf, wy = cached(cache / f"{extra_streams.name}-windows",
@@ -465,16 +471,17 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         print(f"{name}: {len(wy)} more stream windows ({sum(y != '_unknown_' for y in wy)} "
               f"positive) from {len(more_streams)} extra training streams", flush=True)
     pool: list[np.ndarray] = []  # negative windows hard negatives are mined from
-    if embedding and (args.joined_negatives or args.mine):
-        assert isinstance(feats_cfg, EmbeddingConfig)
+    if frozen and (args.joined_negatives or args.mine):
+        assert not isinstance(feats_cfg, FeatureConfig)
         before = len(train_feats)
         negatives = [corpus / r.audio for r in iter_metadata(corpus) if r.split == "train"
                      and r.extra.get("kind") in NEGATIVE_KINDS]
         for k in range(args.joined_negatives):
-            frames, n = cached(cache / f"{corpus.name}-joined{k}",
-                               (files_digest(negatives), feats_cfg, window_s, k),
-                               lambda k=k: _joined_frames(negatives, feats_cfg, window_s, k))
-            windows = [frames[i:i + n] for i in range(len(frames) - n + 1)]
+            windows = unpack_windows(cached(
+                cache / f"{corpus.name}-joined{k}", (files_digest(negatives), feats_cfg,
+                                                     window_s, k),
+                lambda k=k: pack_windows(stream_windows(feats_cfg, joined_streams(
+                    negatives, JOINED_S, 1, 100 + k)[0], window_s))))
             pool += windows
             train_feats += windows[::args.negative_every or 1]
             train_ys += [UNKNOWN] * len(windows[::args.negative_every or 1])
@@ -489,7 +496,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
           f"{time.perf_counter() - t0:.0f} s", flush=True)
     train_cfg = train_settings(kind, train_feats, args.epochs, args.quick, args.seed,
                                args.threads)
-    if args.spec_augment and embedding:
+    if args.spec_augment and frozen:
         from synthaudio.train.data import SpecAugmentConfig
 
         train_cfg = dataclasses.replace(train_cfg, spec_augment=SpecAugmentConfig(
@@ -511,7 +518,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     clip_result = result  # the clip classifier's, where it is a head of its own
     if clip_mixup != args.mixup or clip_cfg != model_cfg:
         print(f"{name}: the clip classifier's head ("
-              + (f"{args.clip_head}, " if embedding else "") + f"mixup {clip_mixup:g})",
+              + (f"{args.clip_head}, " if frozen else "") + f"mixup {clip_mixup:g})",
               flush=True)
         clip_result = fit(clip_mixup, clip_cfg)
     clip_results = [clip_result]  # --clip-heads: more clip heads, other seeds
@@ -606,8 +613,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                                                      Any, float]]:
         return [(stream_features(corpus_dir / r.audio, feats_cfg, window_s,
                                  cache / f"{corpus_dir.name}-frames")
-                 if isinstance(feats_cfg, EmbeddingConfig)
-                 else stream_windows(corpus_dir / r.audio, window_s, feats_cfg),
+                 if not isinstance(feats_cfg, FeatureConfig)
+                 else feature_windows(corpus_dir / r.audio, window_s, feats_cfg),
                  r.extra["events"], r.duration_s) for corpus_dir, r in pairs]
 
     verifier: Any = None  # the cascade's second stage (--word-vectors ewn)
@@ -631,8 +638,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "joined_negative_streams": args.joined_negatives,
                                "mined_hard_negatives": mined, "mixup": args.mixup,
                                "clip_mixup": clip_mixup,
-                               "head": args.head if embedding else None,
-                               "clip_head": args.clip_head if embedding else None,
+                               "head": args.head if frozen else None,
+                               "clip_head": args.clip_head if frozen else None,
                                "clip_heads": len(clip_results),
                                "clip_best_epoch": [r.best_epoch for r in clip_results],
                                "spec_augment": args.spec_augment, "seed": args.seed,
@@ -695,6 +702,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             from synthaudio.train.word_vectors import WordVectors
 
             verifier = Verifier(words, VERIFY_WEIGHT, WordVectors(args.threads or 1))
+            assert not isinstance(feats_cfg, FeatureConfig)  # dev streams: frozen frames only
             summary["cascade"], cascade_curve, settings = score_verifier(
                 score, verifier, [(test_corpus, r) for r in test_streams],
                 dev_pairs, feats_cfg, cache, window_s, labels, settings, args.fa_per_hour,
@@ -709,8 +717,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     for file, head in zip(clip_files, clip_results, strict=True):
         if head is not result:
             save_classifier(exp / file, head, feats_cfg)
-    if embedding and REAL_SPEECH.is_dir():
-        assert isinstance(feats_cfg, EmbeddingConfig)
+    if frozen and REAL_SPEECH.is_dir():
+        assert not isinstance(feats_cfg, FeatureConfig)
         recs = [(u.id, load_mono(u.audio_path, 16000), u.text)
                 for u in kaldi_dir_utterances(REAL_SPEECH)]
         summary["real_speech_false_accepts"] = real_false_accepts(
@@ -734,8 +742,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                [c.word for c in real],
                                [c.word if p == c.label else "?" for p, c in
                                 zip(predicted, real, strict=True)])["per_class"]}
-        if embedding:
-            assert isinstance(feats_cfg, EmbeddingConfig)
+        if frozen:
+            assert not isinstance(feats_cfg, FeatureConfig)
             summary["real"]["detections"] = real_false_accepts(
                 score, [(c.id, load_mono(c.path, 16000), c.word) for c in real], feats_cfg,
                 labels, hop_s, window_s, settings, verifier, second)
@@ -787,16 +795,6 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     return summary
 
 
-def _joined_frames(paths: Sequence[Path], cfg: EmbeddingConfig, window_s: float,
-                   k: int) -> tuple[np.ndarray, int]:
-    """The embedding frames of joined negative stream ``k`` (``streaming.joined_streams``)
-    and the frames of one window."""
-    audio = joined_streams(paths, JOINED_S, 1, 100 + k)[0]
-    windows = shared_embedding(cfg).stream_windows(audio, window_s)
-    n = windows[0].shape[0]
-    return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
-
-
 def write_det(eval_dir: Path, name: str, curve: Sequence[Any], stem: str = "det") -> None:
     """The DET curve as data (``<stem>.csv``) and a plot (``<stem>.png``)."""
     from synthaudio.evaluate import plots
@@ -810,7 +808,7 @@ def write_det(eval_dir: Path, name: str, curve: Sequence[Any], stem: str = "det"
 
 
 def score_verifier(score: Any, verifier: Any, test: Sequence[tuple[Path, Any]],
-                   dev: Sequence[tuple[Path, Any]], feats_cfg: EmbeddingConfig, cache: Path,
+                   dev: Sequence[tuple[Path, Any]], feats_cfg: FrameConfig, cache: Path,
                    window_s: float, labels: Sequence[str], settings: Any, fa_per_hour: float,
                    clip: tuple[Any, tuple[str, ...]] | None = None
                    ) -> tuple[dict[str, Any], list[Any], Any]:
@@ -1044,6 +1042,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               "--no-deps EfficientWord-Net==1.0.5 && pip install scikit-learn (or pass "
               "--word-vectors none)", file=sys.stderr)
         return 2
+    if args.features != "embedding" and (args.tune_layers or args.context):
+        print("run.py: --tune-layers and --context are the speech embedding's "
+              f"(--features embedding), not {args.features}'s", file=sys.stderr)
+        return 2
     try:
         import synthaudio.train.model  # noqa: F401 - its ImportError names the extra
     except ImportError as exc:
@@ -1057,8 +1059,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     other = next(k for k in FEATURES if k != args.features)
     try:
         name = vocab_targets(args.vocab, args.targets)[0]
-        if "embedding" in (args.features, other if args.ablation else None):
-            model_files()  # before any corpus is made
+        for kind in {args.features, *([other] if args.ablation else [])}:
+            check_installed(front_end(kind, 1.0)[1])  # before any corpus is made
         real = args.real_test.resolve() if args.real_test is not None else None
         for row in rows:
             if row == "other-features":  # the full row's corpus through the other front end

@@ -82,7 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model", type=Path)
     p.add_argument("corpus", type=Path)
-    p.add_argument("--cache", type=Path, help="the recipe's OUT/cache/embedding")
+    p.add_argument("--cache", type=Path,
+                   help="the recipe's OUT/cache/<features> (embedding, whisper)")
     p.add_argument("--fa-per-hour", type=float, default=1.0)
     args = p.parse_args(argv)
     detector = KeywordDetector(args.model, verify=False)  # InputError: not a model

@@ -34,6 +34,7 @@ from synthaudio.train.detect import (
 )
 from synthaudio.train.embedding import EmbeddingConfig, shared_embedding
 from synthaudio.train.features import load_mono
+from synthaudio.train.frontends import FrameConfig, stream_windows
 
 UNKNOWN = "_unknown_"
 EDGE_S = 0.1  # an event may stick out of a positive window this much on either side
@@ -99,24 +100,42 @@ def window_labels(n: int, hop_s: float, window_s: float, events: Sequence[Sequen
     return out
 
 
-def stream_features(path: Path, cfg: EmbeddingConfig, window_s: float,
+def pack_windows(windows: Sequence[np.ndarray]) -> tuple[Any, int]:
+    """Windows of ``n`` frames, each one frame on from the one before within a run, as the
+    frames of each run (``(frames, n)``: one array where they are one run, as the speech
+    embedding's are; a list of arrays where a window starts a new run, as Whisper's do
+    at each of its encodes): what the caches keep instead of every window's frames."""
+    n = windows[0].shape[0]
+    runs = [[windows[0]]]
+    for prev, w in zip(windows, windows[1:], strict=False):
+        if np.array_equal(w[:-1], prev[1:]):
+            runs[-1].append(w[-1:])
+        else:
+            runs.append([w])
+    frames = [np.concatenate(r) for r in runs]
+    return (frames[0] if len(frames) == 1 else frames), n
+
+
+def unpack_windows(packed: tuple[Any, int]) -> list[np.ndarray]:
+    """The windows :func:`pack_windows` packed (views of its frames)."""
+    frames, n = packed
+    runs = [frames] if isinstance(frames, np.ndarray) else frames
+    return [f[k:k + n] for f in runs for k in range(len(f) - n + 1)]
+
+
+def stream_features(path: Path, cfg: FrameConfig, window_s: float,
                     cache: Path | None = None) -> list[np.ndarray]:
-    """The windows of a stream (``SpeechEmbedding.stream_windows``); with ``cache``, its
-    frames are kept there (one array a stream, the windows are views of it)."""
+    """The windows of a stream (``synthaudio.train.frontends.stream_windows``); with
+    ``cache``, its frames are kept there (:func:`pack_windows`; the windows are views of
+    them)."""
     if cache is None:
-        return shared_embedding(cfg).stream_windows(load_mono(path, cfg.sample_rate), window_s)
-
-    def compute() -> tuple[np.ndarray, int]:
-        windows = stream_features(path, cfg, window_s)
-        n = windows[0].shape[0]
-        return np.concatenate([windows[0], *(w[-1:] for w in windows[1:])]), n
-
-    frames, n = cached(cache / path.stem, (files_digest([path]), cfg, window_s), compute)
-    return [frames[k:k + n] for k in range(len(frames) - n + 1)]
+        return stream_windows(cfg, load_mono(path, cfg.sample_rate), window_s)
+    return unpack_windows(cached(cache / path.stem, (files_digest([path]), cfg, window_s),
+                                 lambda: pack_windows(stream_features(path, cfg, window_s))))
 
 
 def training_windows(streams: Sequence[tuple[Path, Sequence[Sequence[Any]]]],
-                     cfg: EmbeddingConfig, window_s: float, hop_s: float,
+                     cfg: FrameConfig, window_s: float, hop_s: float,
                      labels: Sequence[str], negative_every: int
                      ) -> tuple[list[np.ndarray], list[str]]:
     """Windows of training streams with their labels: every positive window, every
@@ -167,7 +186,7 @@ def score_streams(score: Callable[[list[np.ndarray]], np.ndarray],
 
 
 def real_false_accepts(score: Callable[[list[np.ndarray]], np.ndarray],
-                       recordings: Sequence[tuple[str, np.ndarray, str]], cfg: EmbeddingConfig,
+                       recordings: Sequence[tuple[str, np.ndarray, str]], cfg: FrameConfig,
                        labels: Sequence[str], hop_s: float, window_s: float,
                        settings: DetectorSettings, verifier: Any = None,
                        second: Callable[[list[np.ndarray]], np.ndarray] | None = None
@@ -181,7 +200,7 @@ def real_false_accepts(score: Callable[[list[np.ndarray]], np.ndarray],
     false, true, seconds = [], 0, 0.0
     for rec_id, audio, text in recordings:
         seconds += len(audio) / RATE
-        windows = shared_embedding(cfg).stream_windows(audio, window_s)
+        windows = stream_windows(cfg, audio, window_s)
         smoothed = smooth_scores(score(windows), settings.smooth_frames)
         said = f" {text} "
         found = (cascade_detections(smoothed, labels, hop_s, window_s, settings, audio,

@@ -15,8 +15,10 @@ copy it. It is kept at arm's length from the core instead: an extra, not a depen
 Modules: ``features`` (log-mel features, numpy), ``tokens`` (symbol inventory, greedy CTC
 collapse), ``data`` (utterances of a corpus split or a Kaldi directory, feature batches),
 ``model`` (conv + BiGRU and embedding CTC models, torch), ``trainer`` (training loop,
-decoding), ``embedding`` (the speech embedding front end), ``classifier`` (a keyword
-classifier head over it), ``detect`` (keyword detection in long recordings), ``views``
-(speed and 8 kHz renderings of training audio through the embedding), ``ensemble`` (CTC
-models decoded together).
+decoding), ``embedding`` (the speech embedding front end), ``whisper_frames`` (Whisper's
+encoder as a front end on the same 80 ms grid), ``frontends`` (the front ends by name: what
+each gives a clip and a stream, and how a saved model names its own), ``classifier`` (a
+keyword classifier head over them), ``detect`` (keyword detection in long recordings),
+``views`` (speed and 8 kHz renderings of training audio through the embedding), ``ensemble``
+(CTC models decoded together).
 """

@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from synthaudio.train.data import length_batches
-from synthaudio.train.embedding import EmbeddingConfig
-from synthaudio.train.features import FeatureConfig
+from synthaudio.train.frontends import FrontEndConfig, config_of, kind_of
 from synthaudio.train.model import (
     ClassifierModel,
     EmbeddingClassifier,
@@ -160,15 +159,14 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
 
 
 def save_classifier(path: Path, result: ClassifierResult,
-                    features: FeatureConfig | EmbeddingConfig,
+                    features: FrontEndConfig,
                     detector: dict[str, Any] | None = None) -> None:
     """Weights, model and feature settings and the labels in one ``torch.save`` file;
     ``detector``: the stream detector's settings
     (:class:`synthaudio.train.detect.DetectorSettings` as a dict)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model_config": result.model.cfg.to_dict(), "feature_config": asdict(features),
-                "feature_kind": "embedding" if isinstance(features, EmbeddingConfig)
-                else "log-mel",
+                "feature_kind": kind_of(features),
                 "labels": list(result.labels), "state_dict": result.model.state_dict(),
                 "history": [asdict(h) for h in result.history],
                 **({"detector": detector} if detector else {})}, path)
@@ -180,8 +178,7 @@ def load_detector_settings(path: Path) -> dict[str, Any]:
     return dict(blob.get("detector") or {})
 
 
-def load_classifier(path: Path) -> tuple[Classifier, tuple[str, ...],
-                                         FeatureConfig | EmbeddingConfig]:
+def load_classifier(path: Path) -> tuple[Classifier, tuple[str, ...], FrontEndConfig]:
     """The model (eval mode), labels and feature settings saved by `save_classifier`."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
     labels = tuple(blob["labels"])
@@ -191,7 +188,4 @@ def load_classifier(path: Path) -> tuple[Classifier, tuple[str, ...],
     model = new_classifier(model_cfg, len(labels))
     model.load_state_dict(blob["state_dict"])
     model.eval()
-    features = (EmbeddingConfig(**blob["feature_config"])
-                if blob.get("feature_kind") == "embedding"
-                else FeatureConfig(**blob["feature_config"]))
-    return model, labels, features
+    return model, labels, config_of(blob.get("feature_kind"), blob["feature_config"])

@@ -75,14 +75,18 @@ def _features_of(job: tuple[Path, FeatureConfig]) -> np.ndarray:
     return file_features(*job)
 
 
-def map_files(fn: Callable[[T], np.ndarray], work: Sequence[T], jobs: int) -> list[np.ndarray]:
-    """``fn`` over ``work``, in order; in ``jobs`` worker processes when there is enough."""
+def map_files(fn: Callable[[T], np.ndarray], work: Sequence[T], jobs: int,
+              spawn: bool = False) -> list[np.ndarray]:
+    """``fn`` over ``work``, in order; in ``jobs`` worker processes when there is enough.
+    ``spawn``: fresh worker processes (``fn`` importable from a module, not ``__main__``),
+    where the parent may hold a library that a forked child would deadlock in (CTranslate2's
+    thread pool)."""
     if jobs <= 1 or len(work) < 64:
         return [fn(w) for w in work]
     # fork: no re-import of the caller's __main__; the parent runs no torch threads yet
     # when the recipe computes features.
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    ctx = multiprocessing.get_context("fork" if "fork" in methods and not spawn else "spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         return list(pool.map(fn, work, chunksize=32))
 

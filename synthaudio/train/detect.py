@@ -3,18 +3,18 @@
 A keyword model is a clip classifier saved by
 :func:`synthaudio.train.classifier.save_classifier` (the keywords recipe's ``model.pt``):
 labels (targets, ``_unknown_``, ``_silence_``), weights, its features, and the detector
-settings chosen for streams (:class:`DetectorSettings`). Over a recording (any rate: resampled
-to the model's; the first channel) the model scores a window of the clip length every hop
-(80 ms over the speech embedding, whose frames are computed once over the recording, 100 ms
-over log-mel); each target's posterior track is smoothed by a trailing mean of
-``smooth_frames`` windows (what a live detector can do: it needs no future frames); a
-detection is a peak of a keyword's smoothed track above its threshold
-(:func:`synthaudio.evaluate.kws.peaks`: a local maximum, kept unless a higher one kept is
-within ``refractory_s``; the peaks :func:`synthaudio.evaluate.kws.judge_stream` scores the
-DET curves and the thresholds by, so that the detector a user runs is the one those
-figures measure). A live detector knows a peak ``refractory_s`` after it. A keyword said
-twice a second apart is two peaks where the track dips between them, though it never
-falls below the threshold (a run over both).
+settings chosen for streams (:class:`DetectorSettings`). Over a recording (any rate:
+resampled to the model's; the first channel) the model scores a window of the clip length
+every hop (80 ms over the speech embedding or Whisper's encoder, whose frames are computed
+over the recording: :func:`synthaudio.train.frontends.stream_windows`; 100 ms over log-mel);
+each target's posterior track is smoothed by a trailing mean of ``smooth_frames`` windows
+(what a live detector can do: it needs no future frames); a detection is a peak of a
+keyword's smoothed track above its threshold (:func:`synthaudio.evaluate.kws.peaks`: a local
+maximum, kept unless a higher one kept is within ``refractory_s``; the peaks
+:func:`synthaudio.evaluate.kws.judge_stream` scores the DET curves and the thresholds by, so
+that the detector a user runs is the one those figures measure). A live detector knows a
+peak ``refractory_s`` after it. A keyword said twice a second apart is two peaks where the
+track dips between them, though it never falls below the threshold (a run over both).
 
 A two-stage (cascade) detector, where the model directory holds the word classifier saved
 beside it (``word_classifier.npz``) and the model's settings a ``verify_threshold``: the
@@ -202,10 +202,11 @@ class KeywordDetector:
                                      self.settings.verify_weight)
             self.clip_heads = [self.load_clip_head(model_path, name)
                                for name in self.settings.verify_models]
-        from synthaudio.train.embedding import FRAME_S, EmbeddingConfig
+        from synthaudio.train.embedding import FRAME_S
+        from synthaudio.train.frontends import is_frames
 
-        if isinstance(self.features, EmbeddingConfig):
-            self.window_s = float(self.features.clip_s or 1.0)
+        if is_frames(self.features):
+            self.window_s = float(getattr(self.features, "clip_s", None) or 1.0)
             self.hop_s = FRAME_S
         else:
             self.window_s = float(settings.get("window_s", 1.0))
@@ -230,11 +231,11 @@ class KeywordDetector:
 
     def windows(self, audio: np.ndarray) -> list[np.ndarray]:
         """The model's input windows of 16 kHz (the model's rate) audio, one per hop."""
-        from synthaudio.train.embedding import EmbeddingConfig, shared_embedding
-        from synthaudio.train.features import log_mel
+        from synthaudio.train.features import FeatureConfig, log_mel
+        from synthaudio.train.frontends import stream_windows
 
-        if isinstance(self.features, EmbeddingConfig):
-            return shared_embedding(self.features).stream_windows(audio, self.window_s)
+        if not isinstance(self.features, FeatureConfig):
+            return stream_windows(self.features, audio, self.window_s)
         n = round(self.window_s * self.features.sample_rate)
         hop = round(self.hop_s * self.features.sample_rate)
         return [log_mel(audio[s:s + n], self.features)

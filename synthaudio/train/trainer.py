@@ -22,6 +22,7 @@ from synthaudio.evaluate.scoring import score
 from synthaudio.train.data import SpecAugmentConfig, length_batches, spec_augment
 from synthaudio.train.embedding import EmbeddingConfig
 from synthaudio.train.features import FeatureConfig
+from synthaudio.train.frontends import config_of, kind_of
 from synthaudio.train.model import (  # torch: guarded there
     AcousticModel,
     EmbeddingCTCConfig,
@@ -244,7 +245,7 @@ def save_model(path: Path, result: TrainResult,
     torch.save({
         "model_config": result.model.cfg.to_dict(),
         "feature_config": asdict(features),
-        "feature_kind": "embedding" if isinstance(features, EmbeddingConfig) else "log-mel",
+        "feature_kind": kind_of(features),
         "vocab": result.vocab.to_dict(),
         "state_dict": result.model.state_dict(),
         "history": [asdict(h) for h in result.history],
@@ -263,7 +264,7 @@ def load_model(path: Path) -> tuple[AcousticModel, Vocabulary,
     model = new_ctc_model(model_cfg, len(vocab))
     model.load_state_dict(blob["state_dict"])
     model.eval()
-    features = (EmbeddingConfig(**blob["feature_config"])
-                if blob.get("feature_kind") == "embedding"
-                else FeatureConfig(**blob["feature_config"]))
+    features = config_of(blob.get("feature_kind"), blob["feature_config"])
+    if not isinstance(features, FeatureConfig | EmbeddingConfig):
+        raise ValueError(f"{path}: a CTC model over Whisper's frames is not supported")
     return model, vocab, features

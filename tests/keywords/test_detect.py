@@ -25,6 +25,10 @@ from synthaudio.train.detect import (
 
 needs_model = pytest.mark.skipif(importlib.util.find_spec("openwakeword") is None,
                                  reason="the model files come with openwakeword (extra 'kws')")
+needs_whisper = pytest.mark.skipif(importlib.util.find_spec("faster_whisper") is None,
+                                   reason="Whisper's encoder needs the whisper extra")
+FRONT_ENDS = [pytest.param("embedding", marks=needs_model),
+              pytest.param("whisper", marks=needs_whisper)]
 RATE = 16000
 KEYWORD = "computer"
 OTHER = ["table", "river", "morning", "window", "garden", "yellow", "music", "paper",
@@ -89,11 +93,15 @@ def _clip(word: np.ndarray | None, rng: np.random.Generator, noise: float) -> np
     return clip
 
 
-def _train_tiny_model(path: Path) -> None:
+def _train_tiny_model(path: Path, front_end: str = "embedding") -> None:
+    """A head over ``front_end``'s frames (the speech embedding's, or Whisper's with the
+    clips joined as the recipe joins them) trained on espeak-ng's "computer", other words
+    and silence."""
     from synthaudio.train.classifier import save_classifier, train_classifier
     from synthaudio.train.embedding import EmbeddingConfig, SpeechEmbedding
     from synthaudio.train.model import HeadConfig
     from synthaudio.train.trainer import TrainConfig
+    from synthaudio.train.whisper_frames import WhisperConfig, WhisperFrames
 
     rng = np.random.default_rng(0)
     clips, labels = [], []
@@ -106,26 +114,33 @@ def _train_tiny_model(path: Path) -> None:
             labels.append("_unknown_")
         clips.append(_clip(None, rng, float(rng.choice([0.0, 0.001, 0.003, 0.01]))))
         labels.append("_silence_")
-    emb = SpeechEmbedding(EmbeddingConfig(clip_s=1.0))
-    feats = [emb.clip(c) for c in clips]
+    cfg: EmbeddingConfig | WhisperConfig
+    if front_end == "whisper":
+        cfg = WhisperConfig(clip_s=1.0)
+        enc = WhisperFrames(cfg)
+        feats = [f for k in range(0, len(clips), 16) for f in enc.joined(clips[k:k + 16])]
+    else:
+        cfg = EmbeddingConfig(clip_s=1.0)
+        emb = SpeechEmbedding(cfg)
+        feats = [emb.clip(c) for c in clips]
     dev = list(range(0, len(feats), 6))
     result = train_classifier(feats, labels, [feats[k] for k in dev], [labels[k] for k in dev],
                               [KEYWORD, "_silence_", "_unknown_"],
-                              HeadConfig(channels=32, layers=1),
+                              HeadConfig(dim=feats[0].shape[1], channels=32, layers=1),
                               TrainConfig(epochs=20, max_batch=16, max_batch_frames=16 * 16,
                                           seed=0, threads=1),
                               log=lambda line: None, balance=1.0)
-    save_classifier(path, result, EmbeddingConfig(clip_s=1.0),
+    save_classifier(path, result, cfg,
                     {"smooth_frames": 3, "refractory_s": 1.0, "threshold": 0.5,
                      "thresholds": {KEYWORD: 0.7}})
 
 
-@needs_model
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
 def test_detect_finds_the_inserted_keywords_in_ten_minutes(tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]
-                                                           ) -> None:
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           front_end: str) -> None:
     model = tmp_path / "model.pt"
-    _train_tiny_model(model)
+    _train_tiny_model(model, front_end)
     rng = np.random.default_rng(1)
     audio = np.zeros(600 * RATE, np.float32)
     audio[: 300 * RATE] = (0.002 * rng.standard_normal(300 * RATE)).astype(np.float32)  # noise

@@ -219,6 +219,31 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert "rendered now: 0" in again.stdout
     assert (out / "exp" / "commands10-full-log-mel" / "model.pt").is_file()
     assert (out / "exp" / "commands10-full" / "model.pt").is_file()  # not overwritten
+    # and through Whisper's encoder: the embedding's head, stream windows and detector
+    whisper = subprocess.run(
+        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
+         "--jobs", "2", "--threads", "1", "--features", "whisper"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert whisper.returncode == 0, whisper.stdout + whisper.stderr
+    w = json.loads((out / "results.json").read_text())["rows"]["full"]
+    assert w["features"] == "whisper" and w["loss_ok"] and w["head"] == "128x2"
+    assert re.search(r"commands10-full-whisper: \d+ stream windows \([1-9]\d* positive\) from "
+                     r"\d+ training streams", whisper.stdout), whisper.stdout
+    assert w["stream_events"] == results["stream_events"] and "frr_at" in w
+    assert w["real_speech_false_accepts"]["seconds"] > 30  # scored over the real fixtures
+    model = out / "exp" / "commands10-full-whisper" / "model.pt"
+    stream = next((out / "corpora" / "kws-commands10-full-quick").rglob("stream-*.wav"), None)
+    assert stream is not None
+    from synthaudio.cli import main as synthaudio_main
+
+    assert synthaudio_main(["detect", str(model), str(stream), "-o", str(tmp_path / "w.csv")]) == 0
+    assert (tmp_path / "w.csv").read_text().startswith("file,keyword,start_s,end_s,score\n")
+    refused = subprocess.run(
+        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
+         "--features", "whisper", "--tune-layers", "1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "--tune-layers and --context are the speech embedding's" in refused.stderr
 
 
 def results_det(out: Path) -> list[dict[str, float]]:
