@@ -62,6 +62,7 @@ from synthaudio.train.detect import (  # noqa: E402
     KeywordDetector,
 )
 from synthaudio.train.embedding import FRAME_S  # noqa: E402
+from synthaudio.train.frontends import KINDS, kind_of  # noqa: E402
 from synthaudio.train.verifier import Verifier  # noqa: E402
 from synthaudio.train.word_vectors import WordVectors, load_word_classifier  # noqa: E402
 
@@ -112,6 +113,15 @@ def summarize(test: Sequence[Any], dev: Sequence[Any], labels: Sequence[str], wi
     return out, judged
 
 
+def front_end_cache(cache: Path | None, kind: str) -> Path | None:
+    """The recipe's cache of front end ``kind``: ``--cache`` names one front end's
+    (``OUT/cache/embedding``); a model (the ``--baseline``) over another reads its
+    sibling (``OUT/cache/whisper``)."""
+    if cache is not None and cache.name in KINDS:
+        return cache.parent / kind
+    return cache
+
+
 def scored(model_path: Path, args: argparse.Namespace, candidate_t: float,
            heads: Sequence[str]) -> dict[str, Any]:
     """A saved model's test and dev streams scored by its head (``test``, ``dev``), the
@@ -136,10 +146,12 @@ def scored(model_path: Path, args: argparse.Namespace, candidate_t: float,
         detector.clip_heads = [detector.load_clip_head(model_path, name) for name in files]
         second = detector.clip_scores
 
+    cache = front_end_cache(args.cache, kind_of(feats_cfg))
+
     def streams(corpus: Path, recs: Sequence[Any]) -> list[Any]:
         return [(stream_features(corpus / r.audio, feats_cfg,  # type: ignore[arg-type]
-                                 window_s, args.cache / f"{corpus.name}-frames"
-                                 if args.cache else None),
+                                 window_s, cache / f"{corpus.name}-frames"
+                                 if cache else None),
                  corpus / r.audio, r.extra["events"], r.duration_s) for r in recs]
 
     test, cpu_s, vectors = score_cascade(lambda w: posteriors(model, w),
@@ -180,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="a streams corpus all of whose streams are dev streams too "
                         "(the recipe's --dev-streams corpus; repeatable)")
     p.add_argument("--cache", type=Path,
-                   help="the recipe's OUT/cache/<features> (embedding, whisper)")
+                   help="the recipe's OUT/cache/<features> (a --baseline over another front "
+                        "end reads its sibling)")
     p.add_argument("--word-classifier", type=Path, help=f"default: {WORD_CLASSIFIER} beside MODEL "
                    "(a --baseline model's: always its own)")
     p.add_argument("--candidates", default="0.1,0.2,0.3,0.5",

@@ -206,11 +206,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
         assert all(recognised <= n and found <= n for recognised, found, n in counts)
     assert "engine: ? " not in misses.stdout and "; ? " not in misses.stdout  # each matched
     # the same corpus (reused, not made again) through the log-mel front end
-    again = subprocess.run(
-        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
-         "--jobs", "2", "--threads", "1", "--features", "log-mel"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
-    assert again.returncode == 0, again.stdout + again.stderr
+    again = _quick_again(out, "log-mel")
     logmel = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert logmel["features"] == "log-mel" and logmel["loss_ok"]
     assert logmel["clip_mixup"] == logmel["mixup"] == 0.0  # by default one head does both
@@ -220,11 +216,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert (out / "exp" / "commands10-full-log-mel" / "model.pt").is_file()
     assert (out / "exp" / "commands10-full" / "model.pt").is_file()  # not overwritten
     # and through Whisper's encoder: the embedding's head, stream windows and detector
-    whisper = subprocess.run(
-        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
-         "--jobs", "2", "--threads", "1", "--features", "whisper"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
-    assert whisper.returncode == 0, whisper.stdout + whisper.stderr
+    whisper = _quick_again(out, "whisper")
     w = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert w["features"] == "whisper" and w["loss_ok"] and w["head"] == "128x2"
     assert re.search(r"commands10-full-whisper: \d+ stream windows \([1-9]\d* positive\) from "
@@ -244,6 +236,16 @@ def test_keywords_quick(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "--tune-layers and --context are the speech embedding's" in refused.stderr
+
+
+def _quick_again(out: Path, features: str) -> subprocess.CompletedProcess[str]:
+    """The quick run again on its corpus (reused) through the front end ``features``."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
+         "--jobs", "2", "--threads", "1", "--features", features],
+        cwd=out.parent, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
 
 
 def results_det(out: Path) -> list[dict[str, float]]:
@@ -555,3 +557,16 @@ def test_feature_caches_follow_the_audio_not_the_path(tmp_path: Path) -> None:
     assert cached(cache, (files_digest([clip]), "cfg"), features) == b"other rendering"
     assert len(calls) == 2
     assert files_digest([clip, clip]) != files_digest([clip])
+
+
+def test_cascade_reads_each_front_ends_own_cache() -> None:
+    """cascade.py --cache OUT/cache/embedding --baseline M: a baseline over Whisper's frames
+    reads OUT/cache/whisper (the recipe's cache of its front end), not the embedding's."""
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from cascade import front_end_cache
+
+    cache = Path("out") / "cache" / "embedding"
+    assert front_end_cache(cache, "whisper") == Path("out") / "cache" / "whisper"
+    assert front_end_cache(cache, "embedding") == cache
+    assert front_end_cache(Path("mine"), "whisper") == Path("mine")  # not the recipe's: as given
+    assert front_end_cache(None, "whisper") is None
