@@ -132,7 +132,8 @@ class WhisperFrames:
         """The window at each 80 ms step of a long 16 kHz signal (as many as the speech
         embedding gives it: :func:`synthaudio.train.embedding.window_count`): window ``k``
         is the clip ``[k * 0.08, k * 0.08 + clip_s)`` with ``pad_s`` of the signal itself
-        (silence at the ends) on each side, from the first encode that holds it whole."""
+        (silence at the ends) on each side, from the first encode that holds it whole. A
+        signal shorter than one encode is encoded padded with silence to a whole one."""
         clip_s = self.cfg.clip_s if clip_s is None else clip_s
         if abs(clip_s - self.cfg.clip_s) > 1e-9:
             raise ValueError(f"this front end's windows are {self.cfg.clip_s} s, got {clip_s}")
@@ -140,9 +141,13 @@ class WhisperFrames:
         count = window_count(len(audio), clip_s)
         pad = np.zeros(round(self.cfg.pad_s * SAMPLE_RATE), np.float32)
         x = np.concatenate([pad, np.asarray(audio, np.float32), pad])
-        need = (count - 1 + n) * FRAME_SAMPLES  # the last window's frames, whole
-        x = np.concatenate([x, np.zeros(max(0, need - len(x)), np.float32)])
         chunk = _frames_of(self.cfg.chunk_s)
+        # the last window's frames whole; a recording shorter than one encode is padded with
+        # silence to a whole one, the length of (nearly) every encode the heads trained on
+        # and of Whisper's own 30 s input (encoded alone in 2 s, a real command is found
+        # less than half as often)
+        need = max(count - 1 + n, chunk) * FRAME_SAMPLES
+        x = np.concatenate([x, np.zeros(max(0, need - len(x)), np.float32)])
         hop = chunk - n - 1  # encodes overlap by one window and one frame
         out: list[np.ndarray] = []
         first = 0  # the first frame of the encode

@@ -117,6 +117,13 @@ def test_stream_windows_come_whole_from_one_encode() -> None:
     assert not np.allclose(alone, windows[351], atol=1e-3)
     assert np.array_equal(enc.stream_windows(audio, 1.0)[500], windows[500])  # deterministic
     assert len(enc.stream_windows(audio[:RATE // 4], 1.0)) == 1  # shorter than a window
+    # a recording shorter than one encode: encoded padded with silence to a whole one
+    short = audio[:5 * RATE]
+    whole = enc.encode(np.concatenate([padded[:RATE // 2 + 5 * RATE],
+                                       np.zeros(30 * RATE - RATE // 2 - 5 * RATE, np.float32)]))
+    short_windows = enc.stream_windows(short, 1.0)
+    assert len(short_windows) == window_count(len(short), 1.0) == 51
+    assert all(np.array_equal(w, whole[k:k + 25]) for k, w in enumerate(short_windows))
     with pytest.raises(ValueError, match="windows are 1.0 s"):
         enc.stream_windows(audio, 1.5)
     with pytest.raises(ValueError, match="at most 30 s"):
