@@ -17,7 +17,8 @@ therefore encoded alike, in encodes of up to ``chunk_s`` (Whisper's 30 s):
 - **streams** (:meth:`WhisperFrames.stream_windows`): ``pad_s`` of silence, the stream,
   ``pad_s`` of silence, encoded ``chunk_s`` at a time; successive encodes overlap by one
   window and one frame, so window ``k`` (the clip ``[k * 0.08, k * 0.08 + clip_s)`` and
-  ``pad_s`` of the stream on each side) is taken whole from the first encode that holds it;
+  ``pad_s`` of the stream on each side) is taken whole from the first encode that holds it
+  (a recording shorter than one encode is padded with silence to a whole one);
 - **clips** (:func:`whisper_features`): a set's clips in a seeded order, joined into
   encodes of up to ``chunk_s`` with at least ``gap_s`` of silence between them (each clip
   starts on the 80 ms grid) and ``pad_s`` at the ends; a clip's window is its first
