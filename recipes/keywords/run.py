@@ -53,6 +53,7 @@ from synthaudio.train.detect import per_keyword_thresholds
 from synthaudio.train.embedding import FRAME_S, EmbeddingConfig
 from synthaudio.train.features import FeatureConfig, load_mono, log_mel
 from synthaudio.train.frontends import (
+    KINDS,
     FrameConfig,
     FrontEndConfig,
     check_installed,
@@ -1060,7 +1061,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         name = vocab_targets(args.vocab, args.targets)[0]
         for kind in {args.features, *([other] if args.ablation else [])}:
-            check_installed(front_end(kind, 1.0)[1])  # before any corpus is made
+            check_installed(KINDS[kind]())  # before any corpus is made; loads no model
         real = args.real_test.resolve() if args.real_test is not None else None
         for row in rows:
             if row == "other-features":  # the full row's corpus through the other front end

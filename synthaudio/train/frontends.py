@@ -71,13 +71,16 @@ def frame_dim(cfg: FrameConfig) -> int:
 
 def check_installed(cfg: FrontEndConfig) -> None:
     """One clear InputError now (before a corpus is made or a worker started) where the
-    front end's packages or model files are missing."""
+    front end's packages or model files are missing; no model is loaded (a process that
+    holds Whisper's encoder must not fork workers that use one)."""
     if isinstance(cfg, EmbeddingConfig):
         from synthaudio.train.embedding import model_files
 
         model_files(cfg.model)
     elif isinstance(cfg, WhisperConfig):
-        frame_dim(cfg)
+        from synthaudio.train.whisper_frames import model_folder
+
+        model_folder(cfg.model)
 
 
 def stream_windows(cfg: FrameConfig, audio: np.ndarray, clip_s: float) -> list[np.ndarray]:

@@ -34,6 +34,7 @@ some 13% of a core for tiny.en); the 30 s encodes suit offline detection over fi
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,23 +91,29 @@ def _frames_of(seconds: float) -> int:
     return round(seconds / FRAME_S)
 
 
+def model_folder(model: str) -> str:
+    """The CTranslate2 folder of ``model`` (``WhisperConfig.model``), without loading it;
+    InputError naming what is missing and how to install it."""
+    if any(importlib.util.find_spec(m) is None for m in ("ctranslate2", "faster_whisper")):
+        raise InputError(f"the Whisper front end needs faster-whisper and CTranslate2; "
+                         f"{INSTALL_HINT}")
+    from synthaudio.evaluate.asr import resolve_whisper_model
+
+    path = resolve_whisper_model(model)
+    if not Path(path).is_dir():
+        raise InputError(f"Whisper model {model!r}: no such CTranslate2 folder; {INSTALL_HINT}")
+    return path
+
+
 class WhisperFrames:
     """The encoder of ``cfg.model`` (single-threaded: deterministic, and a worker per core)."""
 
     def __init__(self, cfg: WhisperConfig | None = None, threads: int = 1) -> None:
         self.cfg = cfg or WhisperConfig()
-        try:
-            import ctranslate2
-            from faster_whisper.feature_extractor import FeatureExtractor
-        except ImportError:
-            raise InputError(f"the Whisper front end needs faster-whisper and CTranslate2; "
-                             f"{INSTALL_HINT}") from None
-        from synthaudio.evaluate.asr import resolve_whisper_model
+        path = model_folder(self.cfg.model)
+        import ctranslate2
+        from faster_whisper.feature_extractor import FeatureExtractor
 
-        path = resolve_whisper_model(self.cfg.model)
-        if not Path(path).is_dir():
-            raise InputError(f"Whisper model {self.cfg.model!r}: no such CTranslate2 folder; "
-                             f"{INSTALL_HINT}")
         self._ct2 = ctranslate2
         self._model = ctranslate2.models.Whisper(path, device="cpu",
                                                  compute_type=self.cfg.compute_type,

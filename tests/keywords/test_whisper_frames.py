@@ -214,3 +214,17 @@ def test_saved_whisper_model_reads_back(tmp_path: Path) -> None:
     assert all(np.array_equal(a, b) for a, b in zip(detector.windows(audio),
                                                      enc.stream_windows(audio, 1.0),
                                                      strict=True))
+
+
+@needs_whisper
+def test_installation_check_loads_no_encoder(tmp_path: Path) -> None:
+    """The recipe checks the front end before it makes corpora with forked workers: the
+    check names a missing model in one line and builds no encoder in this process."""
+    from synthaudio.train.frontends import check_installed
+
+    shared_whisper.cache_clear()
+    check_installed(WhisperConfig())
+    assert shared_whisper.cache_info().currsize == 0
+    with pytest.raises(InputError, match="not a CTranslate2 model folder") as err:
+        check_installed(WhisperConfig(model=str(tmp_path)))
+    assert "\n" not in str(err.value)
