@@ -51,9 +51,10 @@ from synthaudio.pipelines.keywords.pipeline import make_keywords
 from synthaudio.train.data import kaldi_dir_utterances
 from synthaudio.train.detect import per_keyword_thresholds
 from synthaudio.train.embedding import FRAME_S, EmbeddingConfig
-from synthaudio.train.features import FeatureConfig, load_mono, log_mel
+from synthaudio.train.features import FeatureConfig, load_mono
 from synthaudio.train.frontends import (
     KINDS,
+    LOG_MEL_HOP_S,
     FrameConfig,
     FrontEndConfig,
     check_installed,
@@ -118,7 +119,7 @@ FEATURES = ("embedding", "log-mel", "whisper")
 QUICK_EPOCHS = {"embedding": QUICK["epochs"], "whisper": QUICK["epochs"], "log-mel": 12}
 EPOCHS = {"embedding": 40, "whisper": 40, "log-mel": 20}
 BATCH = {"embedding": 64, "whisper": 64, "log-mel": 32}  # log-mel: ~2,000 updates a run
-HOP_S = {"embedding": FRAME_S, "whisper": FRAME_S, "log-mel": 0.1}  # windows every 80/100 ms
+HOP_S = {"embedding": FRAME_S, "whisper": FRAME_S, "log-mel": LOG_MEL_HOP_S}  # windows' hop
 # the digits recipe's network, narrower (16 conv channels, 64 GRU units a direction: 0.19 M
 # parameters, about 3 ms of one core per clip and epoch), 4x time subsampling
 MODEL_SETTINGS = {"time_stride": 4, "hidden": 64, "conv_channels": 16}
@@ -355,20 +356,6 @@ def make_corpus(cfg: dict[str, Any], out: Path, jobs: int, reuse: bool = False) 
     summary = make_keywords(path, corpus, jobs=jobs, overwrite=True, progress=False)
     print(summary.format().splitlines()[1], f"({summary.wall_s:.0f} s)", flush=True)
     return corpus
-
-
-def feature_windows(path: Path, window_s: float, feats_cfg: FrontEndConfig
-                    ) -> list[np.ndarray]:
-    """Features of each ``window_s`` window of a stream, ``HOP_S`` apart: log-mel windows
-    normalized on their own, as the clips were; a frozen front end's frames computed over
-    the stream and cut into windows of a clip's frames (the window's neighbourhood, not
-    silence, fills its padding)."""
-    audio = load_mono(path, feats_cfg.sample_rate)
-    if not isinstance(feats_cfg, FeatureConfig):
-        return stream_windows(feats_cfg, audio, window_s)
-    n = round(window_s * feats_cfg.sample_rate)
-    hop = round(HOP_S["log-mel"] * feats_cfg.sample_rate)
-    return [log_mel(audio[s:s + n], feats_cfg) for s in range(0, max(1, len(audio) - n + 1), hop)]
 
 
 def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace,
@@ -615,7 +602,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         return [(stream_features(corpus_dir / r.audio, feats_cfg, window_s,
                                  cache / f"{corpus_dir.name}-frames")
                  if not isinstance(feats_cfg, FeatureConfig)
-                 else feature_windows(corpus_dir / r.audio, window_s, feats_cfg),
+                 else stream_windows(feats_cfg, load_mono(corpus_dir / r.audio,
+                                                          feats_cfg.sample_rate), window_s),
                  r.extra["events"], r.duration_s) for corpus_dir, r in pairs]
 
     verifier: Any = None  # the cascade's second stage (--word-vectors ewn)

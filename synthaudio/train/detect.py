@@ -44,7 +44,6 @@ if TYPE_CHECKING:  # EfficientWord-Net: imported where a model has a verifier
     from synthaudio.train.verifier import Verifier
 
 DETECTIONS_COLUMNS = ("file", "keyword", "start_s", "end_s", "score")
-LOG_MEL_HOP_S = 0.1
 WORD_CLASSIFIER = "word_classifier.npz"  # the cascade's word classifier, beside the model
 
 
@@ -203,10 +202,11 @@ class KeywordDetector:
             self.clip_heads = [self.load_clip_head(model_path, name)
                                for name in self.settings.verify_models]
         from synthaudio.train.embedding import FRAME_S
-        from synthaudio.train.frontends import is_frames
+        from synthaudio.train.features import FeatureConfig
+        from synthaudio.train.frontends import LOG_MEL_HOP_S
 
-        if is_frames(self.features):
-            self.window_s = float(getattr(self.features, "clip_s", None) or 1.0)
+        if not isinstance(self.features, FeatureConfig):  # a frozen front end's 80 ms grid
+            self.window_s = float(self.features.clip_s or 1.0)
             self.hop_s = FRAME_S
         else:
             self.window_s = float(settings.get("window_s", 1.0))
@@ -231,15 +231,9 @@ class KeywordDetector:
 
     def windows(self, audio: np.ndarray) -> list[np.ndarray]:
         """The model's input windows of 16 kHz (the model's rate) audio, one per hop."""
-        from synthaudio.train.features import FeatureConfig, log_mel
         from synthaudio.train.frontends import stream_windows
 
-        if not isinstance(self.features, FeatureConfig):
-            return stream_windows(self.features, audio, self.window_s)
-        n = round(self.window_s * self.features.sample_rate)
-        hop = round(self.hop_s * self.features.sample_rate)
-        return [log_mel(audio[s:s + n], self.features)
-                for s in range(0, max(1, len(audio) - n + 1), hop)]
+        return stream_windows(self.features, audio, self.window_s)
 
     def clip_scores(self, windows: list[np.ndarray]) -> np.ndarray:
         """The clip heads' posteriors of ``windows`` (:func:`clip_head_posteriors`)."""

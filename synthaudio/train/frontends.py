@@ -27,6 +27,7 @@ from synthaudio.train.embedding import EmbeddingConfig
 from synthaudio.train.features import FeatureConfig
 from synthaudio.train.whisper_frames import WhisperConfig
 
+LOG_MEL_HOP_S = 0.1  # log-mel stream windows' hop (the frozen front ends': 80 ms)
 FrameConfig = EmbeddingConfig | WhisperConfig
 FrontEndConfig = FeatureConfig | EmbeddingConfig | WhisperConfig
 KINDS: dict[str, type[Any]] = {"log-mel": FeatureConfig, "embedding": EmbeddingConfig,
@@ -83,9 +84,19 @@ def check_installed(cfg: FrontEndConfig) -> None:
         model_folder(cfg.model)
 
 
-def stream_windows(cfg: FrameConfig, audio: np.ndarray, clip_s: float) -> list[np.ndarray]:
-    """The window at each 80 ms step of 16 kHz ``audio`` (``SpeechEmbedding.stream_windows``,
-    ``WhisperFrames.stream_windows``), by this process's shared model."""
+def stream_windows(cfg: FrontEndConfig, audio: np.ndarray, clip_s: float
+                   ) -> list[np.ndarray]:
+    """The window of ``clip_s`` at each hop of ``audio`` (at ``cfg.sample_rate``): every
+    80 ms over a frozen front end, by this process's shared model
+    (``SpeechEmbedding.stream_windows``, ``WhisperFrames.stream_windows``); every
+    :data:`LOG_MEL_HOP_S` over log-mel, each window cut from the audio and normalized on its
+    own, as a clip is."""
+    if isinstance(cfg, FeatureConfig):
+        from synthaudio.train.features import log_mel
+
+        n = round(clip_s * cfg.sample_rate)
+        hop = round(LOG_MEL_HOP_S * cfg.sample_rate)
+        return [log_mel(audio[s:s + n], cfg) for s in range(0, max(1, len(audio) - n + 1), hop)]
     if isinstance(cfg, WhisperConfig):
         from synthaudio.train.whisper_frames import shared_whisper
 
