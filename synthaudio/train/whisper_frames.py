@@ -241,7 +241,7 @@ def whisper_features(paths: Sequence[Path], cfg: WhisperConfig | None = None,
     from synthaudio.train.data import map_files
 
     cfg = cfg or WhisperConfig()
-    shared_whisper(cfg)  # one clear error before any worker starts
+    model_folder(cfg.model)  # one clear error before any worker starts
     lengths = []
     for p in paths:
         try:
