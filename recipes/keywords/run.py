@@ -152,6 +152,7 @@ EXTRA_STREAMS = 0  # --extra-streams: more training streams, a corpus of their o
 DEV_STREAMS = 60
 NEGATIVE_EVERY = 2  # every 2nd negative window (160 ms apart) of a training stream
 NEGATIVE_WEIGHT = 1.0
+DETECTOR_OUTPUT = "softmax"  # --detector-output (HeadConfig.output of the detector head)
 MIXUP = 0.0  # the detector's head (round 3: mixup made it miss more at 1 FA/h)
 # --clip-mixup A: the clip classifier a head of its own, trained with mixup A (default: the
 # detector's head does both). Round 6, 0.2: real dev balanced accuracy +2.0 points on round
@@ -379,6 +380,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     kind = kind or args.features
     window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
     model_cfg, feats_cfg = front_end(kind, window_s, args.head, args.tune_layers)
+    if args.detector_output != "softmax":  # the stream detector's head alone
+        model_cfg = dataclasses.replace(model_cfg, output=args.detector_output)
     hop_s = HOP_S[kind]
     t0 = time.perf_counter()
     test_corpus = test_corpus or corpus
@@ -627,6 +630,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "joined_negative_streams": args.joined_negatives,
                                "mined_hard_negatives": mined, "mixup": args.mixup,
                                "clip_mixup": clip_mixup,
+                               "detector_output": args.detector_output,
                                "head": args.head if frozen else None,
                                "clip_head": args.clip_head if frozen else None,
                                "clip_heads": len(clip_results),
@@ -963,6 +967,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--context", type=int, default=CONTEXT,
                    help="copies of each training positive embedded between other clips "
                         "instead of silence")
+    p.add_argument("--detector-output", choices=("softmax", "sigmoid"), default=DETECTOR_OUTPUT,
+                   help="the stream detector's head: softmax (its classes exclude each "
+                        "other), or sigmoid (one-vs-rest: each keyword scored on its own, "
+                        "binary cross-entropy; the embedding and Whisper heads); the clip "
+                        f"heads stay softmax (default {DETECTOR_OUTPUT})")
     p.add_argument("--mixup", type=float, default=MIXUP,
                    help="mixup of the detector's training examples, Beta(a, a) (0: none)")
     p.add_argument("--clip-mixup", type=float, default=None,
@@ -1030,6 +1039,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("run.py: --word-vectors ewn needs EfficientWord-Net and scikit-learn: pip install "
               "--no-deps EfficientWord-Net==1.0.5 && pip install scikit-learn (or pass "
               "--word-vectors none)", file=sys.stderr)
+        return 2
+    if args.detector_output != "softmax" and args.features == "log-mel":
+        print("run.py: --detector-output sigmoid is the embedding and Whisper heads' "
+              "(--features embedding or whisper), not log-mel's", file=sys.stderr)
         return 2
     if args.features != "embedding" and (args.tune_layers or args.context):
         print("run.py: --tune-layers and --context are the speech embedding's "

@@ -4,7 +4,8 @@ Two networks: the CTC model's (:class:`~synthaudio.train.model.ClassifierModel`,
 features), its frame scores max-pooled over the clip, and a small convolutional head over
 frozen speech-embedding frames (:class:`~synthaudio.train.model.EmbeddingClassifier`, on
 :mod:`synthaudio.train.embedding` features); the model settings' type picks one. The loop is
-the trainer's (:func:`fit_epochs`), with cross-entropy (optionally class-weighted) and the dev
+the trainer's (:func:`fit_epochs`), with cross-entropy (optionally class-weighted; binary
+cross-entropy per class for a one-vs-rest head, ``HeadConfig.output`` "sigmoid") and the dev
 error rate (1 - accuracy) choosing the best epoch. Randomness as in
 :mod:`synthaudio.train.trainer`.
 """
@@ -62,27 +63,55 @@ class ClassifierResult:
         return self.history[self.best_epoch - 1]
 
 
+def one_vs_rest(model: Classifier) -> bool:
+    """Whether ``model``'s classes are one-vs-rest sigmoids (``HeadConfig.output``), not a
+    softmax over exclusive classes."""
+    return getattr(model.cfg, "output", "softmax") == "sigmoid"
+
+
 def posteriors(model: Classifier, feats: Sequence[np.ndarray],
                max_batch_frames: int = 16000) -> np.ndarray:
-    """Class probabilities ``(n_clips, n_labels)``, in order (eval mode, no gradients)."""
+    """Class probabilities ``(n_clips, n_labels)``, in order (eval mode, no gradients): a
+    softmax's (rows sum to 1), or a one-vs-rest head's sigmoids (each class's own)."""
     model.eval()
     out = np.zeros((len(feats), model.out.out_features), dtype=np.float32)
+    squash = torch.sigmoid if one_vs_rest(model) else (lambda z: z.softmax(dim=-1))
     with torch.no_grad():
         for idx in length_batches([f.shape[0] for f in feats], max_batch_frames, 256):
             x, lens = _batch(feats, idx, None, None)
-            out[idx] = model(x, lens).softmax(dim=-1).numpy()
+            out[idx] = squash(model(x, lens)).numpy()
     return out
 
 
 def _dev_scores(model: Classifier, feats: Sequence[np.ndarray], ys: np.ndarray,
                 max_batch_frames: int, weights: np.ndarray) -> tuple[float, float]:
-    """(error rate, cross-entropy) on the dev clips; the cross-entropy weighted by class as
-    the training loss is (``sum w_y * -log p_y / sum w_y``)."""
+    """(error rate, loss) on the dev clips, the loss weighted by class as the training
+    loss is (``sum w_y * loss_y / sum w_y``): cross-entropy ``-log p_y``, or for a
+    one-vs-rest head the binary cross-entropies summed over the classes."""
     probs = posteriors(model, feats, max_batch_frames)
     error = float(np.mean(probs.argmax(1) != ys))
-    nll = -np.log(np.maximum(probs[np.arange(len(ys)), ys], 1e-12))
-    loss = float(np.sum(weights[ys] * nll) / np.sum(weights[ys]))
+    if one_vs_rest(model):
+        target = np.eye(probs.shape[1], dtype=bool)[ys]
+        p = np.clip(np.where(target, probs, 1.0 - probs), 1e-12, 1.0)
+        per_clip = -np.log(p).sum(axis=1)
+    else:
+        per_clip = -np.log(np.maximum(probs[np.arange(len(ys)), ys], 1e-12))
+    loss = float(np.sum(weights[ys] * per_clip) / np.sum(weights[ys]))
     return error, loss
+
+
+def _one_vs_rest_loss(weights: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor],
+                                                         torch.Tensor]:
+    """A one-vs-rest head's loss, ``(logits (B, V), labels (B,))`` -> the binary
+    cross-entropies against the one-hot labels, summed over the classes, averaged over the
+    batch with class weights as ``CrossEntropyLoss(weight=...)`` averages."""
+    def loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        target = torch.nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)
+        per_clip = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, target, reduction="none").sum(dim=1)
+        w = weights[y]
+        return (w * per_clip).sum() / w.sum()
+    return loss
 
 
 def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[str],
@@ -126,7 +155,10 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
     weights = class_weights(train_y, len(labels), balance)
     for label, scale in (class_scale or {}).items():
         weights[index[label]] *= scale
-    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    weight_t = torch.tensor(weights, dtype=torch.float32)
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = (
+        _one_vs_rest_loss(weight_t) if getattr(model_cfg, "output", "softmax") == "sigmoid"
+        else torch.nn.CrossEntropyLoss(weight=weight_t))
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)

@@ -119,6 +119,9 @@ class ClassifierModel(CTCModel):
         return logits.masked_fill(~valid[:, :, None], -1e4).amax(dim=1)
 
 
+OUTPUTS = ("softmax", "sigmoid")  # HeadConfig.output
+
+
 @dataclass(frozen=True)
 class HeadConfig:
     """A classifier over frozen embedding frames (:mod:`synthaudio.train.embedding`)."""
@@ -132,11 +135,18 @@ class HeadConfig:
     tune_layers: int = 0
     embedding_model: str = "pkg:openwakeword"
     kind: str = "embedding-head"  # how a saved model names its class
+    # "softmax": the classes exclude each other (cross-entropy; a class's score is relative
+    # to the others'); "sigmoid": one-vs-rest, each class its own sigmoid (binary
+    # cross-entropy against the one-hot label), so a keyword's score is absolute and
+    # speech unlike every class can score low on all of them (OUTPUTS)
+    output: str = "softmax"
 
     def __post_init__(self) -> None:
         if self.layers < 1 or self.channels < 1:
             raise ValueError(f"layers and channels must be >= 1, got {self.layers}, "
                              f"{self.channels}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

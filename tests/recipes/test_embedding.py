@@ -293,3 +293,68 @@ def test_embedding_ctc_learns_word_strings_and_round_trips(tmp_path: Path) -> No
     model, vocab2, feats_cfg = load_model(tmp_path / "m.pt")
     assert isinstance(model, EmbeddingCTCModel) and feats_cfg == EmbeddingConfig(pad_s=0.25)
     assert decode(model, dev, vocab2) == hyps
+
+
+def test_one_vs_rest_head_scores_each_class_on_its_own(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from synthaudio.train.classifier import (
+        _one_vs_rest_loss,
+        load_classifier,
+        posteriors,
+        save_classifier,
+        train_classifier,
+    )
+    from synthaudio.train.model import HeadConfig
+    from synthaudio.train.trainer import TrainConfig
+
+    with pytest.raises(ValueError, match="output must be one of"):
+        HeadConfig(output="relu")
+    # the loss: binary cross-entropies against the one-hot labels, summed over the classes,
+    # averaged with the class weights as CrossEntropyLoss(weight=...) averages
+    logits = torch.tensor([[2.0, -1.0, 0.5], [-0.3, 0.2, 1.5]])
+    y = torch.tensor([0, 2])
+    w = torch.tensor([0.5, 1.0, 2.0])
+
+    def bce(z: float, t: int) -> float:
+        p = 1.0 / (1.0 + np.exp(-z))
+        return float(-np.log(p if t else 1.0 - p))
+
+    per = [sum(bce(float(z), int(k == yy)) for k, z in enumerate(row))
+           for row, yy in zip(logits, y.tolist(), strict=True)]
+    want = (0.5 * per[0] + 2.0 * per[1]) / 2.5
+    assert float(_one_vs_rest_loss(w)(logits, y)) == pytest.approx(want, rel=1e-6)
+
+    rng = np.random.default_rng(5)
+    labels = ["_unknown_", "no", "yes"]
+    centres = rng.standard_normal((3, 12)).astype(np.float32)
+
+    def clips(n: int) -> tuple[list[np.ndarray], list[str]]:
+        ys = rng.integers(0, 3, n)
+        return ([(centres[y] + 0.8 * rng.standard_normal((16, 12))).astype(np.float32)
+                 for y in ys], [labels[y] for y in ys])
+
+    train, train_y = clips(240)
+    dev, dev_y = clips(60)
+    cfg = TrainConfig(epochs=6, max_batch=32, max_batch_frames=32 * 16, spec_augment=None,
+                      threads=1)
+    head = HeadConfig(dim=12, channels=16, output="sigmoid")
+    result = train_classifier(train, train_y, dev, dev_y, labels, head, cfg,
+                              log=lambda line: None, balance=0.5)
+    assert result.best.dev_wer < 0.1 and result.best.dev_loss < result.initial_dev_loss
+    probs = posteriors(result.model, dev)
+    with torch.no_grad():
+        x = torch.from_numpy(np.stack(dev))
+        logits = result.model.eval()(x, torch.full((len(dev),), 16))
+    np.testing.assert_allclose(probs, torch.sigmoid(logits).numpy(), rtol=1e-6)
+    assert not np.allclose(probs.sum(axis=1), 1.0)  # each class its own, not a softmax
+    save_classifier(tmp_path / "m.pt", result, EmbeddingConfig())
+    model, _, _ = load_classifier(tmp_path / "m.pt")
+    assert model.cfg.output == "sigmoid"
+    np.testing.assert_array_equal(posteriors(model, dev), probs)
+    # a model saved before the setting existed is a softmax head
+    blob = torch.load(tmp_path / "m.pt", weights_only=True)
+    del blob["model_config"]["output"]
+    torch.save(blob, tmp_path / "old.pt")
+    old, _, _ = load_classifier(tmp_path / "old.pt")
+    assert old.cfg.output == "softmax"
+    np.testing.assert_allclose(posteriors(old, dev).sum(axis=1), 1.0, rtol=1e-5)

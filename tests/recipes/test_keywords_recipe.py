@@ -236,13 +236,31 @@ def test_keywords_quick(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "--tune-layers and --context are the speech embedding's" in refused.stderr
+    # a one-vs-rest detector head: its own sigmoids in the saved model, which detect reads
+    _quick_again(out, "embedding", "--detector-output", "sigmoid", "--tag=-ovr")
+    ovr = json.loads((out / "results.json").read_text())["rows"]["full"]
+    assert ovr["loss_ok"] and "frr_at" in ovr and ovr["detector_output"] == "sigmoid"
+    assert results["detector_output"] == "softmax"
+    ovr_model = out / "exp" / "commands10-full-ovr" / "model.pt"
+    from synthaudio.train.classifier import load_classifier
+
+    assert load_classifier(ovr_model)[0].cfg.output == "sigmoid"
+    assert synthaudio_main(["detect", str(ovr_model), str(stream), "-o",
+                            str(tmp_path / "o.csv")]) == 0
+    assert (tmp_path / "o.csv").read_text().startswith("file,keyword,start_s,end_s,score\n")
+    refused = subprocess.run(
+        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
+         "--features", "log-mel", "--detector-output", "sigmoid"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "--detector-output sigmoid is the embedding and Whisper heads'" in refused.stderr
 
 
-def _quick_again(out: Path, features: str) -> subprocess.CompletedProcess[str]:
+def _quick_again(out: Path, features: str, *more: str) -> subprocess.CompletedProcess[str]:
     """The quick run again on its corpus (reused) through the front end ``features``."""
     proc = subprocess.run(
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
-         "--jobs", "2", "--threads", "1", "--features", features],
+         "--jobs", "2", "--threads", "1", "--features", features, *more],
         cwd=out.parent, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
