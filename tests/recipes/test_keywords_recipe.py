@@ -230,12 +230,8 @@ def test_keywords_quick(tmp_path: Path) -> None:
 
     assert synthaudio_main(["detect", str(model), str(stream), "-o", str(tmp_path / "w.csv")]) == 0
     assert (tmp_path / "w.csv").read_text().startswith("file,keyword,start_s,end_s,score\n")
-    refused = subprocess.run(
-        [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
-         "--features", "whisper", "--tune-layers", "1"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
-    assert "--tune-layers and --context are the speech embedding's" in refused.stderr
+    assert "--tune-layers and --context are the speech embedding's" in _refused(
+        out, tmp_path, "--features", "whisper", "--tune-layers", "1")
     # a one-vs-rest detector head: its own sigmoids in the saved model, which detect reads
     _quick_again(out, "embedding", "--detector-output", "sigmoid", "--tag=-ovr")
     ovr = json.loads((out / "results.json").read_text())["rows"]["full"]
@@ -248,12 +244,17 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert synthaudio_main(["detect", str(ovr_model), str(stream), "-o",
                             str(tmp_path / "o.csv")]) == 0
     assert (tmp_path / "o.csv").read_text().startswith("file,keyword,start_s,end_s,score\n")
+    assert "--detector-output sigmoid is the embedding and Whisper heads'" in _refused(
+        out, tmp_path, "--features", "log-mel", "--detector-output", "sigmoid")
+
+
+def _refused(out: Path, cwd: Path, *options: str) -> str:
+    """The quick run with ``options`` the recipe refuses: exit 2 and one line, returned."""
     refused = subprocess.run(
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
-         "--features", "log-mel", "--detector-output", "sigmoid"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
-    assert "--detector-output sigmoid is the embedding and Whisper heads'" in refused.stderr
+         *options], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    return refused.stderr
 
 
 def _quick_again(out: Path, features: str, *more: str) -> subprocess.CompletedProcess[str]:
