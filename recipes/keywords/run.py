@@ -380,7 +380,8 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     kind = kind or args.features
     window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
     model_cfg, feats_cfg = front_end(kind, window_s, args.head, args.tune_layers)
-    if args.detector_output != "softmax":  # the stream detector's head alone
+    frozen = is_frames(feats_cfg)  # the speech embedding or Whisper: stream windows and heads
+    if frozen:  # the stream detector's head alone (log-mel's model is a softmax)
         model_cfg = dataclasses.replace(model_cfg, output=args.detector_output)
     hop_s = HOP_S[kind]
     t0 = time.perf_counter()
@@ -414,7 +415,6 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         print(f"{name}: {len(more)} more clips ("
               f"{sum(r.extra['kind'] == 'positive' for r in more)} positive) from "
               f"{extra_clips.name}", flush=True)
-    frozen = is_frames(feats_cfg)  # the speech embedding or Whisper: stream windows and heads
     if isinstance(feats_cfg, EmbeddingConfig) and args.context:
         pos = [r for r in clips["train"] if r.extra["kind"] == "positive"
                and model_label(str(r.extra["label"]), labels) != "_unknown_"]
@@ -630,7 +630,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "joined_negative_streams": args.joined_negatives,
                                "mined_hard_negatives": mined, "mixup": args.mixup,
                                "clip_mixup": clip_mixup,
-                               "detector_output": args.detector_output,
+                               "detector_output": getattr(model_cfg, "output", "softmax"),
                                "head": args.head if frozen else None,
                                "clip_head": args.clip_head if frozen else None,
                                "clip_heads": len(clip_results),
@@ -970,8 +970,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--detector-output", choices=("softmax", "sigmoid"), default=DETECTOR_OUTPUT,
                    help="the stream detector's head: softmax (its classes exclude each "
                         "other), or sigmoid (one-vs-rest: each keyword scored on its own, "
-                        "binary cross-entropy; the embedding and Whisper heads); the clip "
-                        f"heads stay softmax (default {DETECTOR_OUTPUT})")
+                        "binary cross-entropy; the embedding and Whisper heads: --ablation's "
+                        "log-mel row stays softmax); the clip heads stay softmax "
+                        f"(default {DETECTOR_OUTPUT})")
     p.add_argument("--mixup", type=float, default=MIXUP,
                    help="mixup of the detector's training examples, Beta(a, a) (0: none)")
     p.add_argument("--clip-mixup", type=float, default=None,

@@ -63,10 +63,10 @@ class ClassifierResult:
         return self.history[self.best_epoch - 1]
 
 
-def one_vs_rest(model: Classifier) -> bool:
-    """Whether ``model``'s classes are one-vs-rest sigmoids (``HeadConfig.output``), not a
-    softmax over exclusive classes."""
-    return getattr(model.cfg, "output", "softmax") == "sigmoid"
+def one_vs_rest(cfg: ModelConfig | HeadConfig) -> bool:
+    """Whether a network of these settings scores its classes with one-vs-rest sigmoids
+    (``HeadConfig.output``), not a softmax over exclusive classes (every log-mel model)."""
+    return getattr(cfg, "output", "softmax") == "sigmoid"
 
 
 def posteriors(model: Classifier, feats: Sequence[np.ndarray],
@@ -75,7 +75,7 @@ def posteriors(model: Classifier, feats: Sequence[np.ndarray],
     softmax's (rows sum to 1), or a one-vs-rest head's sigmoids (each class's own)."""
     model.eval()
     out = np.zeros((len(feats), model.out.out_features), dtype=np.float32)
-    squash = torch.sigmoid if one_vs_rest(model) else (lambda z: z.softmax(dim=-1))
+    squash = torch.sigmoid if one_vs_rest(model.cfg) else (lambda z: z.softmax(dim=-1))
     with torch.no_grad():
         for idx in length_batches([f.shape[0] for f in feats], max_batch_frames, 256):
             x, lens = _batch(feats, idx, None, None)
@@ -90,7 +90,7 @@ def _dev_scores(model: Classifier, feats: Sequence[np.ndarray], ys: np.ndarray,
     one-vs-rest head the binary cross-entropies summed over the classes."""
     probs = posteriors(model, feats, max_batch_frames)
     error = float(np.mean(probs.argmax(1) != ys))
-    if one_vs_rest(model):
+    if one_vs_rest(model.cfg):
         target = np.eye(probs.shape[1], dtype=bool)[ys]
         p = np.clip(np.where(target, probs, 1.0 - probs), 1e-12, 1.0)
         per_clip = -np.log(p).sum(axis=1)
@@ -157,7 +157,7 @@ def train_classifier(train_feats: Sequence[np.ndarray], train_labels: Sequence[s
         weights[index[label]] *= scale
     weight_t = torch.tensor(weights, dtype=torch.float32)
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = (
-        _one_vs_rest_loss(weight_t) if getattr(model_cfg, "output", "softmax") == "sigmoid"
+        _one_vs_rest_loss(weight_t) if one_vs_rest(model_cfg)
         else torch.nn.CrossEntropyLoss(weight=weight_t))
     try:
         with torch.random.fork_rng(devices=[]):
