@@ -62,6 +62,7 @@ from synthaudio.train.frontends import (
     frame_dim,
     is_frames,
     stream_windows,
+    window_frames,
 )
 from synthaudio.train.whisper_frames import WhisperConfig
 
@@ -153,6 +154,7 @@ DEV_STREAMS = 60
 NEGATIVE_EVERY = 2  # every 2nd negative window (160 ms apart) of a training stream
 NEGATIVE_WEIGHT = 1.0
 DETECTOR_OUTPUT = "softmax"  # --detector-output (HeadConfig.output of the detector head)
+DETECTOR_POOL = "max"  # --detector-pool (HeadConfig.pool of the detector head)
 MIXUP = 0.0  # the detector's head (round 3: mixup made it miss more at 1 FA/h)
 # --clip-mixup A: the clip classifier a head of its own, trained with mixup A (default: the
 # detector's head does both). Round 6, 0.2: real dev balanced accuracy +2.0 points on round
@@ -376,13 +378,19 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     from synthaudio.evaluate.report import write_report
     from synthaudio.train.classifier import posteriors, save_classifier, train_classifier
     from synthaudio.train.detect import DetectorSettings, settings_dict
+    from synthaudio.train.model import HeadConfig
 
     kind = kind or args.features
     window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
     model_cfg, feats_cfg = front_end(kind, window_s, args.head, args.tune_layers)
     frozen = is_frames(feats_cfg)  # the speech embedding or Whisper: stream windows and heads
-    if frozen:  # the stream detector's head alone (log-mel's model is a softmax)
-        model_cfg = dataclasses.replace(model_cfg, output=args.detector_output)
+    if isinstance(model_cfg, HeadConfig) and isinstance(feats_cfg, EmbeddingConfig
+                                                         | WhisperConfig):
+        # the stream detector's head alone (log-mel's model is a softmax, max-pooled)
+        model_cfg = dataclasses.replace(model_cfg, output=args.detector_output,
+                                        pool=args.detector_pool,
+                                        frames=window_frames(feats_cfg, window_s)
+                                        if args.detector_pool == "flat" else 0)
     hop_s = HOP_S[kind]
     t0 = time.perf_counter()
     test_corpus = test_corpus or corpus
@@ -631,6 +639,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "mined_hard_negatives": mined, "mixup": args.mixup,
                                "clip_mixup": clip_mixup,
                                "detector_output": getattr(model_cfg, "output", "softmax"),
+                               "detector_pool": getattr(model_cfg, "pool", "max"),
                                "head": args.head if frozen else None,
                                "clip_head": args.clip_head if frozen else None,
                                "clip_heads": len(clip_results),
@@ -973,6 +982,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "binary cross-entropy; the embedding and Whisper heads: --ablation's "
                         "log-mel row stays softmax); the clip heads stay softmax "
                         f"(default {DETECTOR_OUTPUT})")
+    p.add_argument("--detector-pool", choices=("max", "flat"), default=DETECTOR_POOL,
+                   help="the stream detector's head: max (each channel's maximum over the "
+                        "window's frames: a word scores the same wherever it is and whatever "
+                        "is around it), or flat (the window's frames in order through a "
+                        "hidden layer, as openWakeWord's heads: where the word is and what "
+                        "is said around it count; the embedding and Whisper heads); the clip "
+                        f"heads stay max (default {DETECTOR_POOL})")
     p.add_argument("--mixup", type=float, default=MIXUP,
                    help="mixup of the detector's training examples, Beta(a, a) (0: none)")
     p.add_argument("--clip-mixup", type=float, default=None,
@@ -1041,9 +1057,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               "--no-deps EfficientWord-Net==1.0.5 && pip install scikit-learn (or pass "
               "--word-vectors none)", file=sys.stderr)
         return 2
-    if args.detector_output != "softmax" and args.features == "log-mel":
-        print("run.py: --detector-output sigmoid is the embedding and Whisper heads' "
-              "(--features embedding or whisper), not log-mel's", file=sys.stderr)
+    if args.features == "log-mel" and (args.detector_output != "softmax"
+                                       or args.detector_pool != "max"):
+        print("run.py: --detector-output sigmoid and --detector-pool flat are the embedding "
+              "and Whisper heads' (--features embedding or whisper), not log-mel's",
+              file=sys.stderr)
         return 2
     if args.features != "embedding" and (args.tune_layers or args.context):
         print("run.py: --tune-layers and --context are the speech embedding's "

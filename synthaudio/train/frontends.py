@@ -17,7 +17,7 @@ them back.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,18 @@ def frame_dim(cfg: FrameConfig) -> int:
     from synthaudio.train.embedding import feature_dim
 
     return feature_dim(cfg)
+
+
+def window_frames(cfg: FrameConfig, clip_s: float) -> int:
+    """80 ms frames of one window of a clip of ``clip_s`` (a clip's features, a stream
+    window's): the clip and the front end's ``pad_s`` on each side."""
+    if isinstance(cfg, WhisperConfig):
+        from synthaudio.train.whisper_frames import window_frames as whisper_window
+
+        return whisper_window(replace(cfg, clip_s=clip_s))
+    from synthaudio.train.embedding import clip_frames
+
+    return clip_frames(clip_s, cfg.pad_s)
 
 
 def check_installed(cfg: FrontEndConfig) -> None:

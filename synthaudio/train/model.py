@@ -120,6 +120,7 @@ class ClassifierModel(CTCModel):
 
 
 OUTPUTS = ("softmax", "sigmoid")  # HeadConfig.output
+POOLS = ("max", "flat")  # HeadConfig.pool
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,13 @@ class HeadConfig:
     # cross-entropy against the one-hot label), so a keyword's score is absolute and
     # speech unlike every class can score low on all of them (OUTPUTS)
     output: str = "softmax"
+    # how a clip's frames become its scores (POOLS): "max", each channel's maximum over the
+    # frames, so a word scores the same wherever it is in the window and whatever is around
+    # it; "flat", the window's frames in order through one hidden layer (as openWakeWord's
+    # heads read their 16 frames), so a score can depend on where the word is and on what is
+    # said before and after it (a command said alone, or the same sounds inside a sentence)
+    pool: str = "max"
+    frames: int = 0  # the frames a "flat" head reads: a window's (FrameConfig's window)
 
     def __post_init__(self) -> None:
         if self.layers < 1 or self.channels < 1:
@@ -147,6 +155,11 @@ class HeadConfig:
                              f"{self.channels}")
         if self.output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
+        if self.pool == "flat" and self.frames < 1:
+            raise ValueError(f"a flat head needs the frames of its window (>= 1), got "
+                             f"{self.frames}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,8 +215,11 @@ class EmbeddingTop(nn.Module):
 
 class EmbeddingClassifier(nn.Module):
     """LayerNorm over each frame -> ``layers`` x (Conv1d, BatchNorm, GELU, dropout) -> the
-    maximum over each clip's frames -> linear: class logits ``(B, V)``. (BatchNorm's
-    statistics see the zero padding of a batch; a keywords corpus's clips are of one length.)"""
+    maximum over each clip's frames (``pool`` "max") or the ``frames`` frames in order
+    through a hidden layer of ``channels`` (GELU, dropout; ``pool`` "flat") -> linear:
+    class logits ``(B, V)``. (BatchNorm's statistics see the zero padding of a batch; a
+    keywords corpus's clips are of one length.) A flat head given more frames than its
+    window reads the middle ones, given fewer reads them followed by zeros."""
 
     def __init__(self, cfg: HeadConfig, n_classes: int) -> None:
         super().__init__()
@@ -211,6 +227,8 @@ class EmbeddingClassifier(nn.Module):
         self.top = EmbeddingTop(cfg.tune_layers, cfg.embedding_model) if cfg.tune_layers else None
         self.norm = nn.LayerNorm(cfg.dim)
         self.convs = conv_blocks(cfg.dim, cfg.channels, cfg.layers, cfg.dropout)
+        self.flat = (nn.Sequential(nn.Linear(cfg.channels * cfg.frames, cfg.channels), nn.GELU(),
+                                   nn.Dropout(cfg.dropout)) if cfg.pool == "flat" else None)
         self.out = nn.Linear(cfg.channels, n_classes)
 
     def param_groups(self, lr: float) -> list[dict[str, Any]] | None:
@@ -234,7 +252,14 @@ class EmbeddingClassifier(nn.Module):
         y = self.norm(feats).transpose(1, 2) * mask  # (B, dim, T)
         for block in self.convs:  # padding stays zero: a clip's scores ignore its batch
             y = block(y) * mask
-        return self.out(y.masked_fill(~valid[:, None, :], -1e4).amax(dim=2))
+        if self.flat is None:
+            return self.out(y.masked_fill(~valid[:, None, :], -1e4).amax(dim=2))
+        # each clip's middle ``frames`` (by its own length, not the batch's padding)
+        at = (lengths[:, None] - self.cfg.frames).clamp(min=0) // 2 + torch.arange(
+            self.cfg.frames)[None, :]  # (B, frames)
+        inside = (at < lengths[:, None]).to(y.dtype)[:, None, :]
+        at = at.clamp(max=y.shape[2] - 1)[:, None, :].expand(-1, y.shape[1], -1)
+        return self.out(self.flat((y.gather(2, at) * inside).flatten(1)))
 
 
 @dataclass(frozen=True)

@@ -358,3 +358,81 @@ def test_one_vs_rest_head_scores_each_class_on_its_own(tmp_path: Path) -> None:
     old, _, _ = load_classifier(tmp_path / "old.pt")
     assert old.cfg.output == "softmax"
     np.testing.assert_allclose(posteriors(old, dev).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_flat_head_hears_where_the_word_is_where_max_pooling_cannot(tmp_path: Path) -> None:
+    """The same pattern in the window's middle ("yes") or near its start ("_unknown_"): a
+    max-pooled head scores both alike by construction, a flat head reads the position."""
+    torch = pytest.importorskip("torch")
+    from synthaudio.train.classifier import (
+        load_classifier,
+        posteriors,
+        save_classifier,
+        train_classifier,
+    )
+    from synthaudio.train.frontends import window_frames
+    from synthaudio.train.model import HeadConfig
+    from synthaudio.train.trainer import TrainConfig
+    from synthaudio.train.whisper_frames import WhisperConfig
+
+    with pytest.raises(ValueError, match="pool must be one of"):
+        HeadConfig(pool="mean")
+    with pytest.raises(ValueError, match="a flat head needs the frames of its window"):
+        HeadConfig(pool="flat")
+    # a window's frames: the 1 s clip and 0.5 s on each side (embedding: 16; Whisper: 25)
+    assert window_frames(EmbeddingConfig(), 1.0) == clip_frames(1.0, 0.5) == 16
+    assert window_frames(WhisperConfig(), 1.0) == 25
+
+    rng = np.random.default_rng(7)
+    labels = ["_unknown_", "yes"]
+    word = rng.standard_normal((2, 12)).astype(np.float32) * 3
+
+    def clips(n: int) -> tuple[list[np.ndarray], list[str]]:
+        ys = rng.integers(0, 2, n)
+        out = []
+        for y in ys:
+            x = 0.3 * rng.standard_normal((16, 12)).astype(np.float32)
+            at = 7 if y else 3  # the middle, or 4 frames earlier (beyond no edge)
+            x[at:at + 2] += word
+            out.append(x)
+        return out, [labels[y] for y in ys]
+
+    train, train_y = clips(400)
+    dev, dev_y = clips(100)
+    cfg = TrainConfig(epochs=8, max_batch=32, max_batch_frames=32 * 16, spec_augment=None,
+                      threads=1)
+    errors = {}
+    for pool in ("max", "flat"):
+        head = HeadConfig(dim=12, channels=16, pool=pool, frames=16 if pool == "flat" else 0)
+        result = train_classifier(train, train_y, dev, dev_y, labels, head, cfg,
+                                  log=lambda line: None)
+        guess = posteriors(result.model, dev).argmax(axis=1)
+        errors[pool] = float(np.mean(guess != np.array([labels.index(y) for y in dev_y])))
+        if pool == "flat":
+            flat = result
+    assert errors["flat"] < 0.05 and errors["max"] > 0.3, errors
+    save_classifier(tmp_path / "flat.pt", flat, EmbeddingConfig())
+    model, _, _ = load_classifier(tmp_path / "flat.pt")
+    assert (model.cfg.pool, model.cfg.frames) == ("flat", 16)
+    probs = posteriors(model, dev)
+    np.testing.assert_array_equal(probs, posteriors(flat.model, dev))
+    # more frames than its window: the middle 16 are read (what is beyond their convolutions'
+    # reach, two frames, does not count); fewer: followed by zeros
+    wide = [rng.standard_normal((28, 12)).astype(np.float32) for _ in range(4)]
+    other = [np.concatenate([rng.standard_normal((3, 12)).astype(np.float32), x[3:-3],
+                             rng.standard_normal((3, 12)).astype(np.float32)]) for x in wide]
+    np.testing.assert_array_equal(posteriors(model, wide), posteriors(model, other))
+    assert not np.allclose(posteriors(model, wide), posteriors(model, [x[::-1] for x in wide]))
+    short = [x[:12] for x in dev[:4]]
+    padded = [np.concatenate([x, np.zeros((4, 12), np.float32)]) for x in short]
+    with torch.no_grad():
+        a = model(torch.from_numpy(np.stack(short)), torch.full((4,), 12))
+        b = model(torch.from_numpy(np.stack(padded)), torch.full((4,), 12))
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    # a model saved before the setting existed is max-pooled
+    blob = torch.load(tmp_path / "flat.pt", weights_only=True)
+    blob["model_config"] = {k: v for k, v in blob["model_config"].items()
+                            if k not in ("pool", "frames")}
+    blob["state_dict"] = {k: v for k, v in blob["state_dict"].items() if not k.startswith("flat.")}
+    torch.save(blob, tmp_path / "old.pt")
+    assert load_classifier(tmp_path / "old.pt")[0].cfg.pool == "max"

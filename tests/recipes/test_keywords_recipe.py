@@ -232,20 +232,25 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert (tmp_path / "w.csv").read_text().startswith("file,keyword,start_s,end_s,score\n")
     assert "--tune-layers and --context are the speech embedding's" in _refused(
         out, tmp_path, "--features", "whisper", "--tune-layers", "1")
-    # a one-vs-rest detector head: its own sigmoids in the saved model, which detect reads
-    _quick_again(out, "embedding", "--detector-output", "sigmoid", "--tag=-ovr")
+    # a one-vs-rest detector head reading its window's frames in order: its own sigmoids and
+    # its window's 16 frames in the saved model, which detect reads
+    _quick_again(out, "embedding", "--detector-output", "sigmoid", "--detector-pool", "flat",
+                 "--tag=-ovr")
     ovr = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert ovr["loss_ok"] and "frr_at" in ovr and ovr["detector_output"] == "sigmoid"
-    assert results["detector_output"] == "softmax"
+    assert ovr["detector_pool"] == "flat"
+    assert results["detector_output"] == "softmax" and results["detector_pool"] == "max"
     ovr_model = out / "exp" / "commands10-full-ovr" / "model.pt"
     from synthaudio.train.classifier import load_classifier
 
-    assert load_classifier(ovr_model)[0].cfg.output == "sigmoid"
+    head = load_classifier(ovr_model)[0].cfg
+    assert (head.output, head.pool, head.frames) == ("sigmoid", "flat", 16)
     assert synthaudio_main(["detect", str(ovr_model), str(stream), "-o",
                             str(tmp_path / "o.csv")]) == 0
     assert (tmp_path / "o.csv").read_text().startswith("file,keyword,start_s,end_s,score\n")
-    assert "--detector-output sigmoid is the embedding and Whisper heads'" in _refused(
-        out, tmp_path, "--features", "log-mel", "--detector-output", "sigmoid")
+    for option in (("--detector-output", "sigmoid"), ("--detector-pool", "flat")):
+        assert "--detector-pool flat are the embedding and Whisper heads'" in _refused(
+            out, tmp_path, "--features", "log-mel", *option)
 
 
 def _refused(out: Path, cwd: Path, *options: str) -> str:
