@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -74,10 +75,10 @@ if what == "digits":
         d.mkdir(exist_ok=True)
         (d / "c.yaml").write_text(yaml.safe_dump(cfg))
         c0, t0 = cpu(), time.time()
-        s = generate_corpus(d / "c.yaml", d / "out", jobs=1, limit=limit, progress=False,
-                            overwrite=True)
-        rows[name] = {"cpu_s": cpu() - c0, "wall_s": time.time() - t0, "hours": s.hours,
-                      "utts": s.utterances, "notes": s.notes}
+        made = generate_corpus(d / "c.yaml", d / "out", jobs=1, limit=limit, progress=False,
+                               overwrite=True)
+        rows[name] = {"cpu_s": cpu() - c0, "wall_s": time.time() - t0, "hours": made.hours,
+                      "utts": made.utterances, "notes": made.notes}
         print(name, json.dumps(rows[name]), flush=True)
     extra = rows["checked"]["cpu_s"] - rows["plain"]["cpu_s"]
     rows["check_cpu_s_per_audio_hour"] = extra / rows["plain"]["hours"]
@@ -103,11 +104,12 @@ if what == "keywords":
     d.mkdir(exist_ok=True)
     (d / "k.yaml").write_text(yaml.safe_dump(base))
     c0 = cpu()
-    s = make_keywords(d / "k.yaml", d / "out", jobs=1, progress=False, overwrite=True)
-    print(s.format())
+    clips = make_keywords(d / "k.yaml", d / "out", jobs=1, progress=False, overwrite=True)
+    print(clips.format())
     table = count_verdicts(read_verdicts(d / "out"))
-    res = {"cpu_s": cpu() - c0, "hours": s.hours, "clips": s.utterances,
-           "table": {e: {v: dict(c) for v, c in vs.items()} for e, vs in table.items()},
-           "lines": format_counts(table)}
-    print(json.dumps(res, indent=1))
-    (W / "kws.json").write_text(json.dumps(res, indent=1))
+    result: dict[str, Any] = {
+        "cpu_s": cpu() - c0, "hours": clips.hours, "clips": clips.utterances,
+        "table": {e: {v: dict(c) for v, c in vs.items()} for e, vs in table.items()},
+        "lines": format_counts(table)}
+    print(json.dumps(result, indent=1))
+    (W / "kws.json").write_text(json.dumps(result, indent=1))

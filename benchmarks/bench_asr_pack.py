@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthaudio.evaluate.asr import PACK_GAP_S, PACK_WINDOW_S, make_backend
+from synthaudio.evaluate.asr import PACK_GAP_S, PACK_WINDOW_S, FasterWhisperBackend, make_backend
 from synthaudio.pipelines.generate.config import load_corpus_config
 from synthaudio.pipelines.generate.pipeline import GROUP_SIZE
 from synthaudio.pipelines.generate.plan import plan_corpus
@@ -51,7 +51,8 @@ def rendered(num_groups: int) -> tuple[list, list[list[int]], list[np.ndarray]]:
     plan = plan_corpus(cfg, config.parent)
     total = -(-len(plan.utterances) // GROUP_SIZE)
     chosen = sorted({int(g) for g in np.linspace(0, total - 1, num_groups).round()})
-    specs, groups = [], []
+    specs: list = []
+    groups: list[list[int]] = []
     for g in chosen:
         members = range(g * GROUP_SIZE, min((g + 1) * GROUP_SIZE, len(plan.utterances)))
         groups.append(list(range(len(specs), len(specs) + len(members))))
@@ -65,7 +66,7 @@ def rendered(num_groups: int) -> tuple[list, list[list[int]], list[np.ndarray]]:
     for spec in specs:
         item = renderer._check_item(spec)
         audios.append(item.render(spec.speaker, item.first_rng).audio)
-    np.savez(cache, **{f"a{i}": a for i, a in enumerate(audios)})
+    np.savez(cache, **{f"a{i}": a for i, a in enumerate(audios)})  # type: ignore[arg-type]
     return specs, groups, audios
 
 
@@ -136,6 +137,7 @@ def sweep(check: ASRCheck, specs: list, groups: list[list[int]], audios: list[np
     windows ``transcribe_packed`` makes): pass/fail against one decode each, both ways, and
     what each ``pack_min_logprob`` cut would decode alone and leave different."""
     backend = check.backend
+    assert isinstance(backend, FasterWhisperBackend)  # the packed decode is its
     gap, limit = int(PACK_GAP_S * RATE), int(PACK_WINDOW_S * RATE)
     packed: list = [None] * len(specs)
     c0 = time.process_time()

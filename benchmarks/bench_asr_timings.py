@@ -13,6 +13,7 @@ from synthaudio.pipelines.generate.config import parse_corpus_config
 from synthaudio.pipelines.generate.plan import plan_corpus
 from synthaudio.pipelines.generate.render import Renderer, utterance_rng
 from synthaudio.tts.align import align_or_estimate, asr_word_timings, boundary_errors
+from synthaudio.tts.espeak_binding import EspeakVoice
 from synthaudio.tts.speakers import jitter_voice
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +33,7 @@ k = 0
 for spec in plan.utterances:
     voice = jitter_voice(spec.speaker.voice, cfg.speakers.jitter,
                          utterance_rng(cfg.seed, spec.index, 0))
+    assert isinstance(voice, EspeakVoice)  # the config's one engine
     s = r.engine.synthesize(spec.text, voice)
     ref = s.words
     words = spec.text.split()

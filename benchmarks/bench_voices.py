@@ -217,12 +217,12 @@ def real_speakers(real_dir: Path | None = None) -> dict[str, np.ndarray]:
         out = {}
         for spk, paths in clips.items():
             if len(paths) >= 3:
-                embs = []
+                vectors = []
                 for path in paths:
                     audio, sr = sf.read(path, dtype="float32")
                     assert sr == SR
-                    embs.append(embed(audio))
-                out[spk] = unit(np.mean(embs, axis=0))
+                    vectors.append(embed(audio))
+                out[spk] = unit(np.mean(vectors, axis=0))
         return out
     spk_of = dict(line.split() for line in (REAL / "utt2spk").read_text().splitlines())
     wavs = dict(line.split() for line in (REAL / "wav.scp").read_text().splitlines())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib.util
 import json
 import os
@@ -408,7 +409,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
              for s, rs in clips.items()}
     digest = {s: files_digest(ps) for s, ps in paths.items()}  # the caches' keys
     feats = {s: cached(cache / f"{corpus.name}-{s}", (digest[s], feats_cfg),
-                       lambda s=s: clip_features(paths[s], feats_cfg, args.jobs))
+                       functools.partial(clip_features, paths[s], feats_cfg, args.jobs))
              for s in clips}
     train_feats, train_ys = list(feats["train"]), list(ys["train"])
     more: list[Any] = []  # the clips of --extra-clips
@@ -430,9 +431,9 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         for copy_k in range(args.context):
             train_feats += cached(cache / f"{corpus.name}-context{copy_k}",
                                   (digest["train"], feats_cfg, copy_k),
-                                  lambda k=copy_k: context_features([corpus / r.audio for r in pos],
-                                                                    others, feats_cfg,
-                                                                    1000 + k))
+                                  functools.partial(context_features,
+                                                    [corpus / r.audio for r in pos], others,
+                                                    feats_cfg, 1000 + copy_k))
             train_ys += [str(r.extra["label"]) for r in pos]
     stream_recs = ([r for r in iter_metadata(stream_corpus) if r.extra.get("kind") == "stream"]
                    if stream_corpus is not None and frozen else [])
@@ -475,12 +476,15 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         before = len(train_feats)
         negatives = [corpus / r.audio for r in iter_metadata(corpus) if r.split == "train"
                      and r.extra.get("kind") in NEGATIVE_KINDS]
+        def joined_windows(k: int) -> Any:  # negative stream k's windows, packed
+            return pack_windows(stream_windows(feats_cfg, joined_streams(
+                negatives, JOINED_S, 1, 100 + k)[0], window_s))
+
         for k in range(args.joined_negatives):
             windows = unpack_windows(cached(
                 cache / f"{corpus.name}-joined{k}", (files_digest(negatives), feats_cfg,
                                                      window_s, k),
-                lambda k=k: pack_windows(stream_windows(feats_cfg, joined_streams(
-                    negatives, JOINED_S, 1, 100 + k)[0], window_s))))
+                functools.partial(joined_windows, k)))
             pool += windows
             train_feats += windows[::args.negative_every or 1]
             train_ys += [UNKNOWN] * len(windows[::args.negative_every or 1])
@@ -533,7 +537,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         return of_heads([r.model for r in clip_results], head_feats)
     mined: list[int] = []
     for _ in range(args.mine if pool else 0):  # hard-negative mining: retrain with them
-        found, top = hard_negatives(lambda w, m=result.model: posteriors(m, w), pool, labels,
+        found, top = hard_negatives(functools.partial(posteriors, result.model), pool, labels,
                                     MINE_SCORE, MINE_LIMIT)
         mined.append(len(found))
         print(f"{name}: mined {len(found)} of {len(pool)} negative windows above "
@@ -558,7 +562,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
 
         vcache = out / "cache" / "ewn"
         vec = {s: cached(vcache / f"{corpus.name}-{s}", (digest[s], WORD_VECTORS),
-                         lambda s=s: word_vectors(paths[s]))
+                         functools.partial(word_vectors, paths[s]))
                for s in clips}
         train_x, train_wy = vec["train"], list(ys["train"])
         if extra_clips is not None and more:
