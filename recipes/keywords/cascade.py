@@ -2,8 +2,8 @@
 """A two-stage (cascade) keyword detector against the head alone, on a corpus's test streams.
 
     python recipes/keywords/cascade.py MODEL CORPUS --stream-corpus DIR [--dev-streams DIR]
-        [--cache DIR] [--candidates 0.1,0.2,0.3,0.5] [--weights 0.5] [--heads detector,clip]
-        [--fa-per-hour 1] [--baseline MODEL] [--json FILE]
+        [--test-streams DIR] [--cache DIR] [--candidates 0.1,0.2,0.3,0.5] [--weights 0.5]
+        [--heads detector,clip] [--fa-per-hour 1] [--baseline MODEL] [--json FILE]
 
 MODEL: a keywords recipe's ``model.pt`` with ``word_classifier.npz`` beside it. Stage 1, the
 head over the speech embedding (or Whisper's frames) every 80 ms, proposes the peaks above a
@@ -15,12 +15,14 @@ model's settings name, else ``clip_model.pt``, ``clip_model-K.pt`` beside it). F
 candidate threshold, weight and head side: the FRR at 0.5 / 1 / 2 / 5 FA/h of the test
 streams (the DET curve over the second threshold), the pooled second threshold chosen on the
 dev streams (the last third of ``--stream-corpus``'s streams, and every stream of
-``--dev-streams``) and what it gives on the test streams, and the CPU the word vectors took
-an hour of audio. Each FRR comes with its 95% bootstrap interval over the test streams, and
-each cascade's difference from the head alone with a paired one; ``--baseline`` scores a
-second model of the same labels the same way and gives each FRR's difference from the
-baseline's with a paired interval (``synthaudio.evaluate.kws.frr_difference``): two models
-on the same hour of streams differ less by chance than their two intervals say. """
+``--dev-streams``) and what it gives on the test streams (CORPUS's, and every stream of
+each ``--test-streams`` corpus: the recipe's ``<name>-streams-test``), and the CPU the
+word vectors took an hour of audio. Each FRR comes with its 95% bootstrap interval over
+the test streams, and each cascade's difference from the head alone with a paired one;
+``--baseline`` scores a second model of the same labels the same way and gives each FRR's
+difference from the baseline's with a paired interval
+(``synthaudio.evaluate.kws.frr_difference``): two models on the same hour of streams
+differ less by chance than their two intervals say. """
 
 from __future__ import annotations
 
@@ -154,10 +156,14 @@ def scored(model_path: Path, args: argparse.Namespace, candidate_t: float,
                                  if cache else None),
                  corpus / r.audio, r.extra["events"], r.duration_s) for r in recs]
 
-    test, cpu_s, vectors = score_cascade(lambda w: posteriors(model, w),
-                                         streams(args.corpus, stream_recs(args.corpus)),
-                                         labels, FRAME_S, window_s, settings, verifier,
-                                         candidate_t, second)
+    test: list[Any] = []
+    cpu_s, vectors = 0.0, 0
+    for corpus in (args.corpus, *args.test_streams):
+        scored_set, cpu, count = score_cascade(lambda w: posteriors(model, w),
+                                               streams(corpus, stream_recs(corpus)), labels,
+                                               FRAME_S, window_s, settings, verifier,
+                                               candidate_t, second)
+        test, cpu_s, vectors = test + scored_set, cpu_s + cpu, vectors + count
     dev_sets = [(c, stream_recs(c)) for c in args.dev_streams]
     if args.stream_corpus is not None:  # its last third
         recs = stream_recs(args.stream_corpus)
@@ -191,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--dev-streams", type=Path, action="append", default=[], metavar="DIR",
                    help="a streams corpus all of whose streams are dev streams too "
                         "(the recipe's --dev-streams corpus; repeatable)")
+    p.add_argument("--test-streams", type=Path, action="append", default=[], metavar="DIR",
+                   help="a streams corpus all of whose streams are test streams too, scored "
+                        "with CORPUS's (the recipe's --test-streams corpus; repeatable)")
     p.add_argument("--cache", type=Path,
                    help="the recipe's OUT/cache/<features> (a --baseline over another front "
                         "end reads its sibling)")

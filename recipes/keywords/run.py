@@ -244,7 +244,7 @@ def derive_config(vocab: str, row: str, quick: bool, speakers: int | None,
 
 # the streams corpora: name suffix and seed step of each role (the extra clips' corpus: 3)
 STREAM_ROLES = {"streams": ("-streams", 1), "extra": ("-streams-extra", 2),
-                "dev": ("-streams-dev", 4)}
+                "dev": ("-streams-dev", 4), "test": ("-streams-test", 5)}
 
 
 def stream_config(cfg: dict[str, Any], count: int, quick: bool,
@@ -257,7 +257,8 @@ def stream_config(cfg: dict[str, Any], count: int, quick: bool,
     ``role`` extra: the corpus of ``--extra-streams`` (``<name>-streams-extra``, seed + 2:
     48 voices of its own), all of whose streams are training streams; dev: the corpus of
     ``--dev-streams`` (``<name>-streams-dev``, seed + 4), all of whose streams are dev
-    streams."""
+    streams; test: the corpus of ``--test-streams`` (``<name>-streams-test``, seed + 5),
+    all of whose streams are test streams beside the corpus's own."""
     base = KeywordsConfig.model_validate(cfg)
     suffix, step = STREAM_ROLES[role]
     streams = base.replace(
@@ -367,15 +368,17 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                     kind: str | None = None, stream_corpus: Path | None = None,
                     extra_streams: Path | None = None,
                     extra_clips: Path | None = None,
-                    dev_streams: Path | None = None) -> dict[str, Any]:
+                    dev_streams: Path | None = None,
+                    test_streams: Path | None = None) -> dict[str, Any]:
     """Train on ``corpus``'s train split (and, over the embedding, on windows of the first
     two thirds of ``stream_corpus``'s streams); score the test clips and streams of
     ``test_corpus`` (default: ``corpus``; the ablation scores every row on the full row's
     test split, hard negatives included) and ``real_dir``; choose the per-keyword
     thresholds on the last third of ``stream_corpus``'s streams (the dev streams); every
     stream of ``extra_streams`` (``--extra-streams``) gives training windows too, every
-    clip of ``extra_clips`` (``--extra-clips``) is a training clip, and every stream of
-    ``dev_streams`` (``--dev-streams``) is a dev stream too."""
+    clip of ``extra_clips`` (``--extra-clips``) is a training clip, every stream of
+    ``dev_streams`` (``--dev-streams``) is a dev stream too, and every stream of
+    ``test_streams`` (``--test-streams``) a test stream too."""
     from synthaudio.evaluate.report import write_report
     from synthaudio.train.classifier import posteriors, save_classifier, train_classifier
     from synthaudio.train.detect import DetectorSettings, settings_dict
@@ -632,10 +635,14 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     hard = [k for k, r in enumerate(clips["test"]) if r.extra["kind"] == "hard_negative"]
     targets = [k for k, label in enumerate(labels) if not label.startswith("_")]
     hard_fa = (float(np.mean(np.isin(probs[hard].argmax(1), targets))) if hard else None)
-    test_streams = [r for r in tests if r.extra.get("kind") == "stream"]
-    streams = score_streams(score, stream_set([(test_corpus, r) for r in test_streams]),
-                            labels, hop_s, window_s, settings)
-    summary: dict[str, Any] = {"name": name, "test": f"test split of {test_corpus.name}",
+    test_pairs = [(test_corpus, r) for r in tests if r.extra.get("kind") == "stream"]
+    if test_streams is not None:
+        test_pairs += [(test_streams, r) for r in iter_metadata(test_streams)
+                       if r.extra.get("kind") == "stream"]
+    streams = score_streams(score, stream_set(test_pairs), labels, hop_s, window_s, settings)
+    summary: dict[str, Any] = {"name": name, "test": f"test split of {test_corpus.name}"
+                               + (f" and the streams of {test_streams.name}"
+                                  if test_streams is not None else ""),
                                "features": kind, "balance": args.balance,
                                "negative_weight": args.negative_weight,
                                "context_copies": args.context,
@@ -710,7 +717,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
             verifier = Verifier(words, VERIFY_WEIGHT, WordVectors(args.threads or 1))
             assert not isinstance(feats_cfg, FeatureConfig)  # dev streams: frozen frames only
             summary["cascade"], cascade_curve, settings = score_verifier(
-                score, verifier, [(test_corpus, r) for r in test_streams],
+                score, verifier, test_pairs,
                 dev_pairs, feats_cfg, cache, window_s, labels, settings, args.fa_per_hour,
                 (clip_head_posteriors, clip_files) if args.verify_heads == "clip" else None)
             summary["detector"] = settings_dict(settings)
@@ -953,6 +960,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "<name>-streams-dev), beside the streams corpus's last third: where "
                         "the detector's thresholds are chosen (default "
                         f"{DEV_STREAMS}, --quick: 0; 0: none)")
+    p.add_argument("--test-streams", type=int, default=0, metavar="N",
+                   help="N more test streams of 120 s by 48 voices of their own, none of "
+                        "which trains (their own corpus, <name>-streams-test): the stream "
+                        "figures over them and the corpus's own test streams (1 h), so that "
+                        "a false-accept rate stands on more false peaks (60: 2 h more; "
+                        "default 0)")
     p.add_argument("--word-vectors", choices=("ewn", "none"),
                    help="a second front end for the clip scores: EfficientWord-Net's word "
                         "vectors and a logistic regression, fused with the head's posteriors "
@@ -1107,6 +1120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             dev = (make_corpus(stream_config(cfg, args.dev_streams, args.quick, "dev"), out,
                                args.jobs, args.reuse_corpus)
                    if args.dev_streams and streams is not None else None)
+            more_tests = (make_corpus(stream_config(cfg, args.test_streams, args.quick,
+                                                    "test"), out, args.jobs, args.reuse_corpus)
+                          if args.test_streams else None)
             more = (make_corpus(extra_clips_config(cfg, args.extra_clips, args.quick), out,
                                 args.jobs, args.reuse_corpus)
                     if args.extra_clips else None)
@@ -1114,7 +1130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          model_name(name, row, args.features) + args.tag,
                                          args, real, full, stream_corpus=streams,
                                          extra_streams=extra, extra_clips=more,
-                                         dev_streams=dev)
+                                         dev_streams=dev, test_streams=more_tests)
     except SynthaudioError as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 2

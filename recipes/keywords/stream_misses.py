@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Why a keyword detector misses the keywords of a corpus's test streams.
 
-    python recipes/keywords/stream_misses.py MODEL CORPUS [--cache DIR] [--fa-per-hour 1]
+    python recipes/keywords/stream_misses.py MODEL CORPUS [--test-streams DIR] [--cache DIR]
+        [--fa-per-hour 1]
 
 For each inserted keyword of the test streams: the best raw posterior of its label over the
 windows that hold it whole (the model's view of the word, before smoothing), the best
@@ -10,7 +11,8 @@ under it. Splits the misses at the threshold of ``--fa-per-hour`` into "never re
 (no window above 0.5), "recognised but below the threshold" (calibration), and lost to
 smoothing; prints the false peaks above the threshold with their words, and the inserted
 keywords recognised and found per condition of their stream (noise kind, SNR, RT60, codec)
-and per engine of the voice that said them (``conditions``).
+and per engine of the voice that said them (``conditions``). ``--test-streams``: every
+stream of that corpus (the recipe's ``<name>-streams-test``) is a test stream too.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--cache", type=Path,
                    help="the recipe's OUT/cache/<features> (embedding, whisper)")
     p.add_argument("--fa-per-hour", type=float, default=1.0)
+    p.add_argument("--test-streams", type=Path, action="append", default=[], metavar="DIR",
+                   help="a streams corpus all of whose streams are test streams too "
+                        "(the recipe's --test-streams corpus; repeatable)")
     args = p.parse_args(argv)
     detector = KeywordDetector(args.model, verify=False)  # InputError: not a model
     model, labels, feats_cfg = detector.model, detector.labels, detector.features
@@ -95,12 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     index = {x: k for k, x in enumerate(labels)}
     rows, judged, false_words = [], [], []
-    for r in iter_metadata(args.corpus):
-        if r.split != "test" or r.extra.get("kind") != "stream":
-            continue
-        windows = stream_features(args.corpus / r.audio, feats_cfg, window_s,  # type: ignore[arg-type]
-                                  args.cache / f"{args.corpus.name}-frames"
-                                  if args.cache else None)
+    tests = [(corpus, r) for corpus in (args.corpus, *args.test_streams)
+             for r in iter_metadata(corpus)
+             if r.split == "test" and r.extra.get("kind") == "stream"]
+    for corpus, r in tests:
+        windows = stream_features(corpus / r.audio, feats_cfg, window_s,  # type: ignore[arg-type]
+                                  args.cache / f"{corpus.name}-frames" if args.cache else None)
         raw = posteriors(model, windows)
         sm = smooth_scores(raw, smooth)
         events = [ev for ev in r.extra["events"] if ev[0] in index]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from synthaudio.evaluate.kws import THRESHOLDS
+from synthaudio.io.metadata import iter_metadata
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_SPEECH = REPO / "tests" / "fixtures" / "real_speech"
@@ -28,7 +29,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
         [sys.executable, str(REPO / "recipes/keywords/run.py"), "--quick", "--out", str(out),
          "--jobs", "2", "--threads", "1", "--real-test", str(REAL_SPEECH),
          "--extra-clips", "4", "--extra-streams", "1", "--dev-streams", "1",
-         "--clip-mixup", "0.2",
+         "--test-streams", "1", "--clip-mixup", "0.2",
          "--clip-heads", "2", "--word-vectors", "ewn" if words else "none"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -118,6 +119,20 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert (out / "corpora" / "kws-commands10-full-quick-streams-dev" / "metadata.jsonl"
             ).is_file()
     assert results["dev_thresholds"]["dev_stream_hours"] == pytest.approx(2 * 30 / 3600)
+    # --test-streams 1: one test stream of its own corpus beside the corpus's own
+    more_tests = out / "corpora" / "kws-commands10-full-quick-streams-test"
+    assert results["test"] == ("test split of kws-commands10-full-quick and the streams of "
+                               "kws-commands10-full-quick-streams-test")
+    tested = {c: [r for r in iter_metadata(c) if r.split == "test"
+                  and r.extra.get("kind") == "stream"]
+              for c in (out / "corpora" / "kws-commands10-full-quick", more_tests)}
+    assert len(tested[more_tests]) == 1
+    assert results["stream_hours"] == pytest.approx(
+        sum(r.duration_s for rs in tested.values() for r in rs) / 3600)
+    commands = set(results["dev_thresholds"]["thresholds"])
+    said = {c: sum(ev[0] in commands for r in rs for ev in r.extra["events"])
+            for c, rs in tested.items()}
+    assert results["stream_events"] == sum(said.values()) and said[more_tests] > 0
     assert set(results["dev_thresholds"]["thresholds"]) == {
         "down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes"}
     # the detector saved for users: one pooled threshold (the default), at least 0.5
@@ -152,6 +167,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
              str(corpora / "kws-commands10-full-quick"),
              "--stream-corpus", str(corpora / "kws-commands10-full-quick-streams"),
              "--dev-streams", str(corpora / "kws-commands10-full-quick-streams-dev"),
+             "--test-streams", str(more_tests),
              "--cache", str(out / "cache" / "embedding"), "--candidates", "0.5",
              "--heads", "clip", "--baseline", str(out / "exp" / "commands10-full" / "model.pt"),
              "--json", str(found)], check=True, capture_output=True, timeout=300)
@@ -192,7 +208,7 @@ def test_keywords_quick(tmp_path: Path) -> None:
     misses = subprocess.run(
         [sys.executable, str(REPO / "recipes/keywords/stream_misses.py"),
          str(out / "exp" / "commands10-full" / "model.pt"), str(corpus),
-         "--cache", str(out / "cache" / "embedding")],
+         "--test-streams", str(more_tests), "--cache", str(out / "cache" / "embedding")],
         capture_output=True, text=True, timeout=120, check=False)
     assert misses.returncode == 0, misses.stdout + misses.stderr
     keywords = int(re.search(r"^(\d+) keywords; at 1.0 FA/h", misses.stdout, re.M).group(1))
@@ -221,7 +237,8 @@ def test_keywords_quick(tmp_path: Path) -> None:
     assert w["features"] == "whisper" and w["loss_ok"] and w["head"] == "128x2"
     assert re.search(r"commands10-full-whisper: \d+ stream windows \([1-9]\d* positive\) from "
                      r"\d+ training streams", whisper.stdout), whisper.stdout
-    assert w["stream_events"] == results["stream_events"] and "frr_at" in w
+    # (without --test-streams: the corpus's own test streams)
+    assert w["stream_events"] == results["stream_events"] - said[more_tests] and "frr_at" in w
     assert w["real_speech_false_accepts"]["seconds"] > 30  # scored over the real fixtures
     model = out / "exp" / "commands10-full-whisper" / "model.pt"
     stream = next((out / "corpora" / "kws-commands10-full-quick").rglob("stream-*.wav"), None)
@@ -546,6 +563,7 @@ def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None
     dev = stream_config(cfg, 24, False)
     more = stream_config(cfg, 12, False, "extra")
     dev_more = stream_config(cfg, 60, False, "dev")
+    test_more = stream_config(cfg, 60, False, "test")
     assert (dev["name"], dev["seed"], dev["streams"]["count"]) == (
         "kws-commands10-full-streams", cfg["seed"] + 1, 24)
     assert (more["name"], more["seed"], more["streams"]["count"]) == (
@@ -555,6 +573,10 @@ def test_extra_clips_and_extra_streams_are_corpora_of_their_own_voices() -> None
     assert dev_more["streams"]["duration_s"] == dev["streams"]["duration_s"] == 120
     assert more["speakers"]["count"] == dev["speakers"]["count"] == 48
     assert dev_more["speakers"]["count"] == 48
+    assert (test_more["name"], test_more["seed"], test_more["streams"]["count"]) == (
+        "kws-commands10-full-streams-test", cfg["seed"] + 5, 60)
+    assert test_more["splits"] == {"train": 0.0, "dev": 0.0, "test": 1.0}
+    assert test_more["augment"] == dev["augment"] and test_more["counts"] == dev["counts"]
     assert dev_more["augment"] == dev["augment"] and dev_more["counts"] == dev["counts"]
 
 
