@@ -965,7 +965,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "which trains (their own corpus, <name>-streams-test): the stream "
                         "figures over them and the corpus's own test streams (1 h), so that "
                         "a false-accept rate stands on more false peaks (60: 2 h more; "
-                        "default 0)")
+                        "--ablation: the full row's, for every row; default 0)")
     p.add_argument("--word-vectors", choices=("ewn", "none"),
                    help="a second front end for the clip scores: EfficientWord-Net's word "
                         "vectors and a logistic regression, fused with the head's posteriors "
@@ -1094,6 +1094,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = list(ROWS) if args.ablation else ["full"]
     table: dict[str, dict[str, Any]] = {}
     full = Path()
+    full_tests: Path | None = None  # --test-streams: the full row's, scored with every row
     other = next(k for k in FEATURES if k != args.features)
     try:
         name = vocab_targets(args.vocab, args.targets)[0]
@@ -1103,7 +1104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for row in rows:
             if row == "other-features":  # the full row's corpus through the other front end
                 table[row] = train_and_score(full, out, model_name(name, "full", other),
-                                             args, real, full, other)
+                                             args, real, full, other, test_streams=full_tests)
                 continue
             cfg = derive_config(args.corpus_vocab or args.vocab, row, args.quick,
                                 args.speakers, args.positives,
@@ -1120,9 +1121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             dev = (make_corpus(stream_config(cfg, args.dev_streams, args.quick, "dev"), out,
                                args.jobs, args.reuse_corpus)
                    if args.dev_streams and streams is not None else None)
-            more_tests = (make_corpus(stream_config(cfg, args.test_streams, args.quick,
-                                                    "test"), out, args.jobs, args.reuse_corpus)
-                          if args.test_streams else None)
+            if row == "full" and args.test_streams:
+                full_tests = make_corpus(stream_config(cfg, args.test_streams, args.quick,
+                                                       "test"), out, args.jobs,
+                                         args.reuse_corpus)
             more = (make_corpus(extra_clips_config(cfg, args.extra_clips, args.quick), out,
                                 args.jobs, args.reuse_corpus)
                     if args.extra_clips else None)
@@ -1130,7 +1132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          model_name(name, row, args.features) + args.tag,
                                          args, real, full, stream_corpus=streams,
                                          extra_streams=extra, extra_clips=more,
-                                         dev_streams=dev, test_streams=more_tests)
+                                         dev_streams=dev, test_streams=full_tests)
     except SynthaudioError as exc:
         print(f"run.py: error: {exc}", file=sys.stderr)
         return 2
