@@ -388,8 +388,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     window_s = float(yaml.safe_load((corpus / "corpus.yaml").read_text())["config"]["clip_s"])
     model_cfg, feats_cfg = front_end(kind, window_s, args.head, args.tune_layers)
     frozen = is_frames(feats_cfg)  # the speech embedding or Whisper: stream windows and heads
-    if isinstance(model_cfg, HeadConfig) and isinstance(feats_cfg, EmbeddingConfig
-                                                         | WhisperConfig):
+    if is_frames(feats_cfg) and isinstance(model_cfg, HeadConfig):
         # the stream detector's head alone (log-mel's model is a softmax, max-pooled)
         model_cfg = dataclasses.replace(model_cfg, output=args.detector_output,
                                         pool=args.detector_pool,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -54,8 +54,9 @@ def config_of(kind: str | None, settings: Mapping[str, Any]) -> FrontEndConfig:
     return cls(**settings)  # type: ignore[no-any-return]
 
 
-def is_frames(cfg: FrontEndConfig) -> bool:
-    """A frozen front end on the 80 ms grid (:data:`FrameConfig`)."""
+def is_frames(cfg: FrontEndConfig) -> TypeGuard[FrameConfig]:
+    """A frozen front end on the 80 ms grid (:data:`FrameConfig`); a type guard, so code
+    behind it may use the frame settings."""
     return isinstance(cfg, EmbeddingConfig | WhisperConfig)
 
 
