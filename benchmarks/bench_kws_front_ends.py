@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "recipes" / "keywords"))
 import run as recipe  # noqa: E402  (the recipe's vocabulary and detector settings)
 from real_test import real_clips  # noqa: E402
-from streaming import run_script, window_labels  # noqa: E402
+from streaming import run_script, stream_records, window_labels  # noqa: E402
 
 from synthaudio.errors import InputError  # noqa: E402
 from synthaudio.evaluate.kws import (  # noqa: E402
@@ -165,7 +165,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         ys["real"] = np.array([LABELS.index(c.label) for c in real])
 
     def streams(corpus: Path, n: int | None) -> list[tuple[Path, list[Any], float]]:
-        recs = [r for r in iter_metadata(corpus) if r.extra.get("kind") == "stream"]
+        recs = stream_records(corpus)
         return [(corpus / r.audio, list(r.extra["events"]), float(r.duration_s)) for r in recs[:n]]
 
     train_streams = streams(args.stream_corpus, TRAIN_STREAMS)

@@ -43,6 +43,7 @@ from streaming import (  # noqa: E402
     run_script,
     score_cascade,
     stream_features,
+    stream_records,
 )
 
 from synthaudio.errors import InputError  # noqa: E402
@@ -53,7 +54,6 @@ from synthaudio.evaluate.kws import (  # noqa: E402
     frr_difference,
     frr_points,
 )
-from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.classifier import (  # noqa: E402
     load_detector_settings,
     posteriors,
@@ -67,11 +67,6 @@ from synthaudio.train.embedding import FRAME_S  # noqa: E402
 from synthaudio.train.frontends import KINDS, kind_of  # noqa: E402
 from synthaudio.train.verifier import Verifier  # noqa: E402
 from synthaudio.train.word_vectors import WordVectors, load_word_classifier  # noqa: E402
-
-
-def stream_recs(corpus: Path, split: str = "test") -> list[Any]:
-    return [r for r in iter_metadata(corpus) if r.split == split
-            and r.extra.get("kind") == "stream"]
 
 
 def clip_head_files(model: Path, settings: dict[str, Any]) -> list[str]:
@@ -160,13 +155,13 @@ def scored(model_path: Path, args: argparse.Namespace, candidate_t: float,
     cpu_s, vectors = 0.0, 0
     for corpus in (args.corpus, *args.test_streams):
         scored_set, cpu, count = score_cascade(lambda w: posteriors(model, w),
-                                               streams(corpus, stream_recs(corpus)), labels,
-                                               FRAME_S, window_s, settings, verifier,
+                                               streams(corpus, stream_records(corpus, "test")),
+                                               labels, FRAME_S, window_s, settings, verifier,
                                                candidate_t, second)
         test, cpu_s, vectors = test + scored_set, cpu_s + cpu, vectors + count
-    dev_sets = [(c, stream_recs(c)) for c in args.dev_streams]
+    dev_sets = [(c, stream_records(c, "test")) for c in args.dev_streams]
     if args.stream_corpus is not None:  # its last third
-        recs = stream_recs(args.stream_corpus)
+        recs = stream_records(args.stream_corpus, "test")
         dev_sets.insert(0, (args.stream_corpus, recs[(2 * len(recs)) // 3:]))
     dev: list[Any] = []
     for corpus, recs in dev_sets:

@@ -89,6 +89,7 @@ from streaming import (  # noqa: E402
     score_cascade,
     score_streams,
     stream_features,
+    stream_records,
     training_windows,
     unpack_windows,
 )
@@ -437,14 +438,13 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                                     [corpus / r.audio for r in pos], others,
                                                     feats_cfg, 1000 + copy_k))
             train_ys += [str(r.extra["label"]) for r in pos]
-    stream_recs = ([r for r in iter_metadata(stream_corpus) if r.extra.get("kind") == "stream"]
+    stream_recs = (stream_records(stream_corpus)
                    if stream_corpus is not None and frozen else [])
     n_train_streams = (2 * len(stream_recs)) // 3
     # the dev streams, (corpus, record): the streams corpus's last third, --dev-streams'
     dev_pairs = [(stream_corpus or corpus, r) for r in stream_recs[n_train_streams:]]
     if dev_pairs and dev_streams is not None:
-        dev_pairs += [(dev_streams, r) for r in iter_metadata(dev_streams)
-                      if r.extra.get("kind") == "stream"]
+        dev_pairs += [(dev_streams, r) for r in stream_records(dev_streams)]
     if stream_recs and args.negative_every:
         assert stream_corpus is not None and not isinstance(feats_cfg, FeatureConfig)
         chosen = [(stream_corpus / r.audio, r.extra["events"])
@@ -461,7 +461,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     if extra_streams is not None and frozen and args.negative_every:
         assert not isinstance(feats_cfg, FeatureConfig)
         more_streams = [(extra_streams / r.audio, r.extra["events"])
-                        for r in iter_metadata(extra_streams) if r.extra.get("kind") == "stream"]
+                        for r in stream_records(extra_streams)]
         wf, wy = cached(cache / f"{extra_streams.name}-windows",
                         (files_digest([p for p, _ in more_streams]),
                          repr([e for _, e in more_streams]), feats_cfg, labels,
@@ -636,8 +636,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
     hard_fa = (float(np.mean(np.isin(probs[hard].argmax(1), targets))) if hard else None)
     test_pairs = [(test_corpus, r) for r in tests if r.extra.get("kind") == "stream"]
     if test_streams is not None:
-        test_pairs += [(test_streams, r) for r in iter_metadata(test_streams)
-                       if r.extra.get("kind") == "stream"]
+        test_pairs += [(test_streams, r) for r in stream_records(test_streams)]
     streams = score_streams(score, stream_set(test_pairs), labels, hop_s, window_s, settings)
     summary: dict[str, Any] = {"name": name, "test": f"test split of {test_corpus.name}"
                                + (f" and the streams of {test_streams.name}"

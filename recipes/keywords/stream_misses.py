@@ -27,10 +27,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streaming import EDGE_S, run_script, stream_features  # noqa: E402
+from streaming import EDGE_S, run_script, stream_features, stream_records  # noqa: E402
 
 from synthaudio.evaluate.kws import det_curve, event_scores, frr_at, judge_stream  # noqa: E402
-from synthaudio.io.metadata import iter_metadata  # noqa: E402
 from synthaudio.train.classifier import load_detector_settings  # noqa: E402
 from synthaudio.train.detect import KeywordDetector, smooth_scores  # noqa: E402
 from synthaudio.train.embedding import FRAME_S  # noqa: E402
@@ -101,8 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     index = {x: k for k, x in enumerate(labels)}
     rows, judged, false_words = [], [], []
     tests = [(corpus, r) for corpus in (args.corpus, *args.test_streams)
-             for r in iter_metadata(corpus)
-             if r.split == "test" and r.extra.get("kind") == "stream"]
+             for r in stream_records(corpus, "test")]
     for corpus, r in tests:
         windows = stream_features(corpus / r.audio, feats_cfg, window_s,  # type: ignore[arg-type]
                                   args.cache / f"{corpus.name}-frames" if args.cache else None)

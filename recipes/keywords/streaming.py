@@ -25,6 +25,7 @@ import numpy as np
 
 from synthaudio.errors import SynthaudioError
 from synthaudio.evaluate.kws import StreamPeaks, judge_stream, peaks
+from synthaudio.io.metadata import iter_metadata
 from synthaudio.train.detect import (
     DetectorSettings,
     cascade_detections,
@@ -75,6 +76,13 @@ def cached(path: Path, key: Any, compute: Callable[[], Any]) -> Any:
         pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(file)
     return value
+
+
+def stream_records(corpus: Path, split: str | None = None) -> list[Any]:
+    """The stream records of ``corpus``'s metadata, in order (of ``split`` only, where
+    given)."""
+    return [r for r in iter_metadata(corpus) if r.extra.get("kind") == "stream"
+            and (split is None or r.split == split)]
 
 
 def model_label(label: str, labels: Sequence[str]) -> str:
