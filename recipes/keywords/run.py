@@ -19,6 +19,7 @@ hour, a DET curve, the false-reject rate at --fa-per-hour) and real recordings
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import importlib.util
@@ -27,7 +28,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -349,19 +350,63 @@ def train_settings(kind: str, feats: Sequence[np.ndarray], epochs: int | None, q
 
 def make_corpus(cfg: dict[str, Any], out: Path, jobs: int, reuse: bool = False) -> Path:
     """Generate ``cfg`` under ``OUT/corpora/<name>``; ``reuse``: keep a complete corpus
-    made from the same config there (experiments on the model side)."""
+    made from the same config there (experiments on the model side).
+
+    The same config is the same settings and prompt files of the same contents, wherever
+    they lie: a run from another checkout keeps the config the corpus was made from (and
+    so the corpus) instead of making it again. One run at a time makes a corpus: a second
+    waits for the first (``OUT/configs/<name>.lock``), then reuses or resumes it."""
     path = out / "configs" / f"{cfg['name']}.yaml"
     text = yaml.safe_dump(cfg, sort_keys=False)
     corpus = out / "corpora" / cfg["name"]
-    if (reuse and path.is_file() and path.read_text(encoding="utf-8") == text
-            and (corpus / "metadata.jsonl").is_file() and (corpus / "corpus.yaml").is_file()):
-        print(f"{cfg['name']}: reused", flush=True)
-        return corpus
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    summary = make_keywords(path, corpus, jobs=jobs, overwrite=True, progress=False)
+    with _corpus_lock(path.with_suffix(".lock"), cfg["name"]):
+        old = path.read_text(encoding="utf-8") if path.is_file() else None
+        if old is not None and old != text and same_inputs(yaml.safe_load(old), cfg):
+            print(f"{cfg['name']}: the prompt files at other paths, of the same contents: "
+                  f"the config the corpus was made from", flush=True)
+            text = old
+        if (reuse and old == text and (corpus / "metadata.jsonl").is_file()
+                and (corpus / "corpus.yaml").is_file()):
+            print(f"{cfg['name']}: reused", flush=True)
+            return corpus
+        if old != text:
+            path.write_text(text, encoding="utf-8")
+        summary = make_keywords(path, corpus, jobs=jobs, overwrite=True, progress=False)
     print(summary.format().splitlines()[1], f"({summary.wall_s:.0f} s)", flush=True)
     return corpus
+
+
+def same_inputs(a: Any, b: Any) -> bool:
+    """Whether two configs (parsed YAML) ask for the same corpus: equal, but where both
+    name a file (an absolute path to one), equal in the file's contents, not its path."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_inputs(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_inputs(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, str) and isinstance(b, str) and a != b:
+        pa, pb = Path(a), Path(b)
+        return (pa.is_absolute() and pb.is_absolute() and pa.is_file() and pb.is_file()
+                and pa.read_bytes() == pb.read_bytes())
+    return bool(a == b)
+
+
+@contextlib.contextmanager
+def _corpus_lock(path: Path, name: str) -> Iterator[None]:
+    """Hold ``path``'s exclusive lock (one run making corpus ``name``): waits, saying so,
+    while another run holds it; the lock goes with the process, however it ends."""
+    import fcntl
+
+    with path.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{name}: another run is making it; waiting", flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace,

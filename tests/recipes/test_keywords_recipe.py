@@ -616,3 +616,63 @@ def test_cascade_reads_each_front_ends_own_cache() -> None:
     assert front_end_cache(cache, "embedding") == cache
     assert front_end_cache(Path("mine"), "whisper") == Path("mine")  # not the recipe's: as given
     assert front_end_cache(None, "whisper") is None
+
+
+def test_make_corpus_reuses_a_corpus_made_from_prompt_files_at_other_paths(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same prompts under another checkout's paths are the same config: --reuse-corpus
+    keeps the corpus and its config (the paths it was made from); other contents make it
+    again; a second run waits for the one making the corpus, then reuses it."""
+    import threading
+    import types
+
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    import run
+
+    made: list[str] = []
+
+    def fake_make(path: Path, corpus: Path, **_: object) -> object:
+        made.append(path.read_text(encoding="utf-8"))
+        corpus.mkdir(parents=True, exist_ok=True)
+        for name in ("metadata.jsonl", "corpus.yaml"):
+            (corpus / name).write_text("x\n", encoding="utf-8")
+        return types.SimpleNamespace(format=lambda: "made\nmade: 1 clip", wall_s=0.0)
+
+    monkeypatch.setattr(run, "make_keywords", fake_make)
+    first, second = tmp_path / "a" / "p.txt", tmp_path / "b" / "p.txt"
+    for f in (first, second):
+        f.parent.mkdir()
+        f.write_text("turn the light on\n", encoding="utf-8")
+
+    def cfg(prompts: Path) -> dict[str, object]:
+        return {"name": "kws-x", "seed": 1, "text": {"sources": [{"file": str(prompts)}]}}
+
+    out = tmp_path / "out"
+    corpus = run.make_corpus(cfg(first), out, 1, reuse=True)
+    config = out / "configs" / "kws-x.yaml"
+    assert len(made) == 1 and str(first) in config.read_text(encoding="utf-8")
+    assert run.make_corpus(cfg(second), out, 1, reuse=True) == corpus
+    assert len(made) == 1 and str(first) in config.read_text(encoding="utf-8")  # kept
+    assert "reused" in capsys.readouterr().out
+    run.make_corpus(cfg(second), out, 1)  # without --reuse-corpus: resumed, same config
+    assert len(made) == 2 and str(first) in made[-1]
+    second.write_text("turn the light off\n", encoding="utf-8")
+    run.make_corpus(cfg(second), out, 1, reuse=True)  # other prompts: made again
+    assert len(made) == 3 and str(second) in made[-1]
+    assert made[-1] == config.read_text(encoding="utf-8")
+    assert run.same_inputs({"a": [1, str(first)]}, {"a": [1, str(first)]})
+    assert not run.same_inputs({"a": [1, str(first)]}, {"a": [2, str(first)]})
+    assert not run.same_inputs({"a": "x/p.txt"}, {"a": "y/p.txt"})  # not files: compared
+
+    # one run at a time: the second waits for the lock, then reuses what the first made
+    waited: list[Path] = []
+    with run._corpus_lock(out / "configs" / "kws-x.lock", "kws-x"):
+        thread = threading.Thread(target=lambda: waited.append(
+            run.make_corpus(cfg(second), out, 1, reuse=True)))
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive() and not waited  # blocked behind the lock
+    thread.join(10)
+    assert waited == [corpus] and len(made) == 3
+    assert "another run is making it; waiting" in capsys.readouterr().out
