@@ -4,6 +4,7 @@
     python recipes/keywords/real_false_accepts.py MODEL [--clips DIR ...] [--kaldi DIR ...]
                                                   [--threshold T] [--gap-s 0.3] [--no-verify]
                                                   [--order shuffled|name] [--seed 0]
+                                                  [--curve T,T,...] [--json F]
 
 ``--clips DIR``: one word per file, in a Speech Commands folder (``<word>/*.wav``) or Free
 Spoken Digit files (``<digit>_<speaker>_<n>.wav``: the digit's word); the clips of a
@@ -20,7 +21,10 @@ where its keyword is said in the clip (or recording) it overlaps most, else a fa
 accept. Prints and returns the counts, false accepts an hour, and the keywords found of
 those said. A model with the word-vector verifier (``word_classifier.npz`` beside it) runs
 as the two-stage cascade, as ``synthaudio detect`` does (``--threshold``: the second
-stage's); ``--no-verify``: the head alone.
+stage's); ``--no-verify``: the head alone. ``--curve T,T,...``: the keywords found and the
+false accepts above each threshold too (a real-speech DET curve), counted from one run at
+the lowest: a detection counts at ``T`` where its score is above ``T``, which is what a
+run at ``T`` gives (the peaks, and the cascade's candidates, do not depend on it).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streaming import run_script  # noqa: E402
 
+from synthaudio.errors import SynthaudioError  # noqa: E402
 from synthaudio.train.data import kaldi_dir_utterances  # noqa: E402
 from synthaudio.train.detect import DetectorSettings, KeywordDetector  # noqa: E402
 from synthaudio.train.features import load_mono  # noqa: E402
@@ -102,7 +107,33 @@ def judge(detector: KeywordDetector, audio: np.ndarray, spans: Sequence[tuple[fl
     return {"seconds": round(len(audio) / detector.features.sample_rate, 1),
             "detections": len(found), "false_accepts": len(false),
             "keywords_said": len(said), "keywords_found": len(hit & set(said)),
-            "false": false}
+            "false": false, "found_scores": found_scores(found, spans, keywords, said)}
+
+
+def found_scores(found: Sequence[Any], spans: Sequence[tuple[float, float, str]],
+                 keywords: set[str], said: Sequence[int]) -> list[float]:
+    """Each said keyword's best score among the detections of it that overlap its span
+    most (0.0: not detected): what ``--curve`` counts as found above a threshold."""
+    best = dict.fromkeys(said, 0.0)
+    for d in found:
+        overlap = [(min(b, d.end_s) - max(a, d.start_s), k) for k, (a, b, _) in
+                   enumerate(spans)]
+        top, k = max(overlap) if overlap else (0.0, -1)
+        if top > 0 and k in best and f" {d.keyword.replace('_', ' ')} " in f" {spans[k][2]} ":
+            best[k] = max(best[k], float(d.score))
+    return [best[k] for k in said]
+
+
+def curve(results: Mapping[str, Mapping[str, Any]], thresholds: Sequence[float],
+          hours: float) -> list[dict[str, float]]:
+    """Keywords found and false accepts (an hour) above each threshold, from detections
+    made at a lower one: a detection counts at ``t`` where its score is above ``t``."""
+    scores = [s for r in results.values() for s in r["found_scores"]]
+    false = [f[2] for r in results.values() for f in r["false"]]
+    return [{"threshold": t, "keywords_found": sum(s > t for s in scores),
+             "false_accepts": sum(f > t for f in false),
+             "false_accepts_per_hour": round(sum(f > t for f in false) / hours, 2)}
+            for t in thresholds]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,7 +149,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="the order a folder's clips are joined in (see the module doc)")
     p.add_argument("--seed", type=int, default=0, help="of the shuffled order")
     p.add_argument("--json", type=Path, help="write the counts here")
+    p.add_argument("--curve", metavar="T,T,...",
+                   help="also the keywords found and false accepts above each of these "
+                        "thresholds (with the verifier: its second stage's), from one run "
+                        "at the lowest of them")
     args = p.parse_args(argv)
+    grid: list[float] = []
+    if args.curve:
+        try:
+            grid = sorted(float(t) for t in args.curve.split(","))
+        except ValueError:
+            raise SynthaudioError(f"--curve must be thresholds joined by commas, got "
+                                  f"{args.curve!r}") from None
+        if args.threshold is not None and args.threshold > grid[0]:
+            raise SynthaudioError(f"--threshold {args.threshold} is above --curve's lowest, "
+                                  f"{grid[0]}: the curve is counted from one run at it")
+        args.threshold = grid[0] if args.threshold is None else args.threshold
     detector = KeywordDetector(args.model, verify=not args.no_verify)
     rate = detector.features.sample_rate
     settings = detector.settings
@@ -152,8 +198,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if heard:
         print("false accepts (keyword <- what was said): "
               + ", ".join(f"{k} x{n}" for k, n in heard.most_common()))
+    points = curve(results, grid, seconds / 3600) if grid and seconds else []
+    for pt in points:
+        print(f"above {pt['threshold']:g}: keywords found {pt['keywords_found']} of "
+              f"{total['keywords_said']}, {pt['false_accepts']} false accepts "
+              f"({pt['false_accepts_per_hour']} an hour)")
     if args.json:
-        args.json.write_text(json.dumps({"total": total, "recordings": results}, indent=1))
+        args.json.write_text(json.dumps({"total": total, "recordings": results,
+                                         **({"curve": points} if points else {})}, indent=1))
     return 0
 
 

@@ -46,6 +46,7 @@ from synthaudio.evaluate.kws import (
     frr_points,
     write_kws,
 )
+from synthaudio.io.importers.folders import detect_layout
 from synthaudio.io.metadata import iter_metadata
 from synthaudio.pipelines.generate.config import with_rir_bank, with_sources_from
 from synthaudio.pipelines.keywords.config import KeywordsConfig, load_keywords_config
@@ -77,6 +78,7 @@ from real_test import real_clips  # noqa: E402
 from streaming import (  # noqa: E402
     EDGE_S,
     UNKNOWN,
+    audio_files,
     cached,
     context_features,
     files_digest,
@@ -84,6 +86,7 @@ from streaming import (  # noqa: E402
     joined_streams,
     judge_cascade,
     model_label,
+    negative_audio_windows,
     pack_windows,
     pooled_on_test,
     real_false_accepts,
@@ -517,6 +520,22 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
         train_ys += wy
         print(f"{name}: {len(wy)} more stream windows ({sum(y != '_unknown_' for y in wy)} "
               f"positive) from {len(more_streams)} extra training streams", flush=True)
+    negative_audio: dict[str, Any] = {}  # --negative-audio: what it gave
+    for folder in args.negative_audio if frozen else []:
+        assert not isinstance(feats_cfg, FeatureConfig)
+        files = audio_files(folder, "--negative-audio")
+        packed, seconds = cached(
+            cache / f"negative-audio-{folder.name}",
+            (files_digest(files), feats_cfg, window_s, JOINED_S),
+            functools.partial(negative_audio_windows, files, feats_cfg, window_s, JOINED_S))
+        windows = [w for piece in packed for w in unpack_windows(piece)]
+        kept = windows[::args.negative_every or 1]
+        train_feats += kept
+        train_ys += [UNKNOWN] * len(kept)
+        negative_audio[str(folder)] = {"files": len(files), "seconds": round(seconds, 1),
+                                       "windows": len(kept)}
+        print(f"{name}: {len(kept)} windows of {seconds / 3600:.2f} h of negative audio "
+              f"({len(files)} files in {folder})", flush=True)
     pool: list[np.ndarray] = []  # negative windows hard negatives are mined from
     if frozen and (args.joined_negatives or args.mine):
         assert not isinstance(feats_cfg, FeatureConfig)
@@ -690,6 +709,7 @@ def train_and_score(corpus: Path, out: Path, name: str, args: argparse.Namespace
                                "negative_weight": args.negative_weight,
                                "context_copies": args.context,
                                "joined_negative_streams": args.joined_negatives,
+                               "negative_audio": negative_audio,
                                "mined_hard_negatives": mined, "mixup": args.mixup,
                                "clip_mixup": clip_mixup,
                                "detector_output": getattr(model_cfg, "output", "softmax"),
@@ -1061,6 +1081,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help=f"N negative streams of {JOINED_S:.0f} s joined from the train split's "
                         "negative clips (other speech, hard negatives, babble, noise, "
                         "background): their windows are _unknown_ training windows")
+    p.add_argument("--negative-audio", type=Path, action="append", default=[],
+                   metavar="DIR",
+                   help="recordings in which no target is said (.wav/.flac, any rate, "
+                        "recursively; your own rooms, talk, TV or meetings), joined in a "
+                        "shuffled order: their windows (every --negative-every-th) are "
+                        "_unknown_ training windows for every head; repeatable (the speech "
+                        "embedding and Whisper only)")
     p.add_argument("--mine", type=int, default=0, metavar="R",
                    help="rounds of hard-negative mining: the negative windows of the training "
                         "and joined streams the model takes for a target are added, and it "
@@ -1123,6 +1150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               "and Whisper heads' (--features embedding or whisper), not log-mel's",
               file=sys.stderr)
         return 2
+    if args.negative_audio and args.features == "log-mel":
+        print("run.py: --negative-audio gives windows to the embedding and Whisper heads "
+              "(--features embedding or whisper), not to log-mel's model", file=sys.stderr)
+        return 2
     if args.features != "embedding" and (args.tune_layers or args.context):
         print("run.py: --tune-layers and --context are the speech embedding's "
               f"(--features embedding), not {args.features}'s", file=sys.stderr)
@@ -1144,6 +1175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for kind in {args.features, *([other] if args.ablation else [])}:
             check_installed(KINDS[kind]())  # before any corpus is made; loads no model
         real = args.real_test.resolve() if args.real_test is not None else None
+        if real is not None:
+            detect_layout(real)  # a folder it cannot read: said now, not after training
+        args.negative_audio = [d.resolve() for d in args.negative_audio]
+        for folder in args.negative_audio:
+            audio_files(folder, "--negative-audio")  # before any corpus is made
         for row in rows:
             if row == "other-features":  # the full row's corpus through the other front end
                 table[row] = train_and_score(full, out, model_name(name, "full", other),

@@ -16,7 +16,7 @@ import hashlib
 import pickle
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ from synthaudio.train.frontends import FrameConfig, stream_windows
 UNKNOWN = "_unknown_"
 EDGE_S = 0.1  # an event may stick out of a positive window this much on either side
 RATE = 16000
+AUDIO_SUFFIXES = (".wav", ".flac")  # what --negative-audio reads in a folder
+NEGATIVE_GAP_S = 0.3  # silence between two recordings of --negative-audio
 
 
 def run_script(main: Callable[[], int], name: str) -> int:
@@ -246,6 +248,63 @@ def joined_streams(paths: Sequence[Path], stream_s: float, count: int, seed: int
             total += len(audio)
         out.append(np.concatenate(parts).astype(np.float32))
     return out
+
+
+def audio_files(folder: Path, option: str) -> list[Path]:
+    """The .wav and .flac files under ``folder`` (recursively, in name order), each one's
+    header read: a folder that is not there, holds none, or holds one that is not audio is
+    an error naming ``option`` and the file."""
+    import soundfile as sf
+
+    if not folder.is_dir():
+        raise SynthaudioError(f"{option} {folder}: not a folder")
+    files = sorted(p for p in folder.rglob("*")
+                   if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not files:
+        raise SynthaudioError(f"{option} {folder}: no .wav or .flac files in it")
+    for path in files:
+        try:
+            frames = sf.info(str(path)).frames
+        except (RuntimeError, OSError):
+            raise SynthaudioError(f"{option} {path}: not a readable audio file") from None
+        if frames <= 0:
+            raise SynthaudioError(f"{option} {path}: empty audio file (0 frames)")
+    return files
+
+
+def negative_pieces(paths: Sequence[Path], piece_s: float, gap_s: float = NEGATIVE_GAP_S,
+                    seed: int = 0) -> Iterator[np.ndarray]:
+    """The recordings of ``paths`` in an order shuffled by ``seed``, ``gap_s`` of silence
+    after each, as one signal cut into pieces of ``piece_s`` (the last one shorter): a
+    user's long negative audio (or a folder of short clips) as a live detector hears it,
+    one piece in memory at a time, every recording once."""
+    gap = np.zeros(round(gap_s * RATE), np.float32)
+    n = round(piece_s * RATE)
+    held: list[np.ndarray] = []
+    size = 0
+    for k in np.random.default_rng([seed, 2324]).permutation(len(paths)):
+        audio = load_mono(paths[int(k)], RATE)
+        held += [audio, gap]
+        size += len(audio) + len(gap)
+        while size >= n:
+            joined = np.concatenate(held)
+            yield joined[:n]
+            held, size = [joined[n:]], len(joined) - n
+    if size:
+        yield np.concatenate(held)
+
+
+def negative_audio_windows(paths: Sequence[Path], cfg: FrameConfig, window_s: float,
+                           piece_s: float) -> tuple[Any, ...]:
+    """The windows of :func:`negative_pieces` of ``paths``, each piece's packed
+    (:func:`pack_windows`), and the seconds of audio they came from."""
+    packed, seconds = [], 0.0
+    for piece in negative_pieces(paths, piece_s):
+        seconds += len(piece) / RATE
+        windows = stream_windows(cfg, piece, window_s)
+        if windows:
+            packed.append(pack_windows(windows))
+    return tuple(packed), seconds
 
 
 def hard_negatives(score: Callable[[list[np.ndarray]], np.ndarray],

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from synthaudio.evaluate.kws import THRESHOLDS
 from synthaudio.io.metadata import iter_metadata
@@ -251,10 +253,28 @@ def test_keywords_quick(tmp_path: Path) -> None:
         out, tmp_path, "--features", "whisper", "--tune-layers", "1")
     # a one-vs-rest detector head reading its window's frames in order: its own sigmoids and
     # its window's 16 frames in the saved model, which detect reads
-    _quick_again(out, "embedding", "--detector-output", "sigmoid", "--detector-pool", "flat",
-                 "--tag=-ovr")
+    # (and with a folder of the user's own negative audio: 20 s, its windows _unknown_)
+    negatives = tmp_path / "negatives" / "room"
+    negatives.mkdir(parents=True)
+    noise = np.random.default_rng(3).normal(0, 0.05, 20 * 8000).astype(np.float32)
+    sf.write(negatives / "hum.wav", noise, 8000)
+    ovr_run = _quick_again(out, "embedding", "--detector-output", "sigmoid", "--detector-pool",
+                           "flat", "--tag=-ovr", "--negative-audio", str(negatives.parent))
     ovr = json.loads((out / "results.json").read_text())["rows"]["full"]
     assert ovr["loss_ok"] and "frr_at" in ovr and ovr["detector_output"] == "sigmoid"
+    heard = ovr["negative_audio"][str(negatives.parent)]
+    assert heard["files"] == 1 and heard["seconds"] == 20.3  # the recording and its gap
+    # a window every 80 ms, every --negative-every-th (2) of them kept
+    assert 20.3 / 0.08 / 2 - 10 < heard["windows"] <= 20.3 / 0.08 / 2
+    assert (f"commands10-full-ovr: {heard['windows']} windows of 0.01 h of negative audio "
+            f"(1 files in {negatives.parent})") in ovr_run.stdout
+    assert "not a folder" in _refused(out, tmp_path, "--negative-audio",
+                                      str(tmp_path / "nothing"))
+    # a real test set it cannot read: said before any corpus or training, not after
+    assert "real test set not found" in _refused(out, tmp_path, "--real-test",
+                                                 str(tmp_path / "nothing"))
+    assert "--negative-audio gives windows to the embedding" in _refused(
+        out, tmp_path, "--features", "log-mel", "--negative-audio", str(negatives.parent))
     assert ovr["detector_pool"] == "flat"
     assert results["detector_output"] == "softmax" and results["detector_pool"] == "max"
     ovr_model = out / "exp" / "commands10-full-ovr" / "model.pt"
@@ -433,6 +453,15 @@ def test_the_analysis_scripts_refuse_a_model_that_is_not_one_in_one_line(
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith(f"{script}: {model}: {why}"), proc.stderr
         assert proc.stderr.count("\n") == 1, proc.stderr
+    if script == "real_false_accepts.py":  # a curve it cannot read, before any model
+        for curve, why in (("0.5,high", "--curve must be thresholds joined by commas"),
+                           ("0.5,0.9", "--threshold 0.7 is above --curve's lowest")):
+            proc = subprocess.run(
+                [sys.executable, str(REPO / "recipes/keywords" / script),
+                 str(tmp_path / "exp"), "--curve", curve, "--threshold", "0.7"],
+                cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+            assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+            assert proc.stderr.startswith(f"{script}: {why}"), proc.stderr
 
 
 def test_wake_targets_from_the_command_line() -> None:
@@ -509,7 +538,7 @@ def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> 
     import soundfile as sf
 
     sys.path.insert(0, str(REPO / "recipes" / "keywords"))
-    from real_false_accepts import clip_words, joined, judge, ordered
+    from real_false_accepts import clip_words, curve, joined, judge, ordered
 
     from synthaudio.train.detect import Detection, DetectorSettings
 
@@ -529,6 +558,12 @@ def test_real_false_accepts_counts_true_and_false_detections(tmp_path: Path) -> 
     assert (got["detections"], got["false_accepts"], got["keywords_said"],
             got["keywords_found"]) == (3, 1, 2, 2)
     assert got["false"] == [["yes", 0.0, 0.8, "three"]]  # "yes" over the clip of "three"
+    assert got["found_scores"] == [0.9, 0.95]  # "no" and "yes", each by its own detection
+    # --curve: what runs at higher thresholds would find, from the one run
+    points = curve({"x": got}, [0.5, 0.85, 0.92, 0.99], 0.5)
+    assert [(c["keywords_found"], c["false_accepts"]) for c in points] == [
+        (2, 1), (2, 0), (1, 0), (0, 0)]
+    assert points[0]["false_accepts_per_hour"] == 2.0
     # joined shuffled by default: a word's clips not back to back (their posteriors would
     # merge into one run); the same seed, the same order
     many = [(Path(f"{w}/{k}.wav"), w) for w in ("down", "go", "up") for k in range(8)]
@@ -676,3 +711,43 @@ def test_make_corpus_reuses_a_corpus_made_from_prompt_files_at_other_paths(
     thread.join(10)
     assert waited == [corpus] and len(made) == 3
     assert "another run is making it; waiting" in capsys.readouterr().out
+
+
+def test_negative_audio_is_every_recording_once_in_pieces(tmp_path: Path) -> None:
+    """--negative-audio: a folder's .wav/.flac files (any rate, any channels) read
+    recursively, joined in a seeded shuffled order with a gap after each, cut into pieces;
+    bad folders and files are one-line errors naming the option and the path."""
+    sys.path.insert(0, str(REPO / "recipes" / "keywords"))
+    from streaming import NEGATIVE_GAP_S, RATE, audio_files, negative_pieces
+
+    from synthaudio.errors import SynthaudioError
+
+    folder = tmp_path / "neg"
+    (folder / "sub").mkdir(parents=True)
+    sf.write(folder / "a.wav", np.full(RATE, 0.125, np.float32), RATE)  # 1 s
+    sf.write(folder / "sub" / "b.flac", np.full((3 * RATE, 2), 0.25, np.float32), RATE)
+    sf.write(folder / "c.wav", np.full(8000 // 2, 0.375, np.float32), 8000)  # 0.5 s at 8 kHz
+    (folder / "notes.txt").write_text("not audio")
+    files = audio_files(folder, "--negative-audio")
+    assert [f.relative_to(folder).as_posix() for f in files] == ["a.wav", "c.wav",
+                                                                 "sub/b.flac"]
+    pieces = list(negative_pieces(files, 1.0))
+    again = list(negative_pieces(files, 1.0))
+    assert all(np.array_equal(x, y) for x, y in zip(pieces, again, strict=True))
+    assert [len(x) for x in pieces[:-1]] == [RATE] * (len(pieces) - 1)
+    joined = np.concatenate(pieces)
+    gap = round(NEGATIVE_GAP_S * RATE)
+    assert len(joined) == round(4.5 * RATE) + 3 * gap  # every recording once, a gap after each
+    # a's, b's first channel, c's resampled to 16 kHz (within the resampler's edges)
+    assert np.sum(joined == 0.125) == RATE
+    assert np.sum(joined == 0.25) == 3 * RATE
+    assert abs(np.sum(np.abs(joined - 0.375) < 0.01) - RATE // 2) < 50
+    assert np.sum(joined == 0) >= 3 * gap
+    with pytest.raises(SynthaudioError, match="--negative-audio .*nothing: not a folder"):
+        audio_files(tmp_path / "nothing", "--negative-audio")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SynthaudioError, match="empty: no .wav or .flac files in it"):
+        audio_files(tmp_path / "empty", "--negative-audio")
+    (folder / "d.wav").write_bytes(b"RIFF....WAVE")
+    with pytest.raises(SynthaudioError, match=r"d\.wav: not a readable audio file"):
+        audio_files(folder, "--negative-audio")
