@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from synthaudio.errors import SynthaudioError
+from synthaudio.errors import InputError, SynthaudioError
 from synthaudio.evaluate.kws import StreamPeaks, judge_stream, peaks
+from synthaudio.io.fileio import audio_files_under
 from synthaudio.io.metadata import iter_metadata
 from synthaudio.train.detect import (
     DetectorSettings,
@@ -40,7 +41,6 @@ from synthaudio.train.frontends import FrameConfig, stream_windows
 UNKNOWN = "_unknown_"
 EDGE_S = 0.1  # an event may stick out of a positive window this much on either side
 RATE = 16000
-AUDIO_SUFFIXES = (".wav", ".flac")  # what --negative-audio reads in a folder
 NEGATIVE_GAP_S = 0.3  # silence between two recordings of --negative-audio
 
 
@@ -252,23 +252,17 @@ def joined_streams(paths: Sequence[Path], stream_s: float, count: int, seed: int
 
 def audio_files(folder: Path, option: str) -> list[Path]:
     """The .wav and .flac files under ``folder`` (recursively, in name order), each one's
-    header read: a folder that is not there, holds none, or holds one that is not audio is
-    an error naming ``option`` and the file."""
-    import soundfile as sf
-
+    header read (:func:`synthaudio.io.fileio.audio_files_under`, as a noise folder is): a
+    folder that is not there, holds none, or holds one that is not audio is an error naming
+    ``option`` and the file."""
     if not folder.is_dir():
         raise SynthaudioError(f"{option} {folder}: not a folder")
-    files = sorted(p for p in folder.rglob("*")
-                   if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    try:
+        files = [path for path, _ in audio_files_under(folder)]
+    except InputError as exc:
+        raise SynthaudioError(f"{option} {exc}") from None
     if not files:
         raise SynthaudioError(f"{option} {folder}: no .wav or .flac files in it")
-    for path in files:
-        try:
-            frames = sf.info(str(path)).frames
-        except (RuntimeError, OSError):
-            raise SynthaudioError(f"{option} {path}: not a readable audio file") from None
-        if frames <= 0:
-            raise SynthaudioError(f"{option} {path}: empty audio file (0 frames)")
     return files
 
 

@@ -35,9 +35,8 @@ from synthaudio.augment.noise_babble import BabbleTalker
 from synthaudio.augment.noise_kinds import MISSING, NOISE_KINDS, Resources, SampleContext
 from synthaudio.augment.noise_sources import _unit_power, mean_power
 from synthaudio.errors import ConfigKeyError, InputError
-from synthaudio.io.fileio import check_wav_complete
+from synthaudio.io.fileio import audio_files_under
 
-AUDIO_SUFFIXES = (".wav", ".flac")
 POINT_PREROLL_S = 0.5  # point sources start this early, so the room's reverb has built up
 _SEED_MAX = 2**63 - 1
 
@@ -72,20 +71,9 @@ class NoiseFolder:
         self.root = Path(root)
         if not self.root.is_dir():
             raise InputError(f"{self.root}: noise folder not found")
-        files: list[NoiseFile] = []
-        for path in sorted(self.root.rglob("*")):
-            if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
-                continue
-            if path.suffix.lower() == ".wav":
-                check_wav_complete(path)
-            try:
-                info = sf.info(str(path))
-            except (RuntimeError, OSError):
-                raise InputError(f"{path}: not a readable audio file") from None
-            if info.frames <= 0:
-                raise InputError(f"{path}: empty audio file (0 frames)")
-            rel = path.relative_to(self.root).as_posix()
-            files.append(NoiseFile(rel, int(info.frames), int(info.samplerate), int(info.channels)))
+        files = [NoiseFile(path.relative_to(self.root).as_posix(), int(info.frames),
+                           int(info.samplerate), int(info.channels))
+                 for path, info in audio_files_under(self.root)]
         if not files:
             raise InputError(f"{self.root}: no .wav or .flac files in this noise folder")
         self.files: tuple[NoiseFile, ...] = tuple(files)

@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -402,6 +402,30 @@ def check_wav_complete(path: Path) -> None:
                 f.seek(clen + (clen & 1), os.SEEK_CUR)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+AUDIO_SUFFIXES = (".wav", ".flac")  # the files a folder of recordings is read for
+
+
+def audio_files_under(root: Path) -> list[tuple[Path, Any]]:
+    """The .wav and .flac files under ``root`` (recursively, in name order; other files
+    are skipped), each with its header (``soundfile.info``): a truncated WAV, a file
+    libsndfile cannot read, or one of 0 frames is an InputError naming it. What a folder of
+    recorded noise, or a keyword model's negative audio, is read from."""
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
+            continue
+        if path.suffix.lower() == ".wav":
+            check_wav_complete(path)
+        try:
+            info = sf.info(str(path))
+        except (RuntimeError, OSError):
+            raise InputError(f"{path}: not a readable audio file") from None
+        if info.frames <= 0:
+            raise InputError(f"{path}: empty audio file (0 frames)")
+        out.append((path, info))
+    return out
 
 
 def check_finite_audio(path: Path, what: str = "audio") -> None:
