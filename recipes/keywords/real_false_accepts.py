@@ -89,16 +89,19 @@ def judge(detector: KeywordDetector, audio: np.ndarray, spans: Sequence[tuple[fl
           settings: DetectorSettings, name: str) -> dict[str, Any]:
     """Counts of one recording: detections true (the keyword said in the span the
     detection overlaps most) or false (``false``: keyword, start, score and the words said
-    where it fired, None in a gap), keywords said and found."""
+    where it fired, None in a gap), keywords said and found, and each said keyword's best
+    true score (``found_scores``, 0.0 where none: what ``--curve`` counts as found above
+    a threshold)."""
     keywords = {x.replace("_", " ") for x in detector.labels if not x.startswith("_")}
     found = detector.detect(audio, name, settings)
-    false, hit = [], set()
+    false: list[list[Any]] = []
+    hit: dict[int, float] = {}  # span -> the best score of a true detection there
     for d in found:
         overlap = [(min(b, d.end_s) - max(a, d.start_s), k) for k, (a, b, _) in
                    enumerate(spans)]
         best = max(overlap)[1] if overlap and max(overlap)[0] > 0 else None
         if best is not None and f" {d.keyword.replace('_', ' ')} " in f" {spans[best][2]} ":
-            hit.add(best)
+            hit[best] = max(hit.get(best, 0.0), float(d.score))
         else:
             false.append([d.keyword, d.start_s, round(d.score, 4),
                           None if best is None else spans[best][2]])
@@ -106,22 +109,8 @@ def judge(detector: KeywordDetector, audio: np.ndarray, spans: Sequence[tuple[fl
         f" {kw} " in f" {w} " for kw in keywords)]
     return {"seconds": round(len(audio) / detector.features.sample_rate, 1),
             "detections": len(found), "false_accepts": len(false),
-            "keywords_said": len(said), "keywords_found": len(hit & set(said)),
-            "false": false, "found_scores": found_scores(found, spans, keywords, said)}
-
-
-def found_scores(found: Sequence[Any], spans: Sequence[tuple[float, float, str]],
-                 keywords: set[str], said: Sequence[int]) -> list[float]:
-    """Each said keyword's best score among the detections of it that overlap its span
-    most (0.0: not detected): what ``--curve`` counts as found above a threshold."""
-    best = dict.fromkeys(said, 0.0)
-    for d in found:
-        overlap = [(min(b, d.end_s) - max(a, d.start_s), k) for k, (a, b, _) in
-                   enumerate(spans)]
-        top, k = max(overlap) if overlap else (0.0, -1)
-        if top > 0 and k in best and f" {d.keyword.replace('_', ' ')} " in f" {spans[k][2]} ":
-            best[k] = max(best[k], float(d.score))
-    return [best[k] for k in said]
+            "keywords_said": len(said), "keywords_found": len(hit.keys() & set(said)),
+            "false": false, "found_scores": [hit.get(k, 0.0) for k in said]}
 
 
 def curve(results: Mapping[str, Mapping[str, Any]], thresholds: Sequence[float],
